@@ -1,0 +1,187 @@
+"""Super-transaction hashing and the quote signature formats the client sends to the MEE node (spec §9.6, §9.7),
+plus the K1MeeValidator layouts the node turns them into (spec §11.2).
+
+One signature covers every userOp of every chain: the signer signs the Merkle root of the userOps' leaves (the
+super-transaction hash); each userOp later carries the proof of its own leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hexbytes import HexBytes
+
+from .._coerce import keccak, to_address, to_bytes, to_bytes32, to_uint
+from .._model import Bytes32, Model, Uint256
+from ..encoding.abi import abi_encode
+from ..encoding.merkle import MerkleTree
+from ..encoding.userop import get_mee_user_op_hash
+from ..errors import InvalidInputError
+from ..signer import Signer, personal_sign
+
+__all__ = [
+    "PERMIT_TYPEHASH",
+    "QUOTE_PREFIX_ONCHAIN",
+    "QUOTE_PREFIX_PERMIT",
+    "QUOTE_PREFIX_SIMPLE",
+    "SuperTxEntry",
+    "encode_onchain_quote_signature",
+    "encode_permit_quote_signature",
+    "encode_simple_signature_full",
+    "get_permit_digest",
+    "get_super_tx_leaf",
+    "get_super_tx_tree",
+    "sign_quote",
+]
+
+QUOTE_PREFIX_SIMPLE = bytes.fromhex("177eee00")
+QUOTE_PREFIX_ONCHAIN = bytes.fromhex("177eee01")
+QUOTE_PREFIX_PERMIT = bytes.fromhex("177eee02")
+PERMIT_TYPEHASH = keccak(b"Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
+
+
+class SuperTxEntry(Model):
+    """What one userOp of a quote contributes to the tree."""
+
+    user_op_hash: Bytes32
+    lower_bound_timestamp: Uint256 = 0
+    upper_bound_timestamp: Uint256 = 0
+    short_encoding: bool = False
+
+
+def get_super_tx_leaf(entry: SuperTxEntry) -> HexBytes:
+    """Session userOps (short encoding) use the plain ``userOpHash``; the others the timestamped MEE hash."""
+    if entry.short_encoding:
+        return HexBytes(entry.user_op_hash)
+    return get_mee_user_op_hash(
+        entry.user_op_hash,
+        lower_bound_timestamp=entry.lower_bound_timestamp,
+        upper_bound_timestamp=entry.upper_bound_timestamp,
+    )
+
+
+def get_super_tx_tree(entries: Sequence[SuperTxEntry]) -> MerkleTree:
+    """The tree of a quote's userOps, payment userOp included; its root is ``quote.hash``."""
+    return MerkleTree([get_super_tx_leaf(e) for e in entries])
+
+
+def sign_quote(signer: Signer, quote_hash: object) -> HexBytes:
+    """The simple-mode quote signature for MEE < 2.2.1: ``0x177eee00 ‖ personal_sign(quote.hash)``."""
+    return HexBytes(QUOTE_PREFIX_SIMPLE + bytes(personal_sign(signer, quote_hash)))
+
+
+def get_permit_digest(
+    *,
+    domain_separator: object,
+    owner: object,
+    spender: object,
+    value: object,
+    nonce: object,
+    deadline: object,
+) -> HexBytes:
+    """EIP-2612 ``Permit`` digest; the fusion permit uses ``deadline = uint256(quote.hash)``."""
+    struct = keccak(
+        abi_encode(
+            ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
+            [
+                PERMIT_TYPEHASH,
+                to_address(owner, field="owner"),
+                to_address(spender, field="spender"),
+                to_uint(value, field="value"),
+                to_uint(nonce, field="nonce"),
+                to_uint(deadline, field="deadline"),
+            ],
+            what="permit",
+        )
+    )
+    return HexBytes(keccak(b"\x19\x01" + bytes(to_bytes32(domain_separator, field="domain_separator")) + struct))
+
+
+def _split(signature: object) -> tuple[int, bytes, bytes]:
+    sig = bytes(to_bytes(signature, field="signature", length=65))
+    return sig[64], sig[:32], sig[32:64]
+
+
+def encode_permit_quote_signature(
+    *,
+    token: object,
+    spender: object,
+    domain_separator: object,
+    amount: object,
+    chain_id: object,
+    nonce: object,
+    signature: object,
+) -> HexBytes:
+    """The fusion permit quote signature:
+    ``0x177eee02 ‖ abi.encode(token, spender, domainSeparator, PERMIT_TYPEHASH, amount, chainId, nonce, v, r, s)``."""
+    v, r, s = _split(signature)
+    body = abi_encode(
+        [
+            "address",
+            "address",
+            "bytes32",
+            "bytes32",
+            "uint256",
+            "uint256",
+            "uint256",
+            "uint256",
+            "bytes32",
+            "bytes32",
+        ],
+        [
+            to_address(token, field="token"),
+            to_address(spender, field="spender"),
+            bytes(to_bytes32(domain_separator, field="domain_separator")),
+            PERMIT_TYPEHASH,
+            to_uint(amount, field="amount"),
+            to_uint(chain_id, field="chain_id"),
+            to_uint(nonce, field="nonce"),
+            v,
+            r,
+            s,
+        ],
+        what="permit signature",
+    )
+    return HexBytes(QUOTE_PREFIX_PERMIT + body)
+
+
+def encode_onchain_quote_signature(*, tx_hash: object, chain_id: object) -> HexBytes:
+    """``0x177eee01 ‖ abi.encode(bytes32 txHash, uint256 chainId)``: the trigger transaction the EOA sent."""
+    body = abi_encode(
+        ["bytes32", "uint256"],
+        [bytes(to_bytes32(tx_hash, field="tx_hash")), to_uint(chain_id, field="chain_id")],
+        what="on-chain signature",
+    )
+    return HexBytes(QUOTE_PREFIX_ONCHAIN + body)
+
+
+def encode_simple_signature_full(
+    *,
+    super_tx_hash: object,
+    lower_bound_timestamp: object,
+    upper_bound_timestamp: object,
+    proof: Sequence[object],
+    signature: object,
+) -> HexBytes:
+    """The K1MeeValidator userOp layout for an owner userOp (spec §11.2, simple mode):
+    ``0x177eee00 ‖ abi.encode(superTxHash, uint48 lower, uint48 upper, bytes32[] proof, bytes sig)``."""
+    lower = to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48)
+    upper = to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48)
+    if upper < lower:
+        raise InvalidInputError(
+            "upper_bound_timestamp",
+            "is before lower_bound_timestamp",
+            fix="pass a window with upper >= lower",
+        )
+    body = abi_encode(
+        ["bytes32", "uint48", "uint48", "bytes32[]", "bytes"],
+        [
+            bytes(to_bytes32(super_tx_hash, field="super_tx_hash")),
+            lower,
+            upper,
+            [bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof)],
+            bytes(to_bytes(signature, field="signature")),
+        ],
+        what="simple signature",
+    )
+    return HexBytes(QUOTE_PREFIX_SIMPLE + body)

@@ -1,0 +1,47 @@
+"""Policies, one module each, as module-sdk lays them out: the address constant, the struct models with their
+Solidity types, and a ``get_*_policy`` builder that returns the :class:`~smartsessions.PolicyData` to put in a session.
+"""
+
+from .payment import add_payment_policy_for_actions
+from .spending_limits import SPENDING_LIMITS_POLICY_ADDRESS, SpendingLimit, get_spending_limits_policy
+from .sudo import SUDO_POLICY_ADDRESS, get_sudo_policy
+from .time_frame import TIME_FRAME_POLICY_ADDRESS, get_time_frame_policy
+from .universal_action import (
+    MAX_RULES,
+    UNIVERSAL_ACTION_POLICY_ADDRESS,
+    LimitUsage,
+    ParamCondition,
+    ParamRule,
+    ParamRules,
+    UniversalActionConfig,
+    decode_action_config,
+    encode_action_config,
+    get_universal_action_policy,
+)
+from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS, get_usage_limit_policy
+from .value_limit import VALUE_LIMIT_POLICY_ADDRESS, get_value_limit_policy
+
+__all__ = [
+    "MAX_RULES",
+    "SPENDING_LIMITS_POLICY_ADDRESS",
+    "SUDO_POLICY_ADDRESS",
+    "TIME_FRAME_POLICY_ADDRESS",
+    "UNIVERSAL_ACTION_POLICY_ADDRESS",
+    "USAGE_LIMIT_POLICY_ADDRESS",
+    "VALUE_LIMIT_POLICY_ADDRESS",
+    "LimitUsage",
+    "ParamCondition",
+    "ParamRule",
+    "ParamRules",
+    "SpendingLimit",
+    "UniversalActionConfig",
+    "add_payment_policy_for_actions",
+    "decode_action_config",
+    "encode_action_config",
+    "get_spending_limits_policy",
+    "get_sudo_policy",
+    "get_time_frame_policy",
+    "get_universal_action_policy",
+    "get_usage_limit_policy",
+    "get_value_limit_policy",
+]

@@ -1,0 +1,156 @@
+"""The automatic fee-token payment policy (spec §3.3).
+
+In a super-transaction that is not sponsored, the MEE node adds a payment userOp: an ERC-20 ``transfer`` of the fee
+from the account to the node, on the fee-token chain. That userOp is validated through SmartSessions like any other,
+so the session must allow ``feeToken.transfer`` for up to ``max_payment_amount``. This mirrors abstractjs
+``addPaymentPolicyForActions`` byte for byte, because the session digest (and so the owner's signature) covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from .._coerce import to_address, to_uint
+from .._model import Model, Uint64
+from ..encoding.session import ActionData, PolicyData
+from ..errors import InvalidInputError
+from .universal_action import (
+    MAX_RULES,
+    UNIVERSAL_ACTION_POLICY_ADDRESS,
+    LimitUsage,
+    ParamCondition,
+    ParamRule,
+    ParamRules,
+    UniversalActionConfig,
+    decode_action_config,
+    encode_action_config,
+)
+
+__all__ = ["TRANSFER_SELECTOR", "SessionAction", "add_payment_policy_for_actions", "payment_action"]
+
+TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
+_AMOUNT_OFFSET = 32  # calldataArgument(2): transfer(address to, uint256 amount)
+_RAISED = (ParamCondition.EQUAL, ParamCondition.LESS_THAN, ParamCondition.LESS_THAN_OR_EQUAL)
+# abstractjs' buildActionPolicy pads with GREATER_THAN rules, unlike module-sdk; the digest depends on it.
+_SDK_PADDING_RULE = ParamRule(condition=ParamCondition.GREATER_THAN, offset=0, ref=bytes(32))
+
+
+class SessionAction(Model):
+    """The actions of one chain, as the SDK groups them (``{chainId, actions}``)."""
+
+    chain_id: Uint64
+    actions: tuple[ActionData, ...] = Field(default=())
+
+
+def payment_action(*, fee_token: object, max_payment_amount: int) -> ActionData:
+    """``transfer(_, amount <= max)`` on the fee token, with a cumulative limit of ``max``."""
+    rule = ParamRule(
+        condition=ParamCondition.LESS_THAN_OR_EQUAL,
+        offset=_AMOUNT_OFFSET,
+        is_limited=True,
+        ref=max_payment_amount,
+        usage=LimitUsage(limit=max_payment_amount, used=0),
+    )
+    config = UniversalActionConfig(
+        value_limit_per_use=0,
+        param_rules=ParamRules(length=1, rules=(rule,) + (_SDK_PADDING_RULE,) * (MAX_RULES - 1)),
+    )
+    return ActionData(
+        action_target_selector=TRANSFER_SELECTOR,
+        action_target=to_address(fee_token, field="fee_token.address"),
+        action_policies=(PolicyData(policy=UNIVERSAL_ACTION_POLICY_ADDRESS, init_data=encode_action_config(config)),),
+    )
+
+
+def _is_fee_transfer(action: ActionData, token: str) -> bool:
+    return bytes(action.action_target_selector) == TRANSFER_SELECTOR and action.action_target == token
+
+
+def _raise_limit(policy: PolicyData, amount: int) -> PolicyData:
+    """Make room for the fee inside an existing universal-action policy on the fee token's ``transfer``."""
+    config = decode_action_config(policy.init_data)
+    rules = list(config.param_rules.rules)  # all 16, padding included: the reference walks every one
+    has_amount_rule = any(r.offset == _AMOUNT_OFFSET for r in rules)
+    if has_amount_rule:
+        for k, r in enumerate(rules):
+            if r.offset == _AMOUNT_OFFSET and r.condition in _RAISED:
+                ref = int.from_bytes(bytes(r.ref), "big") + amount
+                limit = r.usage.limit + amount
+                if ref >> 256 or limit >> 256:
+                    raise InvalidInputError(
+                        "max_payment_amount",
+                        "raising the transfer amount rule by the fee would overflow uint256",
+                        fix="lower the rule's reference or limit, or the max payment amount",
+                    )
+                rules[k] = r.model_copy(
+                    update={
+                        "ref": ref.to_bytes(32, "big"),
+                        "usage": LimitUsage(limit=limit, used=r.usage.used),
+                    }
+                )
+        length = config.param_rules.length
+    else:
+        length = config.param_rules.length
+        if length >= MAX_RULES:
+            raise InvalidInputError(
+                "actions",
+                "Failed to add payment policy for the supertransaction: the universal action policy on the fee "
+                "token's transfer already has 16 rules",
+                fix="drop a rule from that policy, use another fee token, or use sponsorship",
+            )
+        rules[length] = ParamRule(
+            condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=_AMOUNT_OFFSET, ref=amount, is_limited=False
+        )
+        length += 1
+    new = UniversalActionConfig(
+        value_limit_per_use=config.value_limit_per_use,
+        param_rules=ParamRules(length=length, rules=tuple(rules)),
+    )
+    return PolicyData(policy=UNIVERSAL_ACTION_POLICY_ADDRESS, init_data=encode_action_config(new))
+
+
+def add_payment_policy_for_actions(
+    session_actions: Sequence[SessionAction | dict[str, object]],
+    *,
+    fee_token: object,
+    fee_token_chain_id: object,
+    max_payment_amount: object,
+) -> list[SessionAction]:
+    """abstractjs ``addPaymentPolicyForActions``.
+
+    1. Every universal-action policy on ``feeToken.transfer`` gets room for the fee: amount rules (EQUAL, LESS_THAN,
+       LESS_THAN_OR_EQUAL at offset 32) have ``ref`` and ``usage.limit`` raised by ``max_payment_amount``; without an
+       amount rule, an uncapped ``amount <= max`` rule is added.
+    2. If no ``feeToken.transfer`` action has a universal-action policy, a payment action is appended to the first
+       session action of the fee-token chain (even when a Sudo-only ``transfer`` action exists).
+    """
+    token = to_address(fee_token, field="fee_token.address")
+    chain_id = to_uint(fee_token_chain_id, field="fee_token.chain_id", bits=64)
+    amount = to_uint(max_payment_amount, field="max_payment_amount")
+    parsed = [s if isinstance(s, SessionAction) else SessionAction.model_validate(s) for s in session_actions]
+
+    updated: list[SessionAction] = []
+    covered = False
+    for group in parsed:
+        actions = []
+        for action in group.actions:
+            if _is_fee_transfer(action, token):
+                policies = []
+                for p in action.action_policies:
+                    if p.policy == UNIVERSAL_ACTION_POLICY_ADDRESS:
+                        covered = True
+                        p = _raise_limit(p, amount)
+                    policies.append(p)
+                action = action.model_copy(update={"action_policies": tuple(policies)})
+            actions.append(action)
+        updated.append(group.model_copy(update={"actions": tuple(actions)}))
+
+    if not covered:
+        extra = payment_action(fee_token=token, max_payment_amount=amount)
+        for k, group in enumerate(updated):
+            if group.chain_id == chain_id:
+                updated[k] = group.model_copy(update={"actions": (*group.actions, extra)})
+                break
+    return updated

@@ -1,0 +1,267 @@
+"""Building a grant, offline: sessions per chain, their digests, the owner's signature, the session details
+(spec §3). ``grant_permission_typed_data_sign`` / ``grant_permission_personal_sign`` add the chain reads (SmartSessions
+nonces, the fee token's decimals) and call into this module; everything here is pure and deterministic once the
+salts are fixed.
+
+The path of a permission, end to end:
+
+1. :func:`build_grant_sessions` groups the actions by chain (first-appearance order), adds the fee-token payment
+   policy on the fee chain (:func:`~smartsessions.policies.add_payment_policy_for_actions`), and makes one
+   :class:`~smartsessions.Session` per chain, validated by the account's K1MeeValidator with the redeemer as owner;
+2. :func:`get_grant_chain_digests` computes each chain's session digest for UNSAFE_ENABLE with that chain's
+   SmartSessions nonce (the value ``SmartSession.getSessionDigest`` returns);
+3. :func:`sign_grant` signs the multichain digest once (EIP-712 typed data, or EIP-191 personal sign);
+4. :func:`to_grant_session_details` gives one :class:`~smartsessions.SessionDetails` per chain. On first use, the
+   session userOp carries them in its signature and SmartSessions checks the digest and the owner's signature
+   through the account's ERC-1271 before storing the session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from hexbytes import HexBytes
+
+from .._coerce import to_address, to_uint
+from .._model import Address, Bytes4, Model, Uint64
+from ..encoding.eip712 import get_session_digest, hash_chain_digests
+from ..encoding.session import (
+    ActionData,
+    ChainDigest,
+    EnableSession,
+    EnableSessionData,
+    PolicyData,
+    Session,
+    SmartSessionMode,
+)
+from ..errors import ConfigurationError, InvalidInputError
+from ..mee.wire import FeeTokenInfo
+from ..policies.payment import SessionAction, add_payment_policy_for_actions
+from ..policies.sudo import get_sudo_policy
+from ..signer import Signer, personal_sign, sign_typed_digest
+from ..versions import MeeVersionConfig, get_mee_version
+from .details import MOCK_SIGNATURE, SessionDetails
+
+__all__ = [
+    "ActionConfig",
+    "build_grant_sessions",
+    "get_grant_chain_digests",
+    "get_session_validator_init_data",
+    "grant_permission_offline",
+    "sign_grant",
+    "to_grant_session_details",
+]
+
+
+class ActionConfig(Model):
+    """One permitted call: ``action_target.action_target_selector(...)`` on ``chain_id``, under the policies."""
+
+    chain_id: Uint64
+    action_target: Address
+    action_target_selector: Bytes4
+    action_policies: tuple[PolicyData, ...]
+
+
+def get_session_validator_init_data(version: MeeVersionConfig, redeemer: object) -> HexBytes:
+    """The redeemer as the session validator's owner (spec §3.4): 20 bytes before MEE 3.0.0."""
+    address = to_address(redeemer, field="redeemer")
+    if version.session_validator_init_data_is_packed:
+        raise ConfigurationError(
+            "version",
+            f"MEE {version.version} uses the stateless STX validator for sessions, which is not supported yet",
+            fix="use MEE version 2.0.0 or 2.1.0",
+        )
+    return HexBytes(bytes.fromhex(address[2:]))
+
+
+def _versions_by_chain(
+    chain_ids: Sequence[int], versions: Mapping[int, str | MeeVersionConfig] | str | MeeVersionConfig
+) -> dict[int, MeeVersionConfig]:
+    if isinstance(versions, (str, MeeVersionConfig)):
+        return {c: get_mee_version(versions) for c in chain_ids}
+    out = {}
+    for c in chain_ids:
+        if c not in versions:
+            raise ConfigurationError(
+                "actions.chain_id",
+                f"Multichain Nexus is not configured on chain {c}",
+                fix="add the chain to the account's chain configurations, or drop its actions",
+            )
+        out[c] = get_mee_version(versions[c])
+    return out
+
+
+def _parse_actions(actions: Sequence[ActionConfig | dict[str, Any]]) -> list[ActionConfig]:
+    if not actions:
+        raise InvalidInputError("actions", "a grant needs at least one action", fix="pass one or more ActionConfig")
+    return [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
+
+
+def build_grant_sessions(
+    *,
+    redeemer: object,
+    actions: Sequence[ActionConfig | dict[str, Any]],
+    versions: Mapping[int, str | MeeVersionConfig] | str | MeeVersionConfig,
+    fee_token: FeeTokenInfo | dict[str, Any] | None = None,
+    max_payment_amount: object = None,
+    salts: Sequence[object] | None = None,
+) -> list[Session]:
+    """One session per chain of ``actions``, in first-appearance order; ``salts`` (one per chain) default to random."""
+    parsed = _parse_actions(actions)
+    fee = (
+        None
+        if fee_token is None
+        else (fee_token if isinstance(fee_token, FeeTokenInfo) else FeeTokenInfo.model_validate(fee_token))
+    )
+    if fee is not None and max_payment_amount is None:
+        raise InvalidInputError(
+            "max_payment_amount",
+            "is required with a fee token in an offline grant",
+            fix="pass it (the SDK default is 5 * 10**decimals of the fee token)",
+        )
+    chain_ids = list(dict.fromkeys(a.chain_id for a in parsed))
+    if salts is not None and len(salts) != len(chain_ids):
+        raise InvalidInputError("salts", f"expected one salt per chain ({len(chain_ids)}), got {len(salts)}")
+    by_chain = _versions_by_chain(chain_ids, versions)
+
+    sessions = []
+    for k, chain_id in enumerate(chain_ids):
+        chain_actions = [
+            ActionData(
+                action_target_selector=a.action_target_selector,
+                action_target=a.action_target,
+                action_policies=a.action_policies,
+                chain_id=chain_id,
+            )
+            for a in parsed
+            if a.chain_id == chain_id
+        ]
+        if fee is not None and fee.chain_id == chain_id:
+            [group] = add_payment_policy_for_actions(
+                [SessionAction(chain_id=chain_id, actions=tuple(chain_actions))],
+                fee_token=fee.address,
+                fee_token_chain_id=fee.chain_id,
+                max_payment_amount=max_payment_amount,
+            )
+            chain_actions = [a.model_copy(update={"chain_id": chain_id}) for a in group.actions]
+        version = by_chain[chain_id]
+        sessions.append(
+            Session(
+                session_validator=version.validator_address,
+                session_validator_init_data=get_session_validator_init_data(version, redeemer),
+                salt=os.urandom(32) if salts is None else salts[k],
+                user_op_policies=(get_sudo_policy(),),
+                actions=tuple(chain_actions),
+                permit_erc4337_paymaster=True,
+                chain_id=chain_id,
+            )
+        )
+    return sessions
+
+
+def _by_chain(value: Mapping[int, object] | object, chain_id: int, field: str) -> object:
+    if isinstance(value, Mapping):
+        if chain_id not in value:
+            raise InvalidInputError(field, f"has no entry for chain {chain_id}", fix=f"add {field}[{chain_id}]")
+        return value[chain_id]
+    return value
+
+
+def get_grant_chain_digests(
+    sessions: Sequence[Session], *, accounts: Mapping[int, object] | object, nonces: Mapping[int, object]
+) -> list[ChainDigest]:
+    """Each session's UNSAFE_ENABLE digest on its chain, with that chain's SmartSessions nonce."""
+    out = []
+    for s in sessions:
+        if s.chain_id is None:
+            raise InvalidInputError("sessions.chain_id", "is required to grant", fix="set the session's chain_id")
+        digest = get_session_digest(
+            s,
+            account=_by_chain(accounts, s.chain_id, "accounts"),
+            mode=SmartSessionMode.UNSAFE_ENABLE,
+            nonce=_by_chain(nonces, s.chain_id, "nonces"),
+        )
+        out.append(ChainDigest(chain_id=s.chain_id, session_digest=digest))
+    return out
+
+
+def sign_grant(
+    signer: Signer, chain_digests: Sequence[ChainDigest], *, variant: Literal["typed", "personal"] = "typed"
+) -> HexBytes:
+    """The owner's one signature over every chain's session (``permissionEnableSig``, 65 raw bytes)."""
+    digest = hash_chain_digests(chain_digests)
+    if variant == "typed":
+        return sign_typed_digest(signer, digest)
+    if variant == "personal":
+        return personal_sign(signer, digest)
+    raise InvalidInputError("variant", "must be 'typed' or 'personal'", value=variant)
+
+
+def to_grant_session_details(
+    sessions: Sequence[Session],
+    chain_digests: Sequence[ChainDigest],
+    permission_enable_sig: object,
+    *,
+    validator: object = "0x0000000000000000000000000000000000000000",
+    account_type: str = "nexus",
+) -> list[SessionDetails]:
+    """Session details in UNSAFE_ENABLE mode; ``validator`` is the account's default-validator address (zero)."""
+    return [
+        SessionDetails(
+            mode=SmartSessionMode.UNSAFE_ENABLE,
+            permission_id=s.permission_id,
+            signature=MOCK_SIGNATURE,
+            enable_session_data=EnableSessionData(
+                enable_session=EnableSession(
+                    chain_digest_index=k,
+                    hashes_and_chain_ids=tuple(chain_digests),
+                    session_to_enable=s,
+                    permission_enable_sig=permission_enable_sig,
+                ),
+                validator=validator,
+                account_type=account_type,
+            ),
+        )
+        for k, s in enumerate(sessions)
+    ]
+
+
+def grant_permission_offline(
+    *,
+    signer: Signer,
+    redeemer: object,
+    actions: Sequence[ActionConfig | dict[str, Any]],
+    accounts: Mapping[int, object] | object,
+    nonces: Mapping[int, object],
+    versions: Mapping[int, str | MeeVersionConfig] | str | MeeVersionConfig,
+    fee_token: FeeTokenInfo | dict[str, Any] | None = None,
+    max_payment_amount: object = None,
+    fee_token_decimals: int | None = None,
+    variant: Literal["typed", "personal"] = "typed",
+    salts: Sequence[object] | None = None,
+) -> list[SessionDetails]:
+    """The whole grant from values already read from the chains. ``max_payment_amount`` defaults (with a fee
+    token) to ``5 * 10**fee_token_decimals``, as the SDK's."""
+    if fee_token is not None and not max_payment_amount:
+        if fee_token_decimals is None:
+            raise InvalidInputError(
+                "fee_token_decimals",
+                "is needed to default max_payment_amount",
+                fix="pass max_payment_amount, or the fee token's decimals",
+            )
+        max_payment_amount = 5 * 10 ** to_uint(fee_token_decimals, field="fee_token_decimals", bits=8)
+    sessions = build_grant_sessions(
+        redeemer=redeemer,
+        actions=actions,
+        versions=versions,
+        fee_token=fee_token,
+        max_payment_amount=max_payment_amount,
+        salts=salts,
+    )
+    digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
+    signature = sign_grant(signer, digests, variant=variant)
+    first = digests[0].chain_id  # the reference takes the validator from the first chain's deployment
+    validator = _versions_by_chain([first], versions)[first].default_validator_address
+    return to_grant_session_details(sessions, digests, signature, validator=validator)
