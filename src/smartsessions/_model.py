@@ -19,7 +19,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
 from ._coerce import to_address, to_bytes, to_hex, to_uint
@@ -79,7 +79,7 @@ Uint256 = Annotated[int, BeforeValidator(_uint_of(256))]
 def validation_error(model: str, exc: ValidationError) -> InvalidInputError:
     """Turn pydantic's error into ours, naming the dotted path of the first bad field."""
     first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or model
+    loc = ".".join(to_snake(p) if isinstance(p, str) else str(p) for p in first["loc"]) or model
     field = f"{model}.{loc}"
     if first["type"] == "smartsessions":
         problem, _, fix = first["msg"].partition("|")
@@ -109,6 +109,10 @@ class Model(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise validation_error(type(self).__name__, exc) from exc
+
+    # Tell pydantic this is not a custom __init__: nested models are then validated in one pass (fast, and the error
+    # keeps the full path), while direct construction still goes through the wrapper above.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def model_validate(
