@@ -19,10 +19,6 @@ _MULT = 2654435769.0  # multiplied as a double, as in JavaScript
 _MAX_OUTPUT = 1 << 26  # 64 MiB: a bound so that a hostile stream cannot exhaust memory
 
 
-def _hash(x: int) -> int:
-    return (int(_MULT * x) >> 19) & 8191
-
-
 def flz_compress(data: object) -> bytes:
     """Compress ``data`` (bytes or ``0x`` hex) exactly as solady's JavaScript ``LibZip.flzCompress``."""
     ib = bytes(to_bytes(data, field="data"))
@@ -35,9 +31,6 @@ def flz_compress(data: object) -> bytes:
     i = 2
     limit = b - 9
 
-    def u24(k: int) -> int:
-        return padded[k] | (padded[k + 1] << 8) | (padded[k + 2] << 16)
-
     def literals(r: int, s: int) -> None:
         while r >= 32:
             ob.append(31)
@@ -48,41 +41,49 @@ def flz_compress(data: object) -> bytes:
             ob.append(r - 1)
             ob.extend(ib[s : s + r])
 
+    mult = _MULT
+    from_le = int.from_bytes
     while i < limit:
         while True:
-            s = padded[i] | (padded[i + 1] << 8) | (padded[i + 2] << 16)
-            h = (int(_MULT * s) >> 19) & 8191
+            s = padded[i : i + 3]
+            h = (int(mult * from_le(s, "little")) >> 19) & 8191
             r = ht[h]
             ht[h] = i
             d = i - r
-            c = (padded[r] | (padded[r + 1] << 8) | (padded[r + 2] << 16)) if d < 8192 else 0x1000000
             if i >= limit:
                 break
             i += 1
-            if s == c:
+            if d < 8192 and s == padded[r : r + 3]:
                 break
         if i >= limit:
             break
         i -= 1
         if i > a:
             literals(i - a, a)
-        # Match extension: count equal bytes from r+3 / i+3, then one more (the reference's l++ after a mismatch).
+        # Match extension: the length of the common run from r+3 / i+3 (at most e), plus one when it ends on a
+        # mismatch (the reference's l++ after the failing compare). The first differing byte is found with XOR on
+        # growing chunks, so a long match costs a few C-speed comparisons instead of a Python loop per byte.
         p = r + 3
         q = i + 3
         e = b - q
         n_match = 0
+        step = 32
         while n_match < e:
-            if ib[p + n_match] != ib[q + n_match]:
-                n_match += 1
+            k = min(step, e - n_match)
+            x = int.from_bytes(ib[p + n_match : p + n_match + k], "big") ^ int.from_bytes(
+                ib[q + n_match : q + n_match + k], "big"
+            )
+            if x:
+                n_match += k - ((x.bit_length() + 7) >> 3) + 1
                 break
-            n_match += 1
+            n_match += k
+            step <<= 1
         i += n_match
         d -= 1
-        while n_match > 262:
-            ob.append(224 + (d >> 8))
-            ob.append(253)
-            ob.append(d & 255)
-            n_match -= 262
+        if n_match > 262:
+            full = (n_match - 263) // 262 + 1  # the reference emits one 262-byte token per loop turn
+            ob.extend(bytes((224 + (d >> 8), 253, d & 255)) * full)
+            n_match -= 262 * full
         if n_match < 7:
             ob.append((n_match << 5) + (d >> 8))
             ob.append(d & 255)
@@ -90,9 +91,9 @@ def flz_compress(data: object) -> bytes:
             ob.append(224 + (d >> 8))
             ob.append(n_match - 7)
             ob.append(d & 255)
-        ht[_hash(u24(i))] = i
+        ht[(int(mult * (padded[i] | (padded[i + 1] << 8) | (padded[i + 2] << 16))) >> 19) & 8191] = i
         i += 1
-        ht[_hash(u24(i))] = i
+        ht[(int(mult * (padded[i] | (padded[i + 1] << 8) | (padded[i + 2] << 16))) >> 19) & 8191] = i
         i += 1
         a = i
     literals(b + 4 - a, a)
