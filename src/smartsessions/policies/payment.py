@@ -129,6 +129,14 @@ def add_payment_policy_for_actions(
     token = to_address(fee_token, field="fee_token.address")
     chain_id = to_uint(fee_token_chain_id, field="fee_token.chain_id", bits=64)
     amount = to_uint(max_payment_amount, field="max_payment_amount")
+    if amount == 0:
+        # The reference then appends a Sudo policy on the fee token's transfer: unlimited transfers of the fee token,
+        # which no one asking for "at most 0" means. Its grant flows never get here (they default 0 to 5 tokens).
+        raise InvalidInputError(
+            "max_payment_amount",
+            "must be above 0 (0 would let the session transfer the fee token without limit)",
+            fix="pass the most the session may pay in fees, e.g. 5 * 10**decimals, or use sponsorship",
+        )
     parsed = [s if isinstance(s, SessionAction) else SessionAction.model_validate(s) for s in session_actions]
 
     updated: list[SessionAction] = []
