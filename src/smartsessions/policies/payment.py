@@ -16,6 +16,7 @@ from .._coerce import to_address, to_uint
 from .._model import Model, Uint64
 from ..encoding.session import ActionData, PolicyData
 from ..errors import InvalidInputError
+from ._built import built_policy
 from .universal_action import (
     MAX_RULES,
     UNIVERSAL_ACTION_POLICY_ADDRESS,
@@ -60,7 +61,7 @@ def payment_action(*, fee_token: object, max_payment_amount: int) -> ActionData:
     return ActionData(
         action_target_selector=TRANSFER_SELECTOR,
         action_target=to_address(fee_token, field="fee_token.address"),
-        action_policies=(PolicyData(policy=UNIVERSAL_ACTION_POLICY_ADDRESS, init_data=encode_action_config(config)),),
+        action_policies=(built_policy(UNIVERSAL_ACTION_POLICY_ADDRESS, encode_action_config(config)),),
     )
 
 
@@ -108,7 +109,7 @@ def _raise_limit(policy: PolicyData, amount: int) -> PolicyData:
         value_limit_per_use=config.value_limit_per_use,
         param_rules=ParamRules(length=length, rules=tuple(rules)),
     )
-    return PolicyData(policy=UNIVERSAL_ACTION_POLICY_ADDRESS, init_data=encode_action_config(new))
+    return built_policy(UNIVERSAL_ACTION_POLICY_ADDRESS, encode_action_config(new))
 
 
 def add_payment_policy_for_actions(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from .._model import Address, Model, Uint256
 from ..encoding.abi import abi_encode
 from ..encoding.session import PolicyData
+from ._built import built_policy
 
 __all__ = ["SPENDING_LIMITS_POLICY_ADDRESS", "SpendingLimit", "get_spending_limits_policy"]
 
@@ -24,4 +25,4 @@ def get_spending_limits_policy(limits: Sequence[SpendingLimit | dict[str, object
     init_data = abi_encode(
         ["address[]", "uint256[]"], [[s.token for s in parsed], [s.limit for s in parsed]], what="limits"
     )
-    return PolicyData(policy=SPENDING_LIMITS_POLICY_ADDRESS, init_data=init_data)
+    return built_policy(SPENDING_LIMITS_POLICY_ADDRESS, init_data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._coerce import to_uint
 from ..encoding.session import PolicyData
 from ..errors import InvalidInputError
+from ._built import built_policy
 
 __all__ = ["TIME_FRAME_POLICY_ADDRESS", "get_time_frame_policy"]
 
@@ -24,4 +25,4 @@ def get_time_frame_policy(*, valid_until: object, valid_after: object = 0) -> Po
             f"is after valid_until ({after} > {until}); the policy contract refuses such a window",
             fix="swap the two values, or pass valid_until=0 for a window without an end",
         )
-    return PolicyData(policy=TIME_FRAME_POLICY_ADDRESS, init_data=until.to_bytes(6, "big") + after.to_bytes(6, "big"))
+    return built_policy(TIME_FRAME_POLICY_ADDRESS, until.to_bytes(6, "big") + after.to_bytes(6, "big"))

@@ -19,6 +19,7 @@ from .._coerce import to_address, to_bytes, to_uint
 from .._model import Bytes32, Model, Uint64, Uint256
 from ..encoding.session import PolicyData
 from ..errors import EncodingError, InvalidInputError
+from ._built import built_policy
 
 __all__ = [
     "MAX_RULES",
@@ -201,4 +202,4 @@ def get_universal_action_policy(
     config = UniversalActionConfig(
         value_limit_per_use=to_uint(value_limit_per_use, field="value_limit_per_use"), param_rules=rules
     )
-    return PolicyData(policy=UNIVERSAL_ACTION_POLICY_ADDRESS, init_data=encode_action_config(config))
+    return built_policy(UNIVERSAL_ACTION_POLICY_ADDRESS, encode_action_config(config))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._coerce import to_uint
 from ..encoding.session import PolicyData
+from ._built import built_policy
 
 __all__ = ["USAGE_LIMIT_POLICY_ADDRESS", "get_usage_limit_policy"]
 
@@ -12,7 +13,7 @@ USAGE_LIMIT_POLICY_ADDRESS = "0x00000000001d4479FA2A947026204d0283ceDe4B"
 
 def get_usage_limit_policy(*, limit: object) -> PolicyData:
     """``initData = abi.encodePacked(uint128 limit)``."""
-    return PolicyData(
-        policy=USAGE_LIMIT_POLICY_ADDRESS,
-        init_data=to_uint(limit, field="limit", bits=128).to_bytes(16, "big"),
+    return built_policy(
+        USAGE_LIMIT_POLICY_ADDRESS,
+        to_uint(limit, field="limit", bits=128).to_bytes(16, "big"),
     )
