@@ -13,6 +13,8 @@ import { createRequire } from "node:module";
 import { makeRng } from "./gen/rng.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
+// VECTORS_OUT redirects the output (the test suite regenerates into a temporary folder and compares).
+const outDir = process.env.VECTORS_OUT ?? here;
 const require = createRequire(import.meta.url);
 
 export const SEED = 7579;
@@ -43,7 +45,7 @@ for (const [group, path, seed] of GROUPS) {
       description: body.description,
       cases: body.cases,
     };
-    writeFileSync(join(here, name), JSON.stringify(out, null, 1) + "\n");
+    writeFileSync(join(outDir, name), JSON.stringify(out, null, 1) + "\n");
     total += body.cases.length;
     console.log(`${name}: ${body.cases.length} cases`);
   }
