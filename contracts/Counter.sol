@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The examples' target: one counter per contract, anyone may increment it.
+contract Counter {
+    uint256 public number;
+
+    event Incremented(address indexed by, uint256 number);
+
+    function increment() external {
+        uint256 n = number + 1;
+        number = n;
+        emit Incremented(msg.sender, n);
+    }
+
+    function setNumber(uint256 n) external {
+        number = n;
+    }
+}
