@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench clean
+.PHONY: install test lint format vectors bench clean contracts
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -39,3 +39,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# Rebuild the devnet contract artifacts (src/smartsessions/devnet/artifacts/) with the pinned solc-js.
+contracts: node_modules/.installed
+	node contracts/build.mjs

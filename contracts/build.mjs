@@ -76,5 +76,25 @@ for (const [sourceName, contracts] of Object.entries(output.contracts).sort()) {
     writeFileSync(join(outDir, `${name}.json`), JSON.stringify(artifact, null, 1) + "\n");
   }
 }
+// Registry bytecode, copied as published: the canonical EntryPoint v0.7 (deployed through the deterministic deployer
+// so it lands at its canonical address) and its simulation contract (used by the node in eth_call state overrides).
+const NPM = "@account-abstraction/contracts";
+const npmVersion = JSON.parse(readFileSync(join(root, "node_modules", NPM, "package.json"), "utf8")).version;
+const npmLicense = JSON.parse(readFileSync(join(root, "node_modules", NPM, "package.json"), "utf8")).license;
+for (const name of ["EntryPoint", "EntryPointSimulations"]) {
+  const a = JSON.parse(readFileSync(join(root, "node_modules", NPM, "artifacts", `${name}.json`), "utf8"));
+  const artifact = {
+    contractName: name,
+    sourceName: `npm:${NPM}@${npmVersion}/artifacts/${name}.json`,
+    license: npmLicense,
+    abi: a.abi,
+    bytecode: a.bytecode,
+    deployedBytecode: a.deployedBytecode,
+    immutableReferences: {},
+    compiler: { name: "published artifact", version: `${NPM}@${npmVersion}` },
+  };
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(artifact, null, 1) + "\n");
+  manifest[name] = artifact.sourceName;
+}
 writeFileSync(join(outDir, "manifest.json"), JSON.stringify({ compiler: solc.version(), contracts: manifest }, null, 1) + "\n");
 process.stderr.write(`${Object.keys(manifest).length} artifacts in ${((Date.now() - started) / 1000).toFixed(1)} s -> ${relative(root, outDir) || outDir}\n`);

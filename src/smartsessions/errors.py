@@ -124,7 +124,14 @@ class AccountError(SmartSessionsError):
 
 
 class RpcError(SmartSessionsError):
+    """A JSON-RPC endpoint failed or answered an error; ``code`` and ``data`` keep what it said."""
+
     docs_anchor = "rpcerror"
+
+    def __init__(self, short_message: str, *, code: int | None = None, data: object = None, **kwargs: object) -> None:
+        self.code = code
+        self.data = data
+        super().__init__(short_message, **kwargs)  # type: ignore[arg-type]
 
 
 class MeeApiError(SmartSessionsError):

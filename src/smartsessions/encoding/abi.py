@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_abi.abi import decode as _decode
 
+from .._coerce import keccak
 from ..errors import EncodingError, InvalidInputError
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "SESSION",
     "abi_decode",
     "abi_encode",
+    "encode_function_call",
+    "function_types",
     "selector",
 ]
 
@@ -177,6 +180,15 @@ def abi_decode(types: Sequence[str], data: bytes, *, what: str) -> tuple[Any, ..
 
 
 def selector(signature: str) -> bytes:
-    from .._coerce import keccak
-
     return keccak(signature.encode())[:4]
+
+
+def function_types(signature: str) -> list[str]:
+    """The argument types of ``name(type,...)``."""
+    inner = signature[signature.index("(") + 1 : signature.rindex(")")]
+    return _split_top(inner)
+
+
+def encode_function_call(signature: str, args: Sequence[Any] = ()) -> bytes:
+    """``selector ‖ abi.encode(args)`` for a canonical signature such as ``"transfer(address,uint256)"``."""
+    return selector(signature) + abi_encode(function_types(signature), args, what=signature)

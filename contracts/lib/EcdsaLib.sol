@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title EcdsaLib
+/// @notice secp256k1 signature checks that never revert: every failure is reported as `address(0)` / `false`.
+/// @dev Accepted encodings: 65 bytes `r ‖ s ‖ v` and 64 bytes EIP-2098 `r ‖ yParityAndS`. The low-s rule is enforced
+///      (s ≤ n/2) and v must be 27 or 28 (the ecrecover precompile returns nothing for other values). The zero address
+///      never validates, so an unset or zero signer can not be matched by a failed recovery.
+library EcdsaLib {
+    /// @dev floor(n / 2) for the secp256k1 group order n.
+    uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// @notice Recovers the signer of `hash` from a calldata signature; `address(0)` if it is malformed or invalid.
+    function tryRecover(bytes32 hash, bytes calldata sig) internal view returns (address signer) {
+        assembly ("memory-safe") {
+            let v := 0
+            let r := 0
+            let s := 0
+            switch sig.length
+            case 65 {
+                r := calldataload(sig.offset)
+                s := calldataload(add(sig.offset, 0x20))
+                v := byte(0, calldataload(add(sig.offset, 0x40)))
+            }
+            case 64 {
+                r := calldataload(sig.offset)
+                let vs := calldataload(add(sig.offset, 0x20))
+                s := shr(1, shl(1, vs))
+                v := add(27, shr(255, vs))
+            }
+            // Malformed length leaves v = 0, which the precompile rejects; a high s is rejected here.
+            if iszero(gt(s, HALF_N)) {
+                // Precompile input in the unallocated memory after the free memory pointer.
+                let m := mload(0x40)
+                mstore(m, hash)
+                mstore(add(m, 0x20), v)
+                mstore(add(m, 0x40), r)
+                mstore(add(m, 0x60), s)
+                // The precompile writes 32 bytes on success and nothing on failure.
+                if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
+                    signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                }
+            }
+        }
+    }
+
+    /// @notice Recovers the signer of `hash` from split `(v, r, s)`; `address(0)` if invalid.
+    function tryRecover(bytes32 hash, uint256 v, bytes32 r, bytes32 s) internal view returns (address signer) {
+        assembly ("memory-safe") {
+            if iszero(gt(s, HALF_N)) {
+                let m := mload(0x40)
+                mstore(m, hash)
+                mstore(add(m, 0x20), v)
+                mstore(add(m, 0x40), r)
+                mstore(add(m, 0x60), s)
+                if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
+                    signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                }
+            }
+        }
+    }
+
+    /// @notice `keccak256("\x19Ethereum Signed Message:\n32" ‖ hash)` (EIP-191 version 0x45 over 32 raw bytes).
+    function toEthSignedMessageHash(bytes32 hash) internal pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            mstore(0x20, hash)
+            mstore(0x00, "\x00\x00\x00\x00\x19Ethereum Signed Message:\n32")
+            digest := keccak256(0x04, 0x3c)
+        }
+    }
+
+    /// @notice True if `signer` (non-zero) signed `hash` directly or as an EIP-191 personal message.
+    /// @dev The raw digest is tried first, then the personal-message digest (the K1MeeValidator order).
+    function isValidSignature(address signer, bytes32 hash, bytes calldata sig) internal view returns (bool) {
+        if (signer == address(0)) return false;
+        if (tryRecover(hash, sig) == signer) return true;
+        return tryRecover(toEthSignedMessageHash(hash), sig) == signer;
+    }
+
+    /// @notice As `isValidSignature`, for a signature given as `(v, r, s)`.
+    function isValidSignature(address signer, bytes32 hash, uint256 v, bytes32 r, bytes32 s)
+        internal
+        view
+        returns (bool)
+    {
+        if (signer == address(0)) return false;
+        if (tryRecover(hash, v, r, s) == signer) return true;
+        return tryRecover(toEthSignedMessageHash(hash), v, r, s) == signer;
+    }
+}

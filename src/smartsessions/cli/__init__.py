@@ -1,0 +1,197 @@
+"""The ``smartsessions`` command: ``smartsessions devnet up / down / status``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import SmartSessionsError
+
+__all__ = ["main"]
+
+DEFAULT_STATE_FILE = "devnet.json"
+
+
+def _fail(err: SmartSessionsError) -> None:
+    click.echo(click.style("error: ", fg="red") + str(err), err=True)
+    raise SystemExit(1)
+
+
+@click.group()
+@click.version_option(package_name="smartsessions")
+def main() -> None:
+    """Smart Sessions in Python: session-key permissions for ERC-7579 accounts through an MEE node."""
+
+
+@main.group()
+def devnet() -> None:
+    """Local chains with the Smart Sessions contract suite at the production addresses."""
+
+
+def _parse_chains(value: str) -> list[int]:
+    try:
+        chains = [int(c) for c in value.split(",") if c.strip()]
+    except ValueError:
+        raise click.BadParameter("use comma-separated chain ids, e.g. 8453,10") from None
+    if not chains or any(c <= 0 for c in chains):
+        raise click.BadParameter("use comma-separated positive chain ids, e.g. 8453,10")
+    return chains
+
+
+def _summary(state: dict[str, object]) -> str:
+    lines = []
+    for chain in state["chains"]:  # type: ignore[attr-defined]
+        lines.append(click.style(f"chain {chain['chainId']}", bold=True) + f"  {chain['rpcUrl']}")
+        for name, address in chain["contracts"].items():
+            lines.append(f"  {name:<28} {address}")
+    lines.append(click.style("funded test keys (devnet only, never use them elsewhere)", bold=True))
+    for key in state["keys"]:  # type: ignore[attr-defined]
+        lines.append(f"  {key['role']:<15} {key['address']}  {key['privateKey']}")
+    return "\n".join(lines)
+
+
+@devnet.command()
+@click.option("--chains", default="8453,10", show_default=True, help="Comma-separated chain ids.")
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STATE_FILE, show_default=True
+)
+@click.option("--background", is_flag=True, help="Return once everything is ready; stop with `devnet down`.")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="anvil logs.")
+def up(chains: str, state_file: Path, background: bool, log_dir: Path | None) -> None:
+    """Start the chains, deploy the suite, fund the test keys, and write the state file."""
+    chain_ids = _parse_chains(chains)
+    if background:
+        _up_background(chain_ids, state_file, log_dir)
+        return
+    from ..devnet.network import Devnet
+
+    try:
+        net = Devnet.start(chain_ids, log_dir=log_dir, progress=lambda m: click.echo(m, err=True))
+    except SmartSessionsError as err:
+        _fail(err)
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        net.write_state(state_file)
+        click.echo(_summary(net.state()))
+        click.echo(f"\nstate written to {state_file}; Ctrl-C (or `smartsessions devnet down`) stops the devnet")
+        while not stop and all(p.running for p in net.processes.values()):
+            time.sleep(0.2)
+    finally:
+        net.stop()
+        if state_file.exists():
+            try:
+                if json.loads(state_file.read_text()).get("pid") == os.getpid():
+                    state_file.unlink()
+            except (OSError, json.JSONDecodeError):
+                pass
+        click.echo("devnet stopped", err=True)
+
+
+def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None) -> None:
+    if state_file.exists():
+        _fail(SmartSessionsError(f"{state_file} exists: a devnet may be running. Run `smartsessions devnet down`."))
+    log = state_file.with_suffix(".log")
+    args = [sys.executable, "-m", "smartsessions.cli", "devnet", "up", "--chains", ",".join(map(str, chain_ids))]
+    args += ["--state-file", str(state_file)]
+    if log_dir is not None:
+        args += ["--log-dir", str(log_dir)]
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            _fail(SmartSessionsError("The devnet failed to start.", details=log.read_text(errors="replace")[-2000:]))
+        if state_file.exists():
+            try:
+                state = json.loads(state_file.read_text())
+            except json.JSONDecodeError:
+                state = {}
+            if state.get("pid") == child.pid:
+                click.echo(_summary(state))
+                click.echo(f"\ndevnet running in the background (pid {child.pid}); log {log}; state {state_file}")
+                return
+        time.sleep(0.05)
+    child.terminate()
+    _fail(SmartSessionsError("The devnet did not become ready within 120 s.", details=str(log)))
+
+
+@devnet.command()
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STATE_FILE, show_default=True
+)
+def down(state_file: Path) -> None:
+    """Stop a devnet started with `devnet up --background`."""
+    from ..devnet.network import read_state
+
+    try:
+        state = read_state(state_file)
+    except SmartSessionsError as err:
+        _fail(err)
+    pid = int(state["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state_file.unlink(missing_ok=True)
+        click.echo(f"no devnet process {pid}; removed the stale {state_file}")
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    state_file.unlink(missing_ok=True)
+    click.echo(f"devnet (pid {pid}) stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours is not alive
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+@devnet.command()
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STATE_FILE, show_default=True
+)
+def status(state_file: Path) -> None:
+    """Report whether the devnet of the state file is running, and its chains."""
+    from ..devnet.network import read_state
+    from ..rpc import SyncRpcClient
+
+    try:
+        state = read_state(state_file)
+    except SmartSessionsError as err:
+        _fail(err)
+    pid = int(state["pid"])
+    click.echo(f"devnet pid {pid}: {'running' if _alive(pid) else 'NOT running'}")
+    for chain in state["chains"]:
+        try:
+            with SyncRpcClient(chain["rpcUrl"], timeout=2.0) as rpc:
+                block = int(rpc.request("eth_blockNumber"), 16)
+            click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} up, block {block}")
+        except SmartSessionsError:
+            click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} DOWN")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""One ``anvil`` process per chain: find the binary, start it on a free port, wait until it answers, stop it.
+
+The binary comes, in this order, from ``$ANVIL_BIN``, the npm package ``@foundry-rs/anvil-linux-amd64`` pinned in the
+repository's ``package.json`` (``node_modules``, searched upward from the working directory and from this package),
+or ``anvil`` on ``PATH``. anvil picks its own free port (``--port 0``) and logs it, so parallel devnets never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DevnetError
+from ..rpc import SyncRpcClient
+
+__all__ = ["DEFAULT_HARDFORK", "AnvilProcess", "find_anvil"]
+
+DEFAULT_HARDFORK = "prague"
+_NPM_BIN = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+_LISTENING = re.compile(r"Listening on (\S+):(\d+)")
+
+
+def _candidates() -> list[Path]:
+    starts = [Path.cwd(), Path(__file__).resolve().parent]
+    seen: list[Path] = []
+    for start in starts:
+        for folder in [start, *start.parents]:
+            candidate = folder / _NPM_BIN
+            if candidate not in seen:
+                seen.append(candidate)
+    return seen
+
+
+def find_anvil() -> str:
+    """The anvil binary to run, or a :class:`DevnetError` that says how to get one."""
+    env = os.environ.get("ANVIL_BIN")
+    if env:
+        if not (Path(env).is_file() and os.access(env, os.X_OK)):
+            raise DevnetError(
+                f"ANVIL_BIN points to {env!r}, which is not an executable file.",
+                meta_messages=["Unset ANVIL_BIN to use the pinned npm anvil, or point it at an anvil binary."],
+            )
+        return env
+    for candidate in _candidates():
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    on_path = shutil.which("anvil")
+    if on_path:
+        return on_path
+    raise DevnetError(
+        "Cannot find the anvil binary.",
+        meta_messages=[
+            "Run `npm ci` in the repository (it installs the pinned @foundry-rs/anvil-linux-amd64),",
+            "or set ANVIL_BIN to an anvil binary, or put anvil (Foundry) on PATH.",
+        ],
+    )
+
+
+@dataclass
+class AnvilProcess:
+    """A running anvil. ``url`` is its JSON-RPC endpoint on 127.0.0.1."""
+
+    chain_id: int
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: object = field(repr=False, default=None)
+
+    @classmethod
+    def start(
+        cls,
+        chain_id: int,
+        *,
+        binary: str | None = None,
+        hardfork: str = DEFAULT_HARDFORK,
+        log_dir: Path | None = None,
+        timeout: float = 20.0,
+        extra_args: list[str] | None = None,
+    ) -> AnvilProcess:
+        """Start anvil for ``chain_id`` and return once it answers ``eth_chainId`` correctly."""
+        exe = binary or find_anvil()
+        folder = log_dir or Path(tempfile.mkdtemp(prefix="smartsessions-anvil-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        log_path = folder / f"anvil-{chain_id}.log"
+        log = log_path.open("wb")
+        args = [
+            exe,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--chain-id",
+            str(chain_id),
+            "--hardfork",
+            hardfork,
+            "--gas-limit",
+            "30000000",
+            *(extra_args or []),
+        ]
+        try:
+            process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        except OSError as exc:
+            log.close()
+            raise DevnetError(f"Cannot start anvil ({exe}).", details=str(exc), cause=exc) from exc
+        anvil = cls(chain_id=chain_id, url="", process=process, log_path=log_path, _log=log)
+        anvil.url = anvil._wait_for_port(timeout)
+        anvil._wait_until_ready(timeout)
+        return anvil
+
+    def _wait_for_port(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DevnetError(
+                    f"anvil for chain {self.chain_id} exited at start (code {self.process.returncode}).",
+                    details=self.log_tail(),
+                )
+            match = _LISTENING.search(self.log_path.read_text(errors="replace"))
+            if match:
+                return f"http://127.0.0.1:{match.group(2)}"
+            time.sleep(0.01)
+        self.stop()
+        raise DevnetError(f"anvil for chain {self.chain_id} did not report its port within {timeout} s.")
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        with SyncRpcClient(self.url, timeout=2.0) as rpc:
+            while time.monotonic() < deadline:
+                try:
+                    answered = int(rpc.request("eth_chainId"), 16)
+                except Exception as exc:  # not up yet
+                    last = exc
+                    time.sleep(0.02)
+                    continue
+                if answered != self.chain_id:
+                    self.stop()
+                    raise DevnetError(f"anvil at {self.url} answers chain id {answered}, expected {self.chain_id}.")
+                return
+        self.stop()
+        raise DevnetError(f"anvil at {self.url} did not answer within {timeout} s.", cause=last)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+        if self._log is not None:
+            self._log.close()  # type: ignore[attr-defined]
+            self._log = None

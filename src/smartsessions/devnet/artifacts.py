@@ -1,0 +1,111 @@
+"""The committed contract artifacts (``devnet/artifacts/*.json``): ABI, creation and runtime code, compiler settings.
+
+They are built from ``contracts/`` by ``make contracts`` (pinned solc-js) or copied from a pinned npm package (the
+EntryPoint); ``manifest.json`` says which. Reverts are decoded with the custom errors of every artifact's ABI.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from eth_abi.abi import decode as _abi_decode
+
+from ..encoding.abi import abi_encode, selector
+from ..errors import DevnetError
+
+__all__ = ["Artifact", "artifact_names", "creation_code", "decode_revert", "load_artifact"]
+
+
+class Artifact:
+    """One contract: its ABI and bytecode."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.name: str = data["contractName"]
+        self.source: str = data["sourceName"]
+        self.abi: list[dict[str, Any]] = data["abi"]
+        self.bytecode = bytes.fromhex(data["bytecode"][2:])
+        self.deployed_bytecode = bytes.fromhex(data["deployedBytecode"][2:])
+
+    @property
+    def constructor_types(self) -> list[str]:
+        for item in self.abi:
+            if item["type"] == "constructor":
+                return [_abi_type(i) for i in item["inputs"]]
+        return []
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    t: str = item["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[len("tuple") :]
+    return t
+
+
+def _folder() -> Any:
+    return resources.files("smartsessions.devnet") / "artifacts"
+
+
+@cache
+def artifact_names() -> tuple[str, ...]:
+    manifest = json.loads((_folder() / "manifest.json").read_text())
+    return tuple(sorted(manifest["contracts"]))
+
+
+@cache
+def load_artifact(name: str) -> Artifact:
+    path = _folder() / f"{name}.json"
+    if not path.is_file():
+        raise DevnetError(
+            f"No artifact named {name!r}.",
+            meta_messages=["Run `make contracts` to rebuild the artifacts from contracts/."],
+        )
+    return Artifact(json.loads(path.read_text()))
+
+
+def creation_code(name: str, args: list[Any] | tuple[Any, ...] = ()) -> bytes:
+    """Creation code with ABI-encoded constructor arguments appended."""
+    art = load_artifact(name)
+    types = art.constructor_types
+    if len(types) != len(args):
+        raise DevnetError(f"{name} takes {len(types)} constructor arguments ({', '.join(types)}), got {len(args)}.")
+    return art.bytecode + (abi_encode(types, list(args), what=f"{name} constructor") if types else b"")
+
+
+@cache
+def _errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for name in artifact_names():
+        for item in load_artifact(name).abi:
+            if item["type"] != "error":
+                continue
+            types = [_abi_type(i) for i in item["inputs"]]
+            table[selector(f"{item['name']}({','.join(types)})")] = (
+                item["name"],
+                types,
+                [i.get("name", "") for i in item["inputs"]],
+            )
+    table[selector("Error(string)")] = ("Error", ["string"], ["message"])
+    table[selector("Panic(uint256)")] = ("Panic", ["uint256"], ["code"])
+    return table
+
+
+def decode_revert(data: bytes) -> str:
+    """A readable form of revert data: ``ErrorName(arg=value, ...)``, or the hex when the selector is unknown."""
+    if len(data) < 4:
+        return f"0x{data.hex()}" if data else "(no revert data)"
+    known = _errors().get(bytes(data[:4]))
+    if known is None:
+        return f"0x{data.hex()}"
+    name, types, names = known
+    try:
+        values = _abi_decode(types, bytes(data[4:]), strict=False)
+    except Exception:
+        return f"{name}(0x{data[4:].hex()})"
+    shown = ", ".join(
+        f"{n}={('0x' + v.hex()) if isinstance(v, bytes) else v}" if n else str(v)
+        for n, v in zip(names, values, strict=True)
+    )
+    return f"{name}({shown})"

@@ -1,0 +1,119 @@
+"""A running devnet: anvil chains with the suite deployed, and the state file other processes read.
+
+``devnet.json`` is the contract between ``smartsessions devnet up`` and everything that uses the devnet (tests, the
+examples, the reference client runs): each chain's id and RPC URL, every contract address, and the funded test keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DevnetError
+from ..rpc import SyncRpcClient
+from .anvil import AnvilProcess, find_anvil
+from .deploy import DeployedChain, TestKey, deploy_suite, test_keys
+
+__all__ = ["DEFAULT_CHAIN_IDS", "STATE_VERSION", "Devnet", "read_state"]
+
+DEFAULT_CHAIN_IDS = (8453, 10)
+STATE_VERSION = 1
+
+
+@dataclass
+class Devnet:
+    """Chains (and later the MEE node) started by this process. Stop it with :meth:`stop` or a ``with`` block."""
+
+    chains: dict[int, DeployedChain]
+    processes: dict[int, AnvilProcess]
+    keys: list[TestKey]
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def start(
+        cls,
+        chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS,
+        *,
+        log_dir: Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Devnet:
+        if len(set(chain_ids)) != len(chain_ids) or not chain_ids:
+            raise DevnetError("Chain ids must be distinct, and at least one is needed.", details=str(list(chain_ids)))
+        say = progress or (lambda _msg: None)
+        binary = find_anvil()
+        processes: dict[int, AnvilProcess] = {}
+        chains: dict[int, DeployedChain] = {}
+        cache: dict[tuple[str, bytes], bytes] = {}
+        try:
+            for chain_id in chain_ids:
+                processes[chain_id] = AnvilProcess.start(chain_id, binary=binary, log_dir=log_dir)
+                say(f"chain {chain_id}: anvil at {processes[chain_id].url}")
+                with SyncRpcClient(processes[chain_id].url) as rpc:
+                    chains[chain_id] = deploy_suite(rpc, chain_id=chain_id, runtime_cache=cache, progress=say)
+                say(f"chain {chain_id}: suite deployed in {chains[chain_id].seconds * 1000:.0f} ms")
+        except BaseException:
+            for process in processes.values():
+                process.stop()
+            raise
+        return cls(chains=chains, processes=processes, keys=test_keys())
+
+    def __enter__(self) -> Devnet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def url(self, chain_id: int) -> str:
+        try:
+            return self.chains[chain_id].url
+        except KeyError:
+            raise DevnetError(f"Chain {chain_id} is not part of this devnet.", details=str(list(self.chains))) from None
+
+    def rpc(self, chain_id: int) -> SyncRpcClient:
+        return SyncRpcClient(self.url(chain_id))
+
+    def key(self, role: str) -> TestKey:
+        for key in self.keys:
+            if key.role == role:
+                return key
+        raise DevnetError(f"No test key with role {role!r}.", details=", ".join(k.role for k in self.keys))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "pid": os.getpid(),
+            "startedAt": int(self.started_at),
+            "chains": [
+                {"chainId": c.chain_id, "rpcUrl": c.url, "contracts": c.contracts} for c in self.chains.values()
+            ],
+            "keys": [{"role": k.role, "address": k.address, "privateKey": k.private_key} for k in self.keys],
+            "node": None,
+        }
+
+    def write_state(self, path: Path) -> None:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.state(), indent=2) + "\n")
+        tmp.replace(path)  # atomic: a reader never sees half a file
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DevnetError(
+            f"No devnet state file at {path}.", meta_messages=["Start one with `smartsessions devnet up`."]
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DevnetError(f"The devnet state file {path} is not valid JSON.", cause=exc) from exc
+    if state.get("version") != STATE_VERSION:
+        raise DevnetError(f"The devnet state file {path} has an unknown version {state.get('version')!r}.")
+    return state

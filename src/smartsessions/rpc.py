@@ -1,0 +1,194 @@
+"""A thin JSON-RPC client over httpx: batching, timeouts, typed errors.
+
+Building and parsing are apart from sending (as httpx does it): :func:`encode_request` and :func:`decode_response`
+are pure, :class:`RpcClient` sends them asynchronously (the SDK and the node), :class:`SyncRpcClient` synchronously
+(devnet set-up, the CLI, contract tests). Both take an httpx transport, so tests can answer without sockets.
+
+Errors: a JSON-RPC error becomes :class:`~smartsessions.errors.RpcError` with ``code``, ``data`` and, for reverts,
+the raw revert bytes in ``revert_data``; transport failures become ``RpcError`` with the httpx exception as cause.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from .errors import RpcError
+
+__all__ = [
+    "RpcClient",
+    "RpcRevertError",
+    "SyncRpcClient",
+    "decode_response",
+    "encode_request",
+]
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class RpcRevertError(RpcError):
+    """An ``eth_call`` / ``eth_estimateGas`` that reverted. ``revert_data`` holds the raw revert bytes."""
+
+    docs_anchor = "rpcerror"
+
+    def __init__(self, message: str, *, revert_data: bytes, code: int | None, method: str, url: str) -> None:
+        self.revert_data = revert_data
+        self.method = method
+        self.url = url
+        super().__init__(
+            f"{method} reverted: {message}",
+            code=code,
+            meta_messages=[f"Revert data: 0x{revert_data.hex()}" if revert_data else "No revert data."],
+            details=f"endpoint {url}",
+        )
+
+
+def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params or [])}
+
+
+def _revert_bytes(data: Any) -> bytes | None:
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    if isinstance(data, dict):  # some nodes nest it: {"data": "0x..."}
+        return _revert_bytes(data.get("data"))
+    return None
+
+
+def decode_response(body: Any, *, method: str, url: str) -> Any:
+    """The ``result`` of one JSON-RPC response, or a typed error."""
+    if not isinstance(body, dict):
+        raise RpcError(f"{method}: the endpoint answered something that is not a JSON-RPC response.", details=url)
+    error = body.get("error")
+    if error is not None:
+        message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+        code = error.get("code") if isinstance(error, dict) else None
+        data = error.get("data") if isinstance(error, dict) else None
+        revert = _revert_bytes(data)
+        if revert is not None or "revert" in message.lower():
+            raise RpcRevertError(message, revert_data=revert or b"", code=code, method=method, url=url)
+        raise RpcError(f"{method} failed: {message}", code=code, data=data, details=f"code {code}, endpoint {url}")
+    if "result" not in body:
+        raise RpcError(f"{method}: the response has neither result nor error.", details=url)
+    return body["result"]
+
+
+def _transport_error(exc: Exception, url: str) -> RpcError:
+    return RpcError(
+        f"Cannot reach the JSON-RPC endpoint {url}.",
+        meta_messages=["Check the URL and that the node (or `smartsessions devnet up`) is running."],
+        details=f"{type(exc).__name__}: {exc}",
+        cause=exc,
+    )
+
+
+class RpcClient:
+    """Async JSON-RPC client. Use as ``async with RpcClient(url) as rpc: await rpc.request(...)``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self._ids = itertools.count(1)
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _post(self, payload: Any) -> Any:
+        try:
+            response = await self._client.post(self.url, json=payload)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _transport_error(exc, self.url) from exc
+
+    async def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
+        body = await self._post(encode_request(method, params, next(self._ids)))
+        return decode_response(body, method=method, url=self.url)
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several requests in one HTTP round trip; results in call order (the first error raises)."""
+        if not calls:
+            return []
+        payload = [encode_request(m, p, next(self._ids)) for m, p in calls]
+        body = await self._post(payload)
+        return _batch_results(body, payload, self.url)
+
+    async def call(self, to: str, data: bytes, *, block: str = "latest", sender: str | None = None) -> bytes:
+        result = await self.request("eth_call", [_call_object(to, data, sender), block])
+        return bytes.fromhex(str(result)[2:])
+
+
+class SyncRpcClient:
+    """The blocking twin of :class:`RpcClient`, for set-up code and tests."""
+
+    def __init__(
+        self, url: str, *, timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.url = url
+        self._ids = itertools.count(1)
+        self._client = httpx.Client(timeout=timeout, transport=transport)
+
+    def __enter__(self) -> SyncRpcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, payload: Any) -> Any:
+        try:
+            response = self._client.post(self.url, json=payload)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _transport_error(exc, self.url) from exc
+
+    def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
+        body = self._post(encode_request(method, params, next(self._ids)))
+        return decode_response(body, method=method, url=self.url)
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        if not calls:
+            return []
+        payload = [encode_request(m, p, next(self._ids)) for m, p in calls]
+        return _batch_results(self._post(payload), payload, self.url)
+
+    def call(self, to: str, data: bytes, *, block: str = "latest", sender: str | None = None) -> bytes:
+        result = self.request("eth_call", [_call_object(to, data, sender), block])
+        return bytes.fromhex(str(result)[2:])
+
+
+def _call_object(to: str, data: bytes, sender: str | None) -> dict[str, str]:
+    obj = {"to": to, "data": "0x" + bytes(data).hex()}
+    if sender is not None:
+        obj["from"] = sender
+    return obj
+
+
+def _batch_results(body: Any, payload: list[dict[str, Any]], url: str) -> list[Any]:
+    if not isinstance(body, list):
+        # A single error object for the whole batch.
+        decode_response(body, method="batch", url=url)
+        raise RpcError("The endpoint answered a batch with a single response.", details=url)
+    by_id = {item.get("id"): item for item in body if isinstance(item, dict)}
+    return [decode_response(by_id.get(p["id"]), method=p["method"], url=url) for p in payload]

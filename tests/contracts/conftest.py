@@ -1,0 +1,48 @@
+"""One devnet (chains 8453 and 10, full suite) for the whole session; every test runs between a snapshot and a revert,
+so tests never see each other's state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from smartsessions.devnet.network import Devnet
+
+from .harness import Chain
+
+
+@pytest.fixture(scope="session")
+def devnet() -> Iterator[Devnet]:
+    net = Devnet.start((8453, 10))
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+def _chain(net: Devnet, chain_id: int) -> Iterator[Chain]:
+    rpc = net.rpc(chain_id)
+    snapshot = rpc.request("evm_snapshot")
+    try:
+        yield Chain(
+            chain_id=chain_id,
+            rpc=rpc,
+            contracts=net.chains[chain_id].contracts,
+            keys={k.role: k for k in net.keys},
+        )
+    finally:
+        assert rpc.request("evm_revert", [snapshot]) is True
+        rpc.close()
+
+
+@pytest.fixture
+def chain(devnet: Devnet) -> Iterator[Chain]:
+    """Chain 8453 (Base), reverted after the test."""
+    yield from _chain(devnet, 8453)
+
+
+@pytest.fixture
+def chain10(devnet: Devnet) -> Iterator[Chain]:
+    """Chain 10 (OP Mainnet), reverted after the test."""
+    yield from _chain(devnet, 10)
