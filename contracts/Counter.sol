@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice The examples' target: one counter per contract, anyone may increment it.
+/// @notice The examples' target: one counter per contract, anyone may change it.
 contract Counter {
     uint256 public number;
 
@@ -9,6 +9,13 @@ contract Counter {
 
     function increment() external {
         uint256 n = number + 1;
+        number = n;
+        emit Incremented(msg.sender, n);
+    }
+
+    /// @notice Adds `by`; payable so that policies on native value can be exercised.
+    function incrementBy(uint256 by) external payable {
+        uint256 n = number + by;
         number = n;
         emit Incremented(msg.sender, n);
     }

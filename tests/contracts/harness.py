@@ -22,7 +22,7 @@ from smartsessions.devnet.entrypoint import (
     parse_user_op_results,
 )
 from smartsessions.encoding.abi import encode_function_call
-from smartsessions.encoding.userop import PackedUserOperation, get_nonce_key, get_user_op_hash, to_nonce
+from smartsessions.encoding.userop import PackedUserOperation, get_nonce_key, get_user_op_hash
 from smartsessions.errors import DevnetError
 from smartsessions.rpc import RpcRevertError, SyncRpcClient
 from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, MEE_VERSIONS
@@ -98,9 +98,7 @@ class Chain:
         """A fresh nonce lane, as the SDK uses one per userOp (the 3-byte lane is a counter here)."""
         self._lanes += 1
         key = get_nonce_key(validator=validator, mode=mode, now_ms=self._lanes)
-        return int(
-            self.call(ENTRY_POINT_V07_ADDRESS, "getNonce(address,uint192)", [sender, key], ["uint256"])
-        ) or to_nonce(key, 0)
+        return int(self.call(ENTRY_POINT_V07_ADDRESS, "getNonce(address,uint192)", [sender, key], ["uint256"]))
 
     def user_op(
         self,

@@ -1,0 +1,66 @@
+"""`smartsessions devnet up --background / status / down`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from smartsessions.rpc import SyncRpcClient
+from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "smartsessions.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_up_status_down(tmp_path: Path) -> None:
+    state_file = tmp_path / "devnet.json"
+    up = run("devnet", "up", "--background", "--chains", "8453,10", "--state-file", str(state_file), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr + up.stdout
+    try:
+        state = json.loads(state_file.read_text())
+        assert [c["chainId"] for c in state["chains"]] == [8453, 10]
+        assert {k["role"] for k in state["keys"]} >= {"owner", "session_signer", "node"}
+        for chain in state["chains"]:
+            assert chain["contracts"]["SmartSession"] == SMART_SESSIONS_ADDRESS
+            with SyncRpcClient(chain["rpcUrl"]) as rpc:
+                assert int(rpc.request("eth_chainId"), 16) == chain["chainId"]
+                assert rpc.request("eth_getCode", [ENTRY_POINT_V07_ADDRESS, "latest"]) != "0x"
+                assert rpc.request("eth_getCode", [SMART_SESSIONS_ADDRESS, "latest"]) != "0x"
+        assert "SmartSession" in up.stdout and "chain 8453" in up.stdout
+
+        status = run("devnet", "status", "--state-file", str(state_file), cwd=tmp_path)
+        assert status.returncode == 0
+        assert "running" in status.stdout and "chain 10" in status.stdout and "up, block" in status.stdout
+
+        second = run("devnet", "up", "--background", "--state-file", str(state_file), cwd=tmp_path)
+        assert second.returncode == 1 and "exists" in second.stderr
+    finally:
+        down = run("devnet", "down", "--state-file", str(state_file), cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert not state_file.exists()
+    urls = [c["rpcUrl"] for c in state["chains"]]
+    for url in urls:
+        try:
+            with SyncRpcClient(url, timeout=1.0) as rpc:
+                rpc.request("eth_chainId")
+        except Exception as exc:  # the chain is gone
+            assert "Cannot reach" in str(exc)
+        else:
+            raise AssertionError(f"{url} still answers after devnet down")
+
+
+def test_status_without_a_devnet_says_how_to_start_one(tmp_path: Path) -> None:
+    result = run("devnet", "status", "--state-file", str(tmp_path / "none.json"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "smartsessions devnet up" in result.stderr
+
+
+def test_bad_chain_list(tmp_path: Path) -> None:
+    result = run("devnet", "up", "--chains", "base,op", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "comma-separated chain ids" in result.stderr
