@@ -5,45 +5,13 @@ import { getPermissionId, hashChainSessions, encodeSmartSessionSignature } from 
 import { LibZip } from "solady";
 import { hashStruct } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { GRANT_TYPES as types } from "../tests/vectors/gen/eip712_types.mjs";
 
 const [, , inputsPath, secondsArg] = process.argv;
 const inputs = JSON.parse(readFileSync(inputsPath, "utf8"));
 const seconds = Number(secondsArg ?? "1");
 
 const big = (s) => BigInt(s);
-const types = {
-  PolicyData: [{ name: "policy", type: "address" }, { name: "initData", type: "bytes" }],
-  ActionData: [
-    { name: "actionTargetSelector", type: "bytes4" },
-    { name: "actionTarget", type: "address" },
-    { name: "actionPolicies", type: "PolicyData[]" },
-  ],
-  ERC7739Context: [{ name: "appDomainSeparator", type: "bytes32" }, { name: "contentName", type: "string[]" }],
-  ERC7739Data: [
-    { name: "allowedERC7739Content", type: "ERC7739Context[]" },
-    { name: "erc1271Policies", type: "PolicyData[]" },
-  ],
-  SignedPermissions: [
-    { name: "permitGenericPolicy", type: "bool" },
-    { name: "permitAdminAccess", type: "bool" },
-    { name: "ignoreSecurityAttestations", type: "bool" },
-    { name: "permitERC4337Paymaster", type: "bool" },
-    { name: "userOpPolicies", type: "PolicyData[]" },
-    { name: "erc7739Policies", type: "ERC7739Data" },
-    { name: "actions", type: "ActionData[]" },
-  ],
-  SignedSession: [
-    { name: "account", type: "address" },
-    { name: "permissions", type: "SignedPermissions" },
-    { name: "sessionValidator", type: "address" },
-    { name: "sessionValidatorInitData", type: "bytes" },
-    { name: "salt", type: "bytes32" },
-    { name: "smartSession", type: "address" },
-    { name: "nonce", type: "uint256" },
-  ],
-  ChainSession: [{ name: "chainId", type: "uint64" }, { name: "session", type: "SignedSession" }],
-  MultiChainSession: [{ name: "sessionsAndChainIds", type: "ChainSession[]" }],
-};
 
 const fix = (cs) => cs.map((c) => ({ chainId: big(c.chainId), session: { ...c.session, nonce: big(c.session.nonce) } }));
 const chainSessions1 = fix(inputs.chainSessions1x1);

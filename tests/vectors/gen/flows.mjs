@@ -65,6 +65,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { arbitrum, base, optimism } from "viem/chains";
+import { GRANT_TYPES as SIGNED_SESSION_TYPES } from "./eip712_types.mjs";
 
 // ------------------------------------------------------------------------------------------------------------------
 // constants (inputs of the mocks, not reference outputs)
@@ -87,43 +88,6 @@ const APPENDIX_ADDRESSES = {
 const DUMMY_CODE = "0x6080604052348015600f57600080fd5b50";
 
 // EIP-712 types of the SmartSession digest (spec §2.7 / §3.6) — used ONLY by the mock answering getSessionDigest.
-const SIGNED_SESSION_TYPES = {
-  PolicyData: [
-    { name: "policy", type: "address" },
-    { name: "initData", type: "bytes" },
-  ],
-  ActionData: [
-    { name: "actionTargetSelector", type: "bytes4" },
-    { name: "actionTarget", type: "address" },
-    { name: "actionPolicies", type: "PolicyData[]" },
-  ],
-  ERC7739Context: [
-    { name: "appDomainSeparator", type: "bytes32" },
-    { name: "contentName", type: "string[]" },
-  ],
-  ERC7739Data: [
-    { name: "allowedERC7739Content", type: "ERC7739Context[]" },
-    { name: "erc1271Policies", type: "PolicyData[]" },
-  ],
-  SignedPermissions: [
-    { name: "permitGenericPolicy", type: "bool" },
-    { name: "permitAdminAccess", type: "bool" },
-    { name: "ignoreSecurityAttestations", type: "bool" },
-    { name: "permitERC4337Paymaster", type: "bool" },
-    { name: "userOpPolicies", type: "PolicyData[]" },
-    { name: "erc7739Policies", type: "ERC7739Data" },
-    { name: "actions", type: "ActionData[]" },
-  ],
-  SignedSession: [
-    { name: "account", type: "address" },
-    { name: "permissions", type: "SignedPermissions" },
-    { name: "sessionValidator", type: "address" },
-    { name: "sessionValidatorInitData", type: "bytes" },
-    { name: "salt", type: "bytes32" },
-    { name: "smartSession", type: "address" },
-    { name: "nonce", type: "uint256" },
-  ],
-};
 
 const TOKEN_PERMIT_ABI = parseAbi([
   "function nonces(address owner) view returns (uint256)",

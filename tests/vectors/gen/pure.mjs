@@ -11,7 +11,7 @@
 //   * `standardLeafHash`                 – @openzeppelin/merkle-tree/dist/hashes.js (cross-check of meeUserOpHash)
 // The EIP-712 type table of abstractjs' `grantPermission` (`getTypedDataEnableSessionSignature`, module-private in
 // dist/_esm/modules/validators/smartSessions/decorators/grantPermission.js) is not exported either; it is copied
-// verbatim as GRANT_TYPES below, and every use is cross-checked against the reference itself (module-sdk
+// as GRANT_TYPES (eip712_types.mjs), and every use is cross-checked against the reference itself (module-sdk
 // `hashChainSessions`, and abstractjs `grantPermissionTypedDataSign` / `grantPermissionPersonalSign` run with a
 // mocked public client).
 import { createRequire } from "node:module";
@@ -40,6 +40,7 @@ import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import * as MS from "@rhinestone/module-sdk";
 import * as AJ from "@biconomy/abstractjs";
 import { encodeEnableSessionSignatureAbi } from "../../../node_modules/@rhinestone/module-sdk/_esm/module/smart-sessions/abi.js";
+import { GRANT_DOMAIN, GRANT_TYPES } from "./eip712_types.mjs";
 
 const require = createRequire(import.meta.url);
 const { standardLeafHash } = require("@openzeppelin/merkle-tree/dist/hashes.js");
@@ -59,51 +60,7 @@ const MAX_U64 = (1n << 64n) - 1n;
 const MAX_U128 = (1n << 128n) - 1n;
 const MAX_U48 = (1n << 48n) - 1n;
 
-// Copied verbatim from abstractjs 1.2.3 grantPermission.js (getTypedDataEnableSessionSignature); identical to the
-// table inside module-sdk `hashChainSessions` (checked for every hash_chain_sessions case).
-const GRANT_TYPES = {
-  PolicyData: [
-    { name: "policy", type: "address" },
-    { name: "initData", type: "bytes" },
-  ],
-  ActionData: [
-    { name: "actionTargetSelector", type: "bytes4" },
-    { name: "actionTarget", type: "address" },
-    { name: "actionPolicies", type: "PolicyData[]" },
-  ],
-  ERC7739Context: [
-    { name: "appDomainSeparator", type: "bytes32" },
-    { name: "contentName", type: "string[]" },
-  ],
-  ERC7739Data: [
-    { name: "allowedERC7739Content", type: "ERC7739Context[]" },
-    { name: "erc1271Policies", type: "PolicyData[]" },
-  ],
-  SignedPermissions: [
-    { name: "permitGenericPolicy", type: "bool" },
-    { name: "permitAdminAccess", type: "bool" },
-    { name: "ignoreSecurityAttestations", type: "bool" },
-    { name: "permitERC4337Paymaster", type: "bool" },
-    { name: "userOpPolicies", type: "PolicyData[]" },
-    { name: "erc7739Policies", type: "ERC7739Data" },
-    { name: "actions", type: "ActionData[]" },
-  ],
-  SignedSession: [
-    { name: "account", type: "address" },
-    { name: "permissions", type: "SignedPermissions" },
-    { name: "sessionValidator", type: "address" },
-    { name: "sessionValidatorInitData", type: "bytes" },
-    { name: "salt", type: "bytes32" },
-    { name: "smartSession", type: "address" },
-    { name: "nonce", type: "uint256" },
-  ],
-  ChainSession: [
-    { name: "chainId", type: "uint64" },
-    { name: "session", type: "SignedSession" },
-  ],
-  MultiChainSession: [{ name: "sessionsAndChainIds", type: "ChainSession[]" }],
-};
-const GRANT_DOMAIN = { name: "SmartSession", version: "1" };
+
 
 function assert(cond, msg) {
   if (!cond) throw new Error(`pure.mjs assertion failed: ${msg}`);
