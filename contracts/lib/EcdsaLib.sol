@@ -71,10 +71,28 @@ library EcdsaLib {
 
     /// @notice True if `signer` (non-zero) signed `hash` directly or as an EIP-191 personal message.
     /// @dev The raw digest is tried first, then the personal-message digest (the K1MeeValidator order).
+    ///      Gas parity for estimation: any failing signature (malformed, high s, bad v, wrong signer) runs both
+    ///      precompile calls, so it costs at least as much as the dearest valid one (the EIP-191 case). Callers that
+    ///      simulate with placeholder signatures therefore never under-estimate.
     function isValidSignature(address signer, bytes32 hash, bytes calldata sig) internal view returns (bool) {
-        if (signer == address(0)) return false;
-        if (tryRecover(hash, sig) == signer) return true;
-        return tryRecover(toEthSignedMessageHash(hash), sig) == signer;
+        uint256 v;
+        bytes32 r;
+        bytes32 s;
+        assembly ("memory-safe") {
+            switch sig.length
+            case 65 {
+                r := calldataload(sig.offset)
+                s := calldataload(add(sig.offset, 0x20))
+                v := byte(0, calldataload(add(sig.offset, 0x40)))
+            }
+            case 64 {
+                r := calldataload(sig.offset)
+                let vs := calldataload(add(sig.offset, 0x20))
+                s := shr(1, shl(1, vs))
+                v := add(27, shr(255, vs))
+            }
+        }
+        return _recoverEither(signer, hash, v, r, s);
     }
 
     /// @notice As `isValidSignature`, for a signature given as `(v, r, s)`.
@@ -83,8 +101,34 @@ library EcdsaLib {
         view
         returns (bool)
     {
-        if (signer == address(0)) return false;
-        if (tryRecover(hash, v, r, s) == signer) return true;
-        return tryRecover(toEthSignedMessageHash(hash), v, r, s) == signer;
+        return _recoverEither(signer, hash, v, r, s);
+    }
+
+    /// @dev Raw digest, then EIP-191 digest; both precompile calls run unless the first one matches.
+    function _recoverEither(address signer, bytes32 hash, uint256 v, bytes32 r, bytes32 s)
+        private
+        view
+        returns (bool ok)
+    {
+        assembly ("memory-safe") {
+            // A zero signer or a high s never validates; v outside {27, 28} makes the precompile return nothing.
+            let acceptable := and(iszero(iszero(signer)), iszero(gt(s, HALF_N)))
+            let m := mload(0x40)
+            mstore(m, hash)
+            mstore(add(m, 0x20), v)
+            mstore(add(m, 0x40), r)
+            mstore(add(m, 0x60), s)
+            if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
+                ok := and(acceptable, and(eq(returndatasize(), 0x20), eq(mload(0x00), signer)))
+            }
+            if iszero(ok) {
+                mstore(0x20, hash)
+                mstore(0x00, "\x00\x00\x00\x00\x19Ethereum Signed Message:\n32")
+                mstore(m, keccak256(0x04, 0x3c))
+                if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
+                    ok := and(acceptable, and(eq(returndatasize(), 0x20), eq(mload(0x00), signer)))
+                }
+            }
+        }
     }
 }

@@ -137,6 +137,7 @@ def session_for(
     salt: int = 1,
     user_op_policies: Sequence[PolicyData] | None = None,
     chain_id: int | None = None,
+    permit_paymaster: bool = True,
 ) -> Session:
     return Session(
         session_validator=k1(version),
@@ -152,7 +153,7 @@ def session_for(
                 ),
             )
         ),
-        permit_erc4337_paymaster=True,
+        permit_erc4337_paymaster=permit_paymaster,
         chain_id=chain_id,
     )
 

@@ -13,6 +13,7 @@ from eth_abi.abi import decode as abi_decode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from smartsessions._coerce import to_address
 from smartsessions.devnet.artifacts import decode_revert
 from smartsessions.devnet.deploy import TestKey, send_and_wait
 from smartsessions.devnet.entrypoint import (
@@ -56,8 +57,11 @@ class Chain:
             raw = self.rpc.call(to, encode_function_call(signature, args), sender=sender)
         except RpcRevertError as exc:
             raise RevertedError(decode_revert(exc.revert_data), exc.revert_data) from exc
-        values = abi_decode(list(returns), raw) if returns else ()
-        return values[0] if len(values) == 1 else values
+        values = [
+            to_address(v, field="result") if t == "address" else v
+            for t, v in zip(returns, abi_decode(list(returns), raw) if returns else (), strict=True)
+        ]
+        return values[0] if len(values) == 1 else tuple(values)
 
     def transact(self, sender: str, to: str, data: bytes, value: int = 0, gas: int = 15_000_000) -> dict[str, Any]:
         tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": hex(value), "gas": hex(gas)}

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from smartsessions import (
+    SPENDING_LIMITS_POLICY_ADDRESS,
+    UNIVERSAL_ACTION_POLICY_ADDRESS,
+    USAGE_LIMIT_POLICY_ADDRESS,
+    VALUE_LIMIT_POLICY_ADDRESS,
     ActionData,
     LimitUsage,
     ParamCondition,
@@ -53,6 +57,11 @@ class Session:
         self.enabled = True
 
 
+def violation(policy: str) -> str:
+    """The revert of a policy that said no: SmartSession names the policy."""
+    return rf"AA23 reverted: PolicyViolation\(permissionId=0x[0-9a-f]{{64}}, policy={policy.lower()}\)"
+
+
 def set_number(n: int) -> Call:
     return Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [n]))
 
@@ -82,7 +91,7 @@ def test_universal_action_conditions(
         s.use(set_number(n))
         assert counter_value(chain) == n
     for n in refused:
-        with pytest.raises(RevertedError, match=r"AA23 reverted|AA24"):
+        with pytest.raises(RevertedError, match=violation(UNIVERSAL_ACTION_POLICY_ADDRESS)):
             s.use(set_number(n))
         assert counter_value(chain) == accepted[-1]
 
@@ -93,7 +102,7 @@ def test_universal_action_cumulative_usage(chain: Chain) -> None:
     s = Session(chain, [ActionData(action_target_selector=SET_NUMBER, action_target=COUNTER, action_policies=[policy])])
     s.use(set_number(10))  # used 10 of 15
     s.use(set_number(5))  # used 15 of 15
-    with pytest.raises(RevertedError):
+    with pytest.raises(RevertedError, match=violation(UNIVERSAL_ACTION_POLICY_ADDRESS)):
         s.use(set_number(1))
     assert counter_value(chain) == 5
 
@@ -107,7 +116,8 @@ def test_universal_action_value_limit_per_use(chain: Chain) -> None:
     )
     inc = encode_function_call("incrementBy(uint256)", [1])
     s.use(Call(to=COUNTER, data=inc, value=100))
-    with pytest.raises(RevertedError):
+    # The policy reverts (ValueLimitExceeded) rather than answering "no"; SmartSession wraps it.
+    with pytest.raises(RevertedError, match=r"AA23 reverted: PolicyCheckReverted\(reason=0x[0-9a-f]{64}\)"):
         s.use(Call(to=COUNTER, data=inc, value=101))
     assert counter_value(chain) == 1
 
@@ -139,7 +149,7 @@ def test_usage_limit_exhaustion(chain: Chain) -> None:
     )
     s.use(set_number(1))
     s.use(set_number(2))
-    with pytest.raises(RevertedError):
+    with pytest.raises(RevertedError, match=violation(USAGE_LIMIT_POLICY_ADDRESS)):
         s.use(set_number(3))
     assert counter_value(chain) == 2
 
@@ -157,7 +167,7 @@ def test_value_limit_is_cumulative(chain: Chain) -> None:
     )
     inc = encode_function_call("incrementBy(uint256)", [1])
     s.use(Call(to=COUNTER, data=inc, value=100))
-    with pytest.raises(RevertedError):
+    with pytest.raises(RevertedError, match=violation(VALUE_LIMIT_POLICY_ADDRESS)):
         s.use(Call(to=COUNTER, data=inc, value=51))
     s.use(Call(to=COUNTER, data=inc, value=50))
     assert counter_value(chain) == 2
@@ -181,7 +191,7 @@ def test_spending_limits(chain: Chain) -> None:
     fund(chain, s.account.address, 10_000)
     bob = chain.keys["bob"].address
     s.use(transfer(usdc, bob, 600))
-    with pytest.raises(RevertedError):
+    with pytest.raises(RevertedError, match=violation(SPENDING_LIMITS_POLICY_ADDRESS)):
         s.use(transfer(usdc, bob, 401))
     s.use(transfer(usdc, bob, 400))
 
@@ -191,7 +201,7 @@ def test_fee_token_payment_rule_accepts_5_usdc_and_refuses_one_wei_more(chain: C
     s = Session(chain, [payment_action(fee_token=usdc, max_payment_amount=5_000_000)])
     fund(chain, s.account.address, 20_000_000)
     node = chain.keys["node"].address
-    with pytest.raises(RevertedError):
+    with pytest.raises(RevertedError, match=violation(UNIVERSAL_ACTION_POLICY_ADDRESS)):
         s.use(transfer(usdc, node, 5_000_001))
     s.use(transfer(usdc, node, 5_000_000))
     balance = chain.call(usdc, "balanceOf(address)", [node], ["uint256"])

@@ -173,7 +173,7 @@ def test_selector_outside_the_session_is_refused(chain: Chain) -> None:
     op = session_op(
         chain, account, redeemer, bytes(set_number), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data
     )
-    with pytest.raises(RevertedError, match="AA23"):
+    with pytest.raises(RevertedError, match=r"AA23 reverted: NoPoliciesSet"):  # no policy for (counter, setNumber)
         chain.handle_ops([op])
     assert counter_value(chain) == 0
 
@@ -188,14 +188,25 @@ def test_delegatecall_is_refused(chain: Chain) -> None:
         ["bytes32", "bytes"], [mode, bytes.fromhex(COUNTER[2:]) + INCREMENT], what="delegatecall"
     )
     op = session_op(chain, account, redeemer, call, session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data)
-    with pytest.raises(RevertedError, match="AA23"):
+    with pytest.raises(RevertedError, match=r"AA23 reverted: UnsupportedCallType\(callType=0xff\)"):
         chain.handle_ops([op])
 
 
-def test_paymaster_without_user_op_policy_is_refused(chain: Chain) -> None:
+@pytest.mark.parametrize(
+    ("permit_paymaster", "user_op_policies", "error"),
+    [
+        # the session does not allow paymasters at all
+        (False, None, "PaymasterValidationNotEnabled"),
+        # it does, but a paymaster needs at least one userOp policy to run (the spec's §3.5 folds both into one)
+        (True, [], "NoPoliciesSet"),
+    ],
+)
+def test_paymaster_needs_permission_and_a_user_op_policy(
+    chain: Chain, permit_paymaster: bool, user_op_policies: list[object] | None, error: str
+) -> None:
     owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
     account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer, user_op_policies=[])
+    session = session_for(redeemer, user_op_policies=user_op_policies, permit_paymaster=permit_paymaster)  # type: ignore[arg-type]
     [data] = grant([(chain, session)], account)
     from smartsessions.devnet.deploy import NODE_PAYMASTER_ADDRESS
 
@@ -204,8 +215,33 @@ def test_paymaster_without_user_op_policy_is_refused(chain: Chain) -> None:
         chain, account, redeemer, increment_call(), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data,
         paymaster_and_data=pm,
     )  # fmt: skip
-    with pytest.raises(RevertedError, match=r"AA23 reverted: PaymasterValidationNotEnabled"):
+    with pytest.raises(
+        RevertedError, match=rf"AA23 reverted: {error}\(permissionId=0x{bytes(session.permission_id).hex()}\)"
+    ):
         chain.handle_ops([op], bundler=chain.keys["node"].address)
+    assert counter_value(chain) == 0
+
+
+def test_session_with_the_node_paymaster_is_sponsored(chain: Chain) -> None:
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    session = session_for(redeemer)
+    [data] = grant([(chain, session)], account)
+    from smartsessions.devnet.deploy import NODE_PAYMASTER_ADDRESS
+
+    chain.set_balance(account.address, 0)  # nothing to pay with: the paymaster pays
+    pm = bytes.fromhex(NODE_PAYMASTER_ADDRESS[2:]) + (100_000).to_bytes(16, "big") + bytes(16)
+    op = session_op(
+        chain, account, redeemer, increment_call(), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data,
+        paymaster_and_data=pm,
+    )  # fmt: skip
+    [result] = chain.handle_ops([op], bundler=chain.keys["node"].address)
+    assert result.success and result.paymaster == NODE_PAYMASTER_ADDRESS
+    assert counter_value(chain) == 1
+    # the node paymaster sponsors only bundles the node itself submits
+    op2 = session_op(chain, account, redeemer, increment_call(), session=session, paymaster_and_data=pm)
+    with pytest.raises(RevertedError, match="AA34 signature error"):
+        chain.handle_ops([op2], bundler=chain.keys["alice"].address)
 
 
 def test_remove_session_then_use_is_refused(chain: Chain) -> None:
@@ -223,7 +259,7 @@ def test_remove_session_then_use_is_refused(chain: Chain) -> None:
     )
     assert owner_op_no_mee(chain, account, bytes(remove))[0].success
     assert not enabled(chain, pid, account.address)
-    with pytest.raises(RevertedError, match="AA23"):
+    with pytest.raises(RevertedError, match=r"AA23 reverted: InvalidPermissionId"):
         chain.handle_ops([session_op(chain, account, redeemer, increment_call(), session=session)])
 
 

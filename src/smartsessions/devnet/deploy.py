@@ -226,23 +226,15 @@ def deploy_suite(
 
 
 def _fund(rpc: SyncRpcClient, *, chain_id: int, deployer: str, keys: list[TestKey], plan: list[Placement]) -> None:
+    """Deposit for the node paymaster at the EntryPoint; 1,000,000 test USDC for every test key."""
     names = {p.artifact for p in plan}
-    calls: list[tuple[str, list[Any]]] = []
+    txs: list[dict[str, Any]] = []
     if "NodePaymaster" in names:
         deposit = encode_function_call("depositTo(address)", [NODE_PAYMASTER_ADDRESS])
-        calls.append(
-            (
-                "eth_sendTransaction",
-                [{"from": deployer, "to": ENTRY_POINT_V07_ADDRESS, "data": "0x" + deposit.hex(), "value": hex(10**21)}],
-            )
-        )
+        txs.append({"to": ENTRY_POINT_V07_ADDRESS, "data": "0x" + deposit.hex(), "value": hex(10**21)})
     if "USDC" in names:
         for key in keys:
             mint = encode_function_call("mint(address,uint256)", [key.address, 1_000_000 * 10**6])
-            calls.append(
-                ("eth_sendTransaction", [{"from": deployer, "to": usdc_address(chain_id), "data": "0x" + mint.hex()}])
-            )
-    for tx_hash in rpc.batch(calls):
-        receipt = _wait_receipt(rpc, tx_hash)
-        if receipt.get("status") != "0x1":
-            raise DevnetError("A devnet funding transaction reverted.", details=str(receipt))
+            txs.append({"to": usdc_address(chain_id), "data": "0x" + mint.hex()})
+    for tx in txs:  # one at a time: anvil does not reliably mine a batch of same-sender transactions
+        send_and_wait(rpc, {"from": deployer, **tx})
