@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench clean contracts
+.PHONY: install test lint format vectors bench bench-gas clean contracts
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -36,6 +36,9 @@ vectors: install
 
 bench: install
 	$(PY) bench/encoding.py
+
+bench-gas: install
+	$(PY) bench/gas.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -207,6 +207,8 @@ def session_op(
     paymaster_and_data: bytes = b"",
     sign_with: TestKey | None = None,
     verification_gas_limit: int = 2_000_000,
+    call_gas_limit: int = 2_000_000,
+    nonce: int | None = None,
 ) -> PackedUserOperation:
     """A session userOp with the MEE short signature (leaf = userOpHash), as the node assembles it."""
     op = chain.user_op(
@@ -215,6 +217,8 @@ def session_op(
         validator=SMART_SESSIONS_ADDRESS,
         paymaster_and_data=paymaster_and_data,
         verification_gas_limit=verification_gas_limit,
+        call_gas_limit=call_gas_limit,
+        nonce=nonce,
     )
     leaf = chain.user_op_hash(op)
     tree = MerkleTree([leaf, *extra_leaves])
