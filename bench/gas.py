@@ -17,14 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# ruff: noqa: E402
-from smartsessions import ActionData, ParamCondition, ParamRule, SmartSessionMode, get_universal_action_policy
-from smartsessions.account import Call, encode_execute
-from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
-from smartsessions.devnet.network import Devnet
-from smartsessions.encoding.abi import encode_function_call
-from smartsessions.encoding.userop import PackedUserOperation
-from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 from tests.contracts.flows import (
     Account,
     counterfactual,
@@ -36,6 +28,14 @@ from tests.contracts.flows import (
     session_op,
 )
 from tests.contracts.harness import ZERO, Chain, RevertedError, sign_raw
+
+from smartsessions import ActionData, ParamCondition, ParamRule, SmartSessionMode, get_universal_action_policy
+from smartsessions.account import Call, encode_execute
+from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
+from smartsessions.devnet.network import Devnet
+from smartsessions.encoding.abi import encode_function_call
+from smartsessions.encoding.userop import PackedUserOperation
+from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 
 # Production actualGasUsed for the same operations (gas-targets.md, rows named in brackets).
 TARGETS = {
@@ -150,12 +150,12 @@ def main() -> None:
         rows.append(("session UNSAFE_ENABLE, 1 chain, second session [§2]", measure(chain, unsafe)))
 
         usdc, bob = usdc_address(8453), chain.keys["bob"].address
+        amount_rule = ParamRule(
+            condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=32, ref=10**6, is_limited=True, usage={"limit": 10**9}
+        )
         uni = get_universal_action_policy(
-            param_rules=[
-                ParamRule(condition=ParamCondition.EQUAL, offset=0, ref=bob),
-                ParamRule(condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=32, ref=10**6, is_limited=True, usage={"limit": 10**9}),
-            ]
-        )  # fmt: skip
+            param_rules=[ParamRule(condition=ParamCondition.EQUAL, offset=0, ref=bob), amount_rule]
+        )
         token = session_for(
             redeemer,
             [ActionData(action_target_selector="0xa9059cbb", action_target=usdc, action_policies=[uni])],
