@@ -109,3 +109,66 @@ def test_user_op_hash_matches_the_entry_point(chain: Chain) -> None:
         ["bytes32"],
     )
     assert on_chain == bytes(get_user_op_hash(op, chain_id=chain.chain_id))
+
+
+def test_owner_op_in_permit_mode_pulls_the_permitted_tokens(chain: Chain) -> None:
+    """A fusion permit: the owner's EIP-2612 signature over the super-transaction hash both authorises the userOp and,
+    submitted by the validator, lets the account pull the owner's USDC."""
+    from eth_account import Account as EthAccount
+
+    from smartsessions.account import Call, encode_execute
+    from smartsessions.devnet.deploy import usdc_address
+    from smartsessions.encoding import MerkleTree
+    from smartsessions.encoding.abi import encode_function_call
+    from smartsessions.mee.quote import encode_permit_signature_full, get_permit_digest
+
+    usdc = usdc_address(chain.chain_id)
+    owner = chain.keys["owner"]
+    account = counterfactual(chain, owner)
+    amount = 25 * 10**6
+    pull = encode_execute(
+        [
+            Call(
+                to=usdc,
+                data=encode_function_call(
+                    "transferFrom(address,address,uint256)", [owner.address, account.address, amount]
+                ),
+            )
+        ]
+    )
+    now = chain.timestamp()
+    lower, upper = now - 10, now + 180
+    op = chain.user_op(sender=account.address, call_data=bytes(pull), init_code=account.init_code)
+    leaf = bytes(get_mee_user_op_hash(chain.user_op_hash(op), lower_bound_timestamp=lower, upper_bound_timestamp=upper))
+    tree = MerkleTree([leaf, b"\x42" * 32])
+    domain = chain.call(usdc, "DOMAIN_SEPARATOR()", [], ["bytes32"])
+    nonce = chain.call(usdc, "nonces(address)", [owner.address], ["uint256"])
+    digest = get_permit_digest(
+        domain_separator=domain, owner=owner.address, spender=account.address, value=amount, nonce=nonce,
+        deadline=int.from_bytes(bytes(tree.root), "big"),
+    )  # fmt: skip
+    permit_sig = bytes(EthAccount.unsafe_sign_hash(bytes(digest), owner.private_key).signature)
+    signature = encode_permit_signature_full(
+        token=usdc, spender=account.address, domain_separator=domain, amount=amount, nonce=nonce, is_permit_tx=True,
+        super_tx_hash=tree.root, lower_bound_timestamp=lower, upper_bound_timestamp=upper, signature=permit_sig,
+        proof=tree.proof(leaf),
+    )  # fmt: skip
+    before = chain.call(usdc, "balanceOf(address)", [account.address], ["uint256"])
+    [result] = chain.handle_ops([op.model_copy(update={"signature": signature})])
+    assert result.success, result.revert_message
+    assert chain.call(usdc, "balanceOf(address)", [account.address], ["uint256"]) == before + amount
+    assert chain.call(usdc, "nonces(address)", [owner.address], ["uint256"]) == nonce + 1
+
+    # a permit signed by someone else does not validate
+    op2 = chain.user_op(sender=account.address, call_data=bytes(pull))
+    leaf2 = bytes(
+        get_mee_user_op_hash(chain.user_op_hash(op2), lower_bound_timestamp=lower, upper_bound_timestamp=upper)
+    )
+    forged = bytes(EthAccount.unsafe_sign_hash(bytes(digest), chain.keys["alice"].private_key).signature)
+    bad = encode_permit_signature_full(
+        token=usdc, spender=account.address, domain_separator=domain, amount=amount, nonce=nonce + 1,
+        is_permit_tx=False, super_tx_hash=leaf2, lower_bound_timestamp=lower, upper_bound_timestamp=upper,
+        signature=forged, proof=[],
+    )  # fmt: skip
+    with pytest.raises(RevertedError, match="AA24 signature error"):
+        chain.handle_ops([op2.model_copy(update={"signature": bad})])

@@ -27,6 +27,7 @@ __all__ = [
     "SuperTxEntry",
     "encode_onchain_quote_signature",
     "encode_permit_quote_signature",
+    "encode_permit_signature_full",
     "encode_simple_signature_full",
     "get_permit_digest",
     "get_super_tx_leaf",
@@ -185,3 +186,47 @@ def encode_simple_signature_full(
         what="simple signature",
     )
     return HexBytes(QUOTE_PREFIX_SIMPLE + body)
+
+
+def encode_permit_signature_full(
+    *,
+    token: object,
+    spender: object,
+    domain_separator: object,
+    amount: object,
+    nonce: object,
+    is_permit_tx: bool,
+    super_tx_hash: object,
+    lower_bound_timestamp: object,
+    upper_bound_timestamp: object,
+    signature: object,
+    proof: Sequence[object],
+) -> HexBytes:
+    """The K1MeeValidator userOp layout for a fusion permit (spec §11.2): ``0x177eee02 ‖ abi.encode(tuple)``.
+
+    ``signature`` is the owner's EIP-2612 permit signature with ``deadline = uint256(super_tx_hash)``; with
+    ``is_permit_tx`` the validator submits the permit to the token before the userOp runs.
+    """
+    v, r, s = _split(signature)
+    body = abi_encode(
+        ["(address,address,bytes32,uint256,uint256,bool,bytes32,uint48,uint48,uint8,bytes32,bytes32,bytes32[])"],
+        [
+            (
+                to_address(token, field="token"),
+                to_address(spender, field="spender"),
+                bytes(to_bytes32(domain_separator, field="domain_separator")),
+                to_uint(amount, field="amount"),
+                to_uint(nonce, field="nonce"),
+                bool(is_permit_tx),
+                bytes(to_bytes32(super_tx_hash, field="super_tx_hash")),
+                to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48),
+                to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48),
+                v,
+                r,
+                s,
+                [bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof)],
+            )
+        ],
+        what="permit signature",
+    )
+    return HexBytes(QUOTE_PREFIX_PERMIT + body)
