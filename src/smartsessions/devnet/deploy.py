@@ -43,6 +43,7 @@ from .artifacts import creation_code, load_artifact
 __all__ = [
     "COUNTER_ADDRESS",
     "ENTRY_POINT_SALT",
+    "MULTICALL3_ADDRESS",
     "NODE_PAYMASTER_ADDRESS",
     "SENDER_CREATOR_ADDRESS",
     "TEST_MNEMONIC",
@@ -66,6 +67,8 @@ USDC_ADDRESSES = {
     84532: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
 }
 COUNTER_ADDRESS = "0x000000000000000000000000000000000000c0Fe"  # the spec's example target
+#: Where Multicall3 lives on nearly every chain; viem's `multicall` (the SDK's permit reads) calls it there.
+MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
 NODE_PAYMASTER_ADDRESS = to_address("0x000000000000000000000000000000000000f33d", field="NODE_PAYMASTER_ADDRESS")
 TEST_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default dev accounts
 _K1_BY_VERSION = {v: MEE_VERSIONS[v].validator_address for v in ("2.0.0", "2.1.0")}
@@ -118,6 +121,7 @@ def suite_placements(*, chain_id: int, node_address: str) -> list[Placement]:
         Placement("ERC20SpendingLimitPolicy", "ERC20SpendingLimitPolicy", SPENDING_LIMITS_POLICY_ADDRESS),
         Placement("USDC", "USDC", usdc_address(chain_id)),
         Placement("Counter", "Counter", COUNTER_ADDRESS),
+        Placement("Multicall3", "Multicall3", MULTICALL3_ADDRESS),
         Placement("NodePaymaster", "NodePaymaster", NODE_PAYMASTER_ADDRESS, (ENTRY_POINT_V07_ADDRESS, node_address)),
     ]
     for version, k1 in _K1_BY_VERSION.items():
