@@ -12,15 +12,6 @@ from smartsessions.devnet.network import Devnet
 from .harness import Chain
 
 
-@pytest.fixture(scope="session")
-def devnet() -> Iterator[Devnet]:
-    net = Devnet.start((8453, 10))
-    try:
-        yield net
-    finally:
-        net.stop()
-
-
 def _chain(net: Devnet, chain_id: int) -> Iterator[Chain]:
     rpc = net.rpc(chain_id)
     snapshot = rpc.request("evm_snapshot")
