@@ -1,0 +1,185 @@
+"""The session actions that read or sign but need no MEE node: grants, and permission status.
+
+Each action is a free function taking the client first (viem's pattern); ``mee_session_actions`` binds them to a MEE
+client. The client only has to carry ``.account`` (a :class:`~smartsessions.account.multichain.MultichainNexusAccount`).
+
+Grants read what the reference SDK reads (each chain's SmartSessions nonce, the fee token's decimals) in one batch per
+chain, all chains at once, and compute the session digests offline instead of asking ``getSessionDigest``: the
+digests are the contract's (``tests/contracts`` checks it), and it saves a round trip per chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from eth_abi.abi import decode as abi_decode
+
+from .._coerce import to_address, to_bytes32
+from ..account.multichain import MultichainNexusAccount
+from ..encoding.abi import encode_function_call
+from ..errors import InvalidInputError
+from ..mee.wire import FeeTokenInfo
+from ..signer import Signer
+from ..versions import SMART_SESSIONS_ADDRESS
+from .details import SessionDetails
+from .grant import ActionConfig, build_grant_sessions, get_grant_chain_digests, sign_grant, to_grant_session_details
+
+__all__ = [
+    "HasAccount",
+    "SmartSessionsModule",
+    "check_enabled_permissions",
+    "grant_permission_personal_sign",
+    "grant_permission_typed_data_sign",
+    "is_permission_enabled",
+    "list_permissions",
+    "to_smart_sessions_module",
+]
+
+
+class HasAccount(Protocol):
+    @property
+    def account(self) -> MultichainNexusAccount: ...
+
+
+@dataclass(frozen=True)
+class SmartSessionsModule:
+    """The SmartSessions validator as the SDK describes it: its address and the session signer."""
+
+    address: str
+    signer: Signer
+    module_type: str = "validator"
+
+
+def to_smart_sessions_module(*, signer: Signer, address: str = SMART_SESSIONS_ADDRESS) -> SmartSessionsModule:
+    return SmartSessionsModule(address=to_address(address, field="address"), signer=signer)
+
+
+def _word(result: str) -> int:
+    return int(result, 16) if result not in ("0x", None) else 0
+
+
+async def _grant(
+    client: HasAccount,
+    *,
+    redeemer: object,
+    actions: Sequence[ActionConfig | dict[str, Any]],
+    fee_token: FeeTokenInfo | dict[str, Any] | None,
+    max_payment_amount: int | None,
+    variant: Literal["typed", "personal"],
+) -> list[SessionDetails]:
+    account = client.account
+    fee = (
+        None
+        if fee_token is None
+        else (fee_token if isinstance(fee_token, FeeTokenInfo) else FeeTokenInfo.model_validate(fee_token))
+    )
+    if fee is not None and not max_payment_amount:
+        deployment = account.deployment_on(fee.chain_id)
+        decimals = _word(
+            await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+        )
+        max_payment_amount = 5 * 10**decimals  # the SDK's default: 5 tokens
+    parsed = [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
+    versions = {a.chain_id: account.deployment_on(a.chain_id).version for a in parsed}
+    sessions = build_grant_sessions(
+        redeemer=redeemer, actions=parsed, versions=versions, fee_token=fee, max_payment_amount=max_payment_amount
+    )
+
+    async def nonce(session: Any) -> tuple[int, int]:
+        deployment = account.deployment_on(session.chain_id)
+        data = encode_function_call("getNonce(bytes32,address)", [bytes(session.permission_id), deployment.address])
+        return session.chain_id, int.from_bytes(await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data), "big")
+
+    nonces = dict(await asyncio.gather(*(nonce(s) for s in sessions)))
+    accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
+    digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
+    signature = sign_grant(account.signer, digests, variant=variant)
+    first = account.deployment_on(parsed[0].chain_id)
+    return to_grant_session_details(sessions, digests, signature, validator=first.version.default_validator_address)
+
+
+async def grant_permission_typed_data_sign(
+    client: HasAccount,
+    *,
+    redeemer: object,
+    actions: Sequence[ActionConfig | dict[str, Any]],
+    fee_token: FeeTokenInfo | dict[str, Any] | None = None,
+    max_payment_amount: int | None = None,
+) -> list[SessionDetails]:
+    """Grant ``redeemer`` the ``actions``, one session per chain, signed once by the owner as EIP-712 typed data.
+
+    With a ``fee_token``, the session on the fee token's chain also allows paying the MEE fee in it, up to
+    ``max_payment_amount`` (default 5 tokens). Omit it when the session's super-transactions will be sponsored.
+    """
+    return await _grant(
+        client,
+        redeemer=redeemer,
+        actions=actions,
+        fee_token=fee_token,
+        max_payment_amount=max_payment_amount,
+        variant="typed",
+    )
+
+
+async def grant_permission_personal_sign(
+    client: HasAccount,
+    *,
+    redeemer: object,
+    actions: Sequence[ActionConfig | dict[str, Any]],
+    fee_token: FeeTokenInfo | dict[str, Any] | None = None,
+    max_payment_amount: int | None = None,
+) -> list[SessionDetails]:
+    """As :func:`grant_permission_typed_data_sign`, signed with EIP-191 ``personal_sign`` (for signers without
+    typed-data support)."""
+    return await _grant(
+        client,
+        redeemer=redeemer,
+        actions=actions,
+        fee_token=fee_token,
+        max_payment_amount=max_payment_amount,
+        variant="personal",
+    )
+
+
+async def is_permission_enabled(client: HasAccount, *, permission_id: object, chain_id: int) -> bool:
+    """``SmartSession.isPermissionEnabled(permissionId, account)`` on ``chain_id``."""
+    deployment = client.account.deployment_on(chain_id)
+    data = encode_function_call(
+        "isPermissionEnabled(bytes32,address)",
+        [bytes(to_bytes32(permission_id, field="permission_id")), deployment.address],
+    )
+    return int.from_bytes(await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data), "big") == 1
+
+
+async def check_enabled_permissions(
+    client: HasAccount, session_details: Sequence[SessionDetails]
+) -> dict[str, dict[int, bool]]:
+    """``{permission_id: {chain_id: enabled}}`` for every entry, every chain kept (the reference keeps only the last
+    chain of a permission id)."""
+
+    async def one(d: SessionDetails) -> tuple[str, int, bool]:
+        chain_id = d.chain_id
+        if chain_id is None:
+            raise InvalidInputError(
+                "session_details.enable_session_data.enable_session.session_to_enable.chain_id",
+                "is missing, so the chain to ask is unknown",
+                fix="use session details from a grant or from prepare_for_permissions",
+            )
+        pid = "0x" + bytes(d.permission_id).hex()
+        return pid, chain_id, await is_permission_enabled(client, permission_id=d.permission_id, chain_id=chain_id)
+
+    out: dict[str, dict[int, bool]] = {}
+    for pid, chain_id, enabled in await asyncio.gather(*(one(d) for d in session_details)):
+        out.setdefault(pid, {})[chain_id] = enabled
+    return out
+
+
+async def list_permissions(client: HasAccount, *, chain_id: int) -> list[str]:
+    """The permission ids enabled for the account on ``chain_id`` (``SmartSession.getPermissionIDs``)."""
+    deployment = client.account.deployment_on(chain_id)
+    data = encode_function_call("getPermissionIDs(address)", [deployment.address])
+    [ids] = abi_decode(["bytes32[]"], await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data))
+    return ["0x" + bytes(i).hex() for i in ids]
