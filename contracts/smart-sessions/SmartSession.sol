@@ -160,12 +160,16 @@ contract SmartSession is ISmartSession {
             if (!rec.permitERC4337Paymaster) revert PaymasterValidationNotEnabled(permissionId);
             minUserOpPolicies = 1;
         }
-        vd = _runPolicies(
-            rec.userOpPolicies,
-            permissionId,
-            abi.encodeCall(IUserOpPolicy.checkUserOpPolicy, (configIdOf(account, permissionId), userOp)),
-            minUserOpPolicies
-        );
+        uint256 userOpPolicyCount = _listCount(rec.userOpPolicies);
+        if (userOpPolicyCount < minUserOpPolicies) revert NoPoliciesSet(permissionId);
+        if (userOpPolicyCount != 0) {
+            vd = _runPolicies(
+                rec.userOpPolicies,
+                permissionId,
+                abi.encodeCall(IUserOpPolicy.checkUserOpPolicy, (configIdOf(account, permissionId), userOp)),
+                0
+            );
+        }
         vd = intersectValidationData(vd, _checkCallData(permissionId, account, userOp.callData));
 
         address sessionValidator = rec.sessionValidator;
@@ -291,7 +295,10 @@ contract SmartSession is ISmartSession {
 
     /// @notice Session-key ERC-1271 (ERC-7739) signing is not supported by this build: always 0xffffffff.
     /// @dev The ERC-1271 policy and ERC-7739 content administration is fully available.
-    function isValidSignatureWithSender(address, bytes32, bytes calldata) external pure returns (bytes4) {
+    function isValidSignatureWithSender(address sender, bytes32, bytes calldata) external view returns (bytes4) {
+        // As in the original, a session can never authorise for SmartSession itself; beyond that, session-key
+        // signing is not implemented yet.
+        if (sender == address(this)) return ERC1271_INVALID;
         return ERC1271_INVALID;
     }
 
