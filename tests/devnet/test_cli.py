@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from smartsessions.rpc import SyncRpcClient
 from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 
@@ -32,10 +34,18 @@ def test_up_status_down(tmp_path: Path) -> None:
                 assert rpc.request("eth_getCode", [ENTRY_POINT_V07_ADDRESS, "latest"]) != "0x"
                 assert rpc.request("eth_getCode", [SMART_SESSIONS_ADDRESS, "latest"]) != "0x"
         assert "SmartSession" in up.stdout and "chain 8453" in up.stdout
+        # the local MEE node runs with the chains; its URL, key and address are in the state file
+        node = state["node"]
+        assert node["apiKey"].startswith("mee_devnet_") and node["url"].endswith("/v1")
+        assert node["address"] == next(k["address"] for k in state["keys"] if k["role"] == "node")
+        info = httpx.get(f"{node['url']}/info", headers={"x-api-key": node["apiKey"]}, timeout=5).json()
+        assert [c["chainId"] for c in info["supportedChains"]] == ["8453", "10"] and info["node"] == node["address"]
+        assert "MEE node" in up.stdout
 
         status = run("devnet", "status", "--state-file", str(state_file), cwd=tmp_path)
         assert status.returncode == 0
         assert "running" in status.stdout and "chain 10" in status.stdout and "up, block" in status.stdout
+        assert f"MEE node: {node['url']} up" in status.stdout
 
         second = run("devnet", "up", "--background", "--state-file", str(state_file), cwd=tmp_path)
         assert second.returncode == 1 and "exists" in second.stderr
@@ -52,6 +62,12 @@ def test_up_status_down(tmp_path: Path) -> None:
             assert "Cannot reach" in str(exc)
         else:
             raise AssertionError(f"{url} still answers after devnet down")
+    try:
+        httpx.get(f"{state['node']['url']}/info", timeout=1.0)
+    except httpx.HTTPError:
+        pass  # the node is gone with the chains
+    else:
+        raise AssertionError("the MEE node still answers after devnet down")
 
 
 def test_status_without_a_devnet_says_how_to_start_one(tmp_path: Path) -> None:

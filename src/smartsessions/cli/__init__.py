@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -54,6 +55,11 @@ def _summary(state: dict[str, object]) -> str:
     lines.append(click.style("funded test keys (devnet only, never use them elsewhere)", bold=True))
     for key in state["keys"]:  # type: ignore[attr-defined]
         lines.append(f"  {key['role']:<15} {key['address']}  {key['privateKey']}")
+    node = state.get("node")
+    if node:
+        lines.append(click.style("MEE node", bold=True) + f"  {node['url']}")  # type: ignore[index]
+        lines.append(f"  {'address':<15} {node['address']}")  # type: ignore[index]
+        lines.append(f"  {'x-api-key':<15} {node['apiKey'] or '(none)'}")  # type: ignore[index]
     return "\n".join(lines)
 
 
@@ -64,11 +70,25 @@ def _summary(state: dict[str, object]) -> str:
 )
 @click.option("--background", is_flag=True, help="Return once everything is ready; stop with `devnet down`.")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="anvil logs.")
-def up(chains: str, state_file: Path, background: bool, log_dir: Path | None) -> None:
-    """Start the chains, deploy the suite, fund the test keys, and write the state file."""
+@click.option("--no-node", is_flag=True, help="Start only the chains, not the local MEE node.")
+@click.option("--node-port", type=int, default=0, show_default=True, help="The MEE node's port (0: a free one).")
+@click.option("--node-api-key", default=None, help="The node's x-api-key (default: a random one; '' for none).")
+def up(
+    chains: str,
+    state_file: Path,
+    background: bool,
+    log_dir: Path | None,
+    no_node: bool,
+    node_port: int,
+    node_api_key: str | None,
+) -> None:
+    """Start the chains, deploy the suite, fund the test keys, start the MEE node, and write the state file."""
     chain_ids = _parse_chains(chains)
+    node_args = ["--no-node"] if no_node else ["--node-port", str(node_port)]
+    if node_api_key is not None:
+        node_args += ["--node-api-key", node_api_key]
     if background:
-        _up_background(chain_ids, state_file, log_dir)
+        _up_background(chain_ids, state_file, log_dir, node_args)
         return
     from ..devnet.network import Devnet
 
@@ -76,6 +96,14 @@ def up(chains: str, state_file: Path, background: bool, log_dir: Path | None) ->
         net = Devnet.start(chain_ids, log_dir=log_dir, progress=lambda m: click.echo(m, err=True))
     except SmartSessionsError as err:
         _fail(err)
+    if not no_node:
+        api_key = f"mee_devnet_{secrets.token_hex(12)}" if node_api_key is None else (node_api_key or None)
+        try:
+            node = net.start_node(api_key=api_key, port=node_port)
+        except SmartSessionsError as err:
+            net.stop()
+            _fail(err)
+        click.echo(f"MEE node at {node.url}", err=True)
     stop = False
 
     def _stop(*_: object) -> None:
@@ -88,7 +116,7 @@ def up(chains: str, state_file: Path, background: bool, log_dir: Path | None) ->
         net.write_state(state_file)
         click.echo(_summary(net.state()))
         click.echo(f"\nstate written to {state_file}; Ctrl-C (or `smartsessions devnet down`) stops the devnet")
-        while not stop and all(p.running for p in net.processes.values()):
+        while not stop and all(p.running for p in net.processes.values()) and (no_node or net.node.running):
             time.sleep(0.2)
     finally:
         net.stop()
@@ -101,7 +129,7 @@ def up(chains: str, state_file: Path, background: bool, log_dir: Path | None) ->
         click.echo("devnet stopped", err=True)
 
 
-def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None) -> None:
+def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None, node_args: list[str]) -> None:
     if state_file.exists():
         _fail(SmartSessionsError(f"{state_file} exists: a devnet may be running. Run `smartsessions devnet down`."))
     log = state_file.with_suffix(".log")
@@ -109,6 +137,7 @@ def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None)
     args += ["--state-file", str(state_file)]
     if log_dir is not None:
         args += ["--log-dir", str(log_dir)]
+    args += node_args
     with log.open("wb") as out:
         child = subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
@@ -191,6 +220,16 @@ def status(state_file: Path) -> None:
             click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} up, block {block}")
         except SmartSessionsError:
             click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} DOWN")
+    node = state.get("node")
+    if node:
+        import httpx
+
+        headers = {"x-api-key": node["apiKey"]} if node.get("apiKey") else {}
+        try:
+            info = httpx.get(f"{node['url']}/info", headers=headers, timeout=2.0).json()
+            click.echo(f"  MEE node: {node['url']} up ({info.get('version')}, node {info.get('node')})")
+        except (httpx.HTTPError, ValueError):
+            click.echo(f"  MEE node: {node['url']} DOWN")
 
 
 if __name__ == "__main__":

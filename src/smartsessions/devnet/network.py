@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ STATE_VERSION = 1
 
 @dataclass
 class Devnet:
-    """Chains (and later the MEE node) started by this process. Stop it with :meth:`stop` or a ``with`` block."""
+    """Chains (and the MEE node, once :meth:`start_node` ran) started by this process. Stop it with :meth:`stop` or a
+    ``with`` block."""
 
     chains: dict[int, DeployedChain]
     processes: dict[int, AnvilProcess]
     keys: list[TestKey]
     started_at: float = field(default_factory=time.time)
+    node: Any = None  # a smartsessions.devnet.node.NodeServer, once started
+    node_api_key: str | None = None
 
     @classmethod
     def start(
@@ -68,7 +72,23 @@ class Devnet:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def start_node(self, *, database: Path | None = None, api_key: str | None = None, port: int = 0) -> Any:
+        """Serve the local MEE node for these chains on a thread of this process; :meth:`stop` stops it too.
+
+        ``database`` defaults to a fresh SQLite file in a temporary folder (the chains are fresh too)."""
+        from .node import NodeServer, devnet_node_config
+
+        if database is None:
+            database = Path(tempfile.mkdtemp(prefix="smartsessions-node-")) / "node.sqlite"
+        config = devnet_node_config(self, database=database, api_key=api_key)
+        self.node = NodeServer(config, port=port).start()
+        self.node_api_key = api_key
+        return self.node
+
     def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
         for process in self.processes.values():
             process.stop()
 
@@ -96,7 +116,9 @@ class Devnet:
                 {"chainId": c.chain_id, "rpcUrl": c.url, "contracts": c.contracts} for c in self.chains.values()
             ],
             "keys": [{"role": k.role, "address": k.address, "privateKey": k.private_key} for k in self.keys],
-            "node": None,
+            "node": None
+            if self.node is None
+            else {"url": self.node.url, "apiKey": self.node_api_key, "address": self.node.address},
         }
 
     def write_state(self, path: Path) -> None:

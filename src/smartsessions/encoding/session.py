@@ -13,7 +13,7 @@ from hexbytes import HexBytes
 from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
 from .._coerce import keccak, to_address, to_bytes
-from .._model import Address, Bytes4, Bytes32, HexData, Model, Uint8, Uint64, Uint256
+from .._model import Address, Bytes4, Bytes32, HexData, Model, Uint8, Uint64, Uint256, _wrap
 from ..errors import InvalidInputError
 from .abi import abi_encode
 
@@ -82,8 +82,8 @@ class SmartSessionMode(IntEnum):
         )
 
 
-def _parse_mode(value: object) -> SmartSessionMode:
-    return SmartSessionMode.parse(value)
+# Wrapped like the other field types of the model layer, so that a bad mode inside a model reports its full path.
+_parse_mode = _wrap(lambda value, field: SmartSessionMode.parse(value, field=field))
 
 
 #: A mode field: accepts what :meth:`SmartSessionMode.parse` accepts, writes ``"0x00"`` / ``"0x02"`` to JSON.

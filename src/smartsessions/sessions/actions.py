@@ -21,7 +21,7 @@ from .._coerce import to_address, to_bytes32
 from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import encode_function_call
 from ..errors import InvalidInputError
-from ..mee.wire import FeeTokenInfo
+from ..mee._fee_token import FeeTokenInfo
 from ..signer import Signer
 from ..versions import SMART_SESSIONS_ADDRESS
 from .details import SessionDetails

@@ -37,7 +37,7 @@ from ..encoding.session import (
     SmartSessionMode,
 )
 from ..errors import ConfigurationError, InvalidInputError
-from ..mee.wire import FeeTokenInfo
+from ..mee._fee_token import FeeTokenInfo
 from ..policies.payment import SessionAction, add_payment_policy_for_actions
 from ..policies.sudo import get_sudo_policy
 from ..signer import Signer, personal_sign, sign_typed_digest

@@ -1,0 +1,29 @@
+"""The local MEE node: the MEE HTTP API (spec §9), served from Python, executing on the devnet chains.
+
+* :mod:`.app`: the Starlette app and its routes; :mod:`.config`: what a node needs;
+* :mod:`.quoting`: quotes (payment userOp, simulation, gas, price, hashes); :mod:`.simulation`: the simulation;
+* :mod:`.acceptance`: ``/exec`` checks and the userOp signatures (:mod:`.signatures`);
+* :mod:`.executor`: bundles, receipts and restarts; :mod:`.store`: the SQLite state.
+
+Run it with ``smartsessions devnet up`` (chains and node), :class:`NodeServer` (a thread) or
+``python -m smartsessions.devnet.node --config node.json`` (a process).
+"""
+
+from .app import NodeService, create_app
+from .config import FeeTokenConfig, NodeChainConfig, NodeConfig, devnet_node_config
+from .errors import NodeError
+from .server import NodeServer
+from .store import SqliteStore, Store
+
+__all__ = [
+    "FeeTokenConfig",
+    "NodeChainConfig",
+    "NodeConfig",
+    "NodeError",
+    "NodeServer",
+    "NodeService",
+    "SqliteStore",
+    "Store",
+    "create_app",
+    "devnet_node_config",
+]

@@ -1,0 +1,116 @@
+"""The node's view of one chain: the JSON-RPC reads and writes it needs, over the async :class:`RpcClient`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+
+from ...encoding.abi import encode_function_call
+from ...rpc import RpcClient
+from ...versions import ENTRY_POINT_V07_ADDRESS
+
+__all__ = ["ChainClient", "ChainFees"]
+
+
+@dataclass(frozen=True)
+class ChainFees:
+    base_fee: int
+    max_priority_fee_per_gas: int
+    max_fee_per_gas: int
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + bytes(data).hex()
+
+
+class ChainClient:
+    """One chain: ``rpc`` is created (and closed) by the node's lifespan, inside its event loop."""
+
+    def __init__(self, chain_id: int, rpc: RpcClient) -> None:
+        self.chain_id = chain_id
+        self.rpc = rpc
+
+    async def aclose(self) -> None:
+        await self.rpc.aclose()
+
+    async def call(
+        self, to: str, data: bytes, *, sender: str | None = None, gas: int | None = None, at_time: int | None = None
+    ) -> bytes:
+        """``eth_call`` on the latest state; ``at_time`` overrides the block timestamp (the next block's, which the
+        latest block's may lag by seconds on a devnet that mines only on demand)."""
+        obj: dict[str, str] = {"to": to, "data": _hex(data)}
+        if sender is not None:
+            obj["from"] = sender
+        if gas is not None:
+            obj["gas"] = hex(gas)
+        params: list[Any] = [obj, "latest"]
+        if at_time is not None:
+            params += [{}, {"time": hex(at_time)}]
+        result = await self.rpc.request("eth_call", params)
+        return bytes.fromhex(str(result)[2:])
+
+    async def calls(self, calls: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        """Several ``eth_call`` s in one batch; results in order (the first revert raises)."""
+        results = await self.rpc.batch([("eth_call", [{"to": to, "data": _hex(data)}, "latest"]) for to, data in calls])
+        return [bytes.fromhex(str(r)[2:]) for r in results]
+
+    async def entry_point_nonces(self, pairs: Sequence[tuple[str, int]]) -> list[int]:
+        """``EntryPoint.getNonce(sender, key)`` for each ``(sender, key)``."""
+        raws = await self.calls(
+            [
+                (ENTRY_POINT_V07_ADDRESS, encode_function_call("getNonce(address,uint192)", [sender, key]))
+                for sender, key in pairs
+            ]
+        )
+        return [int.from_bytes(r[:32], "big") for r in raws]
+
+    async def codes(self, addresses: Sequence[str]) -> list[bytes]:
+        results = await self.rpc.batch([("eth_getCode", [a, "latest"]) for a in addresses])
+        return [bytes.fromhex(str(r)[2:]) for r in results]
+
+    async def fees(self, priority_fee: int | None) -> ChainFees:
+        if priority_fee is None:
+            block, tip = await self.rpc.batch(
+                [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
+            )
+            priority = int(tip, 16)
+        else:
+            block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+            priority = priority_fee
+        base = int(block.get("baseFeePerGas") or "0x0", 16)
+        return ChainFees(base_fee=base, max_priority_fee_per_gas=priority, max_fee_per_gas=2 * base + priority)
+
+    async def timestamp(self) -> int:
+        block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        return int(block["timestamp"], 16)
+
+    async def bool_call(self, to: str, signature: str, args: Sequence[Any]) -> bool:
+        raw = await self.call(to, encode_function_call(signature, args))
+        return bool(abi_decode(["bool"], raw)[0])
+
+    async def simulate(self, calls: Sequence[dict[str, Any]], state_overrides: dict[str, Any]) -> list[dict[str, Any]]:
+        """``eth_simulateV1``: the calls run in order in one simulated block, each seeing the state the ones before
+        it left; the per-call results (status, returnData, logs) come back in order."""
+        params = {
+            "blockStateCalls": [{"stateOverrides": state_overrides, "calls": list(calls)}],
+            "validation": False,
+        }
+        blocks = await self.rpc.request("eth_simulateV1", [params, "latest"])
+        return list(blocks[0]["calls"])
+
+    async def transaction_count(self, address: str) -> int:
+        return int(await self.rpc.request("eth_getTransactionCount", [address, "pending"]), 16)
+
+    async def send_raw(self, raw: bytes) -> str:
+        return str(await self.rpc.request("eth_sendRawTransaction", [_hex(raw)]))
+
+    async def receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        result = await self.rpc.request("eth_getTransactionReceipt", [tx_hash])
+        return dict(result) if result else None
+
+    async def transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        result = await self.rpc.request("eth_getTransactionByHash", [tx_hash])
+        return dict(result) if result else None

@@ -1,0 +1,213 @@
+"""The node's HTTP API (spec §9) as a Starlette app.
+
+| route | does |
+|---|---|
+| ``GET /v1/info`` | chains and fee tokens (§9.2) |
+| ``POST /v1/quote``, ``POST /v1/quote-permit`` | a filled, priced, hashed quote (§9.3, §9.4; :mod:`.quoting`) |
+| ``POST /v1/exec`` | accept a signed quote, answer ``{hash}`` (§9.8; :mod:`.acceptance`, :mod:`.executor`) |
+| ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9) |
+
+Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body names the JSON path of the bad field
+(``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
+(``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..._coerce import to_bytes32
+from ...errors import InvalidInputError, SmartSessionsError
+from ...mee.wire import QuoteRequest, SignedQuote, from_wire
+from ...rpc import RpcClient
+from ._chain import ChainClient
+from .acceptance import Acceptor
+from .config import NodeConfig
+from .errors import NodeError
+from .executor import Executor
+from .quoting import QuoteBuilder
+from .store import SqliteStore, Store
+
+__all__ = ["NodeService", "create_app"]
+
+log = logging.getLogger("smartsessions.node")
+
+
+class NodeService:
+    """Everything behind the routes; started and stopped by the app's lifespan (inside its event loop)."""
+
+    def __init__(self, config: NodeConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.address = config.address
+        self.store: Store = store or SqliteStore(config.database_path, sender=self.address)
+        self.chains: dict[int, ChainClient] = {}
+        self.executor: Executor | None = None
+        self._quotes: QuoteBuilder | None = None
+        self._acceptor: Acceptor | None = None
+
+    async def start(self) -> list[str]:
+        self.chains = {c.chain_id: ChainClient(c.chain_id, RpcClient(c.rpc_url)) for c in self.config.chains}
+        self._quotes = QuoteBuilder(self.config, self.chains, self.store)
+        self._acceptor = Acceptor(self.config, self.chains, self.store)
+        self.executor = Executor(self.config, self.chains, self.store)
+        resumed = await self.executor.recover()
+        if resumed:
+            log.info("resumed %d unfinished super-transaction(s)", len(resumed))
+        return resumed
+
+    async def stop(self) -> None:
+        if self.executor is not None:
+            await self.executor.aclose()
+        for chain in self.chains.values():
+            await chain.aclose()
+        self.store.close()
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "version": self.config.version,
+            "node": self.address,
+            "supportedChains": [{"chainId": str(c.chain_id), "name": c.name} for c in self.config.chains],
+            "supportedGasTokens": [
+                {
+                    "chainId": str(c.chain_id),
+                    "paymentTokens": [
+                        {
+                            "name": t.name,
+                            "address": t.address,
+                            "symbol": t.symbol,
+                            "decimals": t.decimals,
+                            "permitEnabled": t.permit_enabled,
+                        }
+                        for t in c.fee_tokens
+                    ],
+                    "isArbitraryFeeTokensSupported": False,
+                }
+                for c in self.config.chains
+            ],
+            "supported_wallet_providers": [],
+        }
+
+    async def quote(self, body: Any) -> dict[str, Any]:
+        assert self._quotes is not None
+        return await self._quotes.quote(from_wire(QuoteRequest, body))
+
+    async def exec(self, body: Any) -> dict[str, Any]:
+        assert self._acceptor is not None and self.executor is not None
+        quote_hash = await self._acceptor.accept(from_wire(SignedQuote, body))
+        self.executor.schedule(quote_hash)
+        return {"hash": quote_hash}
+
+    def explorer(self, quote_hash: str) -> dict[str, Any]:
+        try:
+            key = "0x" + bytes(to_bytes32(quote_hash, field="hash")).hex()
+        except InvalidInputError as exc:
+            raise NodeError(400, f"hash: {exc.problem}") from exc
+        record = self.store.get_super_tx(key)
+        quote = self.store.get_quote(key)
+        if record is None or quote is None:
+            raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
+        ops = []
+        for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
+            entry = {**op, "executionStatus": state.status, "isConfirmed": state.confirmed}
+            if state.tx_hash:
+                entry["executionData"] = state.tx_hash
+            if state.error:
+                entry["executionError"] = state.error
+            ops.append(entry)
+        return {**quote.quote, "userOps": ops}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _message(exc: InvalidInputError) -> str:
+    fix = next((m[5:] for m in exc.meta_messages if m.startswith("Fix: ")), None)
+    return f"{exc.field}: {exc.problem}" + (f" ({fix})" if fix else "")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Starlette:
+    """The node as an ASGI app; its lifespan opens the chains and resumes unfinished super-transactions."""
+    node = service or NodeService(config)
+
+    def guarded(handler: Callable[[Request], Awaitable[Any]], status: int = 200) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            if config.api_key is not None:
+                given = request.headers.get("x-api-key", "")
+                if not hmac.compare_digest(given.encode(), config.api_key.encode()):
+                    return _error(401, "x-api-key: missing or wrong API key for this node")
+            try:
+                return JSONResponse(await handler(request), status_code=status)
+            except NodeError as exc:
+                return _error(exc.status, exc.message)
+            except InvalidInputError as exc:
+                return _error(400, _message(exc))
+            except SmartSessionsError as exc:
+                log.exception("request failed")
+                return _error(502, exc.short_message)
+
+        return endpoint
+
+    async def body(request: Request) -> Any:
+        raw = await request.body()
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise NodeError(400, f"body: not JSON ({exc})") from exc
+
+    async def info(_: Request) -> dict[str, Any]:
+        return node.info()
+
+    async def quote(request: Request) -> dict[str, Any]:
+        return await node.quote(await body(request))
+
+    async def exec_(request: Request) -> dict[str, Any]:
+        return await node.exec(await body(request))
+
+    async def explorer(request: Request) -> dict[str, Any]:
+        return node.explorer(str(request.path_params["hash"]))
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, str(exc.detail))
+
+    async def crash(_: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/info", guarded(info), methods=["GET"]),
+            Route("/v1/quote", guarded(quote), methods=["POST"]),
+            Route("/v1/quote-permit", guarded(quote), methods=["POST"]),
+            Route("/v1//quote-permit", guarded(quote), methods=["POST"]),
+            Route("/v1/exec", guarded(exec_), methods=["POST"]),
+            Route("/v1/explorer/{hash}", guarded(explorer), methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: crash},
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    return app

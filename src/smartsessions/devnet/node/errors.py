@@ -1,0 +1,18 @@
+"""The node's own error: an HTTP status and the message the client gets as ``{"error": ...}``."""
+
+from __future__ import annotations
+
+from ...errors import DevnetError
+
+__all__ = ["NodeError"]
+
+
+class NodeError(DevnetError):
+    """A request the node refuses (4xx) or cannot serve (5xx). ``message`` is what the client reads."""
+
+    docs_anchor = "devneterror"
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)

@@ -1,0 +1,660 @@
+"""``POST /quote`` and ``/quote-permit``: from the client's userOps to a priced, hashed quote (spec §9.3–§9.6).
+
+Steps, in order:
+
+1. **Check the request**: supported chains, quote type (simple, permit), fee token, windows, no EIP-7702.
+2. **The payment userOp** goes first (``userOps[0]``):
+   * non-sponsored: ``execute(single, feeToken.transfer(node, fee))`` from ``paymentInfo.sender`` with its nonce,
+     initCode, short encoding and session details (a session pays with the payment action of spec §3.3);
+   * fusion (a permit trigger on the fee chain, with ``paymentInfo.eoa``): ``feeToken.transferFrom(eoa, node, fee)``,
+     paid from the part of the permit allowance above the trigger amount (the SDK adds the fee to the permit);
+   * sponsored: a **gas-tank entry**. On the devnet the gas tank is virtual: the entry (``sender`` = the gas tank,
+     empty call data) is part of the quote and of its Merkle tree, exactly as the client expects, but it is never
+     submitted: the node paymaster pays every userOp's gas anyway, and nothing is charged.
+3. **Nonces**: each userOp's nonce must be ``EntryPoint.getNonce(sender, key)`` (plus the userOps before it in this
+   quote with the same key), or the quote is refused.
+4. **Simulation** per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final layout. A session
+   userOp in USE mode whose permission is neither enabled on chain nor enabled by an earlier userOp of the quote, but
+   whose details carry enable data, is simulated in UNSAFE_ENABLE. A fusion quote is simulated with the permit's
+   allowance set by a state override (the permit itself only runs once the owner signed it).
+5. **Gas limits**: verification = the client's value or the simulated validation gas (+20 % and 30k), whichever is
+   larger; call = the simulated execution gas (+20 % and 20k); preVerificationGas = calldata cost + 18k; the node
+   paymaster's ``paymasterAndData = paymaster ‖ uint128 50000 ‖ uint128 0``. Fees: ``maxFeePerGas = 2 × baseFee +
+   tip`` of the chain.
+6. **Price**: what the simulation measured (validation + execution + preVerificationGas) × ``maxFeePerGas``, summed
+   over the userOps the node submits, converted at the configured price, rounded up. (Limits would overcharge: they
+   carry buffers and the SDK's floors.)
+7. **Hashes**: ``userOpHash``, ``meeUserOpHash``, the Merkle root (leaf = ``userOpHash`` for short-encoded entries,
+   else ``meeUserOpHash``) = ``quote.hash``; ``commitment = keccak256(abi.encode(hash, node, expiresAt, fee))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from ..._coerce import keccak
+from ...account.calls import Call, encode_execute_single
+from ...encoding.abi import abi_encode, encode_function_call
+from ...encoding.merkle import MerkleTree
+from ...encoding.session import SmartSessionMode
+from ...encoding.userop import PackedUserOperation, get_mee_user_op_hash, get_user_op_hash
+from ...mee.quote import SuperTxEntry, get_super_tx_tree
+from ...mee.wire import (
+    FilledPaymentInfo,
+    FilledUserOp,
+    GetQuotePayload,
+    MeeFilledUserOpDetails,
+    QuoteRequest,
+    from_wire,
+    to_wire,
+)
+from ...sessions.details import MOCK_SIGNATURE, SessionDetails
+from ...versions import SMART_SESSIONS_ADDRESS
+from ..deploy import NODE_PAYMASTER_ADDRESS
+from ._chain import ChainClient, ChainFees
+from .config import FeeTokenConfig, NodeConfig
+from .errors import NodeError
+from .signatures import (
+    PLACEHOLDER_ROOT,
+    owner_permit_signature,
+    owner_simple_signature,
+    placeholder_permit,
+    session_signature,
+)
+from .simulation import (
+    SIM_CALL_GAS_LIMIT,
+    SIM_VERIFICATION_GAS_LIMIT,
+    SimulatedOp,
+    allowance_override,
+    simulate_user_ops,
+)
+from .store import QuoteRecord, Store
+
+__all__ = [
+    "PAYMASTER_VERIFICATION_GAS_LIMIT",
+    "Draft",
+    "QuoteBuilder",
+    "format_units",
+    "paymaster_and_data",
+]
+
+PAYMASTER_VERIFICATION_GAS_LIMIT = 50_000
+PERMIT_TX_GAS = 90_000  # the token.permit call the validator makes for the isPermitTx userOp (not simulated)
+DEFAULT_WINDOW = 180
+_ONE_ETH = 10**18
+
+
+def paymaster_and_data() -> bytes:
+    """``NodePaymaster ‖ uint128 pmVerificationGasLimit ‖ uint128 pmPostOpGasLimit (0: no postOp)``."""
+    return (
+        bytes.fromhex(NODE_PAYMASTER_ADDRESS[2:])
+        + PAYMASTER_VERIFICATION_GAS_LIMIT.to_bytes(16, "big")
+        + (0).to_bytes(16, "big")
+    )
+
+
+def format_units(amount: int, decimals: int) -> str:
+    """``1234567, 6 → "1.234567"``; trailing zeros dropped."""
+    whole, frac = divmod(amount, 10**decimals)
+    text = f"{frac:0{decimals}d}".rstrip("0") if decimals else ""
+    return f"{whole}.{text}" if text else str(whole)
+
+
+def _format_fraction(value: Fraction, digits: int = 6) -> str:
+    scaled = math.ceil(value * 10**digits)
+    return format_units(scaled, digits)
+
+
+@dataclass
+class Draft:
+    """One userOp of the quote while it is being filled."""
+
+    index: int
+    role: str  # "payment" | "sponsor" | "user"
+    where: str  # the request path, for error messages ("paymentInfo", "userOps[0]")
+    chain_id: int
+    sender: str
+    nonce: int
+    init_code: bytes
+    call_data: bytes
+    lower: int
+    upper: int
+    short_encoding: bool = False
+    session_details: SessionDetails | None = None
+    requested_verification_gas: int | None = None
+    requested_call_gas: int = 0
+    metadata: tuple[dict[str, Any], ...] | None = None
+    is_clean_up: bool | None = None
+    retry_delay: int | None = None
+    is_permit_tx: bool = False
+    sim_mode: SmartSessionMode | None = None
+    sim: SimulatedOp | None = None
+    verification_gas: int = 0
+    call_gas: int = 0
+    pre_verification_gas: int = 0
+    fees: ChainFees | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def executed(self) -> bool:
+        return self.role != "sponsor"
+
+    @property
+    def nonce_key(self) -> int:
+        return self.nonce >> 64
+
+    def packed(self, signature: bytes = b"") -> PackedUserOperation:
+        fees = self.fees or ChainFees(0, 0, 0)
+        return PackedUserOperation(
+            sender=self.sender,
+            nonce=self.nonce,
+            init_code=self.init_code,
+            call_data=self.call_data,
+            call_gas_limit=self.call_gas,
+            verification_gas_limit=self.verification_gas,
+            pre_verification_gas=self.pre_verification_gas,
+            max_fee_per_gas=fees.max_fee_per_gas,
+            max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+            paymaster_and_data=paymaster_and_data() if self.role != "sponsor" else b"",
+            signature=signature,
+        )
+
+
+def _calldata_gas(data: bytes) -> int:
+    zeros = data.count(0)
+    return 4 * zeros + 16 * (len(data) - zeros)
+
+
+_PACKED = "(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)"
+
+
+def _pre_verification_gas(op: PackedUserOperation) -> int:
+    return _calldata_gas(abi_encode([_PACKED], [op.to_abi()], what="userOp")) + 18_000
+
+
+def _proof_depth(leaves: int) -> int:
+    if leaves <= 1:
+        return 0
+    tree = MerkleTree([(k + 1).to_bytes(32, "big") for k in range(leaves)])
+    return max(len(tree.proof((k + 1).to_bytes(32, "big"))) for k in range(leaves))
+
+
+def _transfer_call(token: str, to: str, amount: int) -> bytes:
+    return bytes(
+        encode_execute_single(Call(to=token, data=encode_function_call("transfer(address,uint256)", [to, amount])))
+    )
+
+
+def _transfer_from_call(token: str, owner: str, to: str, amount: int) -> bytes:
+    data = encode_function_call("transferFrom(address,address,uint256)", [owner, to, amount])
+    return bytes(encode_execute_single(Call(to=token, data=data)))
+
+
+class QuoteBuilder:
+    def __init__(self, config: NodeConfig, chains: dict[int, ChainClient], store: Store) -> None:
+        self.config = config
+        self.chains = chains
+        self.store = store
+        self.node_address = config.address
+
+    # -- entry point ------------------------------------------------------------------------------------------------
+
+    async def quote(self, request: QuoteRequest) -> dict[str, Any]:
+        now = int(time.time())
+        fee_token = self._check(request, now)
+        drafts = self._drafts(request, now)
+        fusion = self._fusion(request, drafts)
+        if drafts[0].role == "payment":  # a placeholder amount for the simulation: it does not change the gas
+            drafts[0].call_data = self._payment_call(request, fusion, 1)
+        executed = [d for d in drafts if d.executed]
+        chain_ids = list(dict.fromkeys(d.chain_id for d in executed))
+
+        fees_list = await asyncio.gather(
+            *(self.chains[c].fees(self.config.max_priority_fee_per_gas) for c in chain_ids)
+        )
+        fees = dict(zip(chain_ids, fees_list, strict=True))
+        for d in drafts:
+            d.fees = fees.get(d.chain_id, ChainFees(0, 0, 0))
+
+        await asyncio.gather(*(self._check_nonces(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
+        await asyncio.gather(*(self._session_modes(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
+        depth = _proof_depth(len(drafts))
+        await asyncio.gather(
+            *(self._simulate(c, [d for d in executed if d.chain_id == c], depth, request) for c in chain_ids)
+        )
+        for d in drafts:
+            self._fill_gas(d, depth)
+
+        # The fee, then the payment userOp's final call data (its amount does not change the gas).
+        token_wei, wei_cost = self._price(executed, fee_token)
+        payment = drafts[0]
+        if payment.role == "payment":
+            await self._check_funds(request, fusion, token_wei)
+            payment.call_data = self._payment_call(request, fusion, token_wei)
+            payment.pre_verification_gas = _pre_verification_gas(payment.packed(self._placeholder(payment, depth)))
+
+        return self._finish(request, drafts, fee_token, token_wei, wei_cost, fusion, now)
+
+    # -- 1. the request ---------------------------------------------------------------------------------------------
+
+    def _check(self, request: QuoteRequest, now: int) -> FeeTokenConfig | None:
+        supported = sorted(c.chain_id for c in self.config.chains)
+        if request.quote_type == "onchain":
+            raise NodeError(
+                400,
+                "quoteType: on-chain fusion triggers (0x177eee01) are not supported by the devnet's K1MeeValidator; "
+                "use a trigger token with EIP-2612 permit (the devnet USDC has one)",
+            )
+        if request.quote_type not in ("simple", "permit"):
+            raise NodeError(400, f"quoteType: {request.quote_type!r} quotes are not supported by this node")
+        if request.quote_type == "permit" and request.trigger is None:
+            raise NodeError(400, "trigger: is required for a permit quote")
+        if not request.user_ops:
+            raise NodeError(400, "userOps: a quote needs at least one userOp")
+        for k, op in enumerate(request.user_ops):
+            where = f"userOps[{k}]"
+            if self.config.chain(op.chain_id) is None:
+                raise NodeError(400, f"{where}.chainId: chain {op.chain_id} is not supported (supported: {supported})")
+            if op.eip7702_auth is not None:
+                raise NodeError(400, f"{where}.eip7702Auth: EIP-7702 delegation is not supported by this node")
+            if op.short_encoding and op.session_details is None:
+                raise NodeError(
+                    400, f"{where}.shortEncoding: only session userOps (with sessionDetails) can be short-encoded"
+                )
+            if op.session_details is not None and not op.short_encoding:
+                raise NodeError(
+                    400, f"{where}.shortEncoding: session userOps must be short-encoded (their leaf is the userOpHash)"
+                )
+            if op.session_details is not None and request.quote_type != "simple":
+                raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple quote")
+            lower = now if op.lower_bound_timestamp is None else op.lower_bound_timestamp
+            upper = lower + DEFAULT_WINDOW if op.upper_bound_timestamp is None else op.upper_bound_timestamp
+            if upper < lower:
+                raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
+            if upper <= now:
+                raise NodeError(400, f"{where}.upperBoundTimestamp: the window ended at {upper} (now {now})")
+        pay = request.payment_info
+        if pay.eip7702_auth is not None:
+            raise NodeError(400, "paymentInfo.eip7702Auth: EIP-7702 delegation is not supported by this node")
+        if request.trigger is not None and self.config.chain(request.trigger.chain_id) is None:
+            raise NodeError(400, f"trigger.chainId: chain {request.trigger.chain_id} is not supported")
+        if pay.sponsored:
+            chain = self.config.chain(pay.chain_id)
+            return None if chain is None else chain.fee_token(pay.token)
+        chain = self.config.chain(pay.chain_id)
+        if chain is None:
+            raise NodeError(400, f"paymentInfo.chainId: chain {pay.chain_id} is not supported (supported: {supported})")
+        token = chain.fee_token(pay.token)
+        if token is None:
+            known = [t.address for t in chain.fee_tokens]
+            raise NodeError(400, f"paymentInfo.token: {pay.token} is not a fee token on chain {pay.chain_id} {known}")
+        if bool(pay.short_encoding) != (pay.session_details is not None):
+            raise NodeError(
+                400,
+                "paymentInfo.shortEncoding: a session payment (with sessionDetails) must be short-encoded, "
+                "any other must not",
+            )
+        return token
+
+    def _drafts(self, request: QuoteRequest, now: int) -> list[Draft]:
+        windows = [
+            (
+                now if op.lower_bound_timestamp is None else op.lower_bound_timestamp,
+                (now if op.lower_bound_timestamp is None else op.lower_bound_timestamp) + DEFAULT_WINDOW
+                if op.upper_bound_timestamp is None
+                else op.upper_bound_timestamp,
+            )
+            for op in request.user_ops
+        ]
+        pay = request.payment_info
+        lower, upper = min(w[0] for w in windows), max(w[1] for w in windows)
+        payment = Draft(
+            index=0,
+            role="sponsor" if pay.sponsored else "payment",
+            where="paymentInfo",
+            chain_id=pay.chain_id,
+            sender=pay.sender,
+            nonce=pay.nonce,
+            init_code=b"" if pay.sponsored or pay.init_code is None else bytes(pay.init_code),
+            call_data=b"",
+            lower=lower,
+            upper=upper,
+            short_encoding=bool(pay.short_encoding),
+            session_details=pay.session_details,
+            requested_verification_gas=pay.verification_gas_limit,
+            requested_call_gas=pay.call_gas_limit,
+        )
+        drafts = [payment]
+        for k, op in enumerate(request.user_ops):
+            drafts.append(
+                Draft(
+                    index=k + 1,
+                    role="user",
+                    where=f"userOps[{k}]",
+                    chain_id=op.chain_id,
+                    sender=op.sender,
+                    nonce=op.nonce,
+                    init_code=b"" if op.init_code is None else bytes(op.init_code),
+                    call_data=bytes(op.call_data),
+                    lower=windows[k][0],
+                    upper=windows[k][1],
+                    short_encoding=op.short_encoding,
+                    session_details=op.session_details,
+                    requested_verification_gas=op.verification_gas_limit,
+                    requested_call_gas=op.call_gas_limit,
+                    metadata=op.metadata,
+                    is_clean_up=op.is_clean_up_user_op,
+                    retry_delay=op.execution_simulation_retry_delay,
+                )
+            )
+        return drafts
+
+    def _fusion(self, request: QuoteRequest, drafts: list[Draft]) -> bool:
+        """Mark the permit userOp; True if the payment is pulled from the EOA with the permit's allowance."""
+        trigger = request.trigger
+        if request.quote_type != "permit" or trigger is None:
+            return False
+        first = next((d for d in drafts if d.executed and d.chain_id == trigger.chain_id), None)
+        if first is None:
+            raise NodeError(
+                400, f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger.chain_id}"
+            )
+        first.is_permit_tx = True
+        pay = request.payment_info
+        return (
+            not pay.sponsored
+            and pay.eoa is not None
+            and pay.chain_id == trigger.chain_id
+            and pay.token == trigger.token_address
+        )
+
+    # -- 3. nonces --------------------------------------------------------------------------------------------------
+
+    async def _check_nonces(self, chain_id: int, drafts: Sequence[Draft]) -> None:
+        pairs = list(dict.fromkeys((d.sender, d.nonce_key) for d in drafts))
+        onchain = dict(zip(pairs, await self.chains[chain_id].entry_point_nonces(pairs), strict=True))
+        seen: dict[tuple[str, int], int] = {}
+        for d in drafts:
+            pair = (d.sender, d.nonce_key)
+            expected = onchain[pair] + seen.get(pair, 0)
+            seen[pair] = seen.get(pair, 0) + 1
+            if d.nonce == onchain[pair] and expected != d.nonce:
+                # Two userOps of this quote on one nonce key, both read from getNonce: the reference SDK draws keys
+                # from Date.now() and may hand out the same millisecond twice. In one bundle they run in order, so
+                # the node numbers them (it fills the userOps; the client signs what it returns).
+                d.nonce = expected
+            elif d.nonce != expected:
+                raise NodeError(
+                    400,
+                    f"{d.where}.nonce: {d.nonce} is not the next nonce of {d.sender} for key {hex(d.nonce_key)} on "
+                    f"chain {chain_id}: EntryPoint.getNonce says {onchain[pair]}",
+                )
+
+    # -- 4. simulation ----------------------------------------------------------------------------------------------
+
+    async def _session_modes(self, chain_id: int, drafts: Sequence[Draft]) -> None:
+        """The mode each session userOp is simulated in: its own, except that a USE userOp whose permission is not
+        enabled (on chain, nor by an earlier userOp of this quote) but can be is simulated as UNSAFE_ENABLE."""
+        sessions = [d for d in drafts if d.session_details is not None]
+        for d in sessions:
+            d.sim_mode = d.session_details.mode if d.session_details is not None else None
+        keys = list(
+            dict.fromkeys(
+                (d.sender, bytes(d.session_details.permission_id))
+                for d in sessions
+                if d.session_details is not None and d.session_details.mode is SmartSessionMode.USE
+            )
+        )
+        if not keys:
+            return
+        raws = await self.chains[chain_id].calls(
+            [
+                (SMART_SESSIONS_ADDRESS, encode_function_call("isPermissionEnabled(bytes32,address)", [pid, sender]))
+                for sender, pid in keys
+            ]
+        )
+        enabled = {key for key, raw in zip(keys, raws, strict=True) if int.from_bytes(raw[:32], "big")}
+        for d in sessions:
+            assert d.session_details is not None
+            key = (d.sender, bytes(d.session_details.permission_id))
+            if d.session_details.mode is not SmartSessionMode.USE:
+                enabled.add(key)
+            elif key not in enabled and _can_enable(d.session_details):
+                d.sim_mode = SmartSessionMode.UNSAFE_ENABLE
+                enabled.add(key)
+
+    def _placeholder(self, d: Draft, depth: int, mode: SmartSessionMode | None = None) -> bytes:
+        proof = [b"\x5f" * 32] * depth
+        if d.session_details is not None:
+            used = mode or d.sim_mode or d.session_details.mode
+            return bytes(
+                session_signature(d.session_details, used, root=PLACEHOLDER_ROOT, proof=proof, sig65=MOCK_SIGNATURE)
+            )
+        if d.extra.get("permit") is not None:
+            return bytes(
+                owner_permit_signature(
+                    d.extra["permit"],
+                    is_permit_tx=d.is_permit_tx,
+                    root=PLACEHOLDER_ROOT,
+                    lower=d.lower,
+                    upper=d.upper,
+                    proof=proof,
+                )
+            )
+        return bytes(
+            owner_simple_signature(
+                root=PLACEHOLDER_ROOT, lower=d.lower, upper=d.upper, proof=proof, sig65=MOCK_SIGNATURE
+            )
+        )
+
+    async def _simulate(self, chain_id: int, drafts: Sequence[Draft], depth: int, request: QuoteRequest) -> None:
+        overrides: dict[str, Any] = {}
+        trigger = request.trigger
+        if request.quote_type == "permit" and trigger is not None:
+            spender = next((d.sender for d in drafts if d.is_permit_tx), None)
+            for d in drafts:
+                d.extra["permit"] = placeholder_permit(
+                    token=trigger.token_address,
+                    spender=spender or d.sender,
+                    amount=(trigger.amount or 0) + 10**30,
+                    chain_id=trigger.chain_id,
+                )
+            chain = self.config.chain(trigger.chain_id)
+            token = None if chain is None else chain.fee_token(trigger.token_address)
+            eoa = request.payment_info.eoa
+            if chain_id == trigger.chain_id and spender is not None and eoa is not None:
+                if token is None or token.allowance_slot is None:
+                    raise NodeError(
+                        400,
+                        f"trigger.tokenAddress: this node cannot simulate a permit of {trigger.token_address} "
+                        "(it knows no allowance slot for it); use a configured fee token",
+                    )
+                key, value = allowance_override(token.allowance_slot, eoa, spender, (trigger.amount or 0) + 10**30)
+                overrides[trigger.token_address] = {"stateDiff": {key: value}}
+        ops = []
+        for d in drafts:
+            d.verification_gas, d.call_gas, d.pre_verification_gas = SIM_VERIFICATION_GAS_LIMIT, SIM_CALL_GAS_LIMIT, 0
+            ops.append(d.packed(self._placeholder(d, depth)))
+        results = await simulate_user_ops(
+            self.chains[chain_id], ops, sender=self.node_address, state_overrides=overrides
+        )
+        for d, result in zip(drafts, results, strict=True):
+            d.sim = result
+            if result.error is not None:
+                raise NodeError(400, f"{d.where} (chain {chain_id}): refused in simulation: {result.error}")
+            if result.reverted:
+                raise NodeError(
+                    400, f"{d.where} (chain {chain_id}): the call reverts in simulation: {result.revert_reason}"
+                )
+            if result.paymaster_validation_data & ((1 << 160) - 1):
+                raise NodeError(500, f"{d.where}: the node paymaster refused the userOp in simulation")
+
+    # -- 5. gas -----------------------------------------------------------------------------------------------------
+
+    def _fill_gas(self, d: Draft, depth: int) -> None:
+        if d.sim is None:  # the gas-tank entry: the client's own limits
+            d.verification_gas = d.requested_verification_gas or 150_000
+            d.call_gas = d.requested_call_gas
+            d.pre_verification_gas = 0
+            d.pre_verification_gas = _pre_verification_gas(d.packed())
+            return
+        validation = d.sim.validation_gas + (PERMIT_TX_GAS if d.is_permit_tx else 0)
+        simulated = math.ceil(validation * 1.2) + 30_000
+        d.verification_gas = max(d.requested_verification_gas or 0, simulated)
+        d.call_gas = math.ceil(d.sim.execution_gas * 1.2) + 20_000
+        d.pre_verification_gas = 0
+        d.pre_verification_gas = _pre_verification_gas(d.packed(self._placeholder(d, depth)))
+
+    # -- 6. price ---------------------------------------------------------------------------------------------------
+
+    def _price(self, executed: Sequence[Draft], token: FeeTokenConfig | None) -> tuple[int, int]:
+        wei = 0
+        for d in executed:
+            assert d.sim is not None and d.fees is not None
+            used = d.sim.gas_used + d.pre_verification_gas + (PERMIT_TX_GAS if d.is_permit_tx else 0)
+            wei += used * d.fees.max_fee_per_gas
+        if token is None:
+            return 0, wei
+        amount = math.ceil(Fraction(wei, _ONE_ETH) * token.per_native_fraction * 10**token.decimals)
+        return max(amount, 1), wei
+
+    async def _check_funds(self, request: QuoteRequest, fusion: bool, fee: int) -> None:
+        """The payer must hold the fee (a fusion EOA: the trigger amount and the fee)."""
+        pay = request.payment_info
+        holder = pay.eoa if fusion and pay.eoa is not None else pay.sender
+        needed = fee + ((request.trigger.amount or 0) if fusion and request.trigger is not None else 0)
+        raw = await self.chains[pay.chain_id].call(pay.token, encode_function_call("balanceOf(address)", [holder]))
+        balance = int.from_bytes(raw[:32], "big")
+        if balance < needed:
+            raise NodeError(
+                400,
+                f"paymentInfo: {holder} holds {balance} base units of the fee token {pay.token} on chain "
+                f"{pay.chain_id}, but {needed} are needed (fee {fee})",
+            )
+
+    def _payment_call(self, request: QuoteRequest, fusion: bool, amount: int) -> bytes:
+        pay = request.payment_info
+        if fusion and pay.eoa is not None:
+            return _transfer_from_call(pay.token, pay.eoa, self.node_address, amount)
+        return _transfer_call(pay.token, self.node_address, amount)
+
+    # -- 7. hashes and the answer -----------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        request: QuoteRequest,
+        drafts: list[Draft],
+        token: FeeTokenConfig | None,
+        token_wei: int,
+        wei_cost: int,
+        fusion: bool,
+        now: int,
+    ) -> dict[str, Any]:
+        hashes = []
+        for d in drafts:
+            op = d.packed()
+            user_op_hash = bytes(get_user_op_hash(op, chain_id=d.chain_id))
+            mee_hash = bytes(
+                get_mee_user_op_hash(user_op_hash, lower_bound_timestamp=d.lower, upper_bound_timestamp=d.upper)
+            )
+            hashes.append((op, user_op_hash, mee_hash))
+        tree = get_super_tx_tree(
+            [
+                SuperTxEntry(
+                    user_op_hash=h[1], lower_bound_timestamp=d.lower, upper_bound_timestamp=d.upper,
+                    short_encoding=d.short_encoding,
+                )
+                for d, h in zip(drafts, hashes, strict=True)
+            ]
+        )  # fmt: skip
+        root = bytes(tree.root)
+        expires_at = time.time() + self.config.quote_lifetime
+        commitment = keccak(
+            abi_encode(
+                ["bytes32", "address", "uint256", "uint256"],
+                [root, self.node_address, int(expires_at), token_wei],
+                what="commitment",
+            )
+        )
+        decimals = token.decimals if token is not None else 6
+        token_amount = format_units(token_wei, decimals)
+        usd = Fraction(token_wei, 10**decimals) * (token.usd_fraction if token is not None else 1)
+        pay_wire = to_wire(request.payment_info)
+        payment_info = from_wire(
+            FilledPaymentInfo,
+            {
+                **pay_wire,
+                "tokenAmount": token_amount,
+                "tokenWeiAmount": str(token_wei),
+                "tokenValue": _format_fraction(usd),
+            },
+        )
+        user_ops = []
+        for d, (op, user_op_hash, mee_hash) in zip(drafts, hashes, strict=True):
+            fees = d.fees or ChainFees(0, 0, 0)
+            user_ops.append(
+                MeeFilledUserOpDetails(
+                    user_op=FilledUserOp(
+                        sender=op.sender,
+                        nonce=op.nonce,
+                        init_code=op.init_code,
+                        call_data=op.call_data,
+                        call_gas_limit=op.call_gas_limit,
+                        verification_gas_limit=op.verification_gas_limit,
+                        max_fee_per_gas=op.max_fee_per_gas,
+                        max_priority_fee_per_gas=op.max_priority_fee_per_gas,
+                        paymaster_and_data=op.paymaster_and_data,
+                        pre_verification_gas=op.pre_verification_gas,
+                    ),
+                    user_op_hash=user_op_hash,
+                    mee_user_op_hash=mee_hash,
+                    lower_bound_timestamp=d.lower,
+                    upper_bound_timestamp=d.upper,
+                    max_gas_limit=op.verification_gas_limit
+                    + op.call_gas_limit
+                    + op.pre_verification_gas
+                    + (PAYMASTER_VERIFICATION_GAS_LIMIT if d.executed else 0),
+                    max_fee_per_gas=fees.max_fee_per_gas,
+                    chain_id=d.chain_id,
+                    is_clean_up_user_op=d.is_clean_up if d.role == "user" else False,
+                    session_details=d.session_details,
+                    short_encoding=d.short_encoding,
+                    metadata=d.metadata,
+                    execution_simulation_retry_delay=d.retry_delay,
+                )
+            )
+        payload = GetQuotePayload(
+            hash=root,
+            node=self.node_address,
+            commitment=commitment,
+            payment_info=payment_info,
+            user_ops=tuple(user_ops),
+            quote_type=request.quote_type,
+        )
+        wire = to_wire(payload)
+        meta = {
+            "quoteType": request.quote_type,
+            "trigger": None if request.trigger is None else to_wire(request.trigger),
+            "sponsored": request.payment_info.sponsored,
+            "fusionPayment": fusion,
+            "permitTxIndex": next((d.index for d in drafts if d.is_permit_tx), None),
+            "tokenWeiAmount": token_wei,
+            "weiCost": wei_cost,
+            "meeVersions": [to_wire(v) for v in request.mee_versions],
+            "simulatedGas": {str(d.index): d.sim.gas_used for d in drafts if d.sim is not None},
+        }
+        self.store.put_quote(
+            QuoteRecord(hash="0x" + root.hex(), created_at=now, expires_at=expires_at, quote=wire, meta=meta)
+        )
+        return wire
+
+
+def _can_enable(details: SessionDetails) -> bool:
+    enable = details.enable_session_data.enable_session
+    return bool(enable.permission_enable_sig) and all(len(d.session_digest) == 32 for d in enable.hashes_and_chain_ids)

@@ -1,0 +1,356 @@
+"""The node's state: quotes, super-transactions, their userOps and the bundle transactions that carry them.
+
+:class:`Store` is the interface the node uses; :class:`SqliteStore` keeps it in one SQLite file (WAL journal,
+``synchronous=FULL``), so a node killed at any point and started again on the same file finds every quote it issued,
+every super-transaction it accepted and every bundle transaction it signed.
+
+The order of writes is what makes a restart safe (see :mod:`.executor`): a super-transaction is stored with all its
+userOp signatures before ``/exec`` answers; a bundle's raw signed transaction is stored before it is broadcast, so a
+restarted node re-broadcasts the same bytes (the same hash) instead of signing a second transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = [
+    "BundleRecord",
+    "QuoteRecord",
+    "SqliteStore",
+    "Store",
+    "SuperTxRecord",
+    "UserOpRecord",
+]
+
+
+@dataclass(frozen=True)
+class QuoteRecord:
+    """A quote this node issued: its wire JSON (exactly as answered) and the node's own notes about it."""
+
+    hash: str
+    created_at: float
+    expires_at: float
+    quote: dict[str, Any]
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UserOpRecord:
+    """One userOp of an accepted super-transaction. ``signature`` is the final ``userOp.signature`` (hex), None for
+    an entry the node does not submit (the devnet gas tank's); ``status`` is a §9.9 execution status."""
+
+    index: int
+    chain_id: int
+    user_op_hash: str
+    signature: str | None
+    status: str = "PENDING"
+    tx_hash: str | None = None
+    error: str | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class SuperTxRecord:
+    hash: str
+    accepted_at: float
+    body: dict[str, Any]
+    finished: bool
+    user_ops: tuple[UserOpRecord, ...]
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """A signed ``handleOps`` transaction: ``state`` is SIGNED (stored, maybe broadcast) or MINED."""
+
+    id: int
+    hash: str
+    chain_id: int
+    indices: tuple[int, ...]
+    nonce: int
+    tx_hash: str
+    raw_tx: str
+    state: str
+    created_at: float
+
+
+class Store(Protocol):
+    def put_quote(self, record: QuoteRecord) -> None: ...
+
+    def get_quote(self, quote_hash: str) -> QuoteRecord | None: ...
+
+    def accept(self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord]) -> bool:
+        """Store an accepted super-transaction; False if one with this hash exists already (a replay)."""
+        ...
+
+    def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None: ...
+
+    def unfinished(self) -> list[str]: ...
+
+    def update_user_ops(
+        self,
+        quote_hash: str,
+        indices: Sequence[int],
+        *,
+        status: str,
+        tx_hash: str | None = None,
+        error: str | None = None,
+        confirmed: bool | None = None,
+    ) -> None: ...
+
+    def set_user_op_results(self, quote_hash: str, results: Sequence[tuple[int, str, str | None]]) -> None:
+        """``(index, status, error)`` per userOp of a mined bundle, confirmed."""
+        ...
+
+    def finish(self, quote_hash: str) -> None: ...
+
+    def record_bundle(
+        self, quote_hash: str, chain_id: int, indices: Sequence[int], nonce: int, tx_hash: str, raw_tx: str
+    ) -> BundleRecord:
+        """Store a signed bundle and mark its userOps MINING with its transaction hash, in one transaction."""
+        ...
+
+    def bundles(self, quote_hash: str) -> list[BundleRecord]: ...
+
+    def set_bundle_state(self, bundle_id: int, state: str) -> None: ...
+
+    def next_nonce_floor(self, chain_id: int, sender: str) -> int:
+        """One past the highest nonce of any bundle this node signed on the chain (0 if none)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS quotes (
+    hash TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    quote TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS super_txs (
+    hash TEXT PRIMARY KEY REFERENCES quotes(hash),
+    accepted_at REAL NOT NULL,
+    body TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS user_ops (
+    hash TEXT NOT NULL REFERENCES super_txs(hash),
+    idx INTEGER NOT NULL,
+    chain_id INTEGER NOT NULL,
+    user_op_hash TEXT NOT NULL,
+    signature TEXT,
+    status TEXT NOT NULL,
+    tx_hash TEXT,
+    error TEXT,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (hash, idx)
+);
+CREATE TABLE IF NOT EXISTS bundles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash TEXT NOT NULL REFERENCES super_txs(hash),
+    chain_id INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    indices TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL,
+    raw_tx TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bundles_by_hash ON bundles(hash);
+CREATE INDEX IF NOT EXISTS super_txs_open ON super_txs(finished);
+"""
+
+
+class SqliteStore:
+    """:class:`Store` in one SQLite file. Safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: str | Path, *, sender: str = "") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._sender = sender
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._db.executescript(_SCHEMA)  # its own transaction (executescript commits first)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, tuple(args)).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- quotes -------------------------------------------------------------------------------------------------------
+
+    def put_quote(self, record: QuoteRecord) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO quotes (hash, created_at, expires_at, quote, meta) VALUES (?, ?, ?, ?, ?)",
+                (
+                    record.hash,
+                    record.created_at,
+                    record.expires_at,
+                    json.dumps(record.quote, separators=(",", ":")),
+                    json.dumps(record.meta, separators=(",", ":")),
+                ),
+            )
+
+    def get_quote(self, quote_hash: str) -> QuoteRecord | None:
+        rows = self._read(
+            "SELECT hash, created_at, expires_at, quote, meta FROM quotes WHERE hash = ?", (quote_hash.lower(),)
+        )
+        if not rows:
+            return None
+        h, created, expires, quote, meta = rows[0]
+        return QuoteRecord(h, created, expires, json.loads(quote), json.loads(meta))
+
+    # -- super-transactions -------------------------------------------------------------------------------------------
+
+    def accept(self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord]) -> bool:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO super_txs (hash, accepted_at, body) VALUES (?, ?, ?)",
+                    (quote_hash, time.time(), json.dumps(body, separators=(",", ":"))),
+                )
+                db.executemany(
+                    "INSERT INTO user_ops (hash, idx, chain_id, user_op_hash, signature, status, tx_hash, error, "
+                    "confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            quote_hash,
+                            op.index,
+                            op.chain_id,
+                            op.user_op_hash,
+                            op.signature,
+                            op.status,
+                            op.tx_hash,
+                            op.error,
+                            int(op.confirmed),
+                        )
+                        for op in user_ops
+                    ],
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None:
+        rows = self._read(
+            "SELECT hash, accepted_at, body, finished FROM super_txs WHERE hash = ?", (quote_hash.lower(),)
+        )
+        if not rows:
+            return None
+        h, accepted, body, finished = rows[0]
+        ops = self._read(
+            "SELECT idx, chain_id, user_op_hash, signature, status, tx_hash, error, confirmed FROM user_ops "
+            "WHERE hash = ? ORDER BY idx",
+            (h,),
+        )
+        return SuperTxRecord(
+            hash=h,
+            accepted_at=accepted,
+            body=json.loads(body),
+            finished=bool(finished),
+            user_ops=tuple(
+                UserOpRecord(
+                    index=i, chain_id=c, user_op_hash=u, signature=s, status=st, tx_hash=t, error=e, confirmed=bool(k)
+                )
+                for i, c, u, s, st, t, e, k in ops
+            ),
+        )
+
+    def unfinished(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT hash FROM super_txs WHERE finished = 0 ORDER BY accepted_at")]
+
+    def update_user_ops(
+        self,
+        quote_hash: str,
+        indices: Sequence[int],
+        *,
+        status: str,
+        tx_hash: str | None = None,
+        error: str | None = None,
+        confirmed: bool | None = None,
+    ) -> None:
+        with self._tx() as db:
+            for index in indices:
+                db.execute(
+                    "UPDATE user_ops SET status = ?, tx_hash = COALESCE(?, tx_hash), error = COALESCE(?, error), "
+                    "confirmed = COALESCE(?, confirmed) WHERE hash = ? AND idx = ?",
+                    (status, tx_hash, error, None if confirmed is None else int(confirmed), quote_hash, index),
+                )
+
+    def set_user_op_results(self, quote_hash: str, results: Sequence[tuple[int, str, str | None]]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE user_ops SET status = ?, error = ?, confirmed = 1 WHERE hash = ? AND idx = ?",
+                [(status, error, quote_hash, index) for index, status, error in results],
+            )
+
+    def finish(self, quote_hash: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE super_txs SET finished = 1 WHERE hash = ?", (quote_hash,))
+
+    # -- bundles ------------------------------------------------------------------------------------------------------
+
+    def record_bundle(
+        self, quote_hash: str, chain_id: int, indices: Sequence[int], nonce: int, tx_hash: str, raw_tx: str
+    ) -> BundleRecord:
+        created = time.time()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO bundles (hash, chain_id, sender, indices, nonce, tx_hash, raw_tx, state, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'SIGNED', ?)",
+                (quote_hash, chain_id, self._sender, json.dumps(list(indices)), nonce, tx_hash, raw_tx, created),
+            )
+            bundle_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "UPDATE user_ops SET status = 'MINING', tx_hash = ? WHERE hash = ? AND idx = ?",
+                [(tx_hash, quote_hash, index) for index in indices],
+            )
+        return BundleRecord(bundle_id, quote_hash, chain_id, tuple(indices), nonce, tx_hash, raw_tx, "SIGNED", created)
+
+    def bundles(self, quote_hash: str) -> list[BundleRecord]:
+        rows = self._read(
+            "SELECT id, hash, chain_id, indices, nonce, tx_hash, raw_tx, state, created_at FROM bundles "
+            "WHERE hash = ? ORDER BY id",
+            (quote_hash,),
+        )
+        return [BundleRecord(i, h, c, tuple(json.loads(ix)), n, t, r, s, ts) for i, h, c, ix, n, t, r, s, ts in rows]
+
+    def set_bundle_state(self, bundle_id: int, state: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE bundles SET state = ? WHERE id = ?", (state, bundle_id))
+
+    def next_nonce_floor(self, chain_id: int, sender: str) -> int:
+        rows = self._read(
+            "SELECT MAX(nonce) FROM bundles WHERE chain_id = ? AND sender = ?", (chain_id, sender or self._sender)
+        )
+        top = rows[0][0] if rows else None
+        return 0 if top is None else int(top) + 1

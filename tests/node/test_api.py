@@ -1,0 +1,113 @@
+"""The node's HTTP surface: /info, the API key, the error shape, and malformed bodies (400 naming the field)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from smartsessions.devnet.deploy import usdc_address
+from smartsessions.mee.wire import GetInfoPayload, from_wire
+
+from ..contracts.harness import Chain
+from .conftest import Node, SessionSetup
+from .helpers import NodeClient
+
+
+def test_info_lists_the_chains_and_their_usdc(node: Node, chains: tuple[Chain, Chain]) -> None:
+    status, body = node.client.get("/info")
+    assert status == 200
+    info = from_wire(GetInfoPayload, body)
+    assert info.node == node.server.address == chains[0].keys["node"].address
+    assert [c.chain_id for c in info.supported_chains] == [8453, 10]
+    assert body["supportedChains"][0] == {"chainId": "8453", "name": "Base"}  # chain ids as decimal strings
+    for chain_id in (8453, 10):
+        token = info.gas_token(chain_id, usdc_address(chain_id))
+        assert token is not None and token.symbol == "USDC" and token.decimals == 6 and token.permit_enabled
+    assert body["supportedGasTokens"][0]["paymentTokens"][0]["decimals"] == 6  # a number, not a string
+    assert body["supported_wallet_providers"] == []
+    assert info.version.startswith("smartsessions-devnet-node/")
+
+
+@pytest.mark.parametrize("key", [None, "wrong"])
+def test_the_api_key_is_required_when_configured(node: Node, key: str | None) -> None:
+    client = NodeClient(node.url, api_key=key)
+    try:
+        for status, body in (client.get("/info"), client.post("/quote", {}), client.get(f"/explorer/0x{'00' * 32}")):
+            assert status == 401
+            assert body == {"error": "x-api-key: missing or wrong API key for this node"}
+    finally:
+        client.close()
+
+
+def test_unknown_routes_and_hashes_answer_json_errors(node: Node) -> None:
+    status, body = node.client.get("/nothing-here")
+    assert status == 404 and body == {"error": "Not Found"}
+    status, body = node.client.get("/quote")
+    assert status == 405 and body == {"error": "Method Not Allowed"}
+    status, body = node.client.get(f"/explorer/0x{'ab' * 32}")
+    assert status == 404 and body["error"].startswith(f"hash: no super-transaction 0x{'ab' * 32} was executed")
+    status, body = node.client.get("/explorer/0x1234")
+    assert status == 400 and body["error"].startswith("hash: expected exactly 32 bytes")
+
+
+def _set(body: dict[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(body)
+    target: Any = out
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return out
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "error"),
+    [
+        (["userOps"], _DELETE, "userOps: is required"),
+        (["userOps", 0, "callData"], "c0ffee", "userOps[0].callData: hex strings must start with 0x"),
+        (["userOps", 0, "callData"], "0xabc", "userOps[0].callData: hex string has an odd number of digits"),
+        (["userOps", 0, "nonce"], "twelve", "userOps[0].nonce: not an integer"),
+        (["userOps", 0, "sender"], "0x1234", "userOps[0].sender: not a 20-byte hex address"),
+        (["userOps", 0, "chainId"], "42", "userOps[0].chainId: chain 42 is not supported (supported: [10, 8453])"),
+        (["userOps", 0], "an op", "userOps[0]: must be a JSON object"),
+        (["paymentInfo", "token"], _DELETE, "paymentInfo.token: is required"),
+        (["paymentInfo", "sessionDetails", "permissionId"], "0x12", "paymentInfo.sessionDetails.permissionId"),
+        (["paymentInfo", "token"], "0x000000000000000000000000000000000000dEaD",
+         "paymentInfo.token: 0x000000000000000000000000000000000000dEaD is not a fee token on chain 8453"),
+        (["quoteType"], "onchain", "quoteType: on-chain fusion triggers (0x177eee01) are not supported"),
+        (["quoteType"], "bogus", "quoteType: Input should be 'simple', 'permit', 'onchain', 'mm-dtk' or 'safe-sa'"),
+        (["userOps", 0, "upperBoundTimestamp"], 1, "userOps[0].upperBoundTimestamp: 1 is before lowerBoundTimestamp"),
+    ],
+)  # fmt: skip
+def test_a_malformed_quote_request_is_a_400_that_names_the_field(
+    node: Node, session: SessionSetup, path: list[str | int], value: Any, error: str
+) -> None:
+    status, body = node.client.post("/quote", _set(session.request(), path, value))
+    assert status == 400, body
+    assert set(body) == {"error"} and body["error"].startswith(error), body["error"]
+
+
+def test_bodies_that_are_not_json_objects(node: Node) -> None:
+    for path in ("/quote", "/quote-permit", "/exec"):
+        status, body = node.client.post(path, "{not json")
+        assert status == 400 and body["error"].startswith("body: not JSON")
+        status, body = node.client.post(path, [1, 2])
+        assert status == 400 and "must be a JSON object" in body["error"]
+    status, body = node.client.post("/exec", {"hash": "0x" + "00" * 32})
+    assert status == 400 and body["error"] == "node: is required"
+
+
+def test_a_stale_nonce_is_refused(node: Node, session: SessionSetup) -> None:
+    request = session.request()
+    stale = int(request["userOps"][0]["nonce"]) + 1
+    status, body = node.client.post("/quote", _set(request, ["userOps", 0, "nonce"], str(stale)))
+    assert status == 400
+    assert body["error"].startswith(f"userOps[0].nonce: {stale} is not the next nonce of {session.account}")
+    assert f"EntryPoint.getNonce says {stale - 1}" in body["error"]

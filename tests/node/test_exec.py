@@ -1,0 +1,166 @@
+"""``POST /exec`` accepts only a quote this node issued, unchanged, unexpired, signed by the right key, once."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from smartsessions._coerce import keccak
+from smartsessions.devnet.deploy import usdc_address
+from smartsessions.devnet.node import NodeConfig, NodeServer
+from smartsessions.encoding.abi import abi_encode
+
+from ..contracts.flows import counter_value
+from ..contracts.harness import Chain
+from .conftest import Node, SessionSetup
+from .helpers import NodeClient, signed, statuses
+
+
+def _quote(node: Node, session: SessionSetup, *, enable: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    request = session.request(enable=enable)
+    return request, node.client.quote(request)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda q: q["userOps"][1]["userOp"].update(callGasLimit="5000000"), "userOps[1].userOp.callGasLimit"),
+        (lambda q: q["userOps"][1]["userOp"].update(callData=q["userOps"][1]["userOp"]["callData"] + "00"),
+         "userOps[1].userOp.callData"),
+        (lambda q: q["paymentInfo"].update(tokenWeiAmount="1"), "paymentInfo.tokenWeiAmount"),
+        (lambda q: q["userOps"][0].update(upperBoundTimestamp="99999999999"), "userOps[0].upperBoundTimestamp"),
+        (lambda q: q["userOps"][1]["sessionDetails"].update(permissionId="0x" + "11" * 32),
+         "userOps[1].sessionDetails.permissionId"),
+        (lambda q: q["userOps"].pop(), "userOps (length 1, issued 2)"),
+        (lambda q: q.update(node="0x000000000000000000000000000000000000dEaD"), "node"),
+    ],
+)  # fmt: skip
+def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: Any, path: str) -> None:
+    request, quote = _quote(node, session)
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    tampered = copy.deepcopy(body)
+    change(tampered)
+    status, answer = node.client.post("/exec", tampered)
+    assert status == 400
+    assert answer["error"].startswith(f"{path}: differs from the quote this node issued"), answer
+    # the untouched quote still goes through
+    assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
+
+
+def test_a_quote_the_node_did_not_issue_is_refused(node: Node, session: SessionSetup) -> None:
+    request, quote = _quote(node, session)
+    body = signed({**quote, "hash": "0x" + "77" * 32}, session.chain.keys["session_signer"], request)
+    status, answer = node.client.post("/exec", body)
+    assert status == 400
+    assert answer["error"] == f"hash: no quote 0x{'77' * 32} was issued by this node; ask for a quote first"
+
+
+def test_the_modes_may_change_but_nothing_else(node: Node, session: SessionSetup) -> None:
+    """§9.8: the client re-assigns sessionDetails modes (and sets meeVersions, trigger); the node builds the userOp
+    signatures from the modes of the exec body. Here the quote says USE everywhere but the permission is not enabled:
+    the client asks for UNSAFE_ENABLE on the payment userOp at exec, and it works."""
+    request, quote = _quote(node, session, enable=False)
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    body["userOps"][0]["sessionDetails"]["mode"] = "0x02"
+    body["trigger"] = None
+    before = counter_value(session.chain)
+    assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
+    assert counter_value(session.chain) == before + 1
+
+
+def test_a_signature_by_another_key_is_refused(node: Node, session: SessionSetup) -> None:
+    request, quote = _quote(node, session)
+    keys = session.chain.keys
+    body = signed(quote, keys["alice"], request)
+    status, answer = node.client.post("/exec", body)
+    assert status == 401
+    assert answer["error"] == (
+        f"signature: signed by {keys['alice'].address}, but paymentInfo must be signed by the session's redeemer "
+        f"{keys['session_signer'].address}"
+    )
+    for bad, error in [
+        (body["signature"][:-2], "signature: a simple quote signature is 0x177eee00 + 65 bytes, got 68 bytes"),
+        ("0x177eee01" + "00" * 64, "signature: on-chain trigger signatures (0x177eee01) are not supported"),
+        ("0xdeadbeef" + "00" * 65, "signature: unknown quote signature type 0xdeadbeef"),
+        ("0x177eee02" + "00" * 320, "signature: the permit's v must be 27 or 28, got 0"),
+    ]:
+        status, answer = node.client.post("/exec", {**body, "signature": bad})
+        assert status == 400 and answer["error"].startswith(error), answer
+    # a valid-looking signature that recovers to no key at all
+    status, answer = node.client.post("/exec", {**body, "signature": "0x177eee00" + "00" * 64 + "1b"})
+    assert status == 401 and "signed by nobody" in answer["error"]
+
+
+def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: SessionSetup) -> None:
+    request, quote = _quote(node, session)
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    before = counter_value(session.chain)
+    quote_hash = node.client.execute(body)
+    status, answer = node.client.post("/exec", body)
+    assert status == 409
+    assert answer["error"] == f"hash: super-transaction {quote_hash} was already submitted; a quote executes once"
+    node.client.wait(quote_hash)
+    status, _ = node.client.post("/exec", body)
+    assert status == 409
+    assert counter_value(session.chain) == before + 1
+
+
+@pytest.fixture
+def short_lived_node(chains: tuple[Chain, Chain], node_config: NodeConfig) -> Iterator[NodeClient]:
+    server = NodeServer(node_config.model_copy(update={"quote_lifetime": 0.5})).start()
+    client = NodeClient(server.url)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_an_expired_quote_is_refused(short_lived_node: NodeClient, session: SessionSetup) -> None:
+    request = session.request()
+    quote = short_lived_node.quote(request)
+    time.sleep(0.7)
+    status, answer = short_lived_node.post("/exec", signed(quote, session.chain.keys["session_signer"], request))
+    assert status == 400
+    assert answer["error"].startswith(f"hash: quote {quote['hash']} expired at ")
+    assert "quotes live 0.5 s); ask for a new quote" in answer["error"]
+
+
+def test_a_userop_that_no_longer_validates_is_failed_without_submitting(node: Node, session: SessionSetup) -> None:
+    """Two quotes drawn on the same nonces: the first executes; the second's userOps would now fail validation
+    (AA25), so the node reports FAILED with the EntryPoint's reason and sends nothing."""
+    request = session.request()
+    first = node.client.quote(request)
+    second = node.client.quote({**request, "userOps": [{**request["userOps"][0], "callGasLimit": "600000"}]})
+    assert first["hash"] != second["hash"]
+    redeemer = session.chain.keys["session_signer"]
+    node.client.wait(node.client.execute(signed(first, redeemer, request)))
+    sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
+    receipt = node.client.wait(node.client.execute(signed(second, redeemer, request)))
+    assert statuses(receipt) == ["FAILED", "FAILED"]
+    assert receipt["userOps"][0]["executionError"] == "not submitted: validation fails: AA25 invalid account nonce"
+    assert receipt["userOps"][1]["executionError"] == "not submitted: userOp 0 of the same bundle fails validation"
+    assert "executionData" not in receipt["userOps"][0]
+    assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
+
+
+def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(node: Node, session: SessionSetup) -> None:
+    """The account loses its USDC between quote and exec: the payment userOp's transfer reverts on chain
+    (MINED_FAIL, with the token's revert reason); the session's own userOp in the same bundle still runs."""
+    chain = session.chain
+    request = session.request()
+    quote = node.client.quote(request)
+    slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf, slot 1
+    chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
+    before = counter_value(chain)
+    receipt = node.client.wait(node.client.execute(signed(quote, chain.keys["session_signer"], request)))
+    assert statuses(receipt) == ["MINED_FAIL", "MINED_SUCCESS"]
+    assert receipt["userOps"][0]["executionError"] == (
+        "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"
+    )
+    assert receipt["userOps"][0]["isConfirmed"] is True and receipt["userOps"][0]["executionData"]
+    assert counter_value(chain) == before + 1

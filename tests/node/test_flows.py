@@ -1,0 +1,367 @@
+"""Super-transactions through the node, end to end on the devnet: quote, sign, exec, receipts, and the chain state
+they leave. The requests are built in Python the way the reference SDK builds them (spec §5, §6, §9.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartsessions import ActionConfig, get_sudo_policy, get_universal_action_policy
+from smartsessions.account import Call, encode_execute
+from smartsessions.account.calls import ComposableExecution, encode_execute_composable, to_composable_execution
+from smartsessions.devnet.deploy import usdc_address
+from smartsessions.encoding.abi import encode_function_call
+from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
+from smartsessions.mee.quote import (
+    SuperTxEntry,
+    encode_permit_quote_signature,
+    get_permit_digest,
+    get_super_tx_tree,
+)
+from smartsessions.mee.wire import ExplorerResponse, GetQuotePayload, from_wire
+from smartsessions.policies import ParamCondition, ParamRule, ParamRules
+from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS
+
+from ..contracts.flows import (
+    COUNTER,
+    INCREMENT,
+    counter_value,
+    counterfactual,
+    deployed_with_sessions_module,
+    increment_call,
+    install_smart_sessions_call,
+)
+from ..contracts.flows import Account as FlowAccount
+from ..contracts.harness import ZERO, Chain, sign_raw
+from .conftest import Node
+from .helpers import (
+    Lanes,
+    fund_usdc,
+    grant,
+    is_permission_enabled,
+    mee_versions,
+    payment_info,
+    session_quote,
+    signed,
+    statuses,
+    usdc_balance,
+    user_op,
+)
+
+SET_NUMBER = bytes.fromhex("3fb5c1cb")
+
+
+def check_hashes(quote: dict[str, object]) -> GetQuotePayload:
+    """What a careful client can check (spec §9.4): every userOpHash from the returned fields, the MEE hashes, and
+    the Merkle root = quote.hash."""
+    parsed = from_wire(GetQuotePayload, quote)
+    for op in parsed.user_ops:
+        assert bytes(get_user_op_hash(op.user_op.to_packed(), chain_id=op.chain_id)) == bytes(op.user_op_hash)
+        mee = get_mee_user_op_hash(
+            op.user_op_hash,
+            lower_bound_timestamp=op.lower_bound_timestamp,
+            upper_bound_timestamp=op.upper_bound_timestamp,
+        )
+        assert bytes(mee) == bytes(op.mee_user_op_hash)
+        if op.user_op.sender != SPONSORSHIP_GAS_TANK_ADDRESS:  # the devnet's gas-tank entry is never submitted
+            assert bytes(op.user_op.paymaster_and_data)[:20] == bytes.fromhex(
+                "000000000000000000000000000000000000f33d"
+            )
+    tree = get_super_tx_tree(
+        [
+            SuperTxEntry(
+                user_op_hash=op.user_op_hash,
+                lower_bound_timestamp=op.lower_bound_timestamp,
+                upper_bound_timestamp=op.upper_bound_timestamp,
+                short_encoding=op.short_encoding,
+            )
+            for op in parsed.user_ops
+        ]
+    )
+    assert bytes(tree.root) == bytes(parsed.hash)
+    return parsed
+
+
+def test_session_super_transactions_enable_then_use(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """The grant flow: ENABLE_AND_USE (the payment userOp enables the permission), then USE; the counter moves once
+    per super-transaction and the node is paid its quoted fee in USDC each time."""
+    chain, _ = chains
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    fund_usdc(chain, account.address, 10_000_000, owner)
+    details = grant(
+        [chain],
+        account.address,
+        owner,
+        redeemer,
+        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT,
+                      action_policies=[get_sudo_policy()])],
+    )  # fmt: skip
+    assert not is_permission_enabled(chain, details[0], account.address)
+    lanes = Lanes()
+    node_address = node.server.address
+
+    for enable in (True, False):
+        before, paid_before = counter_value(chain), usdc_balance(chain, node_address)
+        request = session_quote([chain], account.address, details, [(chain, increment_call())], lanes, enable=enable)
+        quote = node.client.quote(request)
+        parsed = check_hashes(quote)
+        assert [op.short_encoding for op in parsed.user_ops] == [True, True]
+        assert [op.session_details.mode.hex for op in parsed.user_ops if op.session_details] == (
+            ["0x02", "0x00"] if enable else ["0x00", "0x00"]
+        )
+        fee = parsed.payment_info.token_wei_amount
+        assert 0 < fee < 5_000_000 and parsed.payment_info.token_amount == f"{fee / 10**6:f}".rstrip("0").rstrip(".")
+        assert parsed.node == node_address and parsed.quote_type == "simple"
+
+        quote_hash = node.client.execute(signed(quote, redeemer, request))
+        receipt = node.client.wait(quote_hash)
+        assert statuses(receipt) == ["MINED_SUCCESS", "MINED_SUCCESS"]
+        explorer = from_wire(ExplorerResponse, receipt)
+        assert all(op.is_confirmed and op.execution_data for op in explorer.user_ops)
+        assert explorer.user_ops[0].execution_data == explorer.user_ops[1].execution_data  # one bundle per chain
+        assert counter_value(chain) == before + 1
+        assert usdc_balance(chain, node_address) == paid_before + fee
+        assert is_permission_enabled(chain, details[0], account.address)
+
+
+def test_two_chains_in_one_grant_and_one_super_transaction(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """One owner signature enables the session on both chains: the payment userOp enables it on the fee chain, the
+    first userOp on chain 10 on its own; one bundle per chain."""
+    c8453, c10 = chains
+    owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
+    account = deployed_with_sessions_module(c8453, owner)
+    assert deployed_with_sessions_module(c10, owner).address == account.address
+    fund_usdc(c8453, account.address, 10_000_000, owner)
+    actions = [
+        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
+                     action_policies=[get_sudo_policy()])
+        for c in chains
+    ]  # fmt: skip
+    details = grant(list(chains), account.address, owner, redeemer, actions)
+    lanes = Lanes()
+    before = [counter_value(c) for c in chains]
+    request = session_quote(
+        list(chains), account.address, details, [(c8453, increment_call()), (c10, increment_call())], lanes, enable=True
+    )
+    quote = node.client.quote(request)
+    check_hashes(quote)
+    receipt = node.client.wait(node.client.execute(signed(quote, redeemer, request)))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 3
+    txs = [op["executionData"] for op in receipt["userOps"]]
+    assert txs[0] == txs[1] != txs[2]
+    assert [counter_value(c) for c in chains] == [b + 1 for b in before]
+    assert all(is_permission_enabled(c, d, account.address) for c, d in zip(chains, details, strict=True))
+
+
+def test_owner_super_transaction_deploys_the_account_and_installs_smart_sessions(
+    node: Node, chains: tuple[Chain, Chain]
+) -> None:
+    """prepareForPermissions without a trigger: the owner signs; the payment userOp on 8453 deploys the account
+    (initCode) and pays from its USDC, chain 10's userOp deploys it there; SmartSessions is installed and added as a
+    safe sender on both chains."""
+    c8453, c10 = chains
+    owner = c8453.keys["owner"]
+    accounts = [counterfactual(c, owner) for c in chains]
+    account = accounts[0]
+    assert accounts[1].address == account.address and not c8453.code(account.address)
+    fund_usdc(c8453, account.address, 5_000_000, owner)
+    lanes = Lanes()
+    call = install_smart_sessions_call(account)
+    request = {
+        "quoteType": "simple",
+        "userOps": [
+            user_op(c8453, account.address, call, lanes.nonce(c8453, account.address, ZERO)),
+            user_op(c10, account.address, call, lanes.nonce(c10, account.address, ZERO), init_code=account.init_code),
+        ],
+        "paymentInfo": payment_info(
+            c8453, account.address, lanes.nonce(c8453, account.address, ZERO), init_code=account.init_code
+        ),
+        "meeVersions": mee_versions([8453, 10]),
+    }
+    quote = node.client.quote(request)
+    parsed = check_hashes(quote)
+    assert [op.short_encoding for op in parsed.user_ops] == [False, False, False]
+    assert bytes(parsed.user_ops[0].user_op.init_code) == account.init_code
+    receipt = node.client.wait(node.client.execute(signed(quote, owner, request)))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 3, [op.get("executionError") for op in receipt["userOps"]]
+    k1 = MEE_VERSIONS["2.0.0"].validator_address
+    for chain in chains:
+        assert chain.code(account.address)
+        assert chain.call(account.address, "isModuleInstalled(uint256,address,bytes)", [1, SMART_SESSIONS_ADDRESS, b""],
+                          ["bool"])  # fmt: skip
+        assert chain.call(k1, "isSafeSender(address,address)", [SMART_SESSIONS_ADDRESS, account.address], ["bool"])
+    assert usdc_balance(c8453, account.address) == 5_000_000 - parsed.payment_info.token_wei_amount
+
+
+def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """A universal-action rule allows setNumber(n) for n <= 10: setNumber(7) executes, setNumber(11) is refused at
+    the quote with the decoded revert that names the policy, and nothing changes on chain."""
+    chain, _ = chains
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    fund_usdc(chain, account.address, 10_000_000, owner)
+    rule = ParamRule(condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=0, is_limited=False, ref=10)
+    policy = get_universal_action_policy(value_limit_per_use=0, param_rules=ParamRules(length=1, rules=(rule,)))
+    details = grant(
+        [chain], account.address, owner, redeemer,
+        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=SET_NUMBER,
+                      action_policies=[policy])],
+    )  # fmt: skip
+    lanes = Lanes()
+
+    def set_number(n: int) -> bytes:
+        return bytes(encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [n]))]))
+
+    request = session_quote([chain], account.address, details, [(chain, set_number(7))], lanes, enable=True)
+    quote = node.client.quote(request)
+    assert statuses(node.client.wait(node.client.execute(signed(quote, redeemer, request)))) == ["MINED_SUCCESS"] * 2
+    assert counter_value(chain) == 7
+
+    request = session_quote([chain], account.address, details, [(chain, set_number(11))], lanes, enable=False)
+    status, answer = node.client.post("/quote", request)
+    assert status == 400
+    error = answer["error"]
+    assert error.startswith("userOps[0] (chain 8453): refused in simulation: AA23 reverted: PolicyViolation(")
+    assert f"permissionId=0x{bytes(details[0].permission_id).hex()}" in error
+    assert "UniActionPolicy" in error and "0x0000000000714cf48fcf88a0bfba70d313415032" in error.lower()
+    assert counter_value(chain) == 7
+
+
+def test_a_fee_the_account_cannot_pay_is_refused(node: Node, chains: tuple[Chain, Chain]) -> None:
+    chain, _ = chains
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    fund_usdc(chain, account.address, 1, owner)  # 0.000001 USDC
+    details = grant(
+        [chain], account.address, owner, redeemer,
+        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT,
+                      action_policies=[get_sudo_policy()])],
+    )  # fmt: skip
+    request = session_quote([chain], account.address, details, [(chain, increment_call())], Lanes(), enable=True)
+    status, answer = node.client.post("/quote", request)
+    assert status == 400
+    assert answer["error"].startswith(f"paymentInfo: {account.address} holds 1 base units of the fee token"), answer
+    assert usdc_address(8453) in answer["error"]
+
+
+def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """prepareForPermissions with a USDC permit trigger (``/quote-permit``): the owner's EOA signs one EIP-2612 permit
+    (deadline = quote hash) for the trigger amount plus the fee; the payment userOp pulls the fee from the EOA
+    (transferFrom) after the validator applied the permit, the first userOp pulls the trigger amount into the
+    account and installs SmartSessions; chain 10 gets the same through the permit layout without the permit call."""
+    c8453, c10 = chains
+    owner = c8453.keys["owner"]
+    account = counterfactual(c8453, owner)
+    counterfactual(c10, owner)
+    usdc = usdc_address(8453)
+    amount = 10_000_000
+    lanes = Lanes()
+    pull = to_composable_execution(
+        to=usdc, data=encode_function_call("transferFrom(address,address,uint256)", [owner.address, account.address,
+                                                                                      amount])
+    )  # fmt: skip
+    install = install_smart_sessions_call(account)
+    with_pull = bytes(encode_execute_composable([pull, *_composable_executions(account)]))
+    request = {
+        "quoteType": "permit",
+        "userOps": [
+            user_op(c8453, account.address, with_pull, lanes.nonce(c8453, account.address, ZERO)),
+            user_op(c10, account.address, install, lanes.nonce(c10, account.address, ZERO),
+                    init_code=account.init_code),
+        ],
+        "paymentInfo": payment_info(
+            c8453, account.address, lanes.nonce(c8453, account.address, ZERO), init_code=account.init_code,
+            eoa=owner.address,
+        ),
+        "meeVersions": mee_versions([8453, 10]),
+        "trigger": {"tokenAddress": usdc, "chainId": 8453, "gasLimit": "75000", "amount": str(amount)},
+    }  # fmt: skip
+    quote = node.client.quote(request, path="/quote-permit")
+    parsed = check_hashes(quote)
+    assert parsed.quote_type == "permit"
+    fee = parsed.payment_info.token_wei_amount
+    approved = amount + fee  # what the SDK adds to the trigger before signing the permit
+    eoa_before, node_before = usdc_balance(c8453, owner.address), usdc_balance(c8453, node.server.address)
+    domain = c8453.call(usdc, "DOMAIN_SEPARATOR()", [], ["bytes32"])
+    permit_nonce = c8453.call(usdc, "nonces(address)", [owner.address], ["uint256"])
+
+    def exec_body(value: int) -> dict[str, Any]:
+        digest = get_permit_digest(
+            domain_separator=domain, owner=owner.address, spender=account.address, value=value, nonce=permit_nonce,
+            deadline=int(quote["hash"], 16),
+        )  # fmt: skip
+        signature = encode_permit_quote_signature(
+            token=usdc, spender=account.address, domain_separator=domain, amount=value, chain_id=8453,
+            nonce=permit_nonce, signature=sign_raw(owner, bytes(digest)),
+        )  # fmt: skip
+        return {
+            **quote,
+            "signature": "0x" + bytes(signature).hex(),
+            "meeVersions": request["meeVersions"],
+            "isEIP712TrustedSponsorshipSupported": True,
+            "trigger": {**request["trigger"], "amount": str(value)},
+        }
+
+    status, answer = node.client.post("/exec", exec_body(amount))  # a permit that forgot the fee
+    assert status == 400
+    assert (
+        answer["error"] == f"signature: the permit allows {amount}, but the trigger amount and the fee need {approved}"
+    )
+    body = exec_body(approved)
+    receipt = node.client.wait(node.client.execute(body))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 3, [op.get("executionError") for op in receipt["userOps"]]
+    assert usdc_balance(c8453, account.address) == amount
+    assert usdc_balance(c8453, owner.address) == eoa_before - approved
+    assert usdc_balance(c8453, node.server.address) == node_before + fee
+    assert c8453.call(usdc, "allowance(address,address)", [owner.address, account.address], ["uint256"]) == 0
+    for chain in chains:
+        assert chain.call(account.address, "isModuleInstalled(uint256,address,bytes)", [1, SMART_SESSIONS_ADDRESS, b""],
+                          ["bool"])  # fmt: skip
+
+
+def _composable_executions(account: FlowAccount) -> list[ComposableExecution]:
+    return [
+        to_composable_execution(to=account.address, data=encode_function_call("installModule(uint256,address,bytes)",
+                                                                              [1, SMART_SESSIONS_ADDRESS, b""])),
+        to_composable_execution(to=MEE_VERSIONS["2.0.0"].validator_address,
+                                data=encode_function_call("addSafeSender(address)", [SMART_SESSIONS_ADDRESS])),
+    ]  # fmt: skip
+
+
+def test_a_sponsored_super_transaction_uses_the_virtual_gas_tank(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """Sponsorship on the devnet: userOps[0] is the gas-tank entry the SDK expects (hashed into the tree, never
+    submitted, reported MINED_SUCCESS without a transaction); the session's first userOp enables the permission and
+    nobody pays a fee."""
+    chain, _ = chains
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    details = grant(
+        [chain], account.address, owner, redeemer,
+        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT,
+                      action_policies=[get_sudo_policy()])],
+    )  # fmt: skip
+    lanes = Lanes()
+    request = {
+        "quoteType": "simple",
+        "userOps": [
+            user_op(chain, account.address, increment_call(), lanes.nonce(chain, account.address,
+                    SMART_SESSIONS_ADDRESS), details=details[0], mode="0x02", verification_gas_limit=1_000_000),
+        ],
+        "paymentInfo": {
+            "sponsored": True, "sender": SPONSORSHIP_GAS_TANK_ADDRESS, "token": usdc_address(8453), "nonce": "0",
+            "callGasLimit": "75000", "verificationGasLimit": "150000", "chainId": "8453",
+            "sponsorshipUrl": "https://network.biconomy.io/v1",
+        },
+        "meeVersions": mee_versions([8453]),
+    }  # fmt: skip
+    quote = node.client.quote(request)
+    parsed = check_hashes(quote)
+    assert parsed.user_ops[0].user_op.sender == SPONSORSHIP_GAS_TANK_ADDRESS
+    assert parsed.user_ops[0].session_details is None and not parsed.user_ops[0].short_encoding
+    before, node_usdc = counter_value(chain), usdc_balance(chain, node.server.address)
+    receipt = node.client.wait(node.client.execute(signed(quote, redeemer, request)))
+    assert statuses(receipt) == ["MINED_SUCCESS", "MINED_SUCCESS"]
+    assert "executionData" not in receipt["userOps"][0] and receipt["userOps"][1]["executionData"]
+    assert counter_value(chain) == before + 1
+    assert usdc_balance(chain, node.server.address) == node_usdc
+    assert is_permission_enabled(chain, details[0], account.address)
