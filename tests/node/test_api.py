@@ -111,3 +111,10 @@ def test_a_stale_nonce_is_refused(node: Node, session: SessionSetup) -> None:
     assert status == 400
     assert body["error"].startswith(f"userOps[0].nonce: {stale} is not the next nonce of {session.account}")
     assert f"EntryPoint.getNonce says {stale - 1}" in body["error"]
+
+
+def test_the_sdk_fee_payer_url_with_a_double_slash_is_routed(node: Node, session: SessionSetup) -> None:
+    """With a fee payer the SDK posts to ``{url}//quote-permit`` (spec §9.1 quirk)."""
+    response = node.client.http.post(node.url + "//quote-permit", json=session.request())
+    assert response.status_code == 200, response.text
+    assert response.json()["quoteType"] == "simple"

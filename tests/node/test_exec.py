@@ -131,18 +131,22 @@ def test_an_expired_quote_is_refused(short_lived_node: NodeClient, session: Sess
 
 
 def test_a_userop_that_no_longer_validates_is_failed_without_submitting(node: Node, session: SessionSetup) -> None:
-    """Two quotes drawn on the same nonces: the first executes; the second's userOps would now fail validation
-    (AA25), so the node reports FAILED with the EntryPoint's reason and sends nothing."""
+    """Two quotes that both enable the session: the first executes; the second's enable signature is used up (the
+    SmartSessions nonce moved on), so its payment userOp would fail validation: the node reports FAILED with the
+    EntryPoint's reason and sends nothing."""
     request = session.request()
     first = node.client.quote(request)
-    second = node.client.quote({**request, "userOps": [{**request["userOps"][0], "callGasLimit": "600000"}]})
+    # another verification gas floor: another userOpHash (session leaves carry no window, so that would not do)
+    second = node.client.quote({**request, "userOps": [{**request["userOps"][0], "verificationGasLimit": "2000000"}]})
     assert first["hash"] != second["hash"]
     redeemer = session.chain.keys["session_signer"]
     node.client.wait(node.client.execute(signed(first, redeemer, request)))
     sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
     receipt = node.client.wait(node.client.execute(signed(second, redeemer, request)))
     assert statuses(receipt) == ["FAILED", "FAILED"]
-    assert receipt["userOps"][0]["executionError"] == "not submitted: validation fails: AA25 invalid account nonce"
+    assert receipt["userOps"][0]["executionError"].startswith(
+        "not submitted: validation fails: AA23 reverted: HashMismatch(providedHash=0x"
+    )
     assert receipt["userOps"][1]["executionError"] == "not submitted: userOp 0 of the same bundle fails validation"
     assert "executionData" not in receipt["userOps"][0]
     assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
@@ -164,3 +168,27 @@ def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(node: Node, 
     )
     assert receipt["userOps"][0]["isConfirmed"] is True and receipt["userOps"][0]["executionData"]
     assert counter_value(chain) == before + 1
+
+
+def test_a_bundle_that_reverts_on_chain_is_mined_fail_with_the_reason(node: Node, session: SessionSetup) -> None:
+    """Two super-transactions that both enable the session, mined in one block: each passed the node's check alone,
+    but the second's enable signature is used up by the first, so its handleOps transaction reverts. Its userOps are
+    MINED_FAIL with the revert reason from the transaction's trace."""
+    chain, redeemer = session.chain, session.chain.keys["session_signer"]
+    requests = [session.request(), session.request()]
+    quotes = [node.client.quote(r) for r in requests]
+    chain.rpc.request("evm_setAutomine", [False])
+    try:
+        hashes = [node.client.execute(signed(q, redeemer, r)) for q, r in zip(quotes, requests, strict=True)]
+        deadline = time.monotonic() + 10
+        while not all(statuses(node.client.get(f"/explorer/{h}")[1]) == ["MINING"] * 2 for h in hashes):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        chain.rpc.request("evm_mine")
+    finally:
+        chain.rpc.request("evm_setAutomine", [True])
+    first, second = (node.client.wait(h) for h in hashes)
+    assert statuses(first) == ["MINED_SUCCESS"] * 2
+    assert statuses(second) == ["MINED_FAIL"] * 2
+    error = second["userOps"][1]["executionError"]
+    assert error.startswith("the handleOps transaction reverted: AA23 reverted: HashMismatch(providedHash=0x"), error

@@ -258,9 +258,40 @@ class Executor:
                 await self._broadcast(chain, bundle, resend=True)
                 resent_at = time.monotonic()
             await asyncio.sleep(self.config.poll_interval)
-        results = _results(receipt, bundle, quote)
+        if receipt.get("status") != "0x1":
+            reason = await self._revert_reason(chain, bundle, receipt)
+            results: list[tuple[int, str, str | None]] = [
+                (k, "MINED_FAIL", f"the handleOps transaction reverted: {reason}") for k in bundle.indices
+            ]
+        else:
+            results = _results(receipt, bundle, quote)
         self.store.set_user_op_results(bundle.hash, results)
         self.store.set_bundle_state(bundle.id, "MINED")
+
+    async def _revert_reason(self, chain: ChainClient, bundle: BundleRecord, receipt: dict[str, Any]) -> str:
+        """Why a mined bundle reverted: its revert data from a call trace (``debug_traceTransaction``, anvil has it),
+        else the call replayed on the state before its block."""
+        try:
+            trace = await chain.rpc.request("debug_traceTransaction", [bundle.tx_hash, {"tracer": "callTracer"}])
+            output = str(trace.get("output") or "0x")
+            if len(output) > 2:
+                return describe_failed_op(bytes.fromhex(output[2:]))
+        except (RpcError, AttributeError, ValueError):
+            pass
+        tx = await chain.transaction(bundle.tx_hash)
+        if tx is None:
+            return "reason unknown"
+        parent = hex(int(receipt["blockNumber"], 16) - 1)
+        try:
+            await chain.rpc.request(
+                "eth_call",
+                [{"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}, parent],
+            )
+        except RpcRevertError as exc:
+            return describe_failed_op(exc.revert_data) if exc.revert_data else exc.short_message
+        except RpcError as exc:
+            return f"reason unknown ({exc.short_message})"
+        return f"reason unknown (it used {int(receipt['gasUsed'], 16)} of {int(tx['gas'], 16)} gas)"
 
 
 def _packed(details: MeeFilledUserOpDetails, signature: str) -> PackedUserOperation:
@@ -270,8 +301,6 @@ def _packed(details: MeeFilledUserOpDetails, signature: str) -> PackedUserOperat
 def _results(
     receipt: dict[str, Any], bundle: BundleRecord, quote: GetQuotePayload
 ) -> list[tuple[int, str, str | None]]:
-    if receipt.get("status") != "0x1":
-        return [(k, "MINED_FAIL", "the handleOps transaction reverted") for k in bundle.indices]
     events = {r.user_op_hash: r for r in parse_user_op_results(receipt)}
     out: list[tuple[int, str, str | None]] = []
     for k in bundle.indices:

@@ -51,6 +51,7 @@ from ...mee.wire import (
     GetQuotePayload,
     MeeFilledUserOpDetails,
     QuoteRequest,
+    QuoteRequestUserOp,
     from_wire,
     to_wire,
 )
@@ -185,6 +186,12 @@ def _proof_depth(leaves: int) -> int:
     return max(len(tree.proof((k + 1).to_bytes(32, "big"))) for k in range(leaves))
 
 
+def _window(op: QuoteRequestUserOp, now: int) -> tuple[int, int]:
+    """A userOp's execution window; the SDK always sends one, the defaults are its own (now, now + 180 s)."""
+    lower = now if op.lower_bound_timestamp is None else op.lower_bound_timestamp
+    return lower, lower + DEFAULT_WINDOW if op.upper_bound_timestamp is None else op.upper_bound_timestamp
+
+
 def _transfer_call(token: str, to: str, amount: int) -> bytes:
     return bytes(
         encode_execute_single(Call(to=token, data=encode_function_call("transfer(address,uint256)", [to, amount])))
@@ -273,8 +280,7 @@ class QuoteBuilder:
                 )
             if op.session_details is not None and request.quote_type != "simple":
                 raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple quote")
-            lower = now if op.lower_bound_timestamp is None else op.lower_bound_timestamp
-            upper = lower + DEFAULT_WINDOW if op.upper_bound_timestamp is None else op.upper_bound_timestamp
+            lower, upper = _window(op, now)
             if upper < lower:
                 raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
             if upper <= now:
@@ -303,15 +309,7 @@ class QuoteBuilder:
         return token
 
     def _drafts(self, request: QuoteRequest, now: int) -> list[Draft]:
-        windows = [
-            (
-                now if op.lower_bound_timestamp is None else op.lower_bound_timestamp,
-                (now if op.lower_bound_timestamp is None else op.lower_bound_timestamp) + DEFAULT_WINDOW
-                if op.upper_bound_timestamp is None
-                else op.upper_bound_timestamp,
-            )
-            for op in request.user_ops
-        ]
+        windows = [_window(op, now) for op in request.user_ops]
         pay = request.payment_info
         lower, upper = min(w[0] for w in windows), max(w[1] for w in windows)
         payment = Draft(

@@ -58,7 +58,7 @@ _FAILED_OP = selector("FailedOp(uint256,string)")
 _FAILED_OP_WITH_REVERT = selector("FailedOpWithRevert(uint256,string,bytes)")
 _POLICY_NAMES = {
     SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
-    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "UniActionPolicy (universal action)",
+    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "universal action policy, UniActionPolicy",
     TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
     USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
     VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
@@ -75,7 +75,7 @@ def failed_op_index(data: bytes) -> int | None:
 
 def describe_failed_op(data: bytes) -> str:
     """An EntryPoint validation failure as a reader wants it: ``AA23 reverted: PolicyViolation(permissionId=0x…,
-    policy=0x…) (refused by the UniActionPolicy (universal action))``; other revert data decoded as it is."""
+    policy=0x…) (refused by the universal action policy, UniActionPolicy)``; other revert data decoded as it is."""
     if data[:4] == _FAILED_OP:
         _index, reason = abi_decode(["uint256", "string"], data[4:])
         return str(reason)
@@ -84,7 +84,7 @@ def describe_failed_op(data: bytes) -> str:
         text = f"{reason}: {decode_revert(bytes(inner))}"
         for address, name in _POLICY_NAMES.items():
             if f"policy={address}" in text.lower():
-                text += f" — refused by {name}"
+                text += f" (refused by the {name})"
         return text
     return decode_revert(data)
 

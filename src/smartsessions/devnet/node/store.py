@@ -210,7 +210,9 @@ class SqliteStore:
     def put_quote(self, record: QuoteRecord) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO quotes (hash, created_at, expires_at, quote, meta) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO quotes (hash, created_at, expires_at, quote, meta) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(hash) DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at, "
+                "quote = excluded.quote, meta = excluded.meta",
                 (
                     record.hash,
                     record.created_at,

@@ -1,0 +1,51 @@
+"""The node's SQLite store on its own: what survives a reopen, replays, bundles before broadcast, nonce floors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from smartsessions.devnet.node import SqliteStore
+from smartsessions.devnet.node.store import QuoteRecord, UserOpRecord
+
+NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+H = "0x" + "ab" * 32
+
+
+def test_everything_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "node.sqlite"
+    store = SqliteStore(path, sender=NODE)
+    store.put_quote(QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {"quoteType": "simple"}))
+    ops = [UserOpRecord(0, 8453, "0x" + "01" * 32, "0xaa"), UserOpRecord(1, 10, "0x" + "02" * 32, "0xbb")]
+    assert store.accept(H, {"hash": H, "signature": "0x00"}, ops) is True
+    assert store.accept(H, {"hash": H}, ops) is False  # a replay
+    bundle = store.record_bundle(H, 8453, [0], 7, "0x" + "cc" * 32, "0x02f8")
+    assert bundle.state == "SIGNED"
+    store.close()
+
+    again = SqliteStore(path, sender=NODE)
+    assert again.get_quote(H.upper().replace("0X", "0x")) == QuoteRecord(
+        H, 1.0, 2.0, {"hash": H, "userOps": []}, {"quoteType": "simple"}
+    )
+    record = again.get_super_tx(H)
+    assert record is not None and not record.finished and record.body["signature"] == "0x00"
+    assert [(op.status, op.tx_hash) for op in record.user_ops] == [("MINING", "0x" + "cc" * 32), ("PENDING", None)]
+    assert again.unfinished() == [H]
+    assert [(b.chain_id, b.indices, b.nonce, b.raw_tx, b.state) for b in again.bundles(H)] == [
+        (8453, (0,), 7, "0x02f8", "SIGNED")
+    ]
+    assert again.next_nonce_floor(8453, NODE) == 8 and again.next_nonce_floor(10, NODE) == 0
+
+    again.set_bundle_state(bundle.id, "MINED")
+    again.set_user_op_results(H, [(0, "MINED_SUCCESS", None)])
+    again.update_user_ops(H, [1], status="FAILED", error="not submitted: the window ended")
+    again.finish(H)
+    record = again.get_super_tx(H)
+    assert record is not None and record.finished and again.unfinished() == []
+    assert [(op.status, op.error, op.confirmed) for op in record.user_ops] == [
+        ("MINED_SUCCESS", None, True),
+        ("FAILED", "not submitted: the window ended", False),
+    ]
+    # re-issuing the same quote hash keeps the super-transaction that references it
+    again.put_quote(QuoteRecord(H, 3.0, 4.0, {"hash": H, "userOps": []}, {}))
+    assert again.get_super_tx(H) is not None and again.get_quote(H).expires_at == 4.0  # type: ignore[union-attr]
+    again.close()
