@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from smartsessions import ActionData, SmartSessionMode, get_sudo_policy
+from smartsessions import ActionData, EnableSessionData, Session, SmartSessionMode, get_sudo_policy
 from smartsessions.account import Call, encode_execute
+from smartsessions.devnet.deploy import TestKey
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.encoding.eip712 import get_session_digest
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
@@ -14,6 +15,7 @@ from smartsessions.versions import SMART_SESSIONS_ADDRESS
 from .flows import (
     COUNTER,
     INCREMENT,
+    Account,
     counter_value,
     counterfactual,
     deployed_with_sessions_module,
@@ -25,6 +27,15 @@ from .flows import (
     session_op,
 )
 from .harness import Chain, RevertedError
+
+
+def granted(chain: Chain) -> tuple[Account, TestKey, Session, EnableSessionData]:
+    """A deployed account with SmartSessions, and a granted (not yet enabled) counter session for the session key."""
+    redeemer = chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, chain.keys["owner"])
+    session = session_for(redeemer)
+    [data] = grant([(chain, session)], account)
+    return account, redeemer, session, data
 
 
 def enabled(chain: Chain, pid: bytes, account: str) -> bool:
@@ -85,10 +96,7 @@ def test_unsafe_enable_then_use(chain: Chain, variant: str) -> None:
 
 
 def test_replayed_enable_signature_is_refused(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     first = session_op(
         chain, account, redeemer, increment_call(), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data
     )
@@ -130,10 +138,7 @@ def test_wrong_chain_index_is_refused(chain: Chain, chain10: Chain) -> None:
 
 
 def test_wrong_session_key_fails_validation(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     op = session_op(
         chain, account, redeemer, increment_call(), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data,
         sign_with=chain.keys["alice"],
@@ -165,10 +170,7 @@ def test_missing_safe_sender_refuses_enable(chain: Chain) -> None:
 
 
 def test_selector_outside_the_session_is_refused(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     set_number = encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [42]))])
     op = session_op(
         chain, account, redeemer, bytes(set_number), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data
@@ -179,10 +181,7 @@ def test_selector_outside_the_session_is_refused(chain: Chain) -> None:
 
 
 def test_delegatecall_is_refused(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     mode = b"\xff" + bytes(31)
     call = bytes.fromhex("e9ae5c53") + __import__("smartsessions").encoding.abi.abi_encode(
         ["bytes32", "bytes"], [mode, bytes.fromhex(COUNTER[2:]) + INCREMENT], what="delegatecall"
@@ -223,10 +222,7 @@ def test_paymaster_needs_permission_and_a_user_op_policy(
 
 
 def test_session_with_the_node_paymaster_is_sponsored(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     from smartsessions.devnet.deploy import NODE_PAYMASTER_ADDRESS
 
     chain.set_balance(account.address, 0)  # nothing to pay with: the paymaster pays
@@ -245,10 +241,7 @@ def test_session_with_the_node_paymaster_is_sponsored(chain: Chain) -> None:
 
 
 def test_remove_session_then_use_is_refused(chain: Chain) -> None:
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer)
-    [data] = grant([(chain, session)], account)
+    account, redeemer, session, data = granted(chain)
     op = session_op(
         chain, account, redeemer, increment_call(), session=session, mode=SmartSessionMode.UNSAFE_ENABLE, enable=data
     )

@@ -82,6 +82,8 @@ def usdc_address(chain_id: int) -> str:
 class TestKey:
     """A funded devnet key: anvil's well-known dev accounts (never use them anywhere else)."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     role: str
     address: str
     private_key: str
