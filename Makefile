@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench bench-gas clean contracts
+.PHONY: install test lint format vectors bench bench-gas bench-node clean contracts
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -39,6 +39,9 @@ bench: install
 
 bench-gas: install
 	$(PY) bench/gas.py
+
+bench-node: install
+	$(PY) bench/node.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
