@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench bench-gas bench-node clean contracts
+.PHONY: install test lint format vectors bench bench-gas bench-node clean contracts demo
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -22,13 +22,13 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
 	$(VENV)/bin/mypy
 
 format: install
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench examples
+	$(VENV)/bin/ruff check --fix src tests bench examples
 
 # Regenerate the conformance vectors from the TypeScript reference (see tests/vectors/README.md).
 vectors: install
@@ -42,6 +42,17 @@ bench-gas: install
 
 bench-node: install
 	$(PY) bench/node.py
+
+# The seed's complete flow in Python (examples/seed_flow.py) on a fresh devnet with its MEE node, stopped afterwards.
+DEMO_STATE ?= demo-devnet.json
+demo: install
+	@$(VENV)/bin/smartsessions devnet down --state-file $(DEMO_STATE) >/dev/null 2>&1 || true
+	@echo "Starting the devnet (chains 8453 and 10) and the local MEE node..."
+	@$(VENV)/bin/smartsessions devnet up --background --state-file $(DEMO_STATE) > $(DEMO_STATE:.json=.up.log) 2>&1 \
+		|| (cat $(DEMO_STATE:.json=.up.log); exit 1)
+	@status=0; $(PY) examples/seed_flow.py $(DEMO_STATE) || status=$$?; \
+		$(VENV)/bin/smartsessions devnet down --state-file $(DEMO_STATE) >/dev/null; \
+		echo "Devnet stopped."; exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

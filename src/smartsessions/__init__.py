@@ -8,6 +8,7 @@ This is the curated public API; everything else is importable from its layer (``
 """
 
 from .account import Call, encode_execute, to_factory_data, to_init_code, to_init_data
+from .account.multichain import ChainConfiguration, Instruction, MultichainNexusAccount, to_multichain_nexus_account
 from .encoding import (
     ActionData,
     ChainDigest,
@@ -38,10 +39,15 @@ from .encoding import (
 )
 from .errors import (
     AccountError,
+    ChainNotConfiguredError,
+    ChainNotSupportedError,
     ConfigurationError,
     DevnetError,
     EnableSignatureUsedError,
     EncodingError,
+    FeePaymentBlockedError,
+    FeeTokenNotSupportedError,
+    InsufficientBalanceError,
     InvalidInputError,
     MeeApiError,
     PolicyViolationError,
@@ -49,8 +55,11 @@ from .errors import (
     SessionNotEnabledError,
     SessionStateError,
     SmartSessionsError,
+    SupertransactionFailedError,
+    SupertransactionTimeoutError,
 )
-from .mee.wire import FeeTokenInfo
+from .mee.client import MeeClient, SponsorshipOptions, create_mee_client
+from .mee.wire import FeeTokenInfo, Trigger
 from .policies import (
     SPENDING_LIMITS_POLICY_ADDRESS,
     SUDO_POLICY_ADDRESS,
@@ -71,7 +80,14 @@ from .policies import (
     get_usage_limit_policy,
     get_value_limit_policy,
 )
-from .sessions import ActionConfig, SessionDetails, session_details_from_json, session_details_to_json
+from .sessions import (
+    ActionConfig,
+    SessionDetails,
+    session_details_from_json,
+    session_details_to_json,
+    to_smart_sessions_module,
+)
+from .sessions.mee_actions import SessionClient, mee_session_actions
 from .signer import Signer
 from .versions import (
     ENTRY_POINT_V07_ADDRESS,
@@ -95,7 +111,10 @@ __all__ = [
     "ActionConfig",
     "ActionData",
     "Call",
+    "ChainConfiguration",
     "ChainDigest",
+    "ChainNotConfiguredError",
+    "ChainNotSupportedError",
     "ChainSession",
     "ConfigurationError",
     "DecodedSmartSessionSignature",
@@ -106,12 +125,18 @@ __all__ = [
     "EnableSessionData",
     "EnableSignatureUsedError",
     "EncodingError",
+    "FeePaymentBlockedError",
     "FeeTokenInfo",
+    "FeeTokenNotSupportedError",
+    "Instruction",
+    "InsufficientBalanceError",
     "InvalidInputError",
     "LimitUsage",
     "MeeApiError",
+    "MeeClient",
     "MeeVersionConfig",
     "MerkleTree",
+    "MultichainNexusAccount",
     "PackedUserOperation",
     "ParamCondition",
     "ParamRule",
@@ -120,6 +145,7 @@ __all__ = [
     "PolicyViolationError",
     "RpcError",
     "Session",
+    "SessionClient",
     "SessionDetails",
     "SessionNotEnabledError",
     "SessionStateError",
@@ -129,8 +155,13 @@ __all__ = [
     "SmartSessionMode",
     "SmartSessionsError",
     "SpendingLimit",
+    "SponsorshipOptions",
+    "SupertransactionFailedError",
+    "SupertransactionTimeoutError",
+    "Trigger",
     "UniversalActionConfig",
     "__version__",
+    "create_mee_client",
     "decode_smart_session_signature",
     "encode_execute",
     "encode_smart_session_signature",
@@ -150,9 +181,12 @@ __all__ = [
     "get_value_limit_policy",
     "hash_chain_digests",
     "hash_chain_sessions",
+    "mee_session_actions",
     "session_details_from_json",
     "session_details_to_json",
     "to_factory_data",
     "to_init_code",
     "to_init_data",
+    "to_multichain_nexus_account",
+    "to_smart_sessions_module",
 ]

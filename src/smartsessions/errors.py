@@ -5,17 +5,27 @@ Errors carry a short message, meta lines that say what to do about it, a docs an
 catch everything; catch a subclass to handle one domain::
 
     SmartSessionsError
-    ├── InvalidInputError          a value passed in is malformed (bad hex, wrong length, out of range, ...)
-    │   └── ConfigurationError     a setting does not fit the rest (unknown MEE version, chain not configured, ...)
-    ├── EncodingError              bytes from outside cannot be decoded (corrupt FastLZ stream, truncated signature)
-    ├── AccountError               the smart account cannot do what was asked
-    ├── RpcError                   a JSON-RPC endpoint failed or answered an error
-    ├── MeeApiError                the MEE node answered non-2xx (keeps the HTTP status and body)
-    ├── PolicyViolationError       a policy refused the call (names the policy and the rule)
-    ├── SessionStateError          the permission is not in the state the call needs
+    ├── InvalidInputError               a value passed in is malformed (bad hex, wrong length, out of range, ...)
+    │   └── ConfigurationError          a setting does not fit the rest (unknown MEE version, ...)
+    │       ├── ChainNotConfiguredError     the account has no deployment on that chain
+    │       ├── ChainNotSupportedError      the MEE node does not serve that chain
+    │       └── FeeTokenNotSupportedError   the MEE node takes no fee in that token on that chain
+    │   └── FeePaymentBlockedError      a grant's own rules on the fee token's transfer would refuse the fee payment
+    ├── EncodingError                   bytes from outside cannot be decoded (corrupt FastLZ, truncated signature)
+    ├── AccountError                    the smart account cannot do what was asked
+    │   └── InsufficientBalanceError    the payer holds less of the fee token than the fee (and trigger) need
+    ├── RpcError                        a JSON-RPC endpoint failed or answered an error
+    ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
+    ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
+    ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
     │   └── EnableSignatureUsedError
-    └── DevnetError                the local chains or node could not be started or used
+    ├── SupertransactionFailedError     a submitted super-transaction failed (names the failing userOp)
+    ├── SupertransactionTimeoutError    a super-transaction was not final in time
+    └── DevnetError                     the local chains or node could not be started or used
+
+Errors that explain a refusal (policy, session state, balance) raised from a node's answer or a receipt keep the
+:class:`MeeApiError` or :class:`SupertransactionFailedError` they were read from as ``__cause__``.
 
 Modelled on viem's ``BaseError``: ``str(err)`` is the message followed by the meta lines, the details and the docs
 link, so that a log line alone tells the reader what went wrong and how to fix it.
@@ -24,13 +34,21 @@ link, so that a log line alone tells the reader what went wrong and how to fix i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AccountError",
+    "ChainNotConfiguredError",
+    "ChainNotSupportedError",
     "ConfigurationError",
     "DevnetError",
     "EnableSignatureUsedError",
     "EncodingError",
+    "FailedUserOp",
+    "FeePaymentBlockedError",
+    "FeeTokenNotSupportedError",
+    "InsufficientBalanceError",
     "InvalidInputError",
     "MeeApiError",
     "PolicyViolationError",
@@ -38,6 +56,8 @@ __all__ = [
     "SessionNotEnabledError",
     "SessionStateError",
     "SmartSessionsError",
+    "SupertransactionFailedError",
+    "SupertransactionTimeoutError",
 ]
 
 DOCS_PATH = "docs/errors.md"  # in the repository; one section per error class
@@ -113,6 +133,45 @@ class ConfigurationError(InvalidInputError):
     docs_anchor = "configurationerror"
 
 
+class ChainNotConfiguredError(ConfigurationError):
+    """The multichain account has no deployment on the chain an instruction, action or fee token names."""
+
+    docs_anchor = "chainnotconfigurederror"
+
+
+class ChainNotSupportedError(ConfigurationError):
+    """The MEE node does not serve some of the account's chains. ``chain_ids`` are the missing ones."""
+
+    docs_anchor = "chainnotsupportederror"
+
+    def __init__(self, field: str, problem: str, *, chain_ids: Sequence[int] = (), **kwargs: Any) -> None:
+        self.chain_ids = tuple(chain_ids)
+        super().__init__(field, problem, **kwargs)
+
+
+class FeeTokenNotSupportedError(ConfigurationError):
+    """The MEE node takes no fee in that token on that chain (per its ``/info``)."""
+
+    docs_anchor = "feetokennotsupportederror"
+
+
+class FeePaymentBlockedError(InvalidInputError):
+    """A grant's own rules on the fee token's ``transfer`` would refuse the MEE fee payment.
+
+    The node takes its fee with a ``transfer`` of the fee token from the account, validated through the same session:
+    SmartSessions runs every policy of that action, so a rule the fee payment cannot meet (a fixed recipient: the fee
+    goes to the node) would make every super-transaction fail. Refused before anything is signed. ``chain_id``,
+    ``token`` and ``rule`` say where."""
+
+    docs_anchor = "feepaymentblockederror"
+
+    def __init__(self, field: str, problem: str, *, chain_id: int, token: str, rule: str, **kwargs: Any) -> None:
+        self.chain_id = chain_id
+        self.token = token
+        self.rule = rule
+        super().__init__(field, problem, **kwargs)
+
+
 class EncodingError(SmartSessionsError):
     """Bytes that came from outside (a signature, a compressed payload) cannot be decoded."""
 
@@ -121,6 +180,30 @@ class EncodingError(SmartSessionsError):
 
 class AccountError(SmartSessionsError):
     docs_anchor = "accounterror"
+
+
+class InsufficientBalanceError(AccountError):
+    """The payer holds less of the fee token than needed. Amounts are in the token's base units (None if unknown)."""
+
+    docs_anchor = "insufficientbalanceerror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        holder: str | None = None,
+        token: str | None = None,
+        chain_id: int | None = None,
+        balance: int | None = None,
+        needed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.holder = holder
+        self.token = token
+        self.chain_id = chain_id
+        self.balance = balance
+        self.needed = needed
+        super().__init__(short_message, **kwargs)
 
 
 class RpcError(SmartSessionsError):
@@ -146,11 +229,46 @@ class MeeApiError(SmartSessionsError):
 
 
 class PolicyViolationError(SmartSessionsError):
+    """A policy of the session refused a call. Each attribute is None when the refusal did not say it:
+    ``permission_id`` and ``chain_id``; the action (``action_target``, ``action_selector``); the policy (its
+    ``policy`` address and ``policy_name``); the ``rule`` it applied, as a sentence, when it can be worked out."""
+
     docs_anchor = "policyviolationerror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        permission_id: str | None = None,
+        chain_id: int | None = None,
+        action_target: str | None = None,
+        action_selector: str | None = None,
+        policy: str | None = None,
+        policy_name: str | None = None,
+        rule: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.permission_id = permission_id
+        self.chain_id = chain_id
+        self.action_target = action_target
+        self.action_selector = action_selector
+        self.policy = policy
+        self.policy_name = policy_name
+        self.rule = rule
+        super().__init__(short_message, **kwargs)
 
 
 class SessionStateError(SmartSessionsError):
+    """The permission is not in the state the call needs (``permission_id`` on ``chain_id``, when known)."""
+
     docs_anchor = "sessionstateerror"
+
+    def __init__(
+        self, short_message: str, *, permission_id: str | None = None, chain_id: int | None = None, **kwargs: Any
+    ) -> None:
+        self.permission_id = permission_id
+        self.chain_id = chain_id
+        super().__init__(short_message, **kwargs)
 
 
 class SessionNotEnabledError(SessionStateError):
@@ -159,6 +277,52 @@ class SessionNotEnabledError(SessionStateError):
 
 class EnableSignatureUsedError(SessionStateError):
     docs_anchor = "enablesignatureusederror"
+
+
+@dataclass(frozen=True)
+class FailedUserOp:
+    """One failed userOp of a super-transaction: its ``index`` in the quote (0 is the payment userOp), its chain and
+    hash, the node's ``executionStatus`` and ``executionError``."""
+
+    index: int
+    chain_id: int
+    user_op_hash: str
+    status: str
+    error: str
+
+
+class SupertransactionFailedError(SmartSessionsError):
+    """A submitted super-transaction failed: ``status`` is ``FAILED`` (refused before or at submission) or
+    ``MINED_FAIL`` (reverted on chain); ``failures`` name each failed userOp; ``receipt`` is the explorer payload."""
+
+    docs_anchor = "supertransactionfailederror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        hash: str,
+        status: str,
+        failures: Sequence[FailedUserOp] = (),
+        receipt: object = None,
+        **kwargs: Any,
+    ) -> None:
+        self.hash = hash
+        self.status = status
+        self.failures = tuple(failures)
+        self.receipt = receipt
+        super().__init__(short_message, **kwargs)
+
+
+class SupertransactionTimeoutError(SmartSessionsError):
+    """A super-transaction was not final within the timeout; ``hash`` and the last ``status`` seen are kept."""
+
+    docs_anchor = "supertransactiontimeouterror"
+
+    def __init__(self, short_message: str, *, hash: str, status: str | None = None, **kwargs: Any) -> None:
+        self.hash = hash
+        self.status = status
+        super().__init__(short_message, **kwargs)
 
 
 class DevnetError(SmartSessionsError):

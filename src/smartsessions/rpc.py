@@ -123,13 +123,14 @@ class RpcClient:
         body = await self._post(encode_request(method, params, next(self._ids)))
         return decode_response(body, method=method, url=self.url)
 
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several requests in one HTTP round trip; results in call order (the first error raises)."""
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]], *, return_errors: bool = False) -> list[Any]:
+        """Several requests in one HTTP round trip; results in call order. The first error raises, unless
+        ``return_errors``: then each failed request's :class:`RpcError` takes its place in the list."""
         if not calls:
             return []
         payload = [encode_request(m, p, next(self._ids)) for m, p in calls]
         body = await self._post(payload)
-        return _batch_results(body, payload, self.url)
+        return _batch_results(body, payload, self.url, return_errors=return_errors)
 
     async def call(self, to: str, data: bytes, *, block: str = "latest", sender: str | None = None) -> bytes:
         result = await self.request("eth_call", [_call_object(to, data, sender), block])
@@ -185,10 +186,18 @@ def _call_object(to: str, data: bytes, sender: str | None) -> dict[str, str]:
     return obj
 
 
-def _batch_results(body: Any, payload: list[dict[str, Any]], url: str) -> list[Any]:
+def _batch_results(body: Any, payload: list[dict[str, Any]], url: str, *, return_errors: bool = False) -> list[Any]:
     if not isinstance(body, list):
         # A single error object for the whole batch.
         decode_response(body, method="batch", url=url)
         raise RpcError("The endpoint answered a batch with a single response.", details=url)
     by_id = {item.get("id"): item for item in body if isinstance(item, dict)}
-    return [decode_response(by_id.get(p["id"]), method=p["method"], url=url) for p in payload]
+    out: list[Any] = []
+    for p in payload:
+        try:
+            out.append(decode_response(by_id.get(p["id"]), method=p["method"], url=url))
+        except RpcError as exc:
+            if not return_errors:
+                raise
+            out.append(exc)
+    return out

@@ -16,8 +16,8 @@ from pydantic import Field
 
 from .._coerce import to_address, to_bytes
 from .._model import Address, Bytes4, HexData, Model, Uint256
-from ..encoding.abi import abi_encode, selector
-from ..errors import InvalidInputError
+from ..encoding.abi import abi_decode, abi_encode, selector
+from ..errors import EncodingError, InvalidInputError
 
 __all__ = [
     "EXECUTE_COMPOSABLE_SELECTOR",
@@ -29,6 +29,7 @@ __all__ = [
     "FetcherType",
     "InputParam",
     "OutputParam",
+    "decode_execute",
     "encode_execute",
     "encode_execute_batch",
     "encode_execute_composable",
@@ -72,6 +73,25 @@ def encode_execute(calls: Sequence[Call | dict[str, Any]]) -> HexBytes:
     if not parsed:
         raise InvalidInputError("calls", "an instruction needs at least one call", fix="pass one or more Call")
     return encode_execute_single(parsed[0]) if len(parsed) == 1 else encode_execute_batch(parsed)
+
+
+def decode_execute(call_data: object) -> list[Call]:
+    """The calls inside ERC-7579 ``execute`` call data (single or batch mode); the inverse of :func:`encode_execute`.
+
+    Raises :class:`~smartsessions.errors.EncodingError` for anything else (``executeComposable`` included)."""
+    raw = bytes(to_bytes(call_data, field="call_data"))
+    if raw[:4] != EXECUTE_SELECTOR:
+        raise EncodingError(f"Not ERC-7579 execute call data (selector 0x{raw[:4].hex()}).")
+    mode, execution = abi_decode(["bytes32", "bytes"], raw[4:], what="execute")
+    mode, execution = bytes(mode), bytes(execution)
+    if mode == _MODE_SINGLE:
+        if len(execution) < 52:
+            raise EncodingError("execute single-mode data is shorter than target and value.")
+        return [Call(to=execution[:20], value=int.from_bytes(execution[20:52], "big"), data=execution[52:])]
+    if mode == _MODE_BATCH:
+        [items] = abi_decode(["(address,uint256,bytes)[]"], execution, what="execute batch")
+        return [Call(to=to, value=value, data=bytes(data)) for to, value, data in items]
+    raise EncodingError(f"Unsupported execute mode 0x{mode.hex()}.")
 
 
 class FetcherType(IntEnum):

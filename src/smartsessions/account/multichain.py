@@ -21,7 +21,7 @@ from .._coerce import to_address, to_uint
 from .._model import Address, HexData, Model, Uint64
 from ..encoding.abi import encode_function_call
 from ..encoding.userop import get_nonce_key
-from ..errors import AccountError, ConfigurationError
+from ..errors import AccountError, ChainNotConfiguredError, ConfigurationError
 from ..rpc import RpcClient
 from ..signer import Signer
 from ..versions import ENTRY_POINT_V07_ADDRESS, MeeVersionConfig, get_mee_version
@@ -103,6 +103,29 @@ class NexusDeployment:
         data = encode_function_call("getNonce(address,uint192)", [self.address, key])
         return int.from_bytes(await self.rpc.call(ENTRY_POINT_V07_ADDRESS, data), "big")
 
+    async def get_nonces(self, keys: Sequence[int]) -> tuple[list[int], bool]:
+        """``EntryPoint.getNonce(account, key)`` for each nonce key, and whether the account is deployed, in one
+        JSON-RPC batch (the deployment read is skipped once the account is known to be deployed)."""
+        calls: list[tuple[str, list[Any]]] = [
+            (
+                "eth_call",
+                [
+                    {
+                        "to": ENTRY_POINT_V07_ADDRESS,
+                        "data": "0x" + encode_function_call("getNonce(address,uint192)", [self.address, k]).hex(),
+                    },
+                    "latest",
+                ],
+            )
+            for k in keys
+        ]
+        if not self._deployed:
+            calls.append(("eth_getCode", [self.address, "latest"]))
+        results = await self.rpc.batch(calls)
+        if not self._deployed:
+            self._deployed = results.pop() not in ("0x", "0x0", None)
+        return [int(str(r), 16) for r in results], self._deployed
+
     async def is_module_installed(self, module_type: int, module: str, context: bytes = b"") -> bool:
         if not await self.is_deployed():
             return False
@@ -124,7 +147,7 @@ class MultichainNexusAccount:
         for d in self.deployments:
             if d.chain_id == chain_id:
                 return d
-        raise ConfigurationError(
+        raise ChainNotConfiguredError(
             "chain_id",
             f"Multichain Nexus is not configured on chain {chain_id}",
             fix=f"add chain {chain_id} to chain_configurations (configured: {[d.chain_id for d in self.deployments]})",

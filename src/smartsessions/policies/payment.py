@@ -15,7 +15,7 @@ from pydantic import Field
 from .._coerce import to_address, to_uint
 from .._model import Model, Uint64
 from ..encoding.session import ActionData, PolicyData
-from ..errors import InvalidInputError
+from ..errors import FeePaymentBlockedError, InvalidInputError
 from ._built import built_policy
 from .universal_action import (
     MAX_RULES,
@@ -29,7 +29,13 @@ from .universal_action import (
     encode_action_config,
 )
 
-__all__ = ["TRANSFER_SELECTOR", "SessionAction", "add_payment_policy_for_actions", "payment_action"]
+__all__ = [
+    "TRANSFER_SELECTOR",
+    "SessionAction",
+    "add_payment_policy_for_actions",
+    "check_fee_payment_allowed",
+    "payment_action",
+]
 
 TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
 _AMOUNT_OFFSET = 32  # calldataArgument(2): transfer(address to, uint256 amount)
@@ -163,3 +169,79 @@ def add_payment_policy_for_actions(
                 updated[k] = group.model_copy(update={"actions": (*group.actions, extra)})
                 break
     return updated
+
+
+_NAMES = {
+    ParamCondition.EQUAL: "==",
+    ParamCondition.GREATER_THAN: ">",
+    ParamCondition.LESS_THAN: "<",
+    ParamCondition.GREATER_THAN_OR_EQUAL: ">=",
+    ParamCondition.LESS_THAN_OR_EQUAL: "<=",
+    ParamCondition.NOT_EQUAL: "!=",
+    ParamCondition.IN_RANGE: "in range",
+}
+
+
+def _blocking_rule(rule: ParamRule, max_payment_amount: int) -> str | None:
+    """Why the fee payment ``transfer(node, fee)``, ``0 < fee <= max``, cannot pass ``rule`` (as the reference will
+    have raised it), or None when it can."""
+    ref = int.from_bytes(bytes(rule.ref), "big")
+    what = f"{_NAMES[rule.condition]} {ref}"
+    if rule.offset == 0:
+        if rule.condition is ParamCondition.EQUAL:
+            return f"the recipient must be {'0x' + bytes(rule.ref)[12:].hex()}, and the fee goes to the MEE node"
+        return None
+    if rule.offset == _AMOUNT_OFFSET:
+        low, high = 1, max_payment_amount
+        if rule.condition is ParamCondition.EQUAL:
+            return (
+                f"the amount must be exactly {ref + max_payment_amount} (the rule, raised by the max payment), "
+                "and the fee is whatever the node quotes"
+            )
+        if rule.condition is ParamCondition.GREATER_THAN and ref >= high:
+            return f"the amount must be {what}, above any fee up to the max payment {max_payment_amount}"
+        if rule.condition is ParamCondition.GREATER_THAN_OR_EQUAL and ref > high:
+            return f"the amount must be {what}, above any fee up to the max payment {max_payment_amount}"
+        if rule.condition is ParamCondition.IN_RANGE and ((ref >> 128) > high or (ref & ((1 << 128) - 1)) < low):
+            return (
+                f"the amount must be in [{ref >> 128}, {ref & ((1 << 128) - 1)}], which no fee up to the max "
+                f"payment {max_payment_amount} is"
+            )
+        return None
+    return f"a rule reads offset {rule.offset}, past transfer(address,uint256)'s two arguments (the call reverts)"
+
+
+def check_fee_payment_allowed(
+    actions: Sequence[ActionData], *, fee_token: object, chain_id: int, max_payment_amount: int
+) -> None:
+    """Refuse, before anything is signed, a session whose own rules on ``fee_token.transfer`` would refuse the MEE
+    fee payment.
+
+    The node collects its fee with ``transfer(node, fee)`` on the fee token, validated through this session, and
+    SmartSessions runs every policy of that action (the automatic payment policy does not replace them): a fixed
+    recipient, a fixed amount, or a rule past the two arguments refuses every fee, so the session could never be
+    used. Only rules that refuse every possible fee are refused here; a time frame or a usage limit is the owner's
+    intent. ``actions`` are the session's actions on ``chain_id`` as the owner wrote them."""
+    token = to_address(fee_token, field="fee_token.address")
+    for k, action in enumerate(actions):
+        if not _is_fee_transfer(action, token):
+            continue
+        for policy in action.action_policies:
+            if policy.policy != UNIVERSAL_ACTION_POLICY_ADDRESS:
+                continue
+            config = decode_action_config(policy.init_data)
+            for n, rule in enumerate(config.param_rules.rules[: config.param_rules.length]):
+                why = _blocking_rule(rule, max_payment_amount)
+                if why is None:
+                    continue
+                raise FeePaymentBlockedError(
+                    "actions",
+                    f"the session's rules on {token}.transfer on chain {chain_id} would refuse the MEE fee payment: "
+                    f"rule {n}: {why}. The fee is paid in the same token through the same session, and every policy "
+                    "of the action must pass",
+                    chain_id=chain_id,
+                    token=token,
+                    rule=f"action {k}, rule {n}: {why}",
+                    fix="pay the fee in another token (fee_token=), or sponsor the session's super-transactions (grant "
+                    "without fee_token, then use_permission(..., sponsorship=True))",
+                )

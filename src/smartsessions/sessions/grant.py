@@ -38,7 +38,7 @@ from ..encoding.session import (
 )
 from ..errors import ConfigurationError, InvalidInputError
 from ..mee._fee_token import FeeTokenInfo
-from ..policies.payment import SessionAction, add_payment_policy_for_actions
+from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
 from ..policies.sudo import get_sudo_policy
 from ..signer import Signer, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
@@ -107,8 +107,13 @@ def build_grant_sessions(
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: object = None,
     salts: Sequence[object] | None = None,
+    check_fee_payment: bool = True,
 ) -> list[Session]:
-    """One session per chain of ``actions``, in first-appearance order; ``salts`` (one per chain) default to random."""
+    """One session per chain of ``actions``, in first-appearance order; ``salts`` (one per chain) default to random.
+
+    A session whose own rules on the fee token's ``transfer`` refuse every possible fee payment raises
+    :class:`~smartsessions.errors.FeePaymentBlockedError` (the reference grants it, and every use then fails);
+    ``check_fee_payment=False`` only reproduces the reference's bytes for such a grant."""
     parsed = _parse_actions(actions)
     fee = (
         None
@@ -139,6 +144,13 @@ def build_grant_sessions(
             if a.chain_id == chain_id
         ]
         if fee is not None and fee.chain_id == chain_id:
+            if check_fee_payment:
+                check_fee_payment_allowed(
+                    chain_actions,
+                    fee_token=fee.address,
+                    chain_id=chain_id,
+                    max_payment_amount=to_uint(max_payment_amount, field="max_payment_amount"),
+                )
             [group] = add_payment_policy_for_actions(
                 [SessionAction(chain_id=chain_id, actions=tuple(chain_actions))],
                 fee_token=fee.address,
@@ -241,9 +253,10 @@ def grant_permission_offline(
     fee_token_decimals: int | None = None,
     variant: Literal["typed", "personal"] = "typed",
     salts: Sequence[object] | None = None,
+    check_fee_payment: bool = True,
 ) -> list[SessionDetails]:
     """The whole grant from values already read from the chains. ``max_payment_amount`` defaults (with a fee
-    token) to ``5 * 10**fee_token_decimals``, as the SDK's."""
+    token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment``: see :func:`build_grant_sessions`."""
     if fee_token is not None and not max_payment_amount:
         if fee_token_decimals is None:
             raise InvalidInputError(
@@ -259,6 +272,7 @@ def grant_permission_offline(
         fee_token=fee_token,
         max_payment_amount=max_payment_amount,
         salts=salts,
+        check_fee_payment=check_fee_payment,
     )
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
     signature = sign_grant(signer, digests, variant=variant)

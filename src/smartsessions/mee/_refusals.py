@@ -1,0 +1,317 @@
+"""Turning a node's refusal into an error the user can act on.
+
+The node says why it refused a quote (``userOps[0] (chain 8453): refused in simulation: AA23 reverted:
+PolicyViolation(permissionId=0x…, policy=0x…)``) or why a userOp failed (``executionError``). This module reads that
+text, together with what the client knows about the userOp (its calls, its session), and names the permission, the
+action, the policy and, for the universal action policy, the rule that failed:
+
+* ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`;
+* ``InvalidPermissionId`` → :class:`~smartsessions.errors.SessionNotEnabledError` (nothing enabled it on that chain);
+* ``HashMismatch`` while enabling → :class:`~smartsessions.errors.EnableSignatureUsedError` (the SmartSessions nonce
+  the owner signed over has moved on: the enable signature was used);
+* ``InvalidEnableSignature`` → :class:`~smartsessions.errors.SessionStateError` (SmartSessions is not a safe sender,
+  or the grant was signed for another account);
+* a payer without the fee → :class:`~smartsessions.errors.InsufficientBalanceError`.
+
+Anything else is left to the caller (the original :class:`~smartsessions.errors.MeeApiError` or
+:class:`~smartsessions.errors.SupertransactionFailedError` is raised unchanged).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .._coerce import to_address
+from ..account.calls import Call
+from ..encoding.session import SmartSessionMode
+from ..errors import (
+    EnableSignatureUsedError,
+    InsufficientBalanceError,
+    PolicyViolationError,
+    SessionNotEnabledError,
+    SessionStateError,
+    SmartSessionsError,
+)
+from ..policies import (
+    SPENDING_LIMITS_POLICY_ADDRESS,
+    SUDO_POLICY_ADDRESS,
+    TIME_FRAME_POLICY_ADDRESS,
+    UNIVERSAL_ACTION_POLICY_ADDRESS,
+    USAGE_LIMIT_POLICY_ADDRESS,
+    VALUE_LIMIT_POLICY_ADDRESS,
+    ParamCondition,
+    decode_action_config,
+)
+from ..sessions.details import SessionDetails
+
+__all__ = ["POLICY_NAMES", "OpContext", "explain_refusal", "where_of"]
+
+POLICY_NAMES = {
+    SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
+    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "UniActionPolicy (universal action policy)",
+    TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
+    USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
+    VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
+    SPENDING_LIMITS_POLICY_ADDRESS.lower(): "ERC20SpendingLimitPolicy",
+}
+_TRANSFER = bytes.fromhex("a9059cbb")
+
+_WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])(?: \(chain (\d+)\))?:")
+_POLICY_VIOLATION = re.compile(r"PolicyViolation\(permissionId=(0x[0-9a-fA-F]{64}), policy=(0x[0-9a-fA-F]{40})\)")
+_POLICY_REVERTED = re.compile(r"PolicyCheckReverted\(reason=(0x[0-9a-fA-F]*)\)")
+_NOT_ENABLED = re.compile(r"InvalidPermissionId\(permissionId=(0x[0-9a-fA-F]{64})\)")
+_HASH_MISMATCH = re.compile(r"HashMismatch\(")
+_BAD_ENABLE_SIG = re.compile(r"InvalidEnableSignature\(")
+_NODE_BALANCE = re.compile(
+    r"(0x[0-9a-fA-F]{40}) holds (\d+) base units of the fee token (0x[0-9a-fA-F]{40}) on chain (\d+), "
+    r"but (\d+) are needed"
+)
+_GENERIC_BALANCE = re.compile(r"insufficient (?:funds|balance)|exceeds balance|not enough (?:funds|balance)", re.I)
+
+_SYMBOLS = {
+    ParamCondition.EQUAL: "==",
+    ParamCondition.GREATER_THAN: ">",
+    ParamCondition.LESS_THAN: "<",
+    ParamCondition.GREATER_THAN_OR_EQUAL: ">=",
+    ParamCondition.LESS_THAN_OR_EQUAL: "<=",
+    ParamCondition.NOT_EQUAL: "!=",
+}
+
+
+@dataclass(frozen=True)
+class OpContext:
+    """What the client knows about one userOp of a quote: its chain, its calls (None if not plain ``execute``), its
+    session, and, for the payment userOp, the fee token (its action is ``feeToken.transfer``)."""
+
+    where: str
+    chain_id: int | None = None
+    calls: Sequence[Call] | None = None
+    session_details: SessionDetails | None = None
+    fee_token: str | None = None
+    sender: str | None = None
+
+
+def where_of(message: str) -> tuple[str | None, int | None]:
+    """``("userOps[0]", 8453)`` from a node message that starts with the userOp it is about."""
+    match = _WHERE.match(message)
+    if match is None:
+        return None, None
+    return match.group(1), int(match.group(2)) if match.group(2) else None
+
+
+def _policy_name(policy: str) -> str:
+    return POLICY_NAMES.get(policy.lower(), "policy")
+
+
+def _word(value: int) -> str:
+    if value < 10**24:
+        return str(value)
+    if value < 2**160 and value >= 2**140:
+        return to_address(value.to_bytes(20, "big"), field="value")
+    return hex(value)
+
+
+def _failed_rule(init_data: bytes, call: Call) -> str | None:
+    """Which rule of a universal action policy ``call`` breaks (a cumulative limit when every rule holds as such)."""
+    try:
+        config = decode_action_config(init_data)
+    except SmartSessionsError:
+        return None
+    data = bytes(call.data)
+    if call.value and call.value > config.value_limit_per_use:
+        return f"the call sends {call.value} wei, above the limit per use of {config.value_limit_per_use}"
+    limited = []
+    for k, rule in enumerate(config.param_rules.rules[: config.param_rules.length]):
+        start = 4 + rule.offset
+        if len(data) < start + 32:
+            return f"rule {k}: the call data has no 32-byte argument at offset {rule.offset}"
+        param = int.from_bytes(data[start : start + 32], "big")
+        ref = int.from_bytes(bytes(rule.ref), "big")
+        argument = f"argument {rule.offset // 32 + 1} (offset {rule.offset})"
+        if rule.condition is ParamCondition.IN_RANGE:
+            low, high = ref >> 128, ref & ((1 << 128) - 1)
+            if not low <= param <= high:
+                return f"rule {k}: {argument} must be in [{_word(low)}, {_word(high)}], got {_word(param)}"
+        else:
+            ok = {
+                ParamCondition.EQUAL: param == ref,
+                ParamCondition.GREATER_THAN: param > ref,
+                ParamCondition.LESS_THAN: param < ref,
+                ParamCondition.GREATER_THAN_OR_EQUAL: param >= ref,
+                ParamCondition.LESS_THAN_OR_EQUAL: param <= ref,
+                ParamCondition.NOT_EQUAL: param != ref,
+            }[rule.condition]
+            if not ok:
+                return f"rule {k}: {argument} must be {_SYMBOLS[rule.condition]} {_word(ref)}, got {_word(param)}"
+        if rule.is_limited:
+            limited.append(f"rule {k} (at most {_word(rule.usage.limit)} in total on {argument})")
+    if limited:
+        return "a cumulative limit is used up: " + ", ".join(limited)
+    return None
+
+
+def _policy_violation(message: str, op: OpContext | None, pid: str | None, policy: str | None) -> PolicyViolationError:
+    session = None if op is None or op.session_details is None else op.session_details
+    chain_id = None if op is None else op.chain_id
+    calls = [] if op is None or op.calls is None else list(op.calls)
+    target = selector = rule = None
+    if op is not None and op.fee_token is not None and not calls:  # a quote's payment userOp: no call data yet
+        target, selector = to_address(op.fee_token, field="fee_token"), "0x" + _TRANSFER.hex()
+    candidates: list[tuple[Call, bytes]] = []  # (call, the policy's init data on the call's action)
+    user_op_policy = False
+    if session is not None and policy is not None:
+        enabled = session.enable_session_data.enable_session.session_to_enable
+        for action in enabled.actions:
+            for p in action.action_policies:
+                if p.policy.lower() != policy.lower():
+                    continue
+                for call in calls:
+                    if call.to == action.action_target and bytes(call.data[:4]) == bytes(action.action_target_selector):
+                        candidates.append((call, bytes(p.init_data)))
+        user_op_policy = any(p.policy.lower() == policy.lower() for p in enabled.user_op_policies)
+    if candidates:
+        chosen = candidates[0]
+        if policy is not None and policy.lower() == UNIVERSAL_ACTION_POLICY_ADDRESS.lower():
+            for call, init_data in candidates:
+                found = _failed_rule(init_data, call)
+                if found is not None:
+                    chosen, rule = (call, init_data), found
+                    break
+        target, selector = chosen[0].to, "0x" + bytes(chosen[0].data[:4]).hex()
+    elif len(calls) == 1 and target is None:
+        target, selector = calls[0].to, "0x" + bytes(calls[0].data[:4]).hex()
+    name = _policy_name(policy) if policy else "a policy"
+    action_text = f"{target}.{selector}" if target else "the userOp"
+    if op is not None and op.fee_token is not None:
+        action_text += " (the fee payment)"
+    where = f" on chain {chain_id}" if chain_id is not None else ""
+    meta = [f"Permission: {pid}" if pid else "Permission: unknown"]
+    meta.append(f"Action: {action_text}")
+    meta.append(f"Policy: {name}" + (f" at {policy}" if policy else ""))
+    if rule:
+        meta.append(f"Rule: {rule}")
+    elif user_op_policy and not candidates:
+        meta.append("Rule: the session's userOp policy refused the userOp as a whole")
+    if op is not None and op.fee_token is not None:
+        meta.append(
+            "Fix: the session must allow the fee payment (feeToken.transfer up to max_payment_amount): grant with "
+            "a larger max_payment_amount or another fee token, or use sponsorship"
+        )
+    else:
+        meta.append("Fix: keep the call within the session's policies, or grant a permission that allows it")
+    return PolicyViolationError(
+        f"{name} refused {action_text}{where}.",
+        permission_id=pid,
+        chain_id=chain_id,
+        action_target=target,
+        action_selector=selector,
+        policy=None if policy is None else to_address(policy, field="policy"),
+        policy_name=None if policy is None else _policy_name(policy),
+        rule=rule,
+        meta_messages=meta,
+        details=message,
+    )
+
+
+def explain_refusal(
+    message: str,
+    ops: Mapping[str, OpContext] | None = None,
+    *,
+    where: str | None = None,
+) -> SmartSessionsError | None:
+    """The specific error behind a node's refusal ``message``, or None. ``where`` names the userOp the message is
+    about when the message itself does not start with it (receipts)."""
+    found_where, chain_id = where_of(message)
+    where = where or found_where
+    op = None if ops is None or where is None else ops.get(where)
+    if op is not None and chain_id is not None and op.chain_id is None:
+        op = OpContext(op.where, chain_id, op.calls, op.session_details, op.fee_token, op.sender)
+    chain = chain_id if chain_id is not None else (op.chain_id if op is not None else None)
+    on_chain = f" on chain {chain}" if chain is not None else ""
+
+    if match := _POLICY_VIOLATION.search(message):
+        return _policy_violation(message, op, match.group(1), match.group(2))
+    if _POLICY_REVERTED.search(message):
+        return _policy_violation(message, op, _pid_of(op), None)
+    if match := _NOT_ENABLED.search(message):
+        pid = match.group(1)
+        return SessionNotEnabledError(
+            f"Permission {pid} is not enabled{on_chain}.",
+            permission_id=pid,
+            chain_id=chain,
+            meta_messages=[
+                "Use it once with mode='ENABLE_AND_USE' (session details from a grant), or enable it with "
+                "prepare_for_permissions(redeemer=..., actions=...); check is_permission_enabled on that chain.",
+                "A revoked permission stays disabled: grant a new one.",
+            ],
+            details=message,
+        )
+    if _HASH_MISMATCH.search(message):
+        pid = _pid_of(op)
+        if op is not None and op.session_details is not None and op.session_details.mode is SmartSessionMode.USE:
+            # Asked to USE a permission that is not enabled: the node tried to enable it from the details' enable
+            # data, whose signature is spent. The permission was revoked, or enabled and used up elsewhere.
+            return SessionNotEnabledError(
+                f"Permission {pid} is not enabled{on_chain}, and its enable signature was already used.",
+                permission_id=pid,
+                chain_id=chain,
+                meta_messages=[
+                    "It was enabled once and then revoked (removeSession): grant a new permission.",
+                ],
+                details=message,
+            )
+        return EnableSignatureUsedError(
+            f"The enable signature of permission {pid or '(unknown)'} was already used{on_chain}.",
+            permission_id=pid,
+            chain_id=chain,
+            meta_messages=[
+                "An enable signature is bound to the SmartSessions nonce and works once per chain.",
+                "Fix: use mode='USE' (the permission is enabled), or grant again if it was revoked.",
+            ],
+            details=message,
+        )
+    if _BAD_ENABLE_SIG.search(message):
+        pid = _pid_of(op)
+        return SessionStateError(
+            f"The owner's enable signature for permission {pid or '(unknown)'} was refused{on_chain}.",
+            permission_id=pid,
+            chain_id=chain,
+            meta_messages=[
+                "SmartSessions must be a safe sender of the account's K1MeeValidator: run prepare_for_permissions "
+                "first; and the grant must have been made by this account's owner for this account.",
+            ],
+            details=message,
+        )
+    if match := _NODE_BALANCE.search(message):
+        holder, balance, token, chain_text, needed = match.groups()
+        return InsufficientBalanceError(
+            f"{holder} holds {balance} base units of the fee token {token} on chain {chain_text}, but {needed} are "
+            "needed.",
+            holder=to_address(holder, field="holder"),
+            token=to_address(token, field="token"),
+            chain_id=int(chain_text),
+            balance=int(balance),
+            needed=int(needed),
+            meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
+            details=message,
+        )
+    if _GENERIC_BALANCE.search(message) and (where in (None, "paymentInfo")):
+        holder = None if op is None else op.sender
+        token = None if op is None else op.fee_token
+        return InsufficientBalanceError(
+            f"{holder or 'The payer'} cannot pay the fee" + (f" in {token}" if token else "") + f"{on_chain}.",
+            holder=holder,
+            token=token,
+            chain_id=chain,
+            meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
+            details=message,
+        )
+    return None
+
+
+def _pid_of(op: OpContext | None) -> str | None:
+    if op is None or op.session_details is None:
+        return None
+    return "0x" + bytes(op.session_details.permission_id).hex()

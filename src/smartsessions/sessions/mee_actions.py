@@ -1,0 +1,482 @@
+"""The session actions that go through the MEE node: prepare (spec §5), use (§6), revoke; and
+:func:`mee_session_actions`, which binds them (with the grants and status reads of :mod:`.actions`) to a client::
+
+    session_client = mee_client.extend(mee_session_actions)
+    await session_client.prepare_for_permissions(smart_sessions_validator=module, fee_token=fee, trigger=trigger)
+    details = await session_client.grant_permission_typed_data_sign(redeemer=..., actions=[...], fee_token=fee)
+    result = await redeemer_client.use_permission(session_details=details, mode="ENABLE_AND_USE", ...)
+
+Every action is a free function taking the client first; the bound client also forwards everything else to the
+MEE client (``session_client.wait_for_supertransaction_receipt(...)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
+
+from .._coerce import to_address, to_bytes32
+from ..account.calls import Call
+from ..account.instructions import (
+    AnyInstruction,
+    ComposableInstruction,
+    Instruction,
+    batch_instructions,
+    to_composable_call,
+    to_instruction,
+)
+from ..account.multichain import NexusDeployment
+from ..encoding.abi import SESSION, abi_encode, encode_function_call
+from ..encoding.session import (
+    ActionData,
+    ChainDigest,
+    EnableSession,
+    EnableSessionData,
+    Session,
+    SmartSessionMode,
+)
+from ..errors import InvalidInputError
+from ..mee._fee_token import FeeTokenInfo
+from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
+from ..mee.wire import Simulation, Trigger
+from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
+from ..policies.sudo import get_sudo_policy
+from ..versions import SMART_SESSIONS_ADDRESS
+from .actions import (
+    SmartSessionsModule,
+    check_enabled_permissions,
+    grant_permission_personal_sign,
+    grant_permission_typed_data_sign,
+    is_permission_enabled,
+    list_permissions,
+)
+from .details import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
+from .grant import ActionConfig, get_session_validator_init_data
+
+__all__ = [
+    "ENABLE_AND_USE_ERROR",
+    "PrepareForPermissionsResult",
+    "SessionClient",
+    "mee_session_actions",
+    "prepare_for_permissions",
+    "revoke_permission",
+    "use_permission",
+]
+
+#: The reference SDK's error text for ENABLE_AND_USE with details that cannot enable (prepare-flow details).
+ENABLE_AND_USE_ERROR = "ENABLE_AND_USE mode cannot be used with given session details, instead try USE mode directly"
+_ZERO = "0x0000000000000000000000000000000000000000"
+P = ParamSpec("P")
+R = TypeVar("R")
+_MODULE_TYPE_VALIDATOR = 1
+
+
+@dataclass(frozen=True)
+class PrepareForPermissionsResult:
+    """The prepare super-transaction's ``hash``; with ``redeemer`` and ``actions``, the enabled sessions' details
+    (mode USE, one per chain)."""
+
+    hash: str
+    session_details: list[SessionDetails] | None = None
+
+
+# -- prepare (spec §5) ------------------------------------------------------------------------------------------------
+
+
+def _module_address(validator: SmartSessionsModule | str) -> str:
+    address = validator.address if isinstance(validator, SmartSessionsModule) else validator
+    return to_address(address, field="smart_sessions_validator")
+
+
+async def _install_instruction(deployment: NexusDeployment, module: str) -> ComposableInstruction | None:
+    """``installModule(validator, module)`` and ``addSafeSender(module)``, unless the module is installed (one
+    batch: the account's code and ``isModuleInstalled``)."""
+    check = encode_function_call("isModuleInstalled(uint256,address,bytes)", [_MODULE_TYPE_VALIDATOR, module, b""])
+    code, installed = await deployment.rpc.batch(
+        [
+            ("eth_getCode", [deployment.address, "latest"]),
+            ("eth_call", [{"to": deployment.address, "data": "0x" + check.hex()}, "latest"]),
+        ],
+        return_errors=True,
+    )
+    deployed = isinstance(code, str) and code not in ("0x", "0x0")
+    if deployed and isinstance(installed, str) and len(installed) > 2 and int(installed, 16) == 1:
+        return None
+    chain_id = deployment.chain_id
+    meta = {"type": "CUSTOM", "description": "Install smart sessions module", "chainId": chain_id}
+    calls = [
+        to_composable_call(
+            to=deployment.address,
+            data=encode_function_call("installModule(uint256,address,bytes)", [_MODULE_TYPE_VALIDATOR, module, b""]),
+        )
+    ]
+    if module.lower() == SMART_SESSIONS_ADDRESS.lower():
+        calls.append(
+            to_composable_call(
+                to=deployment.version.validator_address,
+                data=encode_function_call("addSafeSender(address)", [module]),
+            )
+        )
+    return ComposableInstruction(chain_id=chain_id, calls=tuple(calls), metadata=(meta,) * len(calls))
+
+
+def _session_actions(actions: Sequence[ActionConfig | SessionAction | dict[str, Any]]) -> list[SessionAction]:
+    """``ActionConfig`` s (one per permitted call, as in grants) grouped per chain, or the SDK's ``SessionAction``
+    groups as they are."""
+    groups: list[SessionAction] = []
+    for item in actions:
+        if isinstance(item, dict):
+            item = SessionAction.model_validate(item) if "actions" in item else ActionConfig.model_validate(item)
+        if isinstance(item, SessionAction):
+            groups.append(item)
+            continue
+        action = ActionData(
+            action_target_selector=item.action_target_selector,
+            action_target=item.action_target,
+            action_policies=item.action_policies,
+        )
+        last = next((g for g in groups if g.chain_id == item.chain_id), None)
+        if last is None:
+            groups.append(SessionAction(chain_id=item.chain_id, actions=(action,)))
+        else:
+            groups[groups.index(last)] = last.model_copy(update={"actions": (*last.actions, action)})
+    return groups
+
+
+async def _enable_instructions(
+    client: MeeClient,
+    *,
+    redeemer: object,
+    actions: Sequence[ActionConfig | SessionAction | dict[str, Any]],
+    fee_token: FeeTokenInfo | None,
+    max_payment_amount: int | None,
+) -> tuple[list[ComposableInstruction], list[SessionDetails]]:
+    """``SmartSessions.enableSessions([session])`` per chain, and the sessions' details (mode USE)."""
+    groups = _session_actions(actions)
+    if not groups:
+        raise InvalidInputError("actions", "Smart sessions actions are missing", fix="pass one or more ActionConfig")
+    for g in groups:
+        if not g.actions:
+            raise InvalidInputError("actions", f"Smart sessions actions are empty for the chain ({g.chain_id})")
+    account = client.account
+    amount = max_payment_amount or 0
+    if fee_token is not None and not max_payment_amount:
+        deployment = account.deployment_on(fee_token.chain_id)
+        raw = await deployment.rpc.request("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
+        amount = 5 * 10 ** (int(raw, 16) if raw not in ("0x", None) else 0)
+    instructions, details = [], []
+    for chain_id in dict.fromkeys(g.chain_id for g in groups):
+        deployment = account.deployment_on(chain_id)
+        chain_groups = [g for g in groups if g.chain_id == chain_id]
+        if fee_token is not None and fee_token.chain_id == chain_id:
+            check_fee_payment_allowed(
+                [a for g in chain_groups for a in g.actions],
+                fee_token=fee_token.address,
+                chain_id=chain_id,
+                max_payment_amount=amount,
+            )
+            chain_groups = add_payment_policy_for_actions(
+                chain_groups,
+                fee_token=fee_token.address,
+                fee_token_chain_id=fee_token.chain_id,
+                max_payment_amount=amount,
+            )
+        chain_actions = tuple(a for g in chain_groups for a in g.actions)  # batchActions: one session per chain
+        session = Session(
+            session_validator=deployment.version.validator_address,
+            session_validator_init_data=get_session_validator_init_data(deployment.version, redeemer),
+            salt=os.urandom(32),
+            user_op_policies=(get_sudo_policy(),),
+            actions=chain_actions,
+            permit_erc4337_paymaster=True,
+            chain_id=chain_id,
+        )
+        data = bytes.fromhex("21712407") + abi_encode([f"{SESSION}[]"], [[session.to_abi()]], what="sessions")
+        meta = {"type": "CUSTOM", "description": "Enable smart sessions permissions", "chainId": chain_id}
+        instructions.append(
+            ComposableInstruction(
+                chain_id=chain_id,
+                calls=(to_composable_call(to=SMART_SESSIONS_ADDRESS, data=data),),
+                metadata=(meta,),
+            )
+        )
+        details.append(
+            SessionDetails(
+                mode=SmartSessionMode.USE,
+                permission_id=session.permission_id,
+                signature=MOCK_SIGNATURE,
+                enable_session_data=EnableSessionData(
+                    enable_session=EnableSession(
+                        chain_digest_index=0,
+                        hashes_and_chain_ids=(ChainDigest(chain_id=chain_id, session_digest=b""),),
+                        session_to_enable=session,
+                        permission_enable_sig=b"",
+                    ),
+                    validator=_ZERO,
+                    account_type="nexus",
+                ),
+            )
+        )
+    return instructions, details
+
+
+async def prepare_for_permissions(
+    client: MeeClient,
+    *,
+    smart_sessions_validator: SmartSessionsModule | str,
+    fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
+    trigger: Trigger | Mapping[str, Any] | None = None,
+    redeemer: object = None,
+    actions: Sequence[ActionConfig | SessionAction | dict[str, Any]] | None = None,
+    sponsorship: bool = False,
+    sponsorship_options: SponsorshipOptions | None = None,
+    max_payment_amount: int | None = None,
+    additional_instructions: Sequence[AnyInstruction | dict[str, Any]] | None = None,
+    batch: bool = True,
+    simulation: Simulation | Mapping[str, Any] | None = None,
+) -> PrepareForPermissionsResult | None:
+    """Deploy the account where needed, install SmartSessions and make it a safe sender of the K1MeeValidator, on
+    every chain of the account, in one owner-signed super-transaction (spec §5). With ``redeemer`` and ``actions``,
+    also enable a session per chain and return its details (use them with mode ``USE``). With ``trigger``, the
+    owner's EOA funds the account through an ERC-2612 permit in the same super-transaction.
+
+    Returns None when there is nothing to do."""
+    fee = (
+        None
+        if fee_token is None
+        else (fee_token if isinstance(fee_token, FeeTokenInfo) else FeeTokenInfo.model_validate(dict(fee_token)))
+    )
+    if fee is None and not sponsorship:
+        raise InvalidInputError("fee_token", "is required unless sponsored", fix="pass fee_token=, or sponsorship=True")
+    module = _module_address(smart_sessions_validator)
+    account = client.account
+    enable_task = None
+    if redeemer is not None and actions is not None:
+        enable_task = _enable_instructions(
+            client, redeemer=redeemer, actions=actions, fee_token=fee, max_payment_amount=max_payment_amount
+        )
+    installs, enabled = await asyncio.gather(
+        asyncio.gather(*(_install_instruction(d, module) for d in account.deployments)),
+        enable_task if enable_task is not None else _nothing(),
+    )
+    install_instructions = [i for i in installs if i is not None]
+    enable_instructions, details = enabled
+    extra = [to_instruction(i) for i in additional_instructions or ()]
+    if not (install_instructions or enable_instructions or extra or trigger is not None):
+        return None
+    unresolved: list[AnyInstruction] = [*install_instructions, *extra]
+    partially = batch_instructions(unresolved) if batch else unresolved
+    instructions: list[AnyInstruction] = [*partially, *enable_instructions]
+    if trigger is not None:
+        fusion = await client.get_fusion_quote(
+            trigger=trigger,
+            instructions=instructions,
+            fee_token=fee,
+            sponsorship=sponsorship,
+            sponsorship_options=sponsorship_options,
+            batch=batch,
+            simulation=simulation,
+        )
+        result = await client.execute_fusion_quote(fusion)
+    else:
+        quote = await client.get_quote(
+            instructions=instructions,
+            fee_token=fee,
+            sponsorship=sponsorship,
+            sponsorship_options=sponsorship_options,
+            batch=batch,
+            simulation=simulation,
+        )
+        result = await client.execute_signed_quote(await client.sign_quote(quote))
+    return PrepareForPermissionsResult(hash=result.hash, session_details=details or None)
+
+
+async def _nothing() -> tuple[list[ComposableInstruction], list[SessionDetails]]:
+    return [], []
+
+
+# -- use (spec §6) ----------------------------------------------------------------------------------------------------
+
+
+def _details_list(session_details: Sequence[SessionDetails] | SessionDetails) -> list[SessionDetails]:
+    items = [session_details] if isinstance(session_details, SessionDetails) else list(session_details)
+    out = []
+    for d in items:
+        out.append(d if isinstance(d, SessionDetails) else SessionDetails.model_validate(d))
+    if not out:
+        raise InvalidInputError("session_details", "is empty", fix="pass the details a grant or prepare returned")
+    return out
+
+
+def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> None:
+    """The client's signer must be the sessions' redeemer (the K1MeeValidator session owner: 20 bytes)."""
+    signer = client.account.signer.address
+    for d in details:
+        init = bytes(d.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
+        if len(init) == 20 and to_address(init, field="redeemer") != to_address(signer, field="signer"):
+            raise InvalidInputError(
+                "session_details",
+                f"the permission {('0x' + bytes(d.permission_id).hex())} is granted to {to_address(init, field='r')}, "
+                f"but this client signs as {signer}",
+                fix="use a client whose account signer is the session signer (and account_address the granter's "
+                "account)",
+            )
+
+
+def _reassign_modes(
+    signed: SignedMeeQuote, details: Sequence[SessionDetails], mode: SmartSessionMode
+) -> SignedMeeQuote:
+    """The signed quote's session details: the first userOp of each chain gets ``mode``, later ones USE (the
+    sponsor's entry is left as it is)."""
+    body = dict(signed.json)
+    ops = [dict(op) for op in body["userOps"]]
+    start = 1 if body.get("paymentInfo", {}).get("sponsored") else 0
+    by_chain: dict[int, SessionDetails] = {}
+    for d in details:
+        if d.chain_id is not None:
+            by_chain.setdefault(d.chain_id, d)
+    seen: set[int] = set()
+    for k in range(start, len(ops)):
+        chain_id = int(ops[k]["chainId"])
+        if chain_id not in by_chain:
+            raise InvalidInputError("session_details", f"No session details found for chainId {chain_id}")
+        op_mode = mode if chain_id not in seen else SmartSessionMode.USE
+        seen.add(chain_id)
+        ops[k]["sessionDetails"] = to_wire_session_details(by_chain[chain_id].model_copy(update={"mode": op_mode}))
+    body["userOps"] = ops
+    return SignedMeeQuote(json=body)
+
+
+async def use_permission(
+    client: MeeClient,
+    *,
+    session_details: Sequence[SessionDetails] | SessionDetails,
+    mode: Literal["ENABLE_AND_USE", "USE"],
+    instructions: Sequence[Instruction | dict[str, Any]],
+    fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
+    sponsorship: bool = False,
+    sponsorship_options: SponsorshipOptions | None = None,
+    verification_gas_limit: int | None = None,
+    batch: bool = True,
+    simulation: Simulation | Mapping[str, Any] | None = None,
+) -> ExecuteResult:
+    """Run ``instructions`` as the session signer, within the permission (spec §6): on the first use of grant-flow
+    details, ``mode="ENABLE_AND_USE"`` enables the permission in the same userOp; afterwards (and for details from
+    :func:`prepare_for_permissions`) ``mode="USE"``. The client's account is the granter's account, signed for by
+    the session signer. Returns the super-transaction hash (wait for it with
+    ``wait_for_supertransaction_receipt``)."""
+    if mode not in ("ENABLE_AND_USE", "USE"):
+        raise InvalidInputError("mode", "must be 'ENABLE_AND_USE' or 'USE'", value=mode)
+    details = _details_list(session_details)
+    if mode == "ENABLE_AND_USE" and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
+        raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=mode)
+    if not sponsorship and fee_token is None:
+        raise InvalidInputError("fee_token", "is required unless sponsored", fix="pass fee_token=, or sponsorship=True")
+    parsed = [to_instruction(i) for i in instructions]
+    for i in parsed:
+        if isinstance(i, ComposableInstruction):
+            raise InvalidInputError(
+                "instructions",
+                "session userOps must be plain calls (execute): SmartSessions checks each call against the session",
+                fix="pass Instruction(chain_id=..., calls=[Call(...)])",
+            )
+    _check_redeemer(client, details)
+    quote = await client.get_quote(
+        instructions=parsed,
+        module_address=SMART_SESSIONS_ADDRESS,
+        short_encoding_super_txn=True,
+        session_details=details,
+        smart_session_mode=mode,
+        batch=batch,
+        simulation=simulation,
+        verification_gas_limit=verification_gas_limit,
+        sponsorship=sponsorship,
+        sponsorship_options=sponsorship_options if sponsorship else None,
+        fee_token=None if sponsorship else fee_token,
+    )
+    signed = await client.sign_quote(quote)
+    first = SmartSessionMode.UNSAFE_ENABLE if mode == "ENABLE_AND_USE" else SmartSessionMode.USE
+    return await client.execute_signed_quote(_reassign_modes(signed, details, first))
+
+
+# -- revoke -----------------------------------------------------------------------------------------------------------
+
+
+async def revoke_permission(
+    client: MeeClient,
+    *,
+    permission_id: object,
+    chain_id: int | Sequence[int],
+    fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
+    sponsorship: bool = False,
+    sponsorship_options: SponsorshipOptions | None = None,
+) -> ExecuteResult:
+    """The owner removes a permission (``SmartSession.removeSession``) on one chain or several, in one
+    super-transaction. Its session signer can no longer use it there, and its enable signature cannot enable it
+    again (the SmartSessions nonce has moved on)."""
+    pid = bytes(to_bytes32(permission_id, field="permission_id"))
+    chains = [chain_id] if isinstance(chain_id, int) else list(chain_id)
+    if not chains:
+        raise InvalidInputError("chain_id", "names no chain")
+    data = encode_function_call("removeSession(bytes32)", [pid])
+    instructions = [Instruction(chain_id=c, calls=(Call(to=SMART_SESSIONS_ADDRESS, data=data),)) for c in chains]
+    quote = await client.get_quote(
+        instructions=instructions,
+        fee_token=None if sponsorship else fee_token,
+        sponsorship=sponsorship,
+        sponsorship_options=sponsorship_options if sponsorship else None,
+    )
+    return await client.execute_signed_quote(await client.sign_quote(quote))
+
+
+# -- binding ----------------------------------------------------------------------------------------------------------
+
+
+class _Bound(Generic[P, R]):
+    """An action bound to the session client's MEE client on attribute access (typed like the action, minus the
+    client)."""
+
+    def __init__(self, fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> _Bound[P, R]: ...
+
+    @overload
+    def __get__(self, obj: SessionClient, owner: type[Any]) -> Callable[P, Awaitable[R]]: ...
+
+    def __get__(self, obj: SessionClient | None, owner: type[Any]) -> _Bound[P, R] | Callable[P, Awaitable[R]]:
+        if obj is None:
+            return self
+        return functools.partial(self.fn, obj.client)
+
+
+class SessionClient:
+    """A MEE client with the session actions bound to it (``mee_client.extend(mee_session_actions)``): the seed's six
+    methods, ``list_permissions`` and ``revoke_permission``. Anything else is the MEE client's (``get_quote``,
+    ``wait_for_supertransaction_receipt``, ``account``, ...)."""
+
+    prepare_for_permissions = _Bound(prepare_for_permissions)
+    grant_permission_typed_data_sign = _Bound(grant_permission_typed_data_sign)
+    grant_permission_personal_sign = _Bound(grant_permission_personal_sign)
+    use_permission = _Bound(use_permission)
+    is_permission_enabled = _Bound(is_permission_enabled)
+    check_enabled_permissions = _Bound(check_enabled_permissions)
+    list_permissions = _Bound(list_permissions)
+    revoke_permission = _Bound(revoke_permission)
+
+    def __init__(self, client: MeeClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def mee_session_actions(client: MeeClient) -> SessionClient:
+    """The session actions, bound to ``client``: pass it to ``mee_client.extend``."""
+    return SessionClient(client)

@@ -1,0 +1,180 @@
+"""Every error of issue 5 point 4, observed for real on the devnet and the local node: each is the typed error, says
+what to do, and keeps what it came from as its cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartsessions import (
+    ActionConfig,
+    ChainNotConfiguredError,
+    ChainNotSupportedError,
+    ConfigurationError,
+    EnableSignatureUsedError,
+    FeePaymentBlockedError,
+    FeeTokenInfo,
+    FeeTokenNotSupportedError,
+    InsufficientBalanceError,
+    MeeApiError,
+    ParamCondition,
+    ParamRule,
+    SessionNotEnabledError,
+    SupertransactionFailedError,
+    create_mee_client,
+    get_universal_action_policy,
+    to_multichain_nexus_account,
+    to_smart_sessions_module,
+)
+from smartsessions.devnet.deploy import COUNTER_ADDRESS
+from smartsessions.devnet.network import Devnet
+from smartsessions.devnet.node import NodeServer, devnet_node_config
+
+from .conftest import API_KEY, Sdk, increment, increment_action
+from .test_mee_flows import prepared
+
+
+async def granted(sdk: Sdk) -> tuple[object, object, list[object]]:
+    owner = await prepared(sdk)
+    details = await owner.grant_permission_typed_data_sign(  # type: ignore[attr-defined]
+        redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action()]
+    )
+    redeemer = await sdk.redeemer_client(owner.account.address)  # type: ignore[attr-defined]
+    return owner, redeemer, details
+
+
+async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
+    _, redeemer, details = await granted(sdk)
+    used = await redeemer.use_permission(  # type: ignore[attr-defined]
+        session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
+    )
+    with pytest.raises(SessionNotEnabledError) as refused:
+        await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+    err = refused.value
+    assert err.permission_id == "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
+    assert err.chain_id == 8453 and "ENABLE_AND_USE" in str(err)
+    failed = err.__cause__
+    assert isinstance(failed, SupertransactionFailedError) and failed.status == "FAILED"
+    assert failed.hash == used.hash and {f.index for f in failed.failures} == {0, 1}
+    assert "InvalidPermissionId" in failed.failures[0].error
+
+
+async def test_enable_signature_used_twice(sdk: Sdk) -> None:
+    _, redeemer, details = await granted(sdk)
+    used = await redeemer.use_permission(  # type: ignore[attr-defined]
+        session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+    )
+    await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+    with pytest.raises(EnableSignatureUsedError) as refused:
+        await redeemer.use_permission(  # type: ignore[attr-defined]
+            session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+    assert refused.value.chain_id == 8453 and "mode='USE'" in str(refused.value)
+    assert isinstance(refused.value.__cause__, MeeApiError) and refused.value.__cause__.status == 400
+
+
+async def test_revoke_then_a_refused_use(sdk: Sdk) -> None:
+    owner, redeemer, details = await granted(sdk)
+    pid = "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
+    used = await redeemer.use_permission(  # type: ignore[attr-defined]
+        session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+    )
+    await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+    revoked = await owner.revoke_permission(permission_id=pid, chain_id=8453, fee_token=sdk.fee())  # type: ignore[attr-defined]
+    await owner.wait_for_supertransaction_receipt(revoked.hash)  # type: ignore[attr-defined]
+    assert await owner.is_permission_enabled(permission_id=pid, chain_id=8453) is False  # type: ignore[attr-defined]
+    assert await owner.list_permissions(chain_id=8453) == []  # type: ignore[attr-defined]
+    counter = sdk.counter()
+    with pytest.raises(SessionNotEnabledError):
+        used = await redeemer.use_permission(  # type: ignore[attr-defined]
+            session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+        await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+    with pytest.raises(EnableSignatureUsedError):  # the old grant cannot enable it again
+        await redeemer.use_permission(  # type: ignore[attr-defined]
+            session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+    assert sdk.counter() == counter
+
+
+async def test_chain_not_configured(sdk: Sdk) -> None:
+    owner = await sdk.owner_client(chain_ids=(8453,))
+    with pytest.raises(ChainNotConfiguredError, match="not configured on chain 10"):
+        await owner.get_quote(instructions=[increment(10)], fee_token=sdk.fee())
+    with pytest.raises(ChainNotConfiguredError):
+        await owner.get_quote(instructions=[increment()], fee_token=sdk.fee(10))
+
+
+async def test_chain_not_supported_by_the_node(sdk: Sdk, devnet: Devnet, tmp_path: Path) -> None:
+    config = devnet_node_config({8453: devnet.url(8453)}, database=tmp_path / "one.sqlite", api_key=API_KEY)
+    with NodeServer(config) as one_chain:
+        account = await to_multichain_nexus_account(signer=sdk.owner, chain_configurations=sdk.configs())
+        try:
+            with pytest.raises(ChainNotSupportedError, match="not supported by the MEE node: 10") as refused:
+                await create_mee_client(account=account, url=one_chain.url, api_key=API_KEY)
+            assert refused.value.chain_ids == (10,) and isinstance(refused.value, ConfigurationError)
+        finally:
+            await account.aclose()
+
+
+async def test_fee_token_unsupported(sdk: Sdk) -> None:
+    owner = await sdk.owner_client()
+    with pytest.raises(FeeTokenNotSupportedError, match="takes no fees in") as refused:
+        await owner.get_quote(
+            instructions=[increment()], fee_token=FeeTokenInfo(address=COUNTER_ADDRESS, chain_id=8453)
+        )
+    assert "USDC" in str(refused.value)
+
+
+async def test_insufficient_balance(sdk: Sdk) -> None:
+    owner = await sdk.owner_client(index=7)  # a fresh account without any USDC
+    with pytest.raises(InsufficientBalanceError) as refused:
+        await owner.get_quote(instructions=[increment()], fee_token=sdk.fee())
+    err = refused.value
+    assert err.holder == owner.account.address and err.balance == 0 and err.token == sdk.fee().address
+    assert err.chain_id == 8453 and isinstance(err.__cause__, MeeApiError) and "fund the account" in str(err)
+
+    # the node's own balance check (the simulation passes, the fee does not fit): exact amounts
+    sdk.fund(owner.account.address, 1)
+    with pytest.raises(InsufficientBalanceError) as short:
+        await owner.get_quote(instructions=[increment()], fee_token=sdk.fee())
+    assert short.value.balance == 1 and short.value.needed is not None and short.value.needed > 1
+
+
+async def test_mee_api_errors_keep_status_and_body(sdk: Sdk) -> None:
+    account = await to_multichain_nexus_account(signer=sdk.owner, chain_configurations=sdk.configs())
+    try:
+        with pytest.raises(MeeApiError) as refused:
+            await create_mee_client(account=account, url=sdk.node.url, api_key="wrong")
+        assert refused.value.status == 401
+        assert refused.value.body == {"error": "x-api-key: missing or wrong API key for this node"}
+        assert str(refused.value).startswith("x-api-key: missing or wrong API key")
+    finally:
+        await account.aclose()
+
+
+async def test_a_grant_whose_rules_refuse_its_own_fee(sdk: Sdk) -> None:
+    """A recipient rule on the fee token's transfer: the fee goes to the node, so the grant is refused unsigned; the
+    same rules granted without a fee token (sponsored use) are granted."""
+    owner = await sdk.owner_client()
+    usdc = sdk.fee().address
+    only_alice = get_universal_action_policy(
+        param_rules=[ParamRule(condition=ParamCondition.EQUAL, offset=0, ref=sdk.net.key("alice").address)]
+    )
+    action = ActionConfig(chain_id=8453, action_target=usdc, action_target_selector="0xa9059cbb",
+                          action_policies=[only_alice])  # fmt: skip
+    for grant in (owner.grant_permission_typed_data_sign, owner.grant_permission_personal_sign):
+        with pytest.raises(FeePaymentBlockedError) as refused:
+            await grant(redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[action])
+        assert refused.value.token == usdc and refused.value.chain_id == 8453
+        assert "the recipient must be" in refused.value.rule
+    with pytest.raises(FeePaymentBlockedError):
+        await owner.prepare_for_permissions(
+            smart_sessions_validator=to_smart_sessions_module(signer=sdk.signer),
+            fee_token=sdk.fee(),
+            redeemer=sdk.signer.address,
+            actions=[action],
+        )
+    [details] = await owner.grant_permission_typed_data_sign(redeemer=sdk.signer.address, actions=[action])
+    assert details.chain_id == 8453

@@ -1,0 +1,412 @@
+"""The HTTP bodies our SDK sends equal the reference SDK's for the same inputs (spec §9.3, issue 5 point 2).
+
+For each case, the unmodified reference (``tests/reference/capture_requests.mjs``, abstractjs 1.2.3) and our SDK make
+the same call against the same devnet state and a stub MEE node that records every request. The stub answers each
+quote with a quote derived from the request alone, so that both clients go on to ``/exec`` with the same quote and
+their exec bodies can be compared too.
+
+Compared exactly, key order aside, after two normalisations that only remove what differs by design: hex strings are
+lower-cased (viem sends checksummed addresses, some of ours are lower-case), and every ``nonce`` loses the 3-byte
+time lane of its key (both SDKs draw it from the clock). The clock is fixed for both (quote windows), and the session
+salts of ``prepare_for_permissions`` are zeros for both.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+from smartsessions import (
+    ChainConfiguration,
+    Instruction,
+    create_mee_client,
+    mee_session_actions,
+    session_details_from_json,
+    session_details_to_json,
+    to_multichain_nexus_account,
+    to_smart_sessions_module,
+)
+from smartsessions._coerce import keccak
+from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
+from smartsessions.devnet.network import Devnet
+from smartsessions.encoding.abi import encode_function_call
+from smartsessions.versions import SMART_SESSIONS_ADDRESS
+
+from ..contracts.flows import deployed_with_sessions_module
+from ..contracts.harness import Chain
+from .conftest import CHAINS, INCREMENT
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "reference" / "capture_requests.mjs"
+API_KEY = "stub-key"
+NOW_MS = 1_760_000_000_123
+VERSION = "2.1.0"
+_LANE_MASK = ((1 << 256) - 1) ^ (0xFFFFFF << 232)
+
+
+def normalized(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: normalized(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalized(v) for v in value]
+    if key == "nonce" and isinstance(value, str):
+        return str(int(value) & _LANE_MASK)
+    if isinstance(value, str) and value.startswith("0x"):
+        return value.lower()
+    return value
+
+
+def fake_quote(request: dict[str, Any]) -> dict[str, Any]:
+    """A quote of the §9.4 shape that depends on the (normalised) request only."""
+    seed = keccak(json.dumps(normalized(request), sort_keys=True).encode())
+    payment = request["paymentInfo"]
+
+    def filled(k: int, op: dict[str, Any]) -> dict[str, Any]:
+        digest = "0x" + keccak(seed + bytes([k])).hex()
+        user_op = {
+            "sender": op["sender"], "nonce": op["nonce"], "initCode": op.get("initCode", "0x"),
+            "callData": op.get("callData", "0x"), "callGasLimit": op["callGasLimit"],
+            "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "7",
+            "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "50000",
+        }  # fmt: skip
+        extra = {key: op[key] for key in ("sessionDetails", "metadata", "isCleanUpUserOp") if key in op}
+        return {
+            "userOp": user_op, "userOpHash": digest, "meeUserOpHash": digest,
+            "lowerBoundTimestamp": str(op.get("lowerBoundTimestamp", 0)),
+            "upperBoundTimestamp": str(op.get("upperBoundTimestamp", 0)), "maxGasLimit": "1000000",
+            "maxFeePerGas": "7", "chainId": str(op["chainId"]), "shortEncoding": bool(op.get("shortEncoding")),
+            **extra,
+        }  # fmt: skip
+
+    ops = [filled(0, {**payment, "callData": "0xa9059cbb"})]
+    ops += [filled(k + 1, op) for k, op in enumerate(request["userOps"])]
+    return {
+        "hash": "0x" + seed.hex(),
+        "node": "0x0000000000000000000000000000000000000001",
+        "commitment": "0x" + seed.hex(),
+        "quoteType": request["quoteType"],
+        "paymentInfo": {**payment, "tokenAmount": "0.01", "tokenWeiAmount": "10000", "tokenValue": "0.01"},
+        "userOps": ops,
+        "extraNodeField": {"kept": True},  # the client must echo what it does not know
+    }
+
+
+class RecordingNode(ThreadingHTTPServer):
+    def __init__(self, chain_ids: tuple[int, ...]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.chain_ids = chain_ids
+        self.posts: list[tuple[str, Any]] = []
+        self.headers_seen: list[dict[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def take(self) -> list[tuple[str, Any]]:
+        posts, self.posts = self.posts, []
+        return posts
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: RecordingNode
+
+    def _answer(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self.server.headers_seen.append(dict(self.headers))
+        if self.path != "/v1/info":
+            self._answer(404, {"error": "not here"})
+            return
+        self._answer(
+            200,
+            {
+                "version": "stub",
+                "node": "0x0000000000000000000000000000000000000001",
+                "supportedChains": [{"chainId": str(c), "name": f"devnet-{c}"} for c in self.server.chain_ids],
+                "supportedGasTokens": [
+                    {
+                        "chainId": str(c),
+                        "paymentTokens": [
+                            {
+                                "name": "USD Coin",
+                                "address": usdc_address(c),
+                                "symbol": "USDC",
+                                "decimals": 6,
+                                "permitEnabled": True,
+                            }
+                        ],
+                        "isArbitraryFeeTokensSupported": False,
+                    }
+                    for c in self.server.chain_ids
+                ],
+                "supported_wallet_providers": [],
+            },
+        )
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        path = self.path.removeprefix("/v1/").lstrip("/")
+        self.server.posts.append((path, body))
+        if path in ("quote", "quote-permit"):
+            self._answer(200, fake_quote(body))
+        elif path == "exec":
+            self._answer(200, {"hash": body["hash"]})
+        else:
+            self._answer(404, {"error": f"no route {path}"})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_node() -> Iterator[RecordingNode]:
+    server = RecordingNode(CHAINS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_reference(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) -> list[tuple[str, Any]]:
+    binary = shutil.which("node")
+    assert binary, "node is needed for the reference client runs (make install)"
+    spec = {
+        "chains": [
+            {"chainId": c, "rpcUrl": devnet.url(c), "multicall3": devnet.chains[c].contracts["Multicall3"]}
+            for c in CHAINS
+        ],
+        "nodeUrl": node.url,
+        "apiKey": API_KEY,
+        "ownerKey": devnet.key("owner").private_key,
+        "signerKey": devnet.key("session_signer").private_key,
+        "version": VERSION,
+        "nowMs": NOW_MS,
+        "case": case,
+    }
+    run = subprocess.run(
+        [binary, str(SCRIPT)], input=json.dumps(spec), capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == {"ok": True}, run.stdout
+    return node.take()
+
+
+async def run_ours(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) -> list[tuple[str, Any]]:
+    owner = Account.from_key(devnet.key("owner").private_key)
+    signer = Account.from_key(devnet.key("session_signer").private_key)
+
+    def configs(address: str | None = None) -> list[ChainConfiguration]:
+        return [
+            ChainConfiguration(chain_id=c, rpc_url=devnet.url(c), version=VERSION, account_address=address)
+            for c in CHAINS
+        ]
+
+    account = await to_multichain_nexus_account(signer=owner, chain_configurations=configs())
+    client = await create_mee_client(account=account, url=node.url, api_key=API_KEY)
+    opened: list[Any] = [account, client]
+    payment: dict[str, Any] = {"sponsorship": True} if case.get("sponsorship") else {"fee_token": case["feeToken"]}
+    instructions = [
+        Instruction(
+            chain_id=i["chainId"],
+            calls=[
+                {"to": c["to"], "data": c["data"], "value": int(c.get("value", 0)), "gas_limit": c.get("gasLimit")}
+                for c in i["calls"]
+            ],
+        )
+        for i in case.get("instructions", [])
+    ]
+    try:
+        node.take()  # the /info reads are not compared
+        if case["kind"] == "prepare":
+            await client.extend(mee_session_actions).prepare_for_permissions(
+                smart_sessions_validator=to_smart_sessions_module(signer=signer),
+                trigger=case.get("trigger"),
+                redeemer=case.get("redeemer"),
+                actions=case.get("actions"),
+                **payment,
+            )
+        elif case["kind"] == "use":
+            redeemer_account = await to_multichain_nexus_account(
+                signer=signer, chain_configurations=configs(account.address)
+            )
+            redeemer = await create_mee_client(account=redeemer_account, url=node.url, api_key=API_KEY)
+            opened += [redeemer_account, redeemer]
+            await redeemer.extend(mee_session_actions).use_permission(
+                session_details=case["details"], mode=case["mode"], instructions=instructions, **payment
+            )
+        else:
+            await client.execute(instructions=instructions, **payment)
+    finally:
+        for item in reversed(opened):
+            await item.aclose()
+    return node.take()
+
+
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("smartsessions.mee.client.time", SimpleNamespace(time=lambda: NOW_MS / 1000))
+    monkeypatch.setattr("smartsessions.sessions.mee_actions.os", SimpleNamespace(urandom=lambda n: bytes(n)))
+
+
+def fee(chain_id: int = 8453) -> dict[str, Any]:
+    return {"address": usdc_address(chain_id), "chainId": chain_id}
+
+
+def increment(chain_id: int, gas_limit: int | None = None) -> dict[str, Any]:
+    call: dict[str, Any] = {"to": COUNTER_ADDRESS, "data": "0x" + INCREMENT.hex()}
+    if gas_limit is not None:
+        call["gasLimit"] = str(gas_limit)
+    return {"chainId": chain_id, "calls": [call]}
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ: ``path: ours != reference``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a or key not in b:
+                out.append(f"{path}.{key}: {a.get(key, 'missing')!r} != {b.get(key, 'missing')!r}")
+            else:
+                out += differences(a[key], b[key], f"{path}.{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for k, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{k}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def assert_same(ours: list[tuple[str, Any]], reference: list[tuple[str, Any]]) -> None:
+    assert [p for p, _ in ours] == [p for p, _ in reference]
+    for (path, mine), (_, theirs) in zip(ours, reference, strict=True):
+        found = differences(normalized(mine), normalized(theirs))
+        assert not found, f"POST {path}: " + "\n".join(found[:10])
+
+
+PREPARE_CASES = {
+    "permit trigger, undeployed": {
+        "kind": "prepare", "feeToken": fee(),
+        "trigger": {"tokenAddress": usdc_address(8453), "chainId": 8453, "amount": "10000000"},
+    },
+    "redeemer and actions": {
+        "kind": "prepare", "feeToken": fee(),
+        "redeemer": None,  # filled with the session signer
+        "actions": [
+            {"chainId": 8453, "actionTarget": COUNTER_ADDRESS, "actionTargetSelector": "0x" + INCREMENT.hex()},
+            {"chainId": 10, "actionTarget": COUNTER_ADDRESS, "actionTargetSelector": "0x" + INCREMENT.hex()},
+        ],
+    },
+    "sponsored": {"kind": "prepare", "sponsorship": True},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PREPARE_CASES))
+async def test_prepare_bodies_equal_the_reference(
+    name: str, devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = dict(PREPARE_CASES[name])
+    if "redeemer" in case:
+        case["redeemer"] = devnet.key("session_signer").address
+    reference = run_reference(devnet, recording_node, case)
+    fixed_clock(monkeypatch)
+    ours_case = dict(case)
+    if "actions" in case:
+        from smartsessions import ActionConfig, get_sudo_policy
+
+        ours_case["actions"] = [
+            ActionConfig(
+                chain_id=a["chainId"],
+                action_target=a["actionTarget"],
+                action_target_selector=a["actionTargetSelector"],
+                action_policies=[get_sudo_policy()],
+            )
+            for a in case["actions"]
+        ]
+    if "trigger" in case:
+        t = case["trigger"]
+        ours_case["trigger"] = {"token_address": t["tokenAddress"], "chain_id": t["chainId"], "amount": t["amount"]}
+    ours = await run_ours(devnet, recording_node, ours_case)
+    assert len(reference) == 2  # the quote and the exec
+    assert_same(ours, reference)
+    quote = reference[0][1]
+    assert quote["userOps"][0]["lowerBoundTimestamp"] == NOW_MS // 1000
+
+
+async def test_use_and_execute_bodies_equal_the_reference(
+    devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ..contracts.flows import Account as FlowAccount
+
+    owner_key = chains[8453].keys["owner"]
+    accounts: list[FlowAccount] = [deployed_with_sessions_module(chains[c], owner_key, version=VERSION) for c in CHAINS]
+    # the grant: made by our SDK, handed to both clients in the reference's JSON form
+    owner = Account.from_key(owner_key.private_key)
+    account = await to_multichain_nexus_account(
+        signer=owner,
+        chain_configurations=[ChainConfiguration(chain_id=c, rpc_url=devnet.url(c), version=VERSION) for c in CHAINS],
+    )
+    assert account.address == accounts[0].address
+    granting = await create_mee_client(account=account, url=recording_node.url, api_key=API_KEY)
+    from smartsessions import ActionConfig, get_sudo_policy
+
+    details = await granting.extend(mee_session_actions).grant_permission_typed_data_sign(
+        redeemer=devnet.key("session_signer").address,
+        fee_token={"address": usdc_address(8453), "chain_id": 8453},
+        actions=[
+            ActionConfig(
+                chain_id=c,
+                action_target=COUNTER_ADDRESS,
+                action_target_selector=INCREMENT,
+                action_policies=[get_sudo_policy()],
+            )
+            for c in CHAINS
+        ],
+    )
+    await granting.aclose()
+    await account.aclose()
+    stored = session_details_to_json(details)
+
+    two_chains = [increment(8453), increment(10, gas_limit=123_456), increment(8453)]
+    remove = encode_function_call("removeSession(bytes32)", [bytes(details[0].permission_id)])
+    cases = [
+        {"kind": "use", "mode": "ENABLE_AND_USE", "feeToken": fee(), "instructions": two_chains},
+        {"kind": "use", "mode": "USE", "feeToken": fee(), "instructions": [increment(10)]},
+        {"kind": "use", "mode": "ENABLE_AND_USE", "sponsorship": True, "instructions": two_chains},
+        {
+            "kind": "execute",
+            "feeToken": fee(10),
+            "instructions": [
+                {
+                    "chainId": 8453,
+                    "calls": [
+                        {"to": SMART_SESSIONS_ADDRESS, "data": "0x" + remove.hex(), "gasLimit": "90000", "value": "0"}
+                    ],
+                },
+            ],
+        },
+    ]
+    fixed_clock(monkeypatch)
+    for case in cases:
+        reference = run_reference(devnet, recording_node, {**case, "sessionDetails": stored})
+        ours = await run_ours(devnet, recording_node, {**case, "details": session_details_from_json(stored)})
+        assert len(reference) == 2, case
+        assert_same(ours, reference)
+        exec_body = reference[1][1]
+        assert exec_body["extraNodeField"] == {"kept": True}
+    assert "x-api-key" in {k.lower() for k in recording_node.headers_seen[-1]}

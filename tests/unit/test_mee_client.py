@@ -1,0 +1,669 @@
+"""The MEE client without sockets: the node and the chains are ``httpx.MockTransport`` s. Request bodies (spec §9.3),
+signatures, the session modes and gas limits of spec §6, receipts, and the errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from eth_abi.abi import decode as abi_decode
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from smartsessions import (
+    ActionConfig,
+    ChainNotConfiguredError,
+    ChainNotSupportedError,
+    ConfigurationError,
+    FeeTokenNotSupportedError,
+    InsufficientBalanceError,
+    InvalidInputError,
+    MeeApiError,
+    ParamCondition,
+    PolicyViolationError,
+    SessionNotEnabledError,
+    SupertransactionFailedError,
+    SupertransactionTimeoutError,
+    create_mee_client,
+    get_sudo_policy,
+    get_universal_action_policy,
+    mee_session_actions,
+)
+from smartsessions._coerce import keccak
+from smartsessions.account import Call
+from smartsessions.account.calls import decode_execute, encode_execute
+from smartsessions.account.instructions import (
+    ComposableInstruction,
+    Instruction,
+    batch_instructions,
+    to_composable_call,
+)
+from smartsessions.account.multichain import MultichainNexusAccount, NexusDeployment
+from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.mee.client import MeeClient, parse_error_message
+from smartsessions.mee.quote import PERMIT_TYPEHASH, get_permit_digest
+from smartsessions.rpc import RpcClient
+from smartsessions.sessions import grant_permission_offline
+from smartsessions.versions import (
+    ENTRY_POINT_V07_ADDRESS,
+    SMART_SESSIONS_ADDRESS,
+    SPONSORSHIP_GAS_TANK_ADDRESS,
+    USDC_BASE_ADDRESS,
+    get_mee_version,
+)
+
+OWNER = Account.from_key("0x" + "11" * 32)
+REDEEMER = Account.from_key("0x" + "22" * 32)
+ACCOUNT = "0x00000000000000000000000000000000000A11cE"
+COUNTER = "0x000000000000000000000000000000000000c0Fe"
+USDC = {8453: USDC_BASE_ADDRESS, 10: "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85"}
+NOW = 1_760_000_000
+INCREMENT = bytes.fromhex("d09de08a")
+GET_NONCE = bytes.fromhex("35567e1a")
+
+
+# -- a chain and a node, in memory ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeChain:
+    chain_id: int
+    deployed: bool = True
+    sequence: int = 0
+    balance: int = 10**12
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def _result(self, method: str, params: list[Any]) -> Any:
+        if method == "eth_getCode":
+            return "0x6080" if self.deployed else "0x"
+        if method == "eth_getTransactionReceipt":
+            return {"transactionHash": params[0], "status": "0x1", "gasUsed": hex(21_000)}
+        if method == "eth_call":
+            to, data = params[0]["to"], bytes.fromhex(params[0]["data"][2:])
+            if to == ENTRY_POINT_V07_ADDRESS and data[:4] == GET_NONCE:
+                _sender, key = abi_decode(["address", "uint192"], data[4:])
+                return "0x" + ((key << 64) | self.sequence).to_bytes(32, "big").hex()
+            return self._token(to, data)
+        raise AssertionError(f"unexpected {method}")
+
+    def _token(self, to: str, data: bytes) -> str:
+        word = lambda v: "0x" + abi_encode(["uint256"], [v], what="w").hex()  # noqa: E731
+        if to.lower() != USDC[self.chain_id].lower():
+            raise LookupError("not a token")
+        if data[:4] == bytes.fromhex("313ce567"):
+            return word(6)
+        if data[:4] == bytes.fromhex("7ecebe00"):  # nonces(owner)
+            return word(3)
+        if data[:4] == bytes.fromhex("06fdde03"):
+            return "0x" + abi_encode(["string"], ["USD Coin"], what="s").hex()
+        if data[:4] == bytes.fromhex("54fd4d50"):
+            return "0x" + abi_encode(["string"], ["2"], what="s").hex()
+        if data[:4] == bytes.fromhex("3644e515"):
+            return "0x" + domain_separator(self.chain_id, to).hex()
+        if data[:4] == bytes.fromhex("84b0196e"):
+            raise LookupError("no eip712Domain")
+        if data[:4] == bytes.fromhex("70a08231"):
+            return word(self.balance)
+        raise AssertionError(f"unexpected call to {to}: {data.hex()}")
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        items = body if isinstance(body, list) else [body]
+        out = []
+        for item in items:
+            self.calls.append(item)
+            try:
+                out.append({"jsonrpc": "2.0", "id": item["id"], "result": self._result(item["method"], item["params"])})
+            except LookupError as exc:
+                out.append({"jsonrpc": "2.0", "id": item["id"], "error": {"code": 3, "message": f"reverted {exc}"}})
+        return httpx.Response(200, json=out if isinstance(body, list) else out[0])
+
+
+def domain_separator(chain_id: int, token: str) -> bytes:
+    typehash = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [typehash, keccak(b"USD Coin"), keccak(b"2"), chain_id, token],
+            what="domain",
+        )
+    )
+
+
+def info(chains: tuple[int, ...] = (8453, 10)) -> dict[str, Any]:
+    return {
+        "version": "fake",
+        "node": "0x0000000000000000000000000000000000000001",
+        "supportedChains": [{"chainId": str(c), "name": str(c)} for c in chains],
+        "supportedGasTokens": [
+            {
+                "chainId": str(c),
+                "paymentTokens": [
+                    {"name": "USD Coin", "address": USDC[c], "symbol": "USDC", "decimals": 6, "permitEnabled": True}
+                ],
+                "isArbitraryFeeTokensSupported": False,
+            }
+            for c in chains
+        ],
+        "supported_wallet_providers": [],
+    }
+
+
+def quote_for(request: dict[str, Any], fee: int = 12_345) -> dict[str, Any]:
+    seed = keccak(json.dumps(request, sort_keys=True).encode())
+    pay = request["paymentInfo"]
+
+    def filled(k: int, op: dict[str, Any]) -> dict[str, Any]:
+        digest = "0x" + keccak(seed + bytes([k])).hex()
+        return {
+            "userOp": {
+                "sender": op["sender"], "nonce": op["nonce"], "initCode": op.get("initCode", "0x"),
+                "callData": op.get("callData", "0x"), "callGasLimit": op["callGasLimit"],
+                "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "2",
+                "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "1",
+            },
+            "userOpHash": digest, "meeUserOpHash": digest, "lowerBoundTimestamp": str(NOW),
+            "upperBoundTimestamp": str(NOW + 180), "maxGasLimit": "1", "maxFeePerGas": "2",
+            "chainId": str(op["chainId"]), "shortEncoding": bool(op.get("shortEncoding")),
+            **({"sessionDetails": op["sessionDetails"]} if "sessionDetails" in op else {}),
+        }  # fmt: skip
+
+    return {
+        "hash": "0x" + seed.hex(),
+        "node": "0x0000000000000000000000000000000000000001",
+        "commitment": "0x" + seed.hex(),
+        "quoteType": request["quoteType"],
+        "paymentInfo": {**pay, "tokenAmount": "0.012345", "tokenWeiAmount": str(fee), "tokenValue": "0.01"},
+        "userOps": [filled(0, {**pay, "callData": "0x"})]
+        + [filled(k + 1, op) for k, op in enumerate(request["userOps"])],
+        "somethingNew": [1, 2],
+    }
+
+
+@dataclass
+class FakeNode:
+    info: dict[str, Any] = field(default_factory=info)
+    requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+    on_quote: Callable[[dict[str, Any]], httpx.Response] | None = None
+    explorer: list[dict[str, Any]] = field(default_factory=list)
+    quotes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1/")
+        body = json.loads(request.content) if request.content else None
+        self.requests.append((request.method, path, dict(request.headers), body))
+        if path == "info":
+            return httpx.Response(200, json=self.info)
+        if path in ("quote", "quote-permit"):
+            if self.on_quote is not None:
+                return self.on_quote(body)
+            quote = quote_for(body)
+            self.quotes[quote["hash"]] = quote
+            return httpx.Response(200, json=quote)
+        if path == "exec":
+            return httpx.Response(200, json={"hash": body["hash"]})
+        if path.startswith("explorer/"):
+            return httpx.Response(200, json=self.explorer.pop(0) if len(self.explorer) > 1 else self.explorer[0])
+        return httpx.Response(404, json={"error": "no route"})
+
+    def posts(self, path: str) -> list[Any]:
+        return [body for method, p, _, body in self.requests if method == "POST" and p == path]
+
+
+@dataclass
+class World:
+    node: FakeNode
+    chains: dict[int, FakeChain]
+
+    def account(self, signer: Any = OWNER, owner: str | None = OWNER.address, version: str = "2.1.0") -> Any:
+        deployments = [
+            NexusDeployment(
+                chain_id=c,
+                address=ACCOUNT,
+                version=get_mee_version(version),
+                rpc=RpcClient(f"http://rpc-{c}", transport=httpx.MockTransport(chain.handle)),
+                owner=owner,
+            )
+            for c, chain in self.chains.items()
+        ]
+        return MultichainNexusAccount(signer=signer, deployments=deployments)
+
+    async def client(self, signer: Any = OWNER, *, api_key: str | None = "key", **kwargs: Any) -> MeeClient:
+        return await create_mee_client(
+            account=self.account(signer, **kwargs),
+            url="http://node/v1/",
+            api_key=api_key,
+            transport=httpx.MockTransport(self.node.handle),
+        )
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> World:
+    clock = SimpleNamespace(time=lambda: NOW + 0.5)
+    monkeypatch.setattr("smartsessions.mee.client.time", clock)
+    return World(FakeNode(), {8453: FakeChain(8453), 10: FakeChain(10)})
+
+
+def increment(chain_id: int, gas_limit: int | None = None) -> Instruction:
+    return Instruction(chain_id=chain_id, calls=[Call(to=COUNTER, data=INCREMENT, gas_limit=gas_limit)])
+
+
+def fee(chain_id: int = 8453) -> dict[str, Any]:
+    return {"address": USDC[chain_id], "chain_id": chain_id}
+
+
+def key_validator(nonce: str) -> str:
+    return "0x" + ((int(nonce) >> 64) & ((1 << 160) - 1)).to_bytes(20, "big").hex()
+
+
+def grant(actions: list[ActionConfig], chains: tuple[int, ...] = (8453, 10)) -> list[Any]:
+    return grant_permission_offline(
+        signer=OWNER,
+        redeemer=REDEEMER.address,
+        actions=actions,
+        accounts={c: ACCOUNT for c in chains},
+        nonces={c: 0 for c in chains},
+        versions="2.1.0",
+        fee_token={"address": USDC[8453], "chain_id": 8453},
+        fee_token_decimals=6,
+    )
+
+
+# -- the client --------------------------------------------------------------------------------------------------------
+
+
+async def test_create_reads_info_and_sends_the_api_key_only_when_given(world: World) -> None:
+    client = await world.client()
+    [(method, path, headers, _)] = world.node.requests
+    assert (method, path, headers["x-api-key"]) == ("GET", "info", "key")
+    assert [c.chain_id for c in client.info.supported_chains] == [8453, 10]
+    await client.aclose()
+    await world.client(api_key=None)
+    assert "x-api-key" not in world.node.requests[-1][2]
+
+
+async def test_create_refuses_chains_the_node_does_not_serve(world: World) -> None:
+    world.node.info = info((8453,))
+    with pytest.raises(ChainNotSupportedError, match="not supported by the MEE node: 10") as refused:
+        await world.client()
+    assert refused.value.chain_ids == (10,)
+
+
+async def test_owner_quote_body(world: World) -> None:
+    world.chains[10].deployed = False
+    world.chains[8453].deployed = False
+    world.chains[8453].sequence = 4
+    client = await world.client()
+    quote = await client.get_quote(
+        instructions=[
+            increment(10, gas_limit=50_000),
+            increment(8453),
+            {"chain_id": 10, "calls": [{"to": COUNTER, "data": INCREMENT, "value": 5}]},
+        ],
+        fee_token=fee(8453),
+    )
+    [body] = world.node.posts("quote")
+    ops = body["userOps"]
+    assert [op["chainId"] for op in ops] == ["10", "8453"]  # one userOp per chain, first-appearance order
+    assert (
+        ops[0]["callData"]
+        == "0x"
+        + bytes(encode_execute([Call(to=COUNTER, data=INCREMENT), Call(to=COUNTER, data=INCREMENT, value=5)])).hex()
+    )
+    assert ops[0]["callGasLimit"] == "750000" and ops[1]["callGasLimit"] == "700000"
+    assert ops[0]["metadata"] == [{"type": "CUSTOM", "description": "Custom on-chain action", "chainId": 10}] * 2
+    account = client.account.deployment_on(10)
+    assert ops[0]["initCode"] == "0x" + bytes(account.init_code).hex()
+    assert "initCode" not in ops[1]  # the payment userOp deploys on the fee chain
+    for op in ops:
+        assert (op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) == (NOW, NOW + 180)
+        assert key_validator(op["nonce"]) == "0x" + "00" * 20
+        assert op["isCleanUpUserOp"] is False and op["shortEncoding"] is False
+        assert "verificationGasLimit" not in op and "sessionDetails" not in op
+    assert int(ops[1]["nonce"]) & ((1 << 64) - 1) == 4
+    pay = body["paymentInfo"]
+    assert {k: v for k, v in pay.items() if k not in ("nonce", "initCode")} == {
+        "sponsored": False,
+        "sender": ACCOUNT,
+        "token": USDC[8453],
+        "callGasLimit": "75000",
+        "verificationGasLimit": "150000",
+        "chainId": "8453",
+    }
+    assert pay["initCode"] == ops[0]["initCode"]  # same owner and index on both chains
+    assert pay["nonce"] != ops[1]["nonce"]  # a lane of its own
+    assert [v["chainId"] for v in body["meeVersions"]] == [10, 8453]
+    assert body["meeVersions"][0]["version"] == get_mee_version("2.1.0").to_wire()
+    assert body["quoteType"] == "simple" and set(body) == {"quoteType", "userOps", "paymentInfo", "meeVersions"}
+    # one JSON-RPC round trip per chain: every nonce and the deployment check in one batch
+    assert quote.fee == 12_345 and quote.hash.startswith("0x")
+
+
+async def test_sign_quote_echoes_the_quote_and_signs_its_hash(world: World) -> None:
+    client = await world.client()
+    quote = await client.get_quote(instructions=[increment(8453)], fee_token=fee(), sponsorship=False)
+    signed = await client.sign_quote(quote)
+    assert signed.json["somethingNew"] == [1, 2]  # what the client does not know is sent back as it came
+    assert signed.signature[:10] == "0x177eee00"
+    signer = Account.recover_message(
+        encode_defunct(primitive=bytes.fromhex(quote.hash[2:])), signature=bytes.fromhex(signed.signature[10:])
+    )
+    assert signer == OWNER.address
+    assert signed.json["meeVersions"] == [{"version": get_mee_version("2.1.0").to_wire(), "chainId": 8453}]
+    assert signed.json["isEIP712TrustedSponsorshipSupported"] is True
+    result = await client.execute_signed_quote(signed)
+    assert result.hash == quote.hash and world.node.posts("exec") == [signed.json]
+
+
+async def test_quote_checks_before_asking_the_node(world: World) -> None:
+    client = await world.client()
+    with pytest.raises(FeeTokenNotSupportedError, match="takes no fees in"):
+        await client.get_quote(instructions=[increment(8453)], fee_token={"address": COUNTER, "chain_id": 8453})
+    with pytest.raises(ChainNotConfiguredError):
+        await client.get_quote(instructions=[increment(42161)], fee_token=fee())
+    with pytest.raises(InvalidInputError, match="fee_token"):
+        await client.get_quote(instructions=[increment(8453)])
+    assert world.node.posts("quote") == []
+
+
+# -- sessions (spec §6) ------------------------------------------------------------------------------------------------
+
+
+def sudo(chain_id: int) -> ActionConfig:
+    return ActionConfig(
+        chain_id=chain_id, action_target=COUNTER, action_target_selector=INCREMENT, action_policies=[get_sudo_policy()]
+    )
+
+
+async def test_use_permission_modes_and_gas_limits(world: World) -> None:
+    details = grant([sudo(8453), sudo(10)])
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    await client.use_permission(
+        session_details=details,
+        mode="ENABLE_AND_USE",
+        fee_token=fee(),
+        batch=False,
+        instructions=[increment(8453), increment(10), increment(10), increment(8453)],
+    )
+    [body] = world.node.posts("quote")
+    pay, ops = body["paymentInfo"], body["userOps"]
+    assert pay["sessionDetails"]["mode"] == "0x02" and pay["verificationGasLimit"] == "1000000"
+    assert pay["shortEncoding"] is True and key_validator(pay["nonce"]) == SMART_SESSIONS_ADDRESS.lower()
+    assert [(op["chainId"], op["sessionDetails"]["mode"], op["verificationGasLimit"]) for op in ops] == [
+        ("8453", "0x00", "250000"),  # the payment userOp enables on the fee chain
+        ("10", "0x02", "1000000"),
+        ("10", "0x00", "250000"),
+        ("8453", "0x00", "250000"),
+    ]
+    assert all(op["shortEncoding"] is True and key_validator(op["nonce"]) == SMART_SESSIONS_ADDRESS.lower()
+               for op in ops)  # fmt: skip
+    [sent] = world.node.posts("exec")
+    assert [op["sessionDetails"]["mode"] for op in sent["userOps"]] == ["0x02", "0x00", "0x02", "0x00", "0x00"]
+    assert sent["somethingNew"] == [1, 2]
+
+
+async def test_use_permission_sponsored(world: World) -> None:
+    details = grant([sudo(8453)], chains=(8453,))
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    await client.use_permission(
+        session_details=details, mode="ENABLE_AND_USE", sponsorship=True, instructions=[increment(8453)]
+    )
+    [body] = world.node.posts("quote")
+    assert body["paymentInfo"] == {
+        "sponsored": True,
+        "sender": SPONSORSHIP_GAS_TANK_ADDRESS,
+        "token": USDC_BASE_ADDRESS,
+        "nonce": "0",
+        "callGasLimit": "75000",
+        "verificationGasLimit": "150000",
+        "chainId": "8453",
+        "sponsorshipUrl": "https://network.biconomy.io/v1",
+    }
+    [op] = body["userOps"]
+    assert (op["sessionDetails"]["mode"], op["verificationGasLimit"]) == ("0x02", "1000000")
+    assert [v["chainId"] for v in body["meeVersions"]] == [8453]  # no fee chain when sponsored
+    [sent] = world.node.posts("exec")
+    assert "sessionDetails" not in sent["userOps"][0]  # the sponsor's entry is left as it is
+    assert sent["userOps"][1]["sessionDetails"]["mode"] == "0x02"
+
+
+async def test_use_permission_refuses_before_any_request(world: World) -> None:
+    prepared = [d.model_copy(update={"mode": 0}) for d in grant([sudo(8453)], chains=(8453,))]
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    with pytest.raises(InvalidInputError, match="ENABLE_AND_USE mode cannot be used with given session details, "
+                                                 "instead try USE mode directly"):  # fmt: skip
+        await client.use_permission(
+            session_details=prepared, mode="ENABLE_AND_USE", fee_token=fee(), instructions=[increment(8453)]
+        )
+    owner_client = (await world.client()).extend(mee_session_actions)
+    with pytest.raises(InvalidInputError, match="granted to"):
+        await owner_client.use_permission(
+            session_details=prepared, mode="USE", fee_token=fee(), instructions=[increment(8453)]
+        )
+    with pytest.raises(InvalidInputError, match="No session details found for chainId 10"):
+        await client.use_permission(session_details=prepared, mode="USE", fee_token=fee(), instructions=[increment(10)])
+    assert world.node.posts("quote") == []
+
+
+# -- errors ------------------------------------------------------------------------------------------------------------
+
+
+def test_parse_error_message_as_the_reference() -> None:
+    assert parse_error_message("Error: something broke") == "something broke"
+    assert parse_error_message(
+        {"errors": [{"msg": "is required", "path": "userOps.0.sender"}, {"message": "bad"}]}
+    ) == ("userOps.0.sender: is required\nbad")
+    bundler = 'failed: errorArgs=[0, "AA23 reverted (or OOG)"]'
+    assert parse_error_message({"message": bundler}) == "AA23 reverted (or OOG)"
+    assert parse_error_message({"statusText": "Bad Gateway"}) == "Bad Gateway"
+    assert parse_error_message({"type": "AcrossApiError", "message": "no route"}) == "AcrossApiError: no route"
+    assert parse_error_message(["a", "b"]) == "a,b"
+
+
+async def test_non_2xx_keeps_status_and_body(world: World) -> None:
+    answer = {"errors": [{"msg": "must be a decimal string", "path": "userOps.0.nonce"}]}
+    world.node.on_quote = lambda body: httpx.Response(422, json=answer)
+    client = await world.client()
+    with pytest.raises(MeeApiError) as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    assert (refused.value.status, refused.value.body) == (422, answer)
+    assert refused.value.short_message == "userOps.0.nonce: must be a decimal string"
+    world.node.on_quote = lambda body: httpx.Response(502, text="<html>bad gateway</html>")
+    with pytest.raises(MeeApiError) as html:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    assert html.value.status == 502 and html.value.body == "<html>bad gateway</html>"
+
+
+async def test_an_unreachable_node_is_a_mee_api_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    account = World(FakeNode(), {8453: FakeChain(8453)}).account()
+    with pytest.raises(MeeApiError, match="Cannot reach the MEE node") as refused:
+        await create_mee_client(account=account, url="http://node/v1", transport=httpx.MockTransport(refuse))
+    assert refused.value.status == 0 and isinstance(refused.value.__cause__, httpx.ConnectError)
+
+
+async def test_a_policy_refusal_names_permission_action_policy_and_rule(world: World) -> None:
+    policy = get_universal_action_policy(
+        value_limit_per_use=0,
+        param_rules=[{"condition": ParamCondition.LESS_THAN_OR_EQUAL, "offset": 0, "ref": 10}],
+    )
+    set_number = bytes.fromhex("3fb5c1cb")
+    action = ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=set_number,
+                          action_policies=[policy])  # fmt: skip
+    details = grant([action], chains=(8453,))
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    refusal = (
+        f"userOps[0] (chain 8453): refused in simulation: AA23 reverted: PolicyViolation(permissionId={pid}, "
+        "policy=0x0000000000714cf48fcf88a0bfba70d313415032) (refused by the universal action policy, UniActionPolicy)"
+    )
+    world.node.on_quote = lambda body: httpx.Response(400, json={"error": refusal})
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    eleven = Instruction(chain_id=8453, calls=[Call(to=COUNTER, data=set_number + (11).to_bytes(32, "big"))])
+    with pytest.raises(PolicyViolationError) as refused:
+        await client.use_permission(session_details=details, mode="USE", fee_token=fee(), instructions=[eleven])
+    err = refused.value
+    assert (err.permission_id, err.chain_id, err.action_target, err.action_selector) == (
+        pid, 8453, COUNTER, "0x3fb5c1cb"
+    )  # fmt: skip
+    assert err.policy == "0x0000000000714Cf48FcF88A0bFBa70d313415032"
+    assert err.rule == "rule 0: argument 1 (offset 0) must be <= 10, got 11"
+    assert isinstance(err.__cause__, MeeApiError) and err.__cause__.status == 400
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("userOps[0] (chain 10): refused in simulation: AA23 reverted: InvalidPermissionId(permissionId=0x"
+         + "ab" * 32 + ")", SessionNotEnabledError),
+        ("paymentInfo (chain 8453): 0x00000000000000000000000000000000000A11cE holds 5 base units of the fee token "
+         "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913 on chain 8453, but 900 are needed (fee 900)",
+         InsufficientBalanceError),
+        ("userOps[0] (chain 8453): the call reverts in simulation: Error(message=boom)", MeeApiError),
+    ],
+)  # fmt: skip
+async def test_node_refusals_become_typed_errors(world: World, message: str, expected: type[Exception]) -> None:
+    world.node.on_quote = lambda body: httpx.Response(400, json={"error": message})
+    client = await world.client()
+    with pytest.raises(expected) as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    if isinstance(refused.value, InsufficientBalanceError):
+        assert (refused.value.balance, refused.value.needed, refused.value.chain_id) == (5, 900, 8453)
+
+
+# -- receipts ----------------------------------------------------------------------------------------------------------
+
+
+def explorer(*statuses: str, errors: dict[int, str] | None = None) -> dict[str, Any]:
+    request = {
+        "quoteType": "simple",
+        "paymentInfo": {"sponsored": False, "sender": ACCOUNT, "token": USDC[8453], "nonce": "1",
+                        "callGasLimit": "75000", "verificationGasLimit": "150000", "chainId": "8453"},
+        "userOps": [{"sender": ACCOUNT, "nonce": str(k), "callData": "0x" + bytes(encode_execute(
+            [Call(to=COUNTER, data=INCREMENT)])).hex(), "callGasLimit": "700000", "chainId": str(c)}
+            for k, c in enumerate([8453, 10][: len(statuses) - 1])],
+    }  # fmt: skip
+    quote = quote_for(request)
+    for k, (op, status) in enumerate(zip(quote["userOps"], statuses, strict=True)):
+        op["executionStatus"] = status
+        op["isConfirmed"] = status in ("MINED_SUCCESS", "MINED_FAIL")
+        if status.startswith("MINED"):
+            op["executionData"] = "0x" + keccak(bytes([k])).hex()
+        if errors and k in errors:
+            op["executionError"] = errors[k]
+    return quote
+
+
+async def test_wait_polls_until_final_and_reads_the_receipts(world: World) -> None:
+    world.node.explorer = [
+        explorer("PENDING", "PENDING", "PENDING"),
+        explorer("MINING", "MINING", "MINED_SUCCESS"),
+        explorer("MINED_SUCCESS", "MINED_SUCCESS", "MINED_SUCCESS"),
+    ]
+    client = await world.client()
+    receipt = await client.wait_for_supertransaction_receipt("0x" + "12" * 32, polling_interval=0.001)
+    assert receipt.status == "MINED_SUCCESS" and receipt.is_finalised
+    assert [op.chain_id for op in receipt.user_ops] == [8453, 10]
+    assert receipt.gas_used == 2 * 21_000 and len(receipt.receipts or []) == 2
+    assert sum(1 for _, p, _, _ in world.node.requests if p.startswith("explorer/")) == 3
+
+
+@pytest.mark.parametrize("status", ["FAILED", "MINED_FAIL"])
+async def test_a_failed_super_transaction_names_the_user_op(world: World, status: str) -> None:
+    world.node.explorer = [explorer("MINED_SUCCESS", "MINED_SUCCESS", status, errors={2: "execution reverted: nope"})]
+    client = await world.client()
+    with pytest.raises(SupertransactionFailedError) as failed:
+        await client.wait_for_supertransaction_receipt("0x" + "12" * 32, polling_interval=0.001)
+    err = failed.value
+    assert err.status == status and [(f.index, f.chain_id) for f in err.failures] == [(2, 10)]
+    assert "userOp 2 on chain 10" in err.short_message and "[2] execution reverted: nope" in str(err)
+    assert err.hash == "0x" + "12" * 32 and err.receipt is not None
+
+
+async def test_wait_gives_up_after_the_timeout(world: World) -> None:
+    world.node.explorer = [explorer("PENDING", "PENDING")]
+    client = await world.client()
+    with pytest.raises(SupertransactionTimeoutError) as late:
+        await client.wait_for_supertransaction_receipt("0x" + "12" * 32, timeout=0.05, polling_interval=0.01)
+    assert late.value.status == "PENDING"
+
+
+# -- fusion (permit trigger) -------------------------------------------------------------------------------------------
+
+
+async def test_permit_fusion_quote_sign_and_exec(world: World) -> None:
+    world.chains[8453].deployed = False
+    client = await world.client()
+    trigger = {"token_address": USDC[8453], "chain_id": 8453, "amount": 10_000_000}
+    fusion = await client.get_fusion_quote(trigger=trigger, instructions=[increment(8453)], fee_token=fee())
+    [body] = world.node.posts("quote-permit")
+    assert body["quoteType"] == "permit"
+    assert body["trigger"] == {"tokenAddress": USDC[8453], "chainId": 8453, "gasLimit": "75000", "amount": "10000000"}
+    assert body["paymentInfo"]["eoa"] == OWNER.address and body["paymentInfo"]["callGasLimit"] == "75000"
+    [op] = body["userOps"]
+    calls = decode_execute(bytes.fromhex(op["callData"][2:]))
+    transfer = encode_function_call("transferFrom(address,address,uint256)", [OWNER.address, ACCOUNT, 10_000_000])
+    assert [(c.to, bytes(c.data)) for c in calls] == [(USDC[8453], transfer), (COUNTER, INCREMENT)]
+    assert op["callGasLimit"] == "775000" and op["metadata"][0]["type"] == "TRANSFER"
+    assert fusion.trigger.amount == 10_000_000 + 12_345  # the fee rides on the permit
+
+    await client.execute_fusion_quote(fusion)
+    [sent] = world.node.posts("exec")
+    assert sent["trigger"]["amount"] == str(10_000_000 + 12_345)
+    signature = bytes.fromhex(sent["signature"][2:])
+    assert signature[:4] == bytes.fromhex("177eee02")
+    token, spender, separator, typehash, amount, chain_id, nonce, v, r, s = abi_decode(
+        ["address", "address", "bytes32", "bytes32", "uint256", "uint256", "uint256", "uint256", "bytes32", "bytes32"],
+        signature[4:],
+    )
+    assert (token.lower(), spender.lower(), amount, chain_id, nonce) == (
+        USDC[8453].lower(), ACCOUNT.lower(), 10_012_345, 8453, 3
+    )  # fmt: skip
+    assert separator == domain_separator(8453, USDC[8453]) and typehash == PERMIT_TYPEHASH
+    digest = get_permit_digest(
+        domain_separator=separator, owner=OWNER.address, spender=ACCOUNT, value=amount, nonce=3,
+        deadline=int(fusion.quote.hash, 16),
+    )  # fmt: skip
+    assert Account._recover_hash(bytes(digest), vrs=(v, r, s)) == OWNER.address
+
+
+async def test_a_token_without_permit_is_refused(world: World) -> None:
+    client = await world.client()
+    with pytest.raises(ConfigurationError, match="cannot be used as a permit trigger"):
+        await client.get_fusion_quote(
+            trigger={"token_address": COUNTER, "chain_id": 8453, "amount": 1}, instructions=[], fee_token=fee()
+        )
+
+
+# -- instructions ------------------------------------------------------------------------------------------------------
+
+
+def test_batching_merges_each_chain_in_first_appearance_order() -> None:
+    a = Instruction(chain_id=10, calls=[Call(to=COUNTER, data=b"\x01")], metadata=[{"n": 1}],
+                    lower_bound_timestamp=5, upper_bound_timestamp=50)  # fmt: skip
+    b = Instruction(chain_id=8453, calls=[Call(to=COUNTER, data=b"\x02")])
+    c = Instruction(chain_id=10, calls=[Call(to=COUNTER, data=b"\x03")], metadata=[{"n": 3}],
+                    lower_bound_timestamp=10, upper_bound_timestamp=100)  # fmt: skip
+    merged = batch_instructions([a, b, c])
+    assert [i.chain_id for i in merged] == [10, 8453]
+    assert [bytes(call.data) for call in merged[0].calls] == [b"\x01", b"\x03"]
+    assert merged[0].metadata == ({"n": 1}, {"n": 3})
+    assert (merged[0].lower_bound_timestamp, merged[0].upper_bound_timestamp) == (10, 100)  # the widest window
+    assert merged[1] is b
+    composable = ComposableInstruction(chain_id=10, calls=[to_composable_call(to=COUNTER, data=INCREMENT)])
+    with pytest.raises(InvalidInputError, match="mixes composable and plain"):
+        batch_instructions([a, composable])
+
+
+def test_decode_execute_is_the_inverse_of_encode_execute() -> None:
+    for calls in (
+        [Call(to=COUNTER, data=INCREMENT, value=3)],
+        [Call(to=COUNTER, data=b""), Call(to=ACCOUNT, data=b"1")],
+    ):
+        assert decode_execute(encode_execute(calls)) == [c.model_copy(update={"gas_limit": None}) for c in calls]
