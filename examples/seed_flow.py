@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -56,7 +57,8 @@ SET_NUMBER = selector("setNumber(uint256)")
 
 
 def title(text: str) -> None:
-    print(f"\n\033[1m{text}\033[0m")
+    bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    print(f"\n\033[1m{text}\033[0m" if bold else f"\n{text}")
 
 
 def line(label: str, value: object) -> None:

@@ -48,7 +48,8 @@ async def main() -> None:
             show(await dapp.wait_for_supertransaction_receipt(result.hash))
         after = await net.read(dapp, home, usdc, "balanceOf(address)", [owner.account.address])
         line("counter", await net.read(dapp, home, counter, "number()"))
-        line("account USDC", f"{before} -> {after} base units (nothing paid)")
+        paid = "nothing paid" if after == before else f"{before - after} paid"
+        line("account USDC", f"{before} -> {after} base units ({paid})")
     finally:
         await net.aclose()
 

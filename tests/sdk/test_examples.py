@@ -38,3 +38,41 @@ def test_the_seed_flow_example(devnet: Devnet, node: NodeServer, chains: dict[in
     assert "counter                1" in out and "counter                2" in out
     assert "rule 0: argument 1 (offset 0) must be <= 10, got 11" in out
     assert "counter                7 (unchanged)" in out
+
+
+def run_example(name: str, devnet: Devnet, node: NodeServer, tmp_path: Path) -> str:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / f"{name}.py"), str(state_file(devnet, node, tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_the_multichain_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
+    out = run_example("multichain_grant", devnet, node, tmp_path)
+    assert "chain 8453: MINED_SUCCESS, chain 10: MINED_SUCCESS" in out
+    assert "counter on 8453        2" in out and "counter on 10          2" in out
+    assert out.count(": True}") == 2  # both chains' permissions enabled
+
+
+def test_the_erc20_limits_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
+    out = run_example("erc20_limits", devnet, node, tmp_path)
+    assert "rule 0: argument 1 (offset 0) must be == 57005 (0xdead), got 48879 (0xbeef)" in out
+    assert "rule 1: argument 2 (offset 32) must be <= 1000000, got 1500000" in out
+    assert "a cumulative limit is used up: rule 1" in out
+    assert "recipient holds        2.0 USDC" in out
+
+
+def test_the_sponsorship_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
+    out = run_example("sponsorship", devnet, node, tmp_path)
+    assert out.count("fee                    sponsored") == 3  # prepare, ENABLE_AND_USE, USE
+    assert "account USDC           0 -> 0 base units (nothing paid)" in out
+
+
+def test_the_personal_sign_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
+    out = run_example("personal_sign", devnet, node, tmp_path)
+    assert out.count("MINED_SUCCESS") >= 2 and "enabled                True" in out

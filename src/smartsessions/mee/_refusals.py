@@ -113,6 +113,12 @@ def _word(value: int) -> str:
     return hex(value)
 
 
+def _word_and_hex(value: int) -> str:
+    """Equality rules often pin an address or an id: both readings, unless the word already reads as one."""
+    word = _word(value)
+    return f"{word} ({value:#x})" if word.isdigit() and value >= 256 else word
+
+
 def _failed_rule(init_data: bytes, call: Call) -> str | None:
     """Which rule of a universal action policy ``call`` breaks (a cumulative limit when every rule holds as such)."""
     try:
@@ -144,7 +150,8 @@ def _failed_rule(init_data: bytes, call: Call) -> str | None:
                 ParamCondition.NOT_EQUAL: param != ref,
             }[rule.condition]
             if not ok:
-                return f"rule {k}: {argument} must be {_SYMBOLS[rule.condition]} {_word(ref)}, got {_word(param)}"
+                show = _word_and_hex if rule.condition in (ParamCondition.EQUAL, ParamCondition.NOT_EQUAL) else _word
+                return f"rule {k}: {argument} must be {_SYMBOLS[rule.condition]} {show(ref)}, got {show(param)}"
         if rule.is_limited:
             limited.append(f"rule {k} (at most {_word(rule.usage.limit)} in total on {argument})")
     if limited:
