@@ -40,6 +40,7 @@ from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
+from smartsessions.rpc import SyncRpcClient
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
 
 from ..contracts.flows import deployed_with_sessions_module
@@ -105,6 +106,7 @@ class RecordingNode(ThreadingHTTPServer):
     def __init__(self, chain_ids: tuple[int, ...]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.chain_ids = chain_ids
+        self.permit_enabled = True  # what /info says of USDC: False makes both clients use on-chain triggers
         self.posts: list[tuple[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
 
@@ -148,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 "address": usdc_address(c),
                                 "symbol": "USDC",
                                 "decimals": 6,
-                                "permitEnabled": True,
+                                "permitEnabled": self.server.permit_enabled,
                             }
                         ],
                         "isArbitraryFeeTokensSupported": False,
@@ -240,6 +242,7 @@ async def run_ours(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) ->
             await client.extend(mee_session_actions).prepare_for_permissions(
                 smart_sessions_validator=to_smart_sessions_module(signer=signer),
                 trigger=case.get("trigger"),
+                confirmations=case.get("confirmations", 2),
                 redeemer=case.get("redeemer"),
                 actions=case.get("actions"),
                 **payment,
@@ -410,3 +413,66 @@ async def test_use_and_execute_bodies_equal_the_reference(
         exec_body = reference[1][1]
         assert exec_body["extraNodeField"] == {"kept": True}
     assert "x-api-key" in {k.lower() for k in recording_node.headers_seen[-1]}
+
+
+class Miner:
+    """Mines a block on a chain every 0.2 s while the with-block runs: both clients wait for 2 confirmations of the
+    trigger transaction, which a chain that mines only on demand would never give."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stop = threading.Event()
+
+    def _run(self) -> None:
+        with SyncRpcClient(self.url) as rpc:
+            while not self.stop.wait(0.2):
+                rpc.request("evm_mine", [])
+
+    def __enter__(self) -> Miner:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def trigger_tx_of(exec_body: dict[str, Any], chain: Chain) -> dict[str, Any]:
+    """The on-chain signature names a mined approve from the owner's EOA whose data ends with the quote hash."""
+    signature = bytes.fromhex(exec_body["signature"][2:])
+    assert signature[:4] == bytes.fromhex("177eee01") and len(signature) == 4 + 64
+    assert int.from_bytes(signature[36:68], "big") == 8453
+    tx = chain.rpc.request("eth_getTransactionByHash", ["0x" + signature[4:36].hex()])
+    assert tx is not None and tx["blockNumber"] is not None
+    data = bytes.fromhex(tx["input"][2:])
+    assert data[:4] == bytes.fromhex("095ea7b3") and data[-32:] == bytes.fromhex(exec_body["hash"][2:])
+    return tx
+
+
+async def test_onchain_trigger_bodies_equal_the_reference(
+    devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trigger token the node says has no permit: both clients ask for an "onchain" quote and send the approve
+    transaction with the quote hash appended; the signatures differ only by the transaction's hash."""
+    recording_node.permit_enabled = False
+    case = {
+        "kind": "prepare", "feeToken": fee(),
+        "trigger": {"tokenAddress": usdc_address(8453), "chainId": 8453, "amount": "10000000"},
+    }  # fmt: skip
+    with Miner(devnet.url(8453)):
+        reference = run_reference(devnet, recording_node, case)
+        fixed_clock(monkeypatch)
+        t = case["trigger"]
+        ours = await run_ours(
+            devnet,
+            recording_node,
+            {**case, "trigger": {"token_address": t["tokenAddress"], "chain_id": t["chainId"], "amount": t["amount"]}},
+        )
+    assert [p for p, _ in reference] == ["quote-permit", "exec"]
+    assert reference[0][1]["quoteType"] == "onchain"
+    owner = devnet.key("owner").address.lower()
+    for posts in (reference, ours):
+        assert trigger_tx_of(posts[1][1], chains[8453])["from"].lower() == owner
+        posts[1][1]["signature"] = "0x177eee01"
+    assert_same(ours, reference)

@@ -633,12 +633,18 @@ async def test_permit_fusion_quote_sign_and_exec(world: World) -> None:
     assert Account._recover_hash(bytes(digest), vrs=(v, r, s)) == OWNER.address
 
 
-async def test_a_token_without_permit_is_refused(world: World) -> None:
+async def test_a_token_without_permit_gets_an_onchain_quote(world: World) -> None:
     client = await world.client()
-    with pytest.raises(ConfigurationError, match="cannot be used as a permit trigger"):
-        await client.get_fusion_quote(
-            trigger={"token_address": COUNTER, "chain_id": 8453, "amount": 1}, instructions=[], fee_token=fee()
-        )
+    trigger = {"token_address": COUNTER, "chain_id": 8453, "amount": 1}
+    with pytest.raises(ConfigurationError, match="cannot be used as a permit trigger"):  # forced, it is refused
+        await client.get_fusion_quote(trigger=trigger, instructions=[], fee_token=fee(), quote_type="permit")
+    assert world.node.posts("quote-permit") == []
+    fusion = await client.get_fusion_quote(trigger=trigger, instructions=[], fee_token=fee())
+    [request] = world.node.posts("quote-permit")
+    assert request["quoteType"] == "onchain" and fusion.quote.quote_type == "onchain" and fusion.permit is None
+    assert request["paymentInfo"]["eoa"] == OWNER.address and request["trigger"]["tokenAddress"] == COUNTER
+    with pytest.raises(InvalidInputError, match="native-token triggers"):
+        await client.get_fusion_quote(trigger={**trigger, "token_address": "0x" + "00" * 20}, fee_token=fee())
 
 
 # -- instructions ------------------------------------------------------------------------------------------------------

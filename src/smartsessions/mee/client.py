@@ -69,7 +69,8 @@ from ..signer import sign_typed_digest
 from ..versions import SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS, USDC_BASE_ADDRESS, MeeVersionConfig
 from ._fee_token import FeeTokenInfo
 from ._refusals import OpContext, explain_refusal
-from .quote import encode_permit_quote_signature, get_permit_digest, sign_quote
+from ._transactions import send_transaction, wait_for_transaction
+from .quote import encode_onchain_quote_signature, encode_permit_quote_signature, get_permit_digest, sign_quote
 from .receipt import summarize_receipt
 from .wire import (
     ExplorerResponse,
@@ -193,11 +194,13 @@ class MeeQuote:
 
 @dataclass(frozen=True)
 class FusionQuote:
-    """A permit-funded quote and its trigger; ``trigger.amount`` already includes the fee (unless sponsored)."""
+    """A quote funded from the signer's EOA, and its trigger; ``trigger.amount`` already includes the fee (unless
+    sponsored). ``quote.quote_type`` says how the EOA authorises the pull: ``"permit"`` (an ERC-2612 signature;
+    ``permit`` holds what signing it needs) or ``"onchain"`` (an ``approve`` transaction sent by the EOA)."""
 
     quote: MeeQuote
     trigger: Trigger
-    permit: _PermitToken = field(repr=False)
+    permit: _PermitToken | None = field(repr=False, default=None)
 
 
 @dataclass(frozen=True)
@@ -436,8 +439,8 @@ async def _read_permit_token(deployment: NexusDeployment, token: str, owner: str
         raise ConfigurationError(
             "trigger.token_address",
             f"{token} on chain {chain_id} cannot be used as a permit trigger: {problem}",
-            fix="fund the account directly, or use a token with ERC-2612 permit (on-chain approval triggers are not "
-            "supported by this SDK yet)",
+            fix="use get_fusion_quote(..., quote_type='onchain') (the EOA sends an approve transaction), or a token "
+            "with ERC-2612 permit",
         )
     assert nonce_raw is not None
     return _PermitToken(
@@ -929,9 +932,14 @@ class MeeClient:
         upper_bound_timestamp: int | None = None,
         simulation: Simulation | Mapping[str, Any] | None = None,
         tags: Sequence[str] | None = None,
+        quote_type: Literal["permit", "onchain"] | None = None,
     ) -> FusionQuote:
-        """A quote funded by an ERC-2612 permit from the signer's EOA: the account pulls ``trigger.amount`` (and the
-        fee) of the trigger token with ``transferFrom`` in its first userOp on the trigger chain (spec §9.7)."""
+        """A quote funded from the signer's EOA: the account pulls ``trigger.amount`` (and the fee) of the trigger
+        token with ``transferFrom`` in its first userOp on the trigger chain (spec §9.7).
+
+        The EOA authorises the pull with an ERC-2612 permit signed over the quote when the token supports it (the
+        node's ``/info`` says so, or the token's domain checks out on chain), else with an ``approve`` transaction
+        it sends itself (``"onchain"``), as the reference decides; ``quote_type`` forces one."""
         trig = _trigger(trigger)
         if trig.amount is None:
             raise InvalidInputError("trigger.amount", "is required", fix="pass the amount to pull from the EOA")
@@ -941,6 +949,14 @@ class MeeClient:
                 f"must be at least the trigger amount ({trig.amount})",
                 value=trig.approval_amount,
             )
+        if trig.token_address == _ZERO:
+            raise InvalidInputError(
+                "trigger.token_address",
+                "native-token triggers (through the ETH forwarder) are not supported by this SDK yet",
+                fix="use an ERC-20 trigger, or fund the account directly",
+            )
+        if quote_type not in (None, "permit", "onchain"):
+            raise InvalidInputError("quote_type", "must be 'permit', 'onchain' or None", value=quote_type)
         owner = self.account.signer.address
         deployment = self.account.deployment_on(trig.chain_id)
         spender = deployment.address
@@ -949,13 +965,19 @@ class MeeClient:
         for entry in self.info.supported_gas_tokens:
             if entry.chain_id == trig.chain_id:
                 listed = next((t for t in entry.payment_tokens if t.address == trig.token_address), None)
-        if listed is not None and not listed.permit_enabled:
-            raise ConfigurationError(
-                "trigger.token_address",
-                f"the MEE node says {trig.token_address} has no usable permit on chain {trig.chain_id}",
-                fix="on-chain approval triggers are not supported by this SDK yet: fund the account directly",
-            )
-        permit = await _read_permit_token(deployment, trig.token_address, owner, trig.chain_id)
+        permit = None
+        kind = quote_type
+        if kind == "permit":
+            permit = await _read_permit_token(deployment, trig.token_address, owner, trig.chain_id)
+        elif kind is None:
+            if listed is not None and not listed.permit_enabled:
+                kind = "onchain"
+            else:
+                try:
+                    permit = await _read_permit_token(deployment, trig.token_address, owner, trig.chain_id)
+                    kind = "permit"
+                except ConfigurationError:
+                    kind = "onchain"  # the reference falls back to an approve transaction too
         resolved = [to_instruction(i) for i in instructions]
         trigger_gas = trig.gas_limit or DEFAULT_GAS_LIMIT
         transfer_data = encode_function_call("transferFrom(address,address,uint256)", [owner, recipient, trig.amount])
@@ -1008,7 +1030,7 @@ class MeeClient:
             simulation=simulation,
             tags=tags,
             path="quote-permit",
-            quote_type="permit",
+            quote_type=kind,
             trigger=trigger_info,
             eoa=owner,
         )
@@ -1017,10 +1039,19 @@ class MeeClient:
         with_fee = trigger_info.model_copy(update={"amount": trigger_info.amount + fee})
         return FusionQuote(quote=quote, trigger=with_fee, permit=permit)
 
-    async def sign_fusion_quote(self, fusion_quote: FusionQuote) -> SignedMeeQuote:
-        """The owner's EIP-2612 permit of ``trigger.approval_amount`` (or amount, fee included) to the account, with
-        ``deadline = uint256(quote.hash)``, in the ``0x177eee02`` format (MEE < 3.0.0)."""
+    async def sign_fusion_quote(
+        self, fusion_quote: FusionQuote, *, confirmations: int = 2, timeout: float = 120.0
+    ) -> SignedMeeQuote:
+        """Authorise the trigger. Permit quotes: the owner's EIP-2612 permit of ``trigger.approval_amount`` (or
+        amount, fee included) to the account, with ``deadline = uint256(quote.hash)``, in the ``0x177eee02`` format
+        (MEE < 3.0.0). On-chain quotes: the owner's EOA sends ``approve(account, amount)`` with the quote hash
+        appended and waits for ``confirmations`` blocks (1 on a chain that mines on demand, such as the devnet);
+        the signature is ``0x177eee01 ‖ abi.encode(txHash, chainId)``."""
         quote, trigger, permit = fusion_quote.quote, fusion_quote.trigger, fusion_quote.permit
+        if quote.quote_type == "onchain":
+            return await self._sign_onchain_quote(fusion_quote, confirmations=confirmations, timeout=timeout)
+        if permit is None:
+            raise InvalidInputError("fusion_quote.permit", "is missing", fix="get the quote with get_fusion_quote")
         versions = self._mee_versions_of(quote)
         if versions and _version_tuple(str(versions[0]["version"]["version"])) >= (3, 0, 0):
             raise ConfigurationError(
@@ -1054,9 +1085,47 @@ class MeeClient:
         }
         return SignedMeeQuote(json=body)
 
-    async def execute_fusion_quote(self, fusion_quote: FusionQuote) -> ExecuteResult:
-        """Sign the permit and ``POST /exec`` with the trigger (its amount including the fee)."""
-        signed = await self.sign_fusion_quote(fusion_quote)
+    async def _sign_onchain_quote(
+        self, fusion_quote: FusionQuote, *, confirmations: int, timeout: float
+    ) -> SignedMeeQuote:
+        quote, trigger = fusion_quote.quote, fusion_quote.trigger
+        if confirmations < 1:
+            raise InvalidInputError("confirmations", "must be at least 1", value=confirmations)
+        signer: Any = self.account.signer
+        if not hasattr(signer, "sign_transaction"):
+            raise ConfigurationError(
+                "signer",
+                "cannot sign transactions, which an on-chain trigger needs (the EOA sends an approve transaction)",
+                fix="use a signer with sign_transaction (an eth_account LocalAccount), or a token with ERC-2612 permit",
+            )
+        deployment = self.account.deployment_on(trigger.chain_id)
+        amount = trigger.approval_amount if trigger.approval_amount is not None else trigger.amount
+        assert amount is not None
+        data = encode_function_call("approve(address,uint256)", [deployment.address, amount]) + bytes(
+            to_bytes32(quote.hash, field="quote.hash")
+        )
+        tx_hash = await send_transaction(
+            deployment.rpc, signer, chain_id=trigger.chain_id, to=trigger.token_address, data=data
+        )
+        await wait_for_transaction(
+            deployment.rpc, tx_hash, confirmations=confirmations, timeout=timeout, what="the trigger's approve"
+        )
+        signature = encode_onchain_quote_signature(tx_hash=tx_hash, chain_id=trigger.chain_id)
+        return SignedMeeQuote(
+            json={
+                **quote.json,
+                "signature": "0x" + bytes(signature).hex(),
+                "meeVersions": self._mee_versions_of(quote),
+                "isEIP712TrustedSponsorshipSupported": True,
+            }
+        )
+
+    async def execute_fusion_quote(
+        self, fusion_quote: FusionQuote, *, confirmations: int = 2, timeout: float = 120.0
+    ) -> ExecuteResult:
+        """Authorise the trigger (:meth:`sign_fusion_quote`) and ``POST /exec`` with the trigger (its amount
+        including the fee)."""
+        signed = await self.sign_fusion_quote(fusion_quote, confirmations=confirmations, timeout=timeout)
         body = {**signed.json, "trigger": to_wire(fusion_quote.trigger)}
         return await self.execute_signed_quote(SignedMeeQuote(json=body))
 

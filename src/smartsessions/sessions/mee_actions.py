@@ -238,11 +238,14 @@ async def prepare_for_permissions(
     additional_instructions: Sequence[AnyInstruction | dict[str, Any]] | None = None,
     batch: bool = True,
     simulation: Simulation | Mapping[str, Any] | None = None,
+    confirmations: int = 2,
 ) -> PrepareForPermissionsResult | None:
     """Deploy the account where needed, install SmartSessions and make it a safe sender of the K1MeeValidator, on
     every chain of the account, in one owner-signed super-transaction (spec §5). With ``redeemer`` and ``actions``,
     also enable a session per chain and return its details (use them with mode ``USE``). With ``trigger``, the
-    owner's EOA funds the account through an ERC-2612 permit in the same super-transaction.
+    owner's EOA funds the account in the same super-transaction: through an ERC-2612 permit, or, for a token
+    without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (pass 1 on a chain
+    that mines on demand, such as the devnet).
 
     Returns None when there is nothing to do."""
     fee = (
@@ -281,7 +284,7 @@ async def prepare_for_permissions(
             batch=batch,
             simulation=simulation,
         )
-        result = await client.execute_fusion_quote(fusion)
+        result = await client.execute_fusion_quote(fusion, confirmations=confirmations)
     else:
         quote = await client.get_quote(
             instructions=instructions,
