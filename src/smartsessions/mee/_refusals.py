@@ -44,6 +44,7 @@ from ..policies import (
     ParamCondition,
     decode_action_config,
 )
+from ..policies.universal_action import CONDITION_SYMBOLS
 from ..sessions.details import SessionDetails
 
 __all__ = ["POLICY_NAMES", "OpContext", "explain_refusal", "where_of"]
@@ -69,15 +70,6 @@ _NODE_BALANCE = re.compile(
     r"but (\d+) are needed"
 )
 _GENERIC_BALANCE = re.compile(r"insufficient (?:funds|balance)|exceeds balance|not enough (?:funds|balance)", re.I)
-
-_SYMBOLS = {
-    ParamCondition.EQUAL: "==",
-    ParamCondition.GREATER_THAN: ">",
-    ParamCondition.LESS_THAN: "<",
-    ParamCondition.GREATER_THAN_OR_EQUAL: ">=",
-    ParamCondition.LESS_THAN_OR_EQUAL: "<=",
-    ParamCondition.NOT_EQUAL: "!=",
-}
 
 
 @dataclass(frozen=True)
@@ -151,7 +143,9 @@ def _failed_rule(init_data: bytes, call: Call) -> str | None:
             }[rule.condition]
             if not ok:
                 show = _word_and_hex if rule.condition in (ParamCondition.EQUAL, ParamCondition.NOT_EQUAL) else _word
-                return f"rule {k}: {argument} must be {_SYMBOLS[rule.condition]} {show(ref)}, got {show(param)}"
+                return (
+                    f"rule {k}: {argument} must be {CONDITION_SYMBOLS[rule.condition]} {show(ref)}, got {show(param)}"
+                )
         if rule.is_limited:
             limited.append(f"rule {k} (at most {_word(rule.usage.limit)} in total on {argument})")
     if limited:

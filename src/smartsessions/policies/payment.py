@@ -18,6 +18,7 @@ from ..encoding.session import ActionData, PolicyData
 from ..errors import FeePaymentBlockedError, InvalidInputError
 from ._built import built_policy
 from .universal_action import (
+    CONDITION_SYMBOLS,
     MAX_RULES,
     UNIVERSAL_ACTION_POLICY_ADDRESS,
     LimitUsage,
@@ -171,22 +172,11 @@ def add_payment_policy_for_actions(
     return updated
 
 
-_NAMES = {
-    ParamCondition.EQUAL: "==",
-    ParamCondition.GREATER_THAN: ">",
-    ParamCondition.LESS_THAN: "<",
-    ParamCondition.GREATER_THAN_OR_EQUAL: ">=",
-    ParamCondition.LESS_THAN_OR_EQUAL: "<=",
-    ParamCondition.NOT_EQUAL: "!=",
-    ParamCondition.IN_RANGE: "in range",
-}
-
-
 def _blocking_rule(rule: ParamRule, max_payment_amount: int) -> str | None:
     """Why the fee payment ``transfer(node, fee)``, ``0 < fee <= max``, cannot pass ``rule`` (as the reference will
     have raised it), or None when it can."""
     ref = int.from_bytes(bytes(rule.ref), "big")
-    what = f"{_NAMES[rule.condition]} {ref}"
+    what = f"{CONDITION_SYMBOLS.get(rule.condition, 'in range')} {ref}"
     if rule.offset == 0:
         if rule.condition is ParamCondition.EQUAL:
             return f"the recipient must be {'0x' + bytes(rule.ref)[12:].hex()}, and the fee goes to the MEE node"

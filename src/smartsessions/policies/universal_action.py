@@ -22,6 +22,7 @@ from ..errors import EncodingError, InvalidInputError
 from ._built import built_policy
 
 __all__ = [
+    "CONDITION_SYMBOLS",
     "MAX_RULES",
     "UNIVERSAL_ACTION_POLICY_ADDRESS",
     "LimitUsage",
@@ -49,6 +50,17 @@ class ParamCondition(IntEnum):
     LESS_THAN_OR_EQUAL = 4
     NOT_EQUAL = 5
     IN_RANGE = 6  # ref = uint128(min) ‖ uint128(max)
+
+
+#: How error messages write each condition (``IN_RANGE`` has no symbol: its ``ref`` packs two bounds).
+CONDITION_SYMBOLS = {
+    ParamCondition.EQUAL: "==",
+    ParamCondition.GREATER_THAN: ">",
+    ParamCondition.LESS_THAN: "<",
+    ParamCondition.GREATER_THAN_OR_EQUAL: ">=",
+    ParamCondition.LESS_THAN_OR_EQUAL: "<=",
+    ParamCondition.NOT_EQUAL: "!=",
+}
 
 
 class LimitUsage(Model):
