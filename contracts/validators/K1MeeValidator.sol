@@ -13,6 +13,7 @@ import {
 } from "../interfaces/IERC7579.sol";
 import {EcdsaLib} from "../lib/EcdsaLib.sol";
 import {MerkleProofLib} from "../lib/MerkleProofLib.sol";
+import {SignedTxLib} from "../lib/RlpLib.sol";
 
 /// @dev EIP-5267 view of the account, read for the ERC-7739 nested EIP-712 workflows.
 interface IERC5267Domain {
@@ -39,7 +40,13 @@ interface IERC5267Domain {
 ///        Merkle proof. Full layout (userOps): `abi.encode(root, uint48 lower, uint48 upper, bytes32[] proof, bytes sig)`
 ///        with leaf `keccak256(keccak256(abi.encode(userOpHash, lower, upper)))`; short layout (ERC-1271 and session
 ///        validation): `abi.encode(root, bytes32[] proof, bytes sig)` with the given hash as the leaf.
-///      - `0x177eee01` on-chain transaction (RLP): not supported here; always reported as invalid.
+///      - `0x177eee01` on-chain transaction: the owner sent a transaction whose `data` ends with the super-transaction
+///        root (e.g. `approve(account, amount) ‖ root`). Full layout (userOps): `txType (1 byte) ‖ rlpSignedTx ‖
+///        proof items (32 bytes each) ‖ uint8 proofCount ‖ uint48 lower (6 bytes) ‖ uint48 upper (6 bytes)`, leaf as
+///        in simple mode; short layout: the same without the two timestamps, leaf = the given hash. Type 0x00 is a
+///        legacy transaction (EIP-155 or not; the 0x00 is prepended to its RLP), type 0x02 an EIP-1559 one (its raw
+///        `0x02 ‖ rlp`, so the type byte is the transaction's own). The signer of the unsigned transaction must be
+///        the owner (see `SignedTxLib`).
 ///      - `0x177eee02` ERC-2612 permit: the root is the permit deadline; full and short layouts as in spec §11.2/§11.4.
 ///      - anything else: a plain 65-byte ECDSA signature over the hash (raw, then EIP-191 personal message).
 ///      A bad or malformed signature is reported (SIG_VALIDATION_FAILED / false / 0xffffffff), never reverted, so that
@@ -216,7 +223,7 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         uint256 sigType = _sigType(sig);
         if (sigType == SIG_TYPE_SIMPLE) return _validateSimpleFull(owner, userOpHash, sig);
         if (sigType == SIG_TYPE_ERC20_PERMIT) return _validatePermitFull(owner, userOpHash, sig);
-        if (sigType == SIG_TYPE_ON_CHAIN) return SIG_VALIDATION_FAILED;
+        if (sigType == SIG_TYPE_ON_CHAIN) return _validateOnChainFull(owner, userOpHash, sig);
         return EcdsaLib.isValidSignature(owner, userOpHash, sig) ? 0 : SIG_VALIDATION_FAILED;
     }
 
@@ -306,7 +313,7 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         uint256 sigType = _sigType(sig);
         if (sigType == SIG_TYPE_SIMPLE) return _validateSimpleShort(owner, hash, sig);
         if (sigType == SIG_TYPE_ERC20_PERMIT) return _validatePermitShort(owner, hash, sig);
-        if (sigType == SIG_TYPE_ON_CHAIN) return false;
+        if (sigType == SIG_TYPE_ON_CHAIN) return _validateOnChainShort(owner, hash, sig);
         return EcdsaLib.isValidSignature(owner, hash, sig);
     }
 
@@ -343,6 +350,69 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         if (!ok || !EcdsaLib.isValidSignature(owner, root, ecdsaSig) || computedRoot != root) {
             return SIG_VALIDATION_FAILED;
         }
+    }
+
+    /// @dev `0x177eee01 ‖ txType ‖ rlpSignedTx ‖ proof items ‖ uint8 proofCount ‖ uint48 lower ‖ uint48 upper`, leaf
+    ///      `keccak256(keccak256(abi.encode(userOpHash, lower, upper)))`, root = the last 32 bytes of the tx data.
+    function _validateOnChainFull(address owner, bytes32 userOpHash, bytes calldata sig)
+        private
+        view
+        returns (uint256 validationData)
+    {
+        // prefix, type byte, at least one RLP byte, count and timestamps
+        if (sig.length < 4 + 2 + 13) return SIG_VALIDATION_FAILED;
+        uint256 proofCount;
+        bytes32 leaf;
+        uint256 rlpEnd;
+        assembly ("memory-safe") {
+            let tail := add(sig.offset, sig.length)
+            let lower := shr(208, calldataload(sub(tail, 12)))
+            let upper := shr(208, calldataload(sub(tail, 6)))
+            proofCount := byte(0, calldataload(sub(tail, 13)))
+            validationData := or(shl(160, upper), shl(208, lower))
+            // the proof must leave room for the type byte and one RLP byte
+            switch lt(sub(sig.length, 19), shl(5, proofCount))
+            case 1 { validationData := SIG_VALIDATION_FAILED }
+            default { rlpEnd := sub(sub(tail, 13), shl(5, proofCount)) }
+            let m := mload(0x40)
+            mstore(m, userOpHash)
+            mstore(add(m, 0x20), lower)
+            mstore(add(m, 0x40), upper)
+            mstore(0x00, keccak256(m, 0x60))
+            leaf := keccak256(0x00, 0x20)
+        }
+        if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
+        if (!_validateOnChainTx(owner, _tail(sig), rlpEnd, proofCount, leaf)) return SIG_VALIDATION_FAILED;
+    }
+
+    /// @dev `0x177eee01 ‖ txType ‖ rlpSignedTx ‖ proof items ‖ uint8 proofCount`, leaf = `hash`.
+    function _validateOnChainShort(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
+        if (sig.length < 4 + 2 + 1) return false;
+        uint256 proofCount;
+        uint256 rlpEnd;
+        assembly ("memory-safe") {
+            let tail := add(sig.offset, sig.length)
+            proofCount := byte(0, calldataload(sub(tail, 1)))
+            if iszero(lt(sub(sig.length, 7), shl(5, proofCount))) {
+                rlpEnd := sub(sub(tail, 1), shl(5, proofCount))
+            }
+        }
+        if (rlpEnd == 0) return false;
+        return _validateOnChainTx(owner, _tail(sig), rlpEnd, proofCount, hash);
+    }
+
+    /// @dev The transaction in calldata `[txStart, rlpEnd)` (type byte first) was signed by `owner` and its data ends
+    ///      with the root that the `proofCount` proof items at `rlpEnd` fold `leaf` into. The owner's signature is
+    ///      checked even when the proof fails (gas parity with valid signatures, see EcdsaLib).
+    function _validateOnChainTx(address owner, uint256 txStart, uint256 rlpEnd, uint256 proofCount, bytes32 leaf)
+        private
+        view
+        returns (bool)
+    {
+        (bool ok, SignedTxLib.SignedTx memory signedTx) = SignedTxLib.decode(txStart, rlpEnd);
+        if (!ok) return false;
+        bool proven = MerkleProofLib.verifyCalldata(rlpEnd, proofCount, signedTx.appended, leaf);
+        return EcdsaLib.isValidSignature(owner, signedTx.digest, signedTx.v, signedTx.r, signedTx.s) && proven;
     }
 
     /// @dev Calldata offset of the payload after the 4-byte signature type.

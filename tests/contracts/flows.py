@@ -1,5 +1,6 @@
 """The userOps the SDK and the node produce, built here from the pure core and sent through the real EntryPoint:
-account deployment, owner ops (no-MEE, MEE simple, MEE permit), SmartSessions installation, grants and session use."""
+account deployment, owner ops (no-MEE, MEE simple, MEE permit, MEE on-chain trigger), SmartSessions installation,
+grants and session use."""
 
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ from smartsessions.account import (
     to_init_code,
     to_init_data,
 )
-from smartsessions.devnet.deploy import TestKey
+from smartsessions.devnet.deploy import TestKey, usdc_address
 from smartsessions.devnet.entrypoint import UserOpResult
 from smartsessions.encoding import MerkleTree, get_mee_user_op_hash
 from smartsessions.encoding.abi import SESSION, abi_encode, encode_function_call
 from smartsessions.encoding.eip712 import get_session_digest, hash_chain_digests
 from smartsessions.encoding.signature import encode_mee_short_signature
 from smartsessions.encoding.userop import PackedUserOperation
-from smartsessions.mee.quote import encode_simple_signature_full
+from smartsessions.mee.quote import encode_onchain_signature_full, encode_simple_signature_full
 from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS
 
 from .harness import ZERO, Chain, sign_personal, sign_raw
@@ -97,6 +98,34 @@ def owner_op_mee_simple(
         signature=sign_personal(account.owner, bytes(tree.root)),
     )
     return chain.handle_ops([op.model_copy(update={"signature": signature})])
+
+
+def owner_op_mee_onchain(
+    chain: Chain,
+    account: Account,
+    call_data: bytes,
+    *,
+    tx_type: int = 2,
+    extra_leaves: Sequence[bytes] = (),
+    deploy: bool = False,
+    approve: int = 1,
+) -> tuple[PackedUserOperation, list[UserOpResult]]:
+    """An owner userOp authorised by an on-chain trigger: the owner's EOA sends ``USDC.approve(account, approve)``
+    with the super-transaction root appended (a real transaction, mined first), and the userOp carries that signed
+    transaction in the full ``0x177eee01`` layout."""
+    now = chain.timestamp()
+    lower, upper = now - 10, now + 180
+    op = chain.user_op(sender=account.address, call_data=call_data, init_code=account.init_code if deploy else b"")
+    leaf = bytes(get_mee_user_op_hash(chain.user_op_hash(op), lower_bound_timestamp=lower, upper_bound_timestamp=upper))
+    tree = MerkleTree([leaf, *extra_leaves])
+    data = encode_function_call("approve(address,uint256)", [account.address, approve]) + bytes(tree.root)
+    raw = chain.sign_tx(account.owner, to=usdc_address(chain.chain_id), data=data, tx_type=tx_type)
+    assert chain.send_raw(raw)["status"] == "0x1"
+    signature = encode_onchain_signature_full(
+        signed_transaction=raw, proof=tree.proof(leaf), lower_bound_timestamp=lower, upper_bound_timestamp=upper
+    )
+    signed = op.model_copy(update={"signature": signature})
+    return signed, chain.handle_ops([signed])
 
 
 def install_smart_sessions_call(account: Account, sessions: Sequence[Session] = ()) -> bytes:

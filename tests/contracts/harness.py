@@ -5,6 +5,7 @@ It drives the real EntryPoint with real bundles (``handleOps`` from an EOA), so 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,34 @@ class Chain:
             raise RevertedError(decode_revert(exc.revert_data), exc.revert_data) from exc
         except DevnetError as exc:
             raise RevertedError(str(exc), b"") from exc
+
+    def send_raw(self, raw: bytes, timeout: float = 10.0) -> dict[str, Any]:
+        """``eth_sendRawTransaction`` of a transaction signed here, then its receipt (reverted or not)."""
+        tx_hash = self.rpc.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            receipt = self.rpc.request("eth_getTransactionReceipt", [tx_hash])
+            if receipt:
+                return dict(receipt)
+            time.sleep(0.005)
+        raise AssertionError(f"transaction {tx_hash} was not mined within {timeout} s")
+
+    def sign_tx(
+        self, key: TestKey, *, to: str, data: bytes, tx_type: int = 2, eip155: bool = True, gas: int = 200_000
+    ) -> bytes:
+        """A raw transaction from ``key`` at its next nonce: EIP-1559 (``tx_type`` 2) or legacy (0), the legacy one
+        replay-protected (EIP-155) unless ``eip155`` is false."""
+        nonce = int(self.rpc.request("eth_getTransactionCount", [key.address, "pending"]), 16)
+        block = self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        base = int(block.get("baseFeePerGas") or "0x0", 16)
+        tx: dict[str, Any] = {"nonce": nonce, "to": to, "data": "0x" + data.hex(), "value": 0, "gas": gas}
+        if tx_type == 2:
+            tx.update(type=2, chainId=self.chain_id, maxPriorityFeePerGas=10**9, maxFeePerGas=2 * base + 10**9)
+        else:
+            tx["gasPrice"] = 2 * base + 10**9
+            if eip155:
+                tx["chainId"] = self.chain_id
+        return bytes(Account.sign_transaction(tx, key.private_key).raw_transaction)
 
     def code(self, address: str) -> bytes:
         return bytes.fromhex(self.rpc.request("eth_getCode", [address, "latest"])[2:])

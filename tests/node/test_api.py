@@ -81,7 +81,7 @@ _DELETE = object()
         (["paymentInfo", "sessionDetails", "permissionId"], "0x12", "paymentInfo.sessionDetails.permissionId"),
         (["paymentInfo", "token"], "0x000000000000000000000000000000000000dEaD",
          "paymentInfo.token: 0x000000000000000000000000000000000000dEaD is not a fee token on chain 8453"),
-        (["quoteType"], "onchain", "quoteType: on-chain fusion triggers (0x177eee01) are not supported"),
+        (["quoteType"], "onchain", "trigger: is required for onchain quotes"),
         (["quoteType"], "bogus", "quoteType: Input should be 'simple', 'permit', 'onchain', 'mm-dtk' or 'safe-sa'"),
         (["userOps", 0, "upperBoundTimestamp"], 1, "userOps[0].upperBoundTimestamp: 1 is before lowerBoundTimestamp"),
     ],

@@ -84,7 +84,8 @@ def test_a_signature_by_another_key_is_refused(node: Node, session: SessionSetup
     )
     for bad, error in [
         (body["signature"][:-2], "signature: a simple quote signature is 0x177eee00 + 65 bytes, got 68 bytes"),
-        ("0x177eee01" + "00" * 64, "signature: on-chain trigger signatures (0x177eee01) are not supported"),
+        ("0x177eee01" + "00" * 63, "signature: an on-chain quote signature is 0x177eee01 + abi.encode("),
+        ("0x177eee01" + "00" * 64, "signature: an on-chain signature (0x177eee01) needs an on-chain quote"),
         ("0xdeadbeef" + "00" * 65, "signature: unknown quote signature type 0xdeadbeef"),
         ("0x177eee02" + "00" * 320, "signature: the permit's v must be 27 or 28, got 0"),
     ]:

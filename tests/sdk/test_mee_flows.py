@@ -208,3 +208,25 @@ async def test_a_universal_action_policy_limits_the_argument(sdk: Sdk) -> None:
     assert err.chain_id == 8453
     assert "Rule: rule 0" in str(err) and err.__cause__ is not None and err.__cause__.status == 400  # type: ignore[attr-defined]
     assert sdk.counter() == 7
+
+
+async def test_an_onchain_trigger_funds_the_account(sdk: Sdk) -> None:
+    """The fusion path without a permit: the owner's EOA sends approve(account, amount + fee) with the quote hash
+    appended, and the account pulls the trigger in its first userOp, which also deploys it."""
+    owner = await sdk.owner_client()
+    account = owner.account.address
+    eoa_before = sdk.usdc(sdk.owner.address)
+    before = sdk.counter()
+    fusion = await owner.get_fusion_quote(
+        trigger={"token_address": usdc_address(8453), "chain_id": 8453, "amount": TRIGGER},
+        instructions=[increment()],
+        fee_token=sdk.fee(),
+        quote_type="onchain",
+    )
+    assert fusion.quote.quote_type == "onchain" and fusion.trigger.amount == TRIGGER + fusion.quote.fee
+    result = await owner.execute_fusion_quote(fusion, confirmations=1)
+    receipt = await owner.wait_for_supertransaction_receipt(result.hash)
+    assert receipt.status == "MINED_SUCCESS"
+    assert sdk.counter() == before + 1
+    assert sdk.usdc(sdk.owner.address) == eoa_before - TRIGGER - fusion.quote.fee
+    assert sdk.usdc(account) == TRIGGER

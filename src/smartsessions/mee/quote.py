@@ -26,6 +26,8 @@ __all__ = [
     "QUOTE_PREFIX_SIMPLE",
     "SuperTxEntry",
     "encode_onchain_quote_signature",
+    "encode_onchain_signature_full",
+    "encode_onchain_signature_short",
     "encode_permit_quote_signature",
     "encode_permit_signature_full",
     "encode_simple_signature_full",
@@ -33,6 +35,7 @@ __all__ = [
     "get_super_tx_leaf",
     "get_super_tx_tree",
     "sign_quote",
+    "to_onchain_tx_payload",
 ]
 
 QUOTE_PREFIX_SIMPLE = bytes.fromhex("177eee00")
@@ -230,3 +233,57 @@ def encode_permit_signature_full(
         what="permit signature",
     )
     return HexBytes(QUOTE_PREFIX_PERMIT + body)
+
+
+def to_onchain_tx_payload(raw_transaction: object) -> bytes:
+    """The ``txType ‖ rlp`` the K1MeeValidator reads from a signed transaction in its EIP-2718 form (what
+    ``eth_getRawTransactionByHash`` returns): an EIP-1559 transaction (``0x02 ‖ rlp``) as is, a legacy one (a bare
+    RLP list) with ``0x00`` prepended (spec §11.2). Other types are refused: the validator reads only these two."""
+    raw = bytes(to_bytes(raw_transaction, field="raw_transaction"))
+    if not raw:
+        raise InvalidInputError("raw_transaction", "is empty")
+    if raw[0] >= 0xC0:
+        return b"\x00" + raw
+    if raw[0] == 0x02:
+        return raw
+    raise InvalidInputError(
+        "raw_transaction",
+        f"is a type 0x{raw[0]:02x} transaction; on-chain triggers must be legacy or EIP-1559 (type 0x02)",
+        fix="send the trigger as a legacy or EIP-1559 transaction",
+    )
+
+
+def _proof_items(proof: Sequence[object]) -> bytes:
+    if len(proof) > 255:
+        raise InvalidInputError("proof", f"has {len(proof)} items; the on-chain layout counts them in one byte")
+    return b"".join(bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof))
+
+
+def encode_onchain_signature_full(
+    *,
+    signed_transaction: object,
+    proof: Sequence[object],
+    lower_bound_timestamp: object,
+    upper_bound_timestamp: object,
+) -> HexBytes:
+    """The K1MeeValidator userOp layout for an on-chain trigger (spec §11.2): ``0x177eee01 ‖ txType ‖ rlpSignedTx ‖
+    proof items ‖ uint8 proofCount ‖ uint48 lower ‖ uint48 upper`` (packed). ``signed_transaction`` is the raw
+    transaction (see :func:`to_onchain_tx_payload`), whose data ends with the super-transaction hash."""
+    lower = to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48)
+    upper = to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48)
+    return HexBytes(
+        QUOTE_PREFIX_ONCHAIN
+        + to_onchain_tx_payload(signed_transaction)
+        + _proof_items(proof)
+        + bytes([len(proof)])
+        + lower.to_bytes(6, "big")
+        + upper.to_bytes(6, "big")
+    )
+
+
+def encode_onchain_signature_short(*, signed_transaction: object, proof: Sequence[object]) -> HexBytes:
+    """The short on-chain layout (spec §11.4; session userOps and ERC-1271): ``0x177eee01 ‖ txType ‖ rlpSignedTx ‖
+    proof items ‖ uint8 proofCount``, no timestamps (the leaf is the hash itself)."""
+    return HexBytes(
+        QUOTE_PREFIX_ONCHAIN + to_onchain_tx_payload(signed_transaction) + _proof_items(proof) + bytes([len(proof)])
+    )

@@ -114,3 +114,8 @@ class ChainClient:
     async def transaction(self, tx_hash: str) -> dict[str, Any] | None:
         result = await self.rpc.request("eth_getTransactionByHash", [tx_hash])
         return dict(result) if result else None
+
+    async def raw_transaction(self, tx_hash: str) -> bytes | None:
+        """The signed transaction's EIP-2718 bytes (``eth_getRawTransactionByHash``; anvil and geth have it)."""
+        result = await self.rpc.request("eth_getRawTransactionByHash", [tx_hash])
+        return bytes.fromhex(str(result)[2:]) if result and result != "0x" else None

@@ -10,7 +10,10 @@ What the node checks, in order:
    userOp needs: the session's redeemer for a session userOp, the account owner otherwise (the K1MeeValidator's
    ``smartAccountOwners`` for a deployed account, the owner in the bootstrap call of the quote's initCode for an
    undeployed one). A permit (``0x177eee02``) must be the owner's EIP-2612 permit of the trigger token to the account
-   on the trigger chain, with ``deadline = quote.hash`` and an amount that covers the trigger and the fee.
+   on the trigger chain, with ``deadline = quote.hash`` and an amount that covers the trigger and the fee. An on-chain
+   trigger (``0x177eee01 ‖ abi.encode(txHash, chainId)``) must name a transaction mined successfully on the trigger
+   chain, sent by ``paymentInfo.eoa`` and by the signer every userOp needs (as above), whose data ends with
+   ``quote.hash``; if it is an ``approve`` of the trigger token, to the account, for the trigger amount and the fee.
 
 Then it builds every userOp's signature (:mod:`.signatures`), stores the super-transaction with them in one
 transaction, hands it to the executor, and answers ``{hash}``.
@@ -19,14 +22,15 @@ transaction, hands it to the executor, and answers ``{hash}``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
-from ..._coerce import to_address
+from ..._coerce import keccak, to_address
 from ...encoding.abi import encode_function_call
 from ...errors import InvalidInputError
-from ...mee.quote import SuperTxEntry, get_super_tx_tree
+from ...mee.quote import SuperTxEntry, get_super_tx_tree, to_onchain_tx_payload
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, from_wire, to_wire
 from ...versions import MEE_VERSIONS
 from ._chain import ChainClient
@@ -35,6 +39,7 @@ from .errors import NodeError
 from .signatures import (
     QuoteSignature,
     owner_from_init_code,
+    owner_onchain_signature,
     owner_permit_signature,
     owner_simple_signature,
     parse_quote_signature,
@@ -46,6 +51,7 @@ from .store import Store, UserOpRecord
 
 __all__ = ["Acceptor", "first_difference"]
 
+_APPROVE = bytes.fromhex("095ea7b3")
 _K1_VALIDATORS = tuple(dict.fromkeys(MEE_VERSIONS[v].validator_address for v in ("2.1.0", "2.0.0")))
 
 
@@ -106,7 +112,7 @@ class Acceptor:
             )
         signature = parse_quote_signature(bytes(body.signature))
         meta = record.meta
-        await self._check_signature(issued, body, signature, meta)
+        signature = await self._check_signature(issued, body, signature, meta)
         user_ops = self._sign(issued, body, signature, meta)
         if not self.store.accept(quote_hash, to_wire(body), user_ops):
             raise NodeError(409, f"hash: super-transaction {quote_hash} was already submitted; a quote executes once")
@@ -157,12 +163,19 @@ class Acceptor:
 
     async def _check_signature(
         self, quote: GetQuotePayload, body: SignedQuote, signature: QuoteSignature, meta: dict[str, Any]
-    ) -> None:
+    ) -> QuoteSignature:
+        """Checks the signature against every userOp's signer; returns it, an on-chain one with its transaction."""
         quote_type = meta.get("quoteType", "simple")
-        if signature.kind == "simple" and quote_type != "simple":
-            raise NodeError(400, f"signature: a {quote_type} quote needs a permit signature (0x177eee02)")
-        if signature.kind == "permit" and quote_type != "permit":
-            raise NodeError(400, "signature: a permit signature (0x177eee02) needs a permit quote (POST /quote-permit)")
+        kinds = {"simple": ("a simple", "0x177eee00"), "permit": ("a permit", "0x177eee02"),
+                 "onchain": ("an on-chain", "0x177eee01")}  # fmt: skip
+        if signature.kind != quote_type:
+            if quote_type == "simple":
+                name, prefix = kinds[signature.kind]
+                raise NodeError(400, f"signature: {name} signature ({prefix}) needs {name} quote (POST /quote-permit)")
+            name, prefix = kinds.get(quote_type, (quote_type, "?"))
+            raise NodeError(400, f"signature: {name} quote needs {name} signature ({prefix})")
+        if signature.onchain is not None:
+            signature = await self._fetch_trigger(quote, signature, meta)
         owners = await self._owners(quote, meta)
         root = bytes(quote.hash)
         signers = recover_signers(root, signature.sig65) if signature.kind == "simple" else []
@@ -178,7 +191,14 @@ class Acceptor:
                 expected, role = to_address(init_data[:20], field="redeemer"), "the session's redeemer"
             else:
                 expected, role = owners[(op.chain_id, op.user_op.sender)], "the account owner"
-            if signature.kind == "simple":
+            if signature.onchain is not None:
+                if signature.onchain.sender != expected:
+                    raise NodeError(
+                        401,
+                        f"signature.txHash: the trigger transaction was sent by {signature.onchain.sender}, but "
+                        f"{where} must be signed by {role} {expected}",
+                    )
+            elif signature.kind == "simple":
                 if expected not in signers:
                     shown = signers[0] if signers else "nobody (not a valid secp256k1 signature)"
                     raise NodeError(
@@ -192,6 +212,82 @@ class Acceptor:
                     )
         if signature.permit is not None:
             self._check_permit(quote, signature, meta)
+        return signature
+
+    async def _fetch_trigger(
+        self, quote: GetQuotePayload, signature: QuoteSignature, meta: dict[str, Any]
+    ) -> QuoteSignature:
+        """The on-chain trigger's transaction, read from its chain and checked; its raw bytes go into the userOps."""
+        onchain = signature.onchain
+        assert onchain is not None
+        trigger = meta.get("trigger") or {}
+        trigger_chain = int(trigger.get("chainId", 0))
+        if onchain.chain_id != trigger_chain:
+            raise NodeError(
+                400, f"signature.chainId: the trigger transaction must be on the trigger chain {trigger_chain}, "
+                     f"not {onchain.chain_id}",
+            )  # fmt: skip
+        chain = self.chains.get(onchain.chain_id)
+        if chain is None:
+            raise NodeError(400, f"signature.chainId: chain {onchain.chain_id} is not supported")
+        tx_hash = "0x" + onchain.tx_hash.hex()
+        tx = await chain.transaction(tx_hash)
+        if tx is None:
+            raise NodeError(400, f"signature.txHash: no transaction {tx_hash} on chain {onchain.chain_id}")
+        receipt = await chain.receipt(tx_hash) if tx.get("blockNumber") else None
+        if receipt is None:
+            raise NodeError(400, f"signature.txHash: transaction {tx_hash} is not mined yet; send /exec once it is")
+        if int(str(receipt.get("status", "0x0")), 16) != 1:
+            raise NodeError(400, f"signature.txHash: transaction {tx_hash} reverted on chain {onchain.chain_id}")
+        raw = await chain.raw_transaction(tx_hash)
+        if raw is None or keccak(raw) != onchain.tx_hash:
+            raise NodeError(502, f"chain {onchain.chain_id} did not return the raw transaction {tx_hash}")
+        try:
+            to_onchain_tx_payload(raw)
+        except InvalidInputError as exc:
+            raise NodeError(400, f"signature.txHash: {exc.short_message}") from exc
+        sender = to_address(tx.get("from"), field="from")
+        eoa = quote.payment_info.eoa
+        if eoa is not None and sender != eoa:
+            raise NodeError(
+                401, f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}"
+            )
+        data = bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
+        if len(data) < 32 or data[-32:] != bytes(quote.hash):
+            raise NodeError(
+                400,
+                f"signature.txHash: the data of transaction {tx_hash} does not end with the quote hash "
+                f"0x{bytes(quote.hash).hex()}",
+            )
+        self._check_approve(quote, tx, data, meta)
+        resolved = replace(onchain, raw=raw, sender=sender)
+        return replace(signature, onchain=resolved)
+
+    def _check_approve(self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, meta: dict[str, Any]) -> None:
+        """An ``approve`` of the trigger token must be to the trigger userOp's account and cover the trigger and the
+        fee (other trigger calls, such as a custom ``call``, are the client's business)."""
+        trigger = meta.get("trigger") or {}
+        token = to_address(trigger.get("tokenAddress"), field="trigger.tokenAddress")
+        if data[:4] != _APPROVE or tx.get("to") is None or to_address(tx["to"], field="to") != token:
+            return
+        try:
+            spender, amount = abi_decode(["address", "uint256"], data[4:-32])
+        except Exception as exc:
+            raise NodeError(400, f"signature.txHash: the trigger's approve call is malformed ({exc})") from exc
+        index = meta.get("triggerOpIndex")
+        account = quote.user_ops[int(index)].user_op.sender if index is not None else None
+        if account is not None and to_address(spender, field="spender") != account:
+            raise NodeError(
+                400, f"signature.txHash: the trigger transaction approves {to_address(spender, field='spender')}, "
+                     f"the account is {account}",
+            )  # fmt: skip
+        needed = int(trigger.get("amount") or 0) + (0 if meta.get("sponsored") else int(meta["tokenWeiAmount"]))
+        if int(amount) < needed:
+            raise NodeError(
+                400,
+                f"signature.txHash: the trigger transaction approves {int(amount)}, but the trigger amount and the fee "
+                f"need {needed}",
+            )
 
     def _check_permit(self, quote: GetQuotePayload, signature: QuoteSignature, meta: dict[str, Any]) -> None:
         permit = signature.permit
@@ -260,8 +356,15 @@ class Acceptor:
     ) -> bytes:
         if op.session_details is not None:
             mode = sent.session_details.mode if sent.session_details is not None else op.session_details.mode
-            return bytes(session_signature(op.session_details, mode, root=root, proof=proof, sig65=signature.sig65))
+            onchain_tx = signature.onchain.raw if signature.onchain is not None else None
+            return bytes(
+                session_signature(
+                    op.session_details, mode, root=root, proof=proof, sig65=signature.sig65, onchain_tx=onchain_tx
+                )
+            )
         lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
+        if signature.onchain is not None:
+            return bytes(owner_onchain_signature(raw_tx=signature.onchain.raw, lower=lower, upper=upper, proof=proof))
         if signature.permit is not None:
             return bytes(
                 owner_permit_signature(

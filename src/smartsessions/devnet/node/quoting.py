@@ -2,12 +2,13 @@
 
 Steps, in order:
 
-1. **Check the request**: supported chains, quote type (simple, permit), fee token, windows, no EIP-7702.
+1. **Check the request**: supported chains, quote type (simple, permit, onchain), fee token, windows, no EIP-7702.
 2. **The payment userOp** goes first (``userOps[0]``):
    * non-sponsored: ``execute(single, feeToken.transfer(node, fee))`` from ``paymentInfo.sender`` with its nonce,
      initCode, short encoding and session details (a session pays with the payment action of spec §3.3);
-   * fusion (a permit trigger on the fee chain, with ``paymentInfo.eoa``): ``feeToken.transferFrom(eoa, node, fee)``,
-     paid from the part of the permit allowance above the trigger amount (the SDK adds the fee to the permit);
+   * fusion (a permit or on-chain trigger on the fee chain, with ``paymentInfo.eoa``): ``feeToken.transferFrom(eoa,
+     node, fee)``, paid from the part of the allowance above the trigger amount (the SDK adds the fee to the permit,
+     or to the amount its EOA approves on chain);
    * sponsored: a **gas-tank entry**. On the devnet the gas tank is virtual: the entry (``sender`` = the gas tank,
      empty call data) is part of the quote and of its Merkle tree, exactly as the client expects, but it is never
      submitted: the node paymaster pays every userOp's gas anyway, and nothing is charged.
@@ -15,8 +16,9 @@ Steps, in order:
    quote with the same key), or the quote is refused.
 4. **Simulation** per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final layout. A session
    userOp in USE mode whose permission is neither enabled on chain nor enabled by an earlier userOp of the quote, but
-   whose details carry enable data, is simulated in UNSAFE_ENABLE. A fusion quote is simulated with the permit's
-   allowance set by a state override (the permit itself only runs once the owner signed it).
+   whose details carry enable data, is simulated in UNSAFE_ENABLE. A fusion quote is simulated with the trigger's
+   allowance set by a state override (the permit, or the EOA's approve transaction, only exists once the quote is
+   signed); an on-chain quote's placeholder carries a throwaway-signed approve transaction of the same shape.
 5. **Gas limits**: verification = the client's value or the simulated validation gas (+20 % and 30k), whichever is
    larger; call = the simulated execution gas (+20 % and 20k); preVerificationGas = calldata cost + 18k; the node
    paymaster's ``paymasterAndData = paymaster ‖ uint128 50000 ‖ uint128 0``. Fees: ``maxFeePerGas = 2 × baseFee +
@@ -63,8 +65,10 @@ from .config import FeeTokenConfig, NodeConfig
 from .errors import NodeError
 from .signatures import (
     PLACEHOLDER_ROOT,
+    owner_onchain_signature,
     owner_permit_signature,
     owner_simple_signature,
+    placeholder_onchain_tx,
     placeholder_permit,
     session_signature,
 )
@@ -134,6 +138,7 @@ class Draft:
     is_clean_up: bool | None = None
     retry_delay: int | None = None
     is_permit_tx: bool = False
+    is_trigger_op: bool = False  # the first userOp on the trigger chain (the spender of the trigger's allowance)
     sim_mode: SmartSessionMode | None = None
     sim: SimulatedOp | None = None
     verification_gas: int = 0
@@ -252,16 +257,10 @@ class QuoteBuilder:
 
     def _check(self, request: QuoteRequest, now: int) -> FeeTokenConfig | None:
         supported = sorted(c.chain_id for c in self.config.chains)
-        if request.quote_type == "onchain":
-            raise NodeError(
-                400,
-                "quoteType: on-chain fusion triggers (0x177eee01) are not supported by the devnet's K1MeeValidator; "
-                "use a trigger token with EIP-2612 permit (the devnet USDC has one)",
-            )
-        if request.quote_type not in ("simple", "permit"):
+        if request.quote_type not in ("simple", "permit", "onchain"):
             raise NodeError(400, f"quoteType: {request.quote_type!r} quotes are not supported by this node")
-        if request.quote_type == "permit" and request.trigger is None:
-            raise NodeError(400, "trigger: is required for a permit quote")
+        if request.quote_type != "simple" and request.trigger is None:
+            raise NodeError(400, f"trigger: is required for {request.quote_type} quotes")
         if not request.user_ops:
             raise NodeError(400, "userOps: a quote needs at least one userOp")
         for k, op in enumerate(request.user_ops):
@@ -278,8 +277,8 @@ class QuoteBuilder:
                 raise NodeError(
                     400, f"{where}.shortEncoding: session userOps must be short-encoded (their leaf is the userOpHash)"
                 )
-            if op.session_details is not None and request.quote_type != "simple":
-                raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple quote")
+            if op.session_details is not None and request.quote_type == "permit":
+                raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple or onchain quote")
             lower, upper = _window(op, now)
             if upper < lower:
                 raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
@@ -354,16 +353,18 @@ class QuoteBuilder:
         return drafts
 
     def _fusion(self, request: QuoteRequest, drafts: list[Draft]) -> bool:
-        """Mark the permit userOp; True if the payment is pulled from the EOA with the permit's allowance."""
+        """Mark the trigger userOp (and for a permit quote the permit userOp); True if the payment is pulled from the
+        EOA with the trigger's allowance (the permit's, or the one the EOA's approve transaction sets)."""
         trigger = request.trigger
-        if request.quote_type != "permit" or trigger is None:
+        if request.quote_type not in ("permit", "onchain") or trigger is None:
             return False
         first = next((d for d in drafts if d.executed and d.chain_id == trigger.chain_id), None)
         if first is None:
             raise NodeError(
                 400, f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger.chain_id}"
             )
-        first.is_permit_tx = True
+        first.is_trigger_op = True
+        first.is_permit_tx = request.quote_type == "permit"
         pay = request.payment_info
         return (
             not pay.sponsored
@@ -432,8 +433,14 @@ class QuoteBuilder:
         if d.session_details is not None:
             used = mode or d.sim_mode or d.session_details.mode
             return bytes(
-                session_signature(d.session_details, used, root=PLACEHOLDER_ROOT, proof=proof, sig65=MOCK_SIGNATURE)
-            )
+                session_signature(
+                    d.session_details, used, root=PLACEHOLDER_ROOT, proof=proof, sig65=MOCK_SIGNATURE,
+                    onchain_tx=d.extra.get("onchain_tx"),
+                )
+            )  # fmt: skip
+        if d.extra.get("onchain_tx") is not None:
+            raw_tx = d.extra["onchain_tx"]
+            return bytes(owner_onchain_signature(raw_tx=raw_tx, lower=d.lower, upper=d.upper, proof=proof))
         if d.extra.get("permit") is not None:
             return bytes(
                 owner_permit_signature(
@@ -454,15 +461,18 @@ class QuoteBuilder:
     async def _simulate(self, chain_id: int, drafts: Sequence[Draft], depth: int, request: QuoteRequest) -> None:
         overrides: dict[str, Any] = {}
         trigger = request.trigger
-        if request.quote_type == "permit" and trigger is not None:
-            spender = next((d.sender for d in drafts if d.is_permit_tx), None)
+        if request.quote_type in ("permit", "onchain") and trigger is not None:
+            spender = next((d.sender for d in drafts if d.is_trigger_op), None)
+            token_address, amount = trigger.token_address, (trigger.amount or 0) + 10**30
             for d in drafts:
-                d.extra["permit"] = placeholder_permit(
-                    token=trigger.token_address,
-                    spender=spender or d.sender,
-                    amount=(trigger.amount or 0) + 10**30,
-                    chain_id=trigger.chain_id,
-                )
+                if request.quote_type == "permit":
+                    d.extra["permit"] = placeholder_permit(
+                        token=token_address, spender=spender or d.sender, amount=amount, chain_id=trigger.chain_id
+                    )
+                else:
+                    d.extra["onchain_tx"] = placeholder_onchain_tx(
+                        token=token_address, spender=spender or d.sender, amount=amount, chain_id=trigger.chain_id
+                    )
             chain = self.config.chain(trigger.chain_id)
             token = None if chain is None else chain.fee_token(trigger.token_address)
             eoa = request.payment_info.eoa
@@ -470,7 +480,8 @@ class QuoteBuilder:
                 if token is None or token.allowance_slot is None:
                     raise NodeError(
                         400,
-                        f"trigger.tokenAddress: this node cannot simulate a permit of {trigger.token_address} "
+                        f"trigger.tokenAddress: this node cannot simulate a {request.quote_type} trigger of "
+                        f"{trigger.token_address} "
                         "(it knows no allowance slot for it); use a configured fee token",
                     )
                 key, value = allowance_override(token.allowance_slot, eoa, spender, (trigger.amount or 0) + 10**30)
@@ -642,6 +653,7 @@ class QuoteBuilder:
             "sponsored": request.payment_info.sponsored,
             "fusionPayment": fusion,
             "permitTxIndex": next((d.index for d in drafts if d.is_permit_tx), None),
+            "triggerOpIndex": next((d.index for d in drafts if d.is_trigger_op), None),
             "tokenWeiAmount": token_wei,
             "weiCost": wei_cost,
             "meeVersions": [to_wire(v) for v in request.mee_versions],

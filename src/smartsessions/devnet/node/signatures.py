@@ -6,7 +6,11 @@ the node builds from it for each userOp (spec §4, §11.2); placeholders of the 
   the full simple layout (leaf ``meeUserOpHash``, the window in the signature);
 * permit quotes: ``0x177eee02 ‖ abi.encode(token, spender, domainSeparator, PERMIT_TYPEHASH, amount, chainId, nonce,
   v, r, s)``, an EIP-2612 permit whose deadline is ``quote.hash``; owner userOps get the full permit layout, with
-  ``isPermitTx`` on the first userOp of the trigger chain only (the validator then submits the permit).
+  ``isPermitTx`` on the first userOp of the trigger chain only (the validator then submits the permit);
+* on-chain quotes: ``0x177eee01 ‖ abi.encode(bytes32 txHash, uint256 chainId)``, a transaction the owner's EOA sent
+  whose data ends with ``quote.hash``; the node fetches it (:class:`OnChainTrigger`) and every userOp carries the
+  signed transaction itself: owner userOps in the full layout ``txType ‖ rlpSignedTx ‖ proof ‖ uint8 count ‖ uint48
+  lower ‖ uint48 upper``, session userOps in the short one (no timestamps) inside the SmartSessions signature.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from dataclasses import dataclass
 
 from coincurve import PublicKey
 from eth_abi.abi import decode as abi_decode
+from eth_account import Account
 from hexbytes import HexBytes
 
 from ..._coerce import keccak, to_address
 from ...account.nexus import BOOTSTRAP_SELECTOR, CREATE_ACCOUNT_SELECTOR
+from ...encoding.abi import encode_function_call
 from ...encoding.session import SmartSessionMode
 from ...encoding.signature import encode_mee_short_signature, encode_smart_session_signature
 from ...mee.quote import (
@@ -27,6 +33,8 @@ from ...mee.quote import (
     QUOTE_PREFIX_ONCHAIN,
     QUOTE_PREFIX_PERMIT,
     QUOTE_PREFIX_SIMPLE,
+    encode_onchain_signature_full,
+    encode_onchain_signature_short,
     encode_permit_signature_full,
     encode_simple_signature_full,
     get_permit_digest,
@@ -36,13 +44,16 @@ from .errors import NodeError
 
 __all__ = [
     "PLACEHOLDER_ROOT",
+    "OnChainTrigger",
     "PermitSignature",
     "QuoteSignature",
     "owner_from_init_code",
+    "owner_onchain_signature",
     "owner_permit_signature",
     "owner_simple_signature",
     "parse_quote_signature",
     "permit_signer_ok",
+    "placeholder_onchain_tx",
     "placeholder_permit",
     "recover_signers",
     "session_signature",
@@ -79,10 +90,22 @@ class PermitSignature:
 
 
 @dataclass(frozen=True)
+class OnChainTrigger:
+    """The transaction an on-chain quote signature names; ``raw`` (its EIP-2718 bytes) and ``sender`` are filled
+    once the node fetched it from the chain."""
+
+    tx_hash: bytes
+    chain_id: int
+    raw: bytes = b""
+    sender: str = ""
+
+
+@dataclass(frozen=True)
 class QuoteSignature:
-    kind: str  # "simple" | "permit"
+    kind: str  # "simple" | "permit" | "onchain"
     sig65: bytes
     permit: PermitSignature | None = None
+    onchain: OnChainTrigger | None = None
 
 
 def parse_quote_signature(raw: bytes) -> QuoteSignature:
@@ -123,13 +146,17 @@ def parse_quote_signature(raw: bytes) -> QuoteSignature:
             raise NodeError(400, "signature: the permit type hash is not EIP-2612's Permit")
         return QuoteSignature(kind="permit", sig65=permit.sig65, permit=permit)
     if prefix == QUOTE_PREFIX_ONCHAIN:
-        raise NodeError(
-            400,
-            "signature: on-chain trigger signatures (0x177eee01) are not supported by the devnet's K1MeeValidator; "
-            "use a fee token with EIP-2612 permit (the devnet USDC has one)",
-        )
+        if len(raw) != 4 + 2 * 32:
+            raise NodeError(
+                400,
+                "signature: an on-chain quote signature is 0x177eee01 + abi.encode(bytes32 txHash, uint256 chainId), "
+                f"got {len(raw)} bytes",
+            )
+        tx_hash, chain_id = abi_decode(["bytes32", "uint256"], raw[4:])
+        return QuoteSignature(kind="onchain", sig65=b"", onchain=OnChainTrigger(bytes(tx_hash), int(chain_id)))
     raise NodeError(
-        400, f"signature: unknown quote signature type 0x{prefix.hex()} (expected 0x177eee00 or 0x177eee02)"
+        400,
+        f"signature: unknown quote signature type 0x{prefix.hex()} (expected 0x177eee00, 0x177eee01 or 0x177eee02)",
     )
 
 
@@ -194,9 +221,15 @@ def session_signature(
     root: bytes,
     proof: Sequence[bytes],
     sig65: bytes,
+    onchain_tx: bytes | None = None,
 ) -> HexBytes:
-    """A session userOp's ``signature``: ``mode ‖ …`` with the short MEE signature (spec §4.1–§4.3)."""
-    short = encode_mee_short_signature(super_tx_hash=root, proof=list(proof), signature=sig65)
+    """A session userOp's ``signature``: ``mode ‖ …`` with the short MEE signature (spec §4.1–§4.3): the simple one
+    (``root``, ``sig65``), or with ``onchain_tx`` (a raw signed transaction) the short on-chain one (§11.4)."""
+    short = (
+        encode_mee_short_signature(super_tx_hash=root, proof=list(proof), signature=sig65)
+        if onchain_tx is None
+        else encode_onchain_signature_short(signed_transaction=onchain_tx, proof=list(proof))
+    )
     return encode_smart_session_signature(
         mode=mode,
         permission_id=details.permission_id,
@@ -208,6 +241,12 @@ def session_signature(
 def owner_simple_signature(*, root: bytes, lower: int, upper: int, proof: Sequence[bytes], sig65: bytes) -> HexBytes:
     return encode_simple_signature_full(
         super_tx_hash=root, lower_bound_timestamp=lower, upper_bound_timestamp=upper, proof=list(proof), signature=sig65
+    )
+
+
+def owner_onchain_signature(*, raw_tx: bytes, lower: int, upper: int, proof: Sequence[bytes]) -> HexBytes:
+    return encode_onchain_signature_full(
+        signed_transaction=raw_tx, proof=list(proof), lower_bound_timestamp=lower, upper_bound_timestamp=upper
     )
 
 
@@ -250,3 +289,26 @@ def placeholder_permit(*, token: str, spender: str, amount: int, chain_id: int) 
         r=sig[:32],
         s=sig[32:64],
     )
+
+
+# A throwaway key: placeholder trigger transactions are well-formed and really signed (so validation walks the same
+# path, RLP and both ecrecovers, as with the owner's transaction), but by no one who owns anything.
+_PLACEHOLDER_KEY = keccak(b"smartsessions devnet node: placeholder on-chain trigger")
+
+
+def placeholder_onchain_tx(*, token: str, spender: str, amount: int, chain_id: int) -> bytes:
+    """An EIP-1559 ``approve(spender, amount) ‖ root`` transaction of the trigger's shape, signed by a throwaway key,
+    with wide nonce and fee fields: at least as long as the EOA's real one, for the gas and calldata estimates."""
+    data = encode_function_call("approve(address,uint256)", [spender, amount]) + PLACEHOLDER_ROOT
+    tx = {
+        "type": 2,
+        "chainId": chain_id,
+        "nonce": 2**32 - 1,
+        "to": token,
+        "value": 0,
+        "data": "0x" + data.hex(),
+        "gas": 2**32 - 1,
+        "maxPriorityFeePerGas": 2**48 - 1,
+        "maxFeePerGas": 2**48 - 1,
+    }
+    return bytes(Account.sign_transaction(tx, _PLACEHOLDER_KEY).raw_transaction)
