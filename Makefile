@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench bench-gas bench-node clean contracts demo
+.PHONY: install test lint format vectors bench bench-gas bench-node bench-sdk clean contracts demo
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -42,6 +42,9 @@ bench-gas: install
 
 bench-node: install
 	$(PY) bench/node.py
+
+bench-sdk: install
+	$(PY) bench/sdk.py
 
 # The seed's complete flow in Python (examples/seed_flow.py) on a fresh devnet with its MEE node, stopped afterwards.
 DEMO_STATE ?= demo-devnet.json

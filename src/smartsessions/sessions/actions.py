@@ -11,6 +11,7 @@ digests are the contract's (``tests/contracts`` checks it), and it saves a round
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -20,12 +21,20 @@ from eth_abi.abi import decode as abi_decode
 from .._coerce import to_address, to_bytes32
 from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import encode_function_call
+from ..encoding.session import get_permission_id
 from ..errors import InvalidInputError
 from ..mee._fee_token import FeeTokenInfo
 from ..signer import Signer
 from ..versions import SMART_SESSIONS_ADDRESS
 from .details import SessionDetails
-from .grant import ActionConfig, build_grant_sessions, get_grant_chain_digests, sign_grant, to_grant_session_details
+from .grant import (
+    ActionConfig,
+    build_grant_sessions,
+    get_grant_chain_digests,
+    get_session_validator_init_data,
+    sign_grant,
+    to_grant_session_details,
+)
 
 __all__ = [
     "HasAccount",
@@ -70,30 +79,54 @@ async def _grant(
     max_payment_amount: int | None,
     variant: Literal["typed", "personal"],
 ) -> list[SessionDetails]:
+    """Everything the chains must tell is read in one JSON-RPC batch per chain, all chains at once: each session's
+    SmartSessions nonce (the permission id, hence the nonce slot, depends only on validator, redeemer and salt, so
+    it is known before the session is built) and, on the fee chain, the fee token's decimals when the default max
+    payment needs them. The digests are computed offline; nothing else is read."""
     account = client.account
     fee = (
         None
         if fee_token is None
         else (fee_token if isinstance(fee_token, FeeTokenInfo) else FeeTokenInfo.model_validate(fee_token))
     )
-    if fee is not None and not max_payment_amount:
-        deployment = account.deployment_on(fee.chain_id)
-        decimals = _word(
-            await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
-        )
-        max_payment_amount = 5 * 10**decimals  # the SDK's default: 5 tokens
     parsed = [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
     versions = {a.chain_id: account.deployment_on(a.chain_id).version for a in parsed}
+    salts = {chain_id: os.urandom(32) for chain_id in versions}
+    need_decimals = fee is not None and not max_payment_amount
+    decimals_chain = fee.chain_id if fee is not None and need_decimals else None
+
+    async def read(chain_id: int) -> tuple[int, list[Any]]:
+        deployment = account.deployment_on(chain_id)
+        calls: list[tuple[str, list[Any]]] = []
+        if chain_id in versions:
+            version = versions[chain_id]
+            pid = get_permission_id(
+                {
+                    "session_validator": version.validator_address,
+                    "session_validator_init_data": get_session_validator_init_data(version, redeemer),
+                    "salt": salts[chain_id],
+                }
+            )
+            data = encode_function_call("getNonce(bytes32,address)", [bytes(pid), deployment.address])
+            calls.append(("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + data.hex()}, "latest"]))
+        if chain_id == decimals_chain:
+            assert fee is not None
+            calls.append(("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"]))
+        return chain_id, await deployment.rpc.batch(calls)
+
+    chains = list(dict.fromkeys([*versions, *([decimals_chain] if decimals_chain is not None else [])]))
+    results = dict(await asyncio.gather(*(read(c) for c in chains)))
+    nonces = {c: _word(results[c][0]) for c in versions}
+    if decimals_chain is not None:
+        max_payment_amount = 5 * 10 ** _word(results[decimals_chain][-1])  # the SDK's default: 5 tokens
     sessions = build_grant_sessions(
-        redeemer=redeemer, actions=parsed, versions=versions, fee_token=fee, max_payment_amount=max_payment_amount
+        redeemer=redeemer,
+        actions=parsed,
+        versions=versions,
+        fee_token=fee,
+        max_payment_amount=max_payment_amount,
+        salts=[salts[s] for s in dict.fromkeys(a.chain_id for a in parsed)],
     )
-
-    async def nonce(session: Any) -> tuple[int, int]:
-        deployment = account.deployment_on(session.chain_id)
-        data = encode_function_call("getNonce(bytes32,address)", [bytes(session.permission_id), deployment.address])
-        return session.chain_id, int.from_bytes(await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data), "big")
-
-    nonces = dict(await asyncio.gather(*(nonce(s) for s in sessions)))
     accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
     signature = sign_grant(account.signer, digests, variant=variant)

@@ -22,7 +22,10 @@ __all__ = ["NodeServer", "bind", "serve"]
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """The listening socket, created with ``IPPROTO_TCP`` explicitly: asyncio sets TCP_NODELAY on accepted sockets
+    only when their protocol says TCP, and uvicorn writes a response's head and body separately, so with Nagle on
+    every answer on a kept-alive connection waited for the client's delayed ACK (up to 40 ms)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

@@ -1,0 +1,568 @@
+"""Our SDK against the reference SDK (@biconomy/abstractjs 1.2.3) on the same devnet and node, in one run: the grant
+(typed data, on 1 and on 4 chains) and use_permission up to the submitted hash, timed, with the HTTP round trips
+each call makes to the chains' RPC endpoints and to the MEE node.
+
+    .venv/bin/python bench/sdk.py           # or: make bench-sdk
+    .venv/bin/python bench/sdk.py --runs 40 --warmup 5
+
+A fresh devnet (chains 8453, 10, 137, 42161; anvil automining) and the local MEE node in its own process (``python -m
+smartsessions.devnet.node``). Both SDKs reach the chains and the node through a counting proxy, a third process: one
+port per anvil and one for the node, bytes passed through unchanged, each HTTP request counted (a JSON-RPC batch is
+one request, i.e. one round trip) with the JSON-RPC methods or node paths it carried. The node itself talks to the
+anvils directly, so only the SDKs' own traffic is counted.
+
+The owner's account (index 0) is prepared once on the four chains with our SDK (a permit-funded
+prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours here and the reference in
+``bench/sdk_ref.mjs`` (run by this script with the same URLs, keys and counts; it prints JSON):
+
+* grants Counter.increment (sudo) with USDC on 8453 as the fee token (so the payment policy and the token's decimals
+  read are part of it), as EIP-712 typed data, on 8453 alone and on all four chains: ``--warmup`` untimed, then
+  ``--runs`` timed calls each;
+* grants Counter.increment on 8453 to the session signer, runs one ENABLE_AND_USE from the session signer's client,
+  then ``--warmup`` + ``--runs`` USE calls (one increment()), each timed from the call to the super-transaction hash
+  (``/exec`` answered), and waits for the receipt untimed before the next one.
+
+The proxy's counters are read (on a separate control port) just before and just after each timed call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHAINS = (8453, 10, 137, 42161)
+HOME = 8453
+USDC = 10**6
+API_KEY = "bench-sdk-key"
+MEE_VERSION = "2.1.0"
+USE_MAX_PAYMENT = 1_000 * USDC  # the USE session's payment allowance (many super-transactions)
+ROWS = (
+    ("grant1", "grant typed data, 1 chain"),
+    ("grant4", "grant typed data, 4 chains"),
+    ("use", "use_permission USE -> hash"),
+)
+
+
+# -- the counting proxy (its own process: python bench/sdk.py --proxy '{"name": "http://host:port", ...}') ----------
+
+
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+class _Counts:
+    def __init__(self, names: list[str]) -> None:
+        self.requests = dict.fromkeys(names, 0)
+        self.calls: dict[str, Counter[str]] = {n: Counter() for n in names}
+
+    def record(self, name: str, first_line: str, body: bytes) -> None:
+        self.requests[name] += 1
+        verb, path = [*first_line.split(" "), "", ""][:2]
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "method" in payload and "jsonrpc" in payload:
+            self.calls[name][str(payload["method"])] += 1
+        elif isinstance(payload, list):  # a JSON-RPC batch: one round trip, several calls
+            for item in payload:
+                self.calls[name][str(item.get("method") if isinstance(item, dict) else "?")] += 1
+            self.calls[name][f"(batch of {len(payload)})"] += 1
+        else:
+            self.calls[name][f"{verb} {_HASH.sub('{hash}', path)}"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"requests": self.requests, "calls": self.calls}
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, str, bytes] | None:
+    """One HTTP/1.1 request off a keep-alive connection: (its raw bytes, its request line, its body)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if ":" in line)}
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        raw, data = bytearray(head), bytearray()
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            raw += size_line + chunk
+            data += chunk[:-2]
+            if size == 0:
+                return bytes(raw), lines[0], bytes(data)
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return head + body, lines[0], body
+
+
+def _nodelay(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def _serve_proxy(upstreams: dict[str, str]) -> None:
+    counts = _Counts(list(upstreams))
+
+    def forwarder(name: str, host: str, port: int) -> Callable[[Any, Any], Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            _nodelay(writer)
+            try:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
+            except OSError:
+                writer.close()
+                return
+            _nodelay(up_writer)
+            answers = asyncio.create_task(_pipe(up_reader, writer))  # responses pass through untouched
+            try:
+                while (request := await _read_request(reader)) is not None:
+                    raw, first_line, body = request
+                    counts.record(name, first_line, body)
+                    up_writer.write(raw)
+                    await up_writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                pass
+            finally:
+                up_writer.close()
+                await asyncio.gather(answers, return_exceptions=True)
+
+        return handle
+
+    async def control(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            body = json.dumps(counts.snapshot()).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    ports: dict[str, int] = {}
+    servers = []
+    for name, url in upstreams.items():
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None, url
+        server = await asyncio.start_server(forwarder(name, parts.hostname, parts.port), "127.0.0.1", 0)
+        ports[name] = server.sockets[0].getsockname()[1]
+        servers.append(server)
+    control_server = await asyncio.start_server(control, "127.0.0.1", 0)
+    print(json.dumps({"control": control_server.sockets[0].getsockname()[1], "ports": ports}), flush=True)
+    await asyncio.Event().wait()  # until killed
+
+
+# -- the node (its own process) ---------------------------------------------------------------------------------------
+
+
+class NodeProcess:
+    """The local MEE node in its own process, as ``smartsessions devnet up`` serves it."""
+
+    def __init__(self, config: Any, folder: Path) -> None:
+        path = folder / "node.json"
+        path.write_text(config.model_dump_json())
+        self.log = (folder / "node.log").open("wb")
+        command = [sys.executable, "-m", "smartsessions.devnet.node", "--config", str(path)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the node exited: {(folder / 'node.log').read_text()}")
+        self.url = str(json.loads(line)["url"])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        self.log.close()
+
+
+class Proxy:
+    """The counting proxy in its own process, in front of ``upstreams`` (name -> URL)."""
+
+    def __init__(self, upstreams: dict[str, str], folder: Path) -> None:
+        self.upstreams = upstreams
+        self.log = (folder / "proxy.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--proxy", json.dumps(upstreams)],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            stdin=subprocess.DEVNULL,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the proxy exited: {(folder / 'proxy.log').read_text()}")
+        started = json.loads(line)
+        self.control_url = f"http://127.0.0.1:{started['control']}/"
+        self.ports: dict[str, int] = started["ports"]
+
+    def url(self, name: str) -> str:
+        """The upstream's URL with the proxy's port: same path (the node's ``/v1``)."""
+        parts = urlsplit(self.upstreams[name])
+        return parts._replace(netloc=f"127.0.0.1:{self.ports[name]}").geturl()
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.control_url, timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        self.log.close()
+
+
+def traffic(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
+    """(RPC round trips to the chains, requests to the node, what they carried) between two proxy snapshots."""
+    rpc = sum(after["requests"][str(c)] - before["requests"][str(c)] for c in CHAINS)
+    node = after["requests"]["node"] - before["requests"]["node"]
+    calls: Counter[str] = Counter()
+    for name in after["calls"]:
+        where = "node" if name == "node" else "rpc"
+        for call, n in after["calls"][name].items():
+            moved = n - before["calls"][name].get(call, 0)
+            if moved:
+                calls[f"{where} {call}"] += moved
+    return rpc, node, dict(calls)
+
+
+# -- results ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    ms: list[float] = field(default_factory=list)
+    rpc: list[int] = field(default_factory=list)
+    node: list[int] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)  # the last timed call's
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        return cls(ms=data["ms"], rpc=data["rpc"], node=data["node"], calls=data["calls"])
+
+
+def p50(values: list[float] | list[int]) -> float:
+    return float(statistics.median(values))
+
+
+def counted(values: list[int]) -> str:
+    """The round trips per call: one number when every call made the same, else the median and the range."""
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{p50(values):g} ({low}-{high})"
+
+
+# -- our SDK ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    proxy: Proxy
+    owner_key: str
+    signer_key: str
+    runs: int
+    warmup: int
+    folder: Path
+
+
+async def timed(
+    bench: Bench, call: Callable[[], Awaitable[Any]], after: Callable[[Any], Awaitable[None]] | None = None
+) -> Result:
+    """``--warmup`` untimed calls, then ``--runs`` timed ones with the proxy's counters read around each;
+    ``after`` runs untimed after each call (waiting for a super-transaction)."""
+    for _ in range(bench.warmup):
+        out = await call()
+        if after is not None:
+            await after(out)
+    result = Result()
+    for _ in range(bench.runs):
+        before = bench.proxy.stats()
+        start = time.perf_counter()
+        out = await call()
+        elapsed = time.perf_counter() - start
+        rpc, node, calls = traffic(before, bench.proxy.stats())
+        result.ms.append(elapsed * 1000)
+        result.rpc.append(rpc)
+        result.node.append(node)
+        result.calls = calls
+        if after is not None:
+            await after(out)
+    return result
+
+
+async def ours(bench: Bench) -> dict[str, Result]:
+    from eth_account import Account
+
+    from smartsessions import (
+        ActionConfig,
+        ChainConfiguration,
+        FeeTokenInfo,
+        create_mee_client,
+        get_sudo_policy,
+        mee_session_actions,
+        to_multichain_nexus_account,
+    )
+    from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
+    from smartsessions.encoding.abi import selector
+
+    owner_signer, session_signer = Account.from_key(bench.owner_key), Account.from_key(bench.signer_key)
+    fee = FeeTokenInfo(address=usdc_address(HOME), chain_id=HOME)
+    increment = selector("increment()")
+    opened: list[Any] = []
+
+    async def client(signer: Any, account_address: str | None = None) -> Any:
+        configs = [
+            ChainConfiguration(
+                chain_id=c, rpc_url=bench.proxy.url(str(c)), version=MEE_VERSION, account_address=account_address
+            )
+            for c in CHAINS
+        ]
+        account = await to_multichain_nexus_account(signer=signer, chain_configurations=configs)
+        mee = await create_mee_client(account=account, url=bench.proxy.url("node"), api_key=API_KEY,
+                                      polling_interval=0.02)  # fmt: skip
+        opened.extend([account, mee])
+        return mee.extend(mee_session_actions)
+
+    def action(chain_id: int) -> ActionConfig:
+        return ActionConfig(chain_id=chain_id, action_target=COUNTER_ADDRESS, action_target_selector=increment,
+                            action_policies=[get_sudo_policy()])  # fmt: skip
+
+    try:
+        owner = await client(owner_signer)
+        out: dict[str, Result] = {}
+
+        def granting(actions: list[ActionConfig]) -> Callable[[], Awaitable[Any]]:
+            async def grant() -> Any:
+                return await owner.grant_permission_typed_data_sign(
+                    redeemer=session_signer.address, actions=actions, fee_token=fee
+                )
+
+            return grant
+
+        for key, chains in (("grant1", (HOME,)), ("grant4", CHAINS)):
+            out[key] = await timed(bench, granting([action(c) for c in chains]))
+
+        details = await owner.grant_permission_typed_data_sign(
+            redeemer=session_signer.address, actions=[action(HOME)], fee_token=fee, max_payment_amount=USE_MAX_PAYMENT
+        )
+        redeemer = await client(session_signer, owner.account.address)
+        instructions = [{"chain_id": HOME, "calls": [{"to": COUNTER_ADDRESS, "data": increment}]}]
+
+        async def use(mode: str) -> str:
+            used = await redeemer.use_permission(
+                session_details=details, mode=mode, fee_token=fee, instructions=instructions
+            )
+            return str(used.hash)
+
+        async def final(hash: str) -> None:
+            receipt = await redeemer.wait_for_supertransaction_receipt(hash)
+            assert receipt.status == "MINED_SUCCESS", receipt.status
+
+        await final(await use("ENABLE_AND_USE"))
+        out["use"] = await timed(bench, lambda: use("USE"), final)
+        return out
+    finally:
+        for item in reversed(opened):
+            await item.aclose()
+
+
+async def prepare(bench: Bench) -> str:
+    """The owner's account on every chain: deployed, SmartSessions installed, safe sender (our SDK, untimed)."""
+    from eth_account import Account
+
+    from smartsessions import (
+        ChainConfiguration,
+        FeeTokenInfo,
+        create_mee_client,
+        mee_session_actions,
+        to_multichain_nexus_account,
+        to_smart_sessions_module,
+    )
+    from smartsessions.devnet.deploy import usdc_address
+
+    configs = [ChainConfiguration(chain_id=c, rpc_url=bench.proxy.url(str(c)), version=MEE_VERSION) for c in CHAINS]
+    account = await to_multichain_nexus_account(signer=Account.from_key(bench.owner_key), chain_configurations=configs)
+    mee = await create_mee_client(account=account, url=bench.proxy.url("node"), api_key=API_KEY, polling_interval=0.05)
+    try:
+        owner = mee.extend(mee_session_actions)
+        result = await owner.prepare_for_permissions(
+            smart_sessions_validator=to_smart_sessions_module(signer=Account.from_key(bench.signer_key)),
+            fee_token=FeeTokenInfo(address=usdc_address(HOME), chain_id=HOME),
+            trigger={"token_address": usdc_address(HOME), "chain_id": HOME, "amount": 10 * USDC},
+        )
+        assert result is not None, "the owner's account is already prepared"
+        receipt = await owner.wait_for_supertransaction_receipt(result.hash)
+        assert receipt.status == "MINED_SUCCESS", receipt.status
+        return str(account.address)
+    finally:
+        await mee.aclose()
+        await account.aclose()
+
+
+# -- the reference ----------------------------------------------------------------------------------------------------
+
+
+def reference(bench: Bench, contracts: dict[int, dict[str, str]]) -> dict[str, Result]:
+    from smartsessions.devnet.deploy import COUNTER_ADDRESS, MULTICALL3_ADDRESS, usdc_address
+
+    spec = {
+        "chains": [
+            {
+                "chainId": c,
+                "rpcUrl": bench.proxy.url(str(c)),
+                "usdc": usdc_address(c),
+                "counter": contracts[c].get("Counter", COUNTER_ADDRESS),
+                "multicall3": contracts[c].get("Multicall3", MULTICALL3_ADDRESS),
+            }
+            for c in CHAINS
+        ],
+        "home": HOME,
+        "nodeUrl": bench.proxy.url("node"),
+        "apiKey": API_KEY,
+        "ownerKey": bench.owner_key,
+        "signerKey": bench.signer_key,
+        "meeVersion": MEE_VERSION,
+        "useMaxPayment": str(USE_MAX_PAYMENT),
+        "statsUrl": bench.proxy.control_url,
+        "runs": bench.runs,
+        "warmup": bench.warmup,
+    }
+    path = bench.folder / "reference-input.json"
+    path.write_text(json.dumps(spec))
+    done = subprocess.run(
+        ["node", str(ROOT / "bench" / "sdk_ref.mjs"), str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    (bench.folder / "reference.log").write_text(done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/sdk_ref.mjs failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}")
+    raw = json.loads(done.stdout.strip().splitlines()[-1])
+    return {key: Result.from_json(raw[key]) for key, _ in ROWS}
+
+
+# -- the run ----------------------------------------------------------------------------------------------------------
+
+
+def counter(net: Any) -> int:
+    from smartsessions.devnet.deploy import COUNTER_ADDRESS
+    from smartsessions.encoding.abi import selector
+
+    with net.rpc(HOME) as rpc:
+        return int.from_bytes(rpc.call(COUNTER_ADDRESS, selector("number()")), "big")
+
+
+def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> None:
+    print(f"\np50 of {runs} timed calls each (ms); ratio = reference p50 / ours p50 (> 1: ours is faster);")
+    print("round trips = HTTP requests per call to the chains' RPC endpoints (a JSON-RPC batch is one) and to the node")
+    header = (
+        f"{'operation':<28}{'ours p50':>10}{'ref p50':>10}{'ratio':>8}{'ours min':>10}{'ref min':>10}"
+        f"{'ours RPC':>10}{'ref RPC':>10}{'node (ours/ref)':>17}"
+    )
+    print(header)
+    print("-" * len(header))
+    for key, name in ROWS:
+        a, b = mine[key], theirs[key]
+        ratio = p50(b.ms) / p50(a.ms)
+        node = f"{counted(a.node)} / {counted(b.node)}"
+        print(
+            f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
+            f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
+        )
+    print("\nwhat one call sent (the last timed call of each row):")
+    for key, name in ROWS:
+        for who, result in (("ours", mine[key]), ("reference", theirs[key])):
+            shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
+            print(f"  {name:<28}{who:<11}{shown}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="timed calls per row and SDK")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before them")
+    parser.add_argument("--proxy", help=argparse.SUPPRESS)  # internal: serve the counting proxy
+    args = parser.parse_args()
+    if args.proxy is not None:
+        asyncio.run(_serve_proxy(json.loads(args.proxy)))
+        return
+    if shutil.which("node") is None:
+        raise SystemExit("node is not on PATH: the reference side needs it")
+
+    from smartsessions.devnet.deploy import send_and_wait, usdc_address
+    from smartsessions.devnet.network import Devnet
+    from smartsessions.devnet.node import devnet_node_config
+    from smartsessions.encoding.abi import encode_function_call
+
+    folder = Path(tempfile.mkdtemp(prefix="smartsessions-bench-sdk-"))
+    t0 = time.time()
+    net = Devnet.start(CHAINS, log_dir=folder)
+    node: NodeProcess | None = None
+    proxy: Proxy | None = None
+    try:
+        config = devnet_node_config(net, database=folder / "node.sqlite", api_key=API_KEY)
+        node = NodeProcess(config, folder)
+        proxy = Proxy({**{str(c): net.url(c) for c in CHAINS}, "node": node.url}, folder)
+        bench = Bench(proxy, net.key("owner").private_key, net.key("session_signer").private_key, args.runs,
+                      args.warmup, folder)  # fmt: skip
+        account = asyncio.run(prepare(bench))
+        mint = encode_function_call("mint(address,uint256)", [account, 10_000 * USDC])  # the devnet USDC's open mint
+        with net.rpc(HOME) as rpc:
+            send_and_wait(rpc, {"from": net.key("owner").address, "to": usdc_address(HOME), "data": "0x" + mint.hex()})
+        print(f"devnet ({', '.join(map(str, CHAINS))}) + node + proxy + prepared account ready in "
+              f"{time.time() - t0:.1f} s (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")  # fmt: skip
+
+        start = counter(net)
+        mine = asyncio.run(ours(bench))
+        theirs = reference(bench, {c: net.chains[c].contracts for c in CHAINS})
+        moved = counter(net) - start
+        expected = 2 * (1 + args.warmup + args.runs)  # per SDK: ENABLE_AND_USE, warm-ups, timed USEs
+        assert moved == expected, f"the counter moved by {moved}, expected {expected}"
+        report(mine, theirs, args.runs)
+        print(f"\ncounter moved by {moved} = every use_permission executed once (logs in {folder})")
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        if node is not None:
+            node.stop()
+        net.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+// The reference side of bench/sdk.py: the unmodified @biconomy/abstractjs 1.2.3 client timed on the same devnet,
+// node and counting proxy as our SDK, with the same rows, warm-ups and runs.
+//
+//   node bench/sdk_ref.mjs INPUT_JSON
+//
+// INPUT_JSON (written by bench/sdk.py): chains [{chainId, rpcUrl, usdc, counter, multicall3}] (the proxy's URLs),
+// home (the fee token's chain), nodeUrl, apiKey, ownerKey, signerKey, meeVersion, useMaxPayment, statsUrl (the
+// proxy's control port), runs, warmup. The owner's account (index 0) is already prepared on every chain.
+//
+// stdout: one JSON line {grant1, grant4, use}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the
+// SDK prints goes to stderr.
+import {
+  createMeeClient,
+  getMEEVersion,
+  getSudoPolicy,
+  meeSessionActions,
+  toMultichainNexusAccount,
+} from "@biconomy/abstractjs";
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { defineChain, http, toFunctionSelector } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+for (const name of ["log", "info", "warn", "debug"]) {
+  console[name] = (...parts) => process.stderr.write(parts.map(String).join(" ") + "\n");
+}
+
+const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const INCREMENT = toFunctionSelector("increment()");
+const version = getMEEVersion(spec.meeVersion);
+const owner = privateKeyToAccount(spec.ownerKey);
+const signer = privateKeyToAccount(spec.signerKey);
+const chainIds = spec.chains.map((c) => c.chainId);
+const home = spec.chains.find((c) => c.chainId === spec.home);
+const feeToken = { address: home.usdc, chainId: home.chainId };
+
+const chainConfigurations = (accountAddress) =>
+  spec.chains.map((c) => ({
+    chain: defineChain({
+      id: c.chainId,
+      name: `devnet-${c.chainId}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [c.rpcUrl] } },
+      contracts: { multicall3: { address: c.multicall3 } },
+    }),
+    transport: http(c.rpcUrl),
+    version,
+    ...(accountAddress ? { accountAddress } : {}),
+  }));
+
+// The proxy's counters: {requests: {name: n}, calls: {name: {call: n}}}.
+async function stats() {
+  const response = await fetch(spec.statsUrl);
+  return response.json();
+}
+function traffic(before, after) {
+  let rpc = 0;
+  for (const id of chainIds) rpc += after.requests[String(id)] - before.requests[String(id)];
+  const node = after.requests.node - before.requests.node;
+  const calls = {};
+  for (const [name, byCall] of Object.entries(after.calls)) {
+    const where = name === "node" ? "node" : "rpc";
+    for (const [call, n] of Object.entries(byCall)) {
+      const moved = n - (before.calls[name][call] ?? 0);
+      if (moved) calls[`${where} ${call}`] = (calls[`${where} ${call}`] ?? 0) + moved;
+    }
+  }
+  return { rpc, node, calls };
+}
+
+// As bench/sdk.py's `timed`: warm-ups, then timed calls with the counters read around each; `after` untimed.
+async function timed(call, after) {
+  for (let i = 0; i < spec.warmup; i++) {
+    const out = await call();
+    if (after) await after(out);
+  }
+  const result = { ms: [], rpc: [], node: [], calls: {} };
+  for (let i = 0; i < spec.runs; i++) {
+    const before = await stats();
+    const start = performance.now();
+    const out = await call();
+    const elapsed = performance.now() - start;
+    const { rpc, node, calls } = traffic(before, await stats());
+    result.ms.push(elapsed);
+    result.rpc.push(rpc);
+    result.node.push(node);
+    result.calls = calls;
+    if (after) await after(out);
+  }
+  return result;
+}
+
+const action = (c) => ({
+  chainId: c.chainId,
+  actionTarget: c.counter,
+  actionTargetSelector: INCREMENT,
+  actionPolicies: [getSudoPolicy()],
+});
+
+async function main() {
+  const ownerAccount = await toMultichainNexusAccount({ signer: owner, chainConfigurations: chainConfigurations() });
+  const ownerClient = await createMeeClient({ account: ownerAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
+  const ownerSessions = meeSessionActions(ownerClient);
+  const out = {};
+  for (const [key, chains] of [["grant1", [home]], ["grant4", spec.chains]]) {
+    const actions = chains.map(action);
+    out[key] = await timed(() => ownerSessions.grantPermissionTypedDataSign({ redeemer: signer.address, actions, feeToken }));
+  }
+
+  const sessionDetails = await ownerSessions.grantPermissionTypedDataSign({
+    redeemer: signer.address,
+    actions: [action(home)],
+    feeToken,
+    maxPaymentAmount: BigInt(spec.useMaxPayment),
+  });
+  const sessionAccount = await toMultichainNexusAccount({
+    signer,
+    chainConfigurations: chainConfigurations(ownerAccount.addressOn(home.chainId, true)),
+  });
+  const sessionClient = await createMeeClient({ account: sessionAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
+  const sessions = meeSessionActions(sessionClient);
+  const instructions = [{ chainId: home.chainId, calls: [{ to: home.counter, data: INCREMENT }] }];
+  const use = async (mode) => (await sessions.usePermission({ sessionDetails, mode, instructions, feeToken })).hash;
+  const final = async (hash) => {
+    const receipt = await sessionClient.waitForSupertransactionReceipt({ hash, pollingInterval: 20 });
+    if (receipt.transactionStatus !== "MINED_SUCCESS") throw new Error(`${hash}: ${receipt.transactionStatus}`);
+  };
+  await final(await use("ENABLE_AND_USE"));
+  out.use = await timed(() => use("USE"), final);
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+await main();
+process.exit(0);
