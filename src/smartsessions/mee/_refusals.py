@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .._coerce import to_address
 from ..account.calls import Call
+from ..encoding.abi import selector
 from ..encoding.session import SmartSessionMode
 from ..errors import (
     EnableSignatureUsedError,
@@ -216,6 +217,39 @@ def _policy_violation(message: str, op: OpContext | None, pid: str | None, polic
     )
 
 
+_HEX_BLOB = re.compile(r"0x[0-9a-fA-F]{8,}")
+_CUSTOM_ERRORS = {
+    selector("PolicyViolation(bytes32,address)"): ("PolicyViolation", ("permissionId", "policy")),
+    selector("InvalidPermissionId(bytes32)"): ("InvalidPermissionId", ("permissionId",)),
+    selector("HashMismatch(bytes32,bytes32)"): ("HashMismatch", ("providedHash", "computedHash")),
+    selector("InvalidEnableSignature(address,bytes32)"): ("InvalidEnableSignature", ("account", "hash")),
+    selector("PolicyCheckReverted(bytes32)"): ("PolicyCheckReverted", ("reason",)),
+}
+
+
+def _named_errors(message: str) -> str:
+    """``message`` with the SmartSessions errors found in raw revert data spelled out as the devnet node writes them
+    (``PolicyViolation(permissionId=0x…, policy=0x…)``): another node may pass the bundler's hex on as it is."""
+    found = []
+    for blob in _HEX_BLOB.findall(message):
+        raw = bytes.fromhex(blob[2:] if len(blob) % 2 == 0 else blob[2:-1])
+        for start in range(0, max(len(raw) - 3, 0)):
+            known = _CUSTOM_ERRORS.get(raw[start : start + 4])
+            if known is None:
+                continue
+            name, fields = known
+            words = raw[start + 4 : start + 4 + 32 * len(fields)]
+            if len(words) < 32 * len(fields):
+                continue
+            values = []
+            for k, field in enumerate(fields):
+                word = words[32 * k : 32 * (k + 1)]
+                values.append(f"{field}=0x{word[12:].hex() if field in ('policy', 'account') else word.hex()}")
+            found.append(f"{name}({', '.join(values)})")
+            break
+    return message if not found else message + " [" + "; ".join(found) + "]"
+
+
 def explain_refusal(
     message: str,
     ops: Mapping[str, OpContext] | None = None,
@@ -224,6 +258,7 @@ def explain_refusal(
 ) -> SmartSessionsError | None:
     """The specific error behind a node's refusal ``message``, or None. ``where`` names the userOp the message is
     about when the message itself does not start with it (receipts)."""
+    message = _named_errors(message)
     found_where, chain_id = where_of(message)
     where = where or found_where
     op = None if ops is None or where is None else ops.get(where)
