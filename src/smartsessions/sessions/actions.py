@@ -30,6 +30,7 @@ from .details import SessionDetails
 from .grant import (
     ActionConfig,
     build_grant_sessions,
+    default_max_payment_amount,
     get_grant_chain_digests,
     get_session_validator_init_data,
     sign_grant,
@@ -118,7 +119,7 @@ async def _grant(
     results = dict(await asyncio.gather(*(read(c) for c in chains)))
     nonces = {c: _word(results[c][0]) for c in versions}
     if decimals_chain is not None:
-        max_payment_amount = 5 * 10 ** _word(results[decimals_chain][-1])  # the SDK's default: 5 tokens
+        max_payment_amount = default_max_payment_amount(_word(results[decimals_chain][-1]))
     sessions = build_grant_sessions(
         redeemer=redeemer,
         actions=parsed,

@@ -99,6 +99,51 @@ def _parse_actions(actions: Sequence[ActionConfig | dict[str, Any]]) -> list[Act
     return [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
 
 
+def default_max_payment_amount(decimals: int) -> int:
+    """The SDK's default cap on a session's fee payments: 5 whole fee tokens."""
+    return int(5 * 10**decimals)
+
+
+def payment_groups(
+    groups: Sequence[SessionAction],
+    *,
+    chain_id: int,
+    fee: FeeTokenInfo | None,
+    max_payment_amount: int,
+    check_fee_payment: bool = True,
+) -> Sequence[SessionAction]:
+    """``groups`` (one chain's actions) with the automatic payment policy when the fee is paid on this chain, after
+    refusing rules that would block every fee (:func:`~smartsessions.policies.payment.check_fee_payment_allowed`)."""
+    if fee is None or fee.chain_id != chain_id:
+        return groups
+    if check_fee_payment:
+        check_fee_payment_allowed(
+            [a for g in groups for a in g.actions],
+            fee_token=fee.address,
+            chain_id=chain_id,
+            max_payment_amount=max_payment_amount,
+        )
+    return add_payment_policy_for_actions(
+        groups, fee_token=fee.address, fee_token_chain_id=fee.chain_id, max_payment_amount=max_payment_amount
+    )
+
+
+def new_session(
+    *, chain_id: int, version: MeeVersionConfig, redeemer: object, actions: Sequence[ActionData], salt: object
+) -> Session:
+    """The session every SDK flow enables: the K1MeeValidator with the redeemer as owner, a Sudo userOp policy (the
+    actions carry the limits), and the ERC-4337 paymaster permitted (the node pays gas)."""
+    return Session(
+        session_validator=version.validator_address,
+        session_validator_init_data=get_session_validator_init_data(version, redeemer),
+        salt=salt,
+        user_op_policies=(get_sudo_policy(),),
+        actions=tuple(actions),
+        permit_erc4337_paymaster=True,
+        chain_id=chain_id,
+    )
+
+
 def build_grant_sessions(
     *,
     redeemer: object,
@@ -144,30 +189,21 @@ def build_grant_sessions(
             if a.chain_id == chain_id
         ]
         if fee is not None and fee.chain_id == chain_id:
-            if check_fee_payment:
-                check_fee_payment_allowed(
-                    chain_actions,
-                    fee_token=fee.address,
-                    chain_id=chain_id,
-                    max_payment_amount=to_uint(max_payment_amount, field="max_payment_amount"),
-                )
-            [group] = add_payment_policy_for_actions(
+            [group] = payment_groups(
                 [SessionAction(chain_id=chain_id, actions=tuple(chain_actions))],
-                fee_token=fee.address,
-                fee_token_chain_id=fee.chain_id,
-                max_payment_amount=max_payment_amount,
+                chain_id=chain_id,
+                fee=fee,
+                max_payment_amount=to_uint(max_payment_amount, field="max_payment_amount"),
+                check_fee_payment=check_fee_payment,
             )
             chain_actions = [a.model_copy(update={"chain_id": chain_id}) for a in group.actions]
-        version = by_chain[chain_id]
         sessions.append(
-            Session(
-                session_validator=version.validator_address,
-                session_validator_init_data=get_session_validator_init_data(version, redeemer),
-                salt=os.urandom(32) if salts is None else salts[k],
-                user_op_policies=(get_sudo_policy(),),
-                actions=tuple(chain_actions),
-                permit_erc4337_paymaster=True,
+            new_session(
                 chain_id=chain_id,
+                version=by_chain[chain_id],
+                redeemer=redeemer,
+                actions=chain_actions,
+                salt=os.urandom(32) if salts is None else salts[k],
             )
         )
     return sessions
@@ -264,7 +300,7 @@ def grant_permission_offline(
                 "is needed to default max_payment_amount",
                 fix="pass max_payment_amount, or the fee token's decimals",
             )
-        max_payment_amount = 5 * 10 ** to_uint(fee_token_decimals, field="fee_token_decimals", bits=8)
+        max_payment_amount = default_max_payment_amount(to_uint(fee_token_decimals, field="fee_token_decimals", bits=8))
     sessions = build_grant_sessions(
         redeemer=redeemer,
         actions=actions,

@@ -36,15 +36,13 @@ from ..encoding.session import (
     ChainDigest,
     EnableSession,
     EnableSessionData,
-    Session,
     SmartSessionMode,
 )
 from ..errors import InvalidInputError
 from ..mee._fee_token import FeeTokenInfo
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
 from ..mee.wire import Simulation, Trigger
-from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
-from ..policies.sudo import get_sudo_policy
+from ..policies.payment import SessionAction
 from ..versions import SMART_SESSIONS_ADDRESS
 from .actions import (
     SmartSessionsModule,
@@ -55,7 +53,7 @@ from .actions import (
     list_permissions,
 )
 from .details import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
-from .grant import ActionConfig, get_session_validator_init_data
+from .grant import ActionConfig, default_max_payment_amount, new_session, payment_groups
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -167,33 +165,19 @@ async def _enable_instructions(
     if fee_token is not None and not max_payment_amount:
         deployment = account.deployment_on(fee_token.chain_id)
         raw = await deployment.rpc.request("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
-        amount = 5 * 10 ** (int(raw, 16) if raw not in ("0x", None) else 0)
+        amount = default_max_payment_amount(int(raw, 16) if raw not in ("0x", None) else 0)
     instructions, details = [], []
     for chain_id in dict.fromkeys(g.chain_id for g in groups):
         deployment = account.deployment_on(chain_id)
-        chain_groups = [g for g in groups if g.chain_id == chain_id]
-        if fee_token is not None and fee_token.chain_id == chain_id:
-            check_fee_payment_allowed(
-                [a for g in chain_groups for a in g.actions],
-                fee_token=fee_token.address,
-                chain_id=chain_id,
-                max_payment_amount=amount,
-            )
-            chain_groups = add_payment_policy_for_actions(
-                chain_groups,
-                fee_token=fee_token.address,
-                fee_token_chain_id=fee_token.chain_id,
-                max_payment_amount=amount,
-            )
-        chain_actions = tuple(a for g in chain_groups for a in g.actions)  # batchActions: one session per chain
-        session = Session(
-            session_validator=deployment.version.validator_address,
-            session_validator_init_data=get_session_validator_init_data(deployment.version, redeemer),
-            salt=os.urandom(32),
-            user_op_policies=(get_sudo_policy(),),
-            actions=chain_actions,
-            permit_erc4337_paymaster=True,
+        chain_groups = payment_groups(
+            [g for g in groups if g.chain_id == chain_id], chain_id=chain_id, fee=fee_token, max_payment_amount=amount
+        )
+        session = new_session(  # batchActions: one session per chain
             chain_id=chain_id,
+            version=deployment.version,
+            redeemer=redeemer,
+            actions=[a for g in chain_groups for a in g.actions],
+            salt=os.urandom(32),
         )
         data = bytes.fromhex("21712407") + abi_encode([f"{SESSION}[]"], [[session.to_abi()]], what="sessions")
         meta = {"type": "CUSTOM", "description": "Enable smart sessions permissions", "chainId": chain_id}
