@@ -187,31 +187,6 @@ async def _serve_proxy(upstreams: dict[str, str]) -> None:
     await asyncio.Event().wait()  # until killed
 
 
-# -- the node (its own process) ---------------------------------------------------------------------------------------
-
-
-class NodeProcess:
-    """The local MEE node in its own process, as ``smartsessions devnet up`` serves it."""
-
-    def __init__(self, config: Any, folder: Path) -> None:
-        path = folder / "node.json"
-        path.write_text(config.model_dump_json())
-        self.log = (folder / "node.log").open("wb")
-        command = [sys.executable, "-m", "smartsessions.devnet.node", "--config", str(path)]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the node exited: {(folder / 'node.log').read_text()}")
-        self.url = str(json.loads(line)["url"])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        self.log.close()
-
-
 class Proxy:
     """The counting proxy in its own process, in front of ``upstreams`` (name -> URL)."""
 
@@ -525,6 +500,9 @@ def main() -> None:
     if shutil.which("node") is None:
         raise SystemExit("node is not on PATH: the reference side needs it")
 
+    sys.path.insert(0, str(ROOT))
+    from tests.node.helpers import NodeProcess
+
     from smartsessions.devnet.deploy import send_and_wait, usdc_address
     from smartsessions.devnet.network import Devnet
     from smartsessions.devnet.node import devnet_node_config
@@ -533,11 +511,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="smartsessions-bench-sdk-"))
     t0 = time.time()
     net = Devnet.start(CHAINS, log_dir=folder)
-    node: NodeProcess | None = None
+    node: NodeProcess | None = None  # the node tests' helper, as bench/node.py uses it
     proxy: Proxy | None = None
     try:
         config = devnet_node_config(net, database=folder / "node.sqlite", api_key=API_KEY)
-        node = NodeProcess(config, folder)
+        node = NodeProcess(config, folder, "node")
         proxy = Proxy({**{str(c): net.url(c) for c in CHAINS}, "node": node.url}, folder)
         bench = Bench(proxy, net.key("owner").private_key, net.key("session_signer").private_key, args.runs,
                       args.warmup, folder)  # fmt: skip
@@ -560,7 +538,7 @@ def main() -> None:
         if proxy is not None:
             proxy.stop()
         if node is not None:
-            node.stop()
+            node.kill()
         net.stop()
 
 
