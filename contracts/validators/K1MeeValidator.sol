@@ -325,7 +325,6 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     {
         if (sig.length < 4 + 0xa0) return SIG_VALIDATION_FAILED;
         bytes32 root;
-        bytes32 leaf;
         uint256 proofRel;
         assembly ("memory-safe") {
             let base := add(sig.offset, 4)
@@ -336,14 +335,9 @@ contract K1MeeValidator is IValidator, ISessionValidator {
             // validUntil = upper, validAfter = lower; timestamps wider than 48 bits make the signature malformed.
             validationData := or(shl(160, upper), shl(208, lower))
             if shr(48, or(lower, upper)) { validationData := SIG_VALIDATION_FAILED }
-            let m := mload(0x40)
-            mstore(m, userOpHash)
-            mstore(add(m, 0x20), lower)
-            mstore(add(m, 0x40), upper)
-            mstore(0x00, keccak256(m, 0x60))
-            leaf := keccak256(0x00, 0x20)
         }
         if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
+        bytes32 leaf = _meeLeaf(userOpHash, validationData);
         (bool ok, bytes32 computedRoot, bytes calldata ecdsaSig) =
             _foldProofThenSig(_tail(sig), sig.length - 4, proofRel, leaf);
         // The signature is checked even when the proof fails (gas parity with valid signatures, see EcdsaLib).
@@ -362,7 +356,6 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         // prefix, type byte, at least one RLP byte, count and timestamps
         if (sig.length < 4 + 2 + 13) return SIG_VALIDATION_FAILED;
         uint256 proofCount;
-        bytes32 leaf;
         uint256 rlpEnd;
         assembly ("memory-safe") {
             let tail := add(sig.offset, sig.length)
@@ -374,14 +367,9 @@ contract K1MeeValidator is IValidator, ISessionValidator {
             switch lt(sub(sig.length, 19), shl(5, proofCount))
             case 1 { validationData := SIG_VALIDATION_FAILED }
             default { rlpEnd := sub(sub(tail, 13), shl(5, proofCount)) }
-            let m := mload(0x40)
-            mstore(m, userOpHash)
-            mstore(add(m, 0x20), lower)
-            mstore(add(m, 0x40), upper)
-            mstore(0x00, keccak256(m, 0x60))
-            leaf := keccak256(0x00, 0x20)
         }
         if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
+        bytes32 leaf = _meeLeaf(userOpHash, validationData);
         if (!_validateOnChainTx(owner, _tail(sig), rlpEnd, proofCount, leaf)) return SIG_VALIDATION_FAILED;
     }
 
@@ -416,6 +404,20 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     }
 
     /// @dev Calldata offset of the payload after the 4-byte signature type.
+    /// @dev The Merkle leaf of a full-layout userOp: `keccak256(keccak256(abi.encode(userOpHash, lower, upper)))` (the
+    ///      MEE userOp hash), with `lower`/`upper` read back from a well-formed `validationData`
+    ///      (`upper << 160 | lower << 208`, both below 2^48).
+    function _meeLeaf(bytes32 userOpHash, uint256 validationData) private pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, userOpHash)
+            mstore(add(m, 0x20), shr(208, validationData))
+            mstore(add(m, 0x40), and(shr(160, validationData), 0xffffffffffff))
+            mstore(0x00, keccak256(m, 0x60))
+            leaf := keccak256(0x00, 0x20)
+        }
+    }
+
     function _tail(bytes calldata sig) private pure returns (uint256 base) {
         assembly ("memory-safe") {
             base := add(sig.offset, 4)
@@ -444,7 +446,6 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         // t: start of the tuple head (13 words), after the type and the tuple offset word.
         uint256 t;
         uint256 validationData;
-        bytes32 leaf;
         assembly ("memory-safe") {
             t := add(sig.offset, 0x24)
             let lower := calldataload(add(t, 0xe0))
@@ -455,14 +456,9 @@ contract K1MeeValidator is IValidator, ISessionValidator {
                 or(shr(160, or(calldataload(t), calldataload(add(t, 0x20)))), shr(48, or(lower, upper))),
                 gt(calldataload(add(t, 0xa0)), 1)
             ) { validationData := SIG_VALIDATION_FAILED }
-            let m := mload(0x40)
-            mstore(m, userOpHash)
-            mstore(add(m, 0x20), lower)
-            mstore(add(m, 0x40), upper)
-            mstore(0x00, keccak256(m, 0x60))
-            leaf := keccak256(0x00, 0x20)
         }
         if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
+        bytes32 leaf = _meeLeaf(userOpHash, validationData);
         // The permit signature first (production order; keeps placeholder gas estimates at the valid-path cost).
         {
             // spender at t + 0x20, domainSeparator at t + 0x40, amount and nonce at t + 0x60, deadline at t + 0xc0
