@@ -3,9 +3,13 @@ pragma solidity ^0.8.28;
 
 /// @title EcdsaLib
 /// @notice secp256k1 signature checks that never revert: every failure is reported as `address(0)` / `false`.
-/// @dev Accepted encodings: 65 bytes `r ‖ s ‖ v` and 64 bytes EIP-2098 `r ‖ yParityAndS`. The low-s rule is enforced
-///      (s ≤ n/2) and v must be 27 or 28 (the ecrecover precompile returns nothing for other values). The zero address
-///      never validates, so an unset or zero signer can not be matched by a failed recovery.
+/// @dev Two rule sets:
+///      - `tryRecover` (used by the token): 65-byte `r ‖ s ‖ v` and 64-byte EIP-2098 `r ‖ yParityAndS` signatures with
+///        s ≤ n/2 only; v must be 27 or 28 (the ecrecover precompile returns nothing for other values).
+///      - `isValidSignature` (used by the K1MeeValidator): the rules of production's K1MeeValidator 1.0.1, which
+///        compares the result of Solady's `ECDSA.tryRecover` with the expected signer: the same two encodings, any s
+///        (a high s recovers the same signer as its low twin), and a failed recovery counts as `address(0)`, so it
+///        matches a zero signer.
 library EcdsaLib {
     /// @dev floor(n / 2) for the secp256k1 group order n.
     uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -69,11 +73,12 @@ library EcdsaLib {
         }
     }
 
-    /// @notice True if `signer` (non-zero) signed `hash` directly or as an EIP-191 personal message.
+    /// @notice True if `signer` signed `hash` directly or as an EIP-191 personal message (K1MeeValidator rules, see
+    ///         above: any s; an encoding other than 64 or 65 bytes, or any failed recovery, recovers `address(0)`).
     /// @dev The raw digest is tried first, then the personal-message digest (the K1MeeValidator order).
-    ///      Gas parity for estimation: any failing signature (malformed, high s, bad v, wrong signer) runs both
-    ///      precompile calls, so it costs at least as much as the dearest valid one (the EIP-191 case). Callers that
-    ///      simulate with placeholder signatures therefore never under-estimate.
+    ///      Gas parity for estimation: any failing signature (malformed, bad v, wrong signer) runs both precompile
+    ///      calls, so it costs at least as much as the dearest valid one (the EIP-191 case). Callers that simulate
+    ///      with placeholder signatures therefore never under-estimate.
     function isValidSignature(address signer, bytes32 hash, bytes calldata sig) internal view returns (bool) {
         uint256 v;
         bytes32 r;
@@ -104,30 +109,27 @@ library EcdsaLib {
         return _recoverEither(signer, hash, v, r, s);
     }
 
-    /// @dev Raw digest, then EIP-191 digest; both precompile calls run unless the first one matches.
+    /// @dev Raw digest, then EIP-191 digest; both precompile calls run unless the first one matches. A call that
+    ///      returns nothing (v other than 27/28, r or s out of range, no solution) recovers `address(0)`.
     function _recoverEither(address signer, bytes32 hash, uint256 v, bytes32 r, bytes32 s)
         private
         view
         returns (bool ok)
     {
         assembly ("memory-safe") {
-            // A zero signer or a high s never validates; v outside {27, 28} makes the precompile return nothing.
-            let acceptable := and(iszero(iszero(signer)), iszero(gt(s, HALF_N)))
             let m := mload(0x40)
             mstore(m, hash)
             mstore(add(m, 0x20), v)
             mstore(add(m, 0x40), r)
             mstore(add(m, 0x60), s)
-            if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
-                ok := and(acceptable, and(eq(returndatasize(), 0x20), eq(mload(0x00), signer)))
-            }
+            pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+            ok := eq(mul(mload(0x00), eq(returndatasize(), 0x20)), signer)
             if iszero(ok) {
                 mstore(0x20, hash)
                 mstore(0x00, "\x00\x00\x00\x00\x19Ethereum Signed Message:\n32")
                 mstore(m, keccak256(0x04, 0x3c))
-                if staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20) {
-                    ok := and(acceptable, and(eq(returndatasize(), 0x20), eq(mload(0x00), signer)))
-                }
+                pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+                ok := eq(mul(mload(0x00), eq(returndatasize(), 0x20)), signer)
             }
         }
     }

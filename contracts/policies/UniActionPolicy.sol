@@ -47,7 +47,10 @@ struct ActionConfig {
 /// integer, with `ref`: EQUAL, GREATER_THAN, LESS_THAN, GREATER_THAN_OR_EQUAL, LESS_THAN_OR_EQUAL, NOT_EQUAL, or
 /// IN_RANGE (ref = uint128 min ‖ uint128 max, inclusive). A limited rule also accumulates the argument:
 /// `used + argument <= limit`, then `used += argument`. A failed rule returns 1 (validation failed); a value above
-/// valueLimitPerUse reverts ValueLimitExceeded; a config with no rules reverts PolicyNotInitialized.
+/// valueLimitPerUse reverts ValueLimitExceeded; a config with no rules reverts PolicyNotInitialized. A rule whose word
+/// is not in the calldata reverts as in the original: Panic(0x11) for an offset of 2^64 - 36 or more (the original
+/// sums the bounds in uint64), empty revert data for a word past the end (an out-of-range calldata slice); a `used`
+/// that would overflow is Panic(0x11) as well.
 ///
 /// State per (configId, multiplexer, account). Only the first `length` rules are stored on initialisation (rules of an
 /// earlier, longer config stay behind unused, as in the original). Storage packs the rule count into the first
@@ -115,8 +118,20 @@ contract UniActionPolicy is IActionPolicy {
     }
 
     function _checkRule(StoredRule storage rule, bytes calldata data) internal returns (bool) {
-        uint256 start = 4 + uint256(rule.offset);
-        uint256 param = uint256(bytes32(data[start:start + 32]));
+        uint256 offset = rule.offset;
+        uint256 param;
+        assembly ("memory-safe") {
+            // The word ends at `offset + 36`, a uint64 sum in the original: from an offset of 2^64 - 36 on it
+            // overflows (Panic(0x11)); a word past the end of `data` is an out-of-range slice (empty revert data).
+            let end := add(offset, 36)
+            if shr(64, end) {
+                mstore(0x00, 0x4e487b71)
+                mstore(0x20, 0x11)
+                revert(0x1c, 0x24)
+            }
+            if gt(end, data.length) { revert(0x00, 0x00) }
+            param := calldataload(add(data.offset, sub(end, 32)))
+        }
         uint256 ref = uint256(rule.ref);
         ParamCondition condition = rule.condition;
         if (condition == ParamCondition.EQUAL) {

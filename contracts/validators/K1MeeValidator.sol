@@ -48,13 +48,21 @@ interface IERC5267Domain {
 ///        `0x02 ‖ rlp`, so the type byte is the transaction's own). The signer of the unsigned transaction must be
 ///        the owner (see `SignedTxLib`).
 ///      - `0x177eee02` ERC-2612 permit: the root is the permit deadline; full and short layouts as in spec §11.2/§11.4.
-///      - anything else: a plain 65-byte ECDSA signature over the hash (raw, then EIP-191 personal message).
-///      A bad or malformed signature is reported (SIG_VALIDATION_FAILED / false / 0xffffffff), never reverted, so that
-///      gas can be estimated with placeholder signatures; calldata layouts are parsed with explicit bounds checks for
-///      that reason, and a failing well-formed signature runs the same ecrecover calls as the dearest valid one. The
-///      production reverts kept here: `InvalidDataLength` (session data < 20 bytes), `PermitFailed` (a correctly
-///      signed permit that can not be applied), `InvalidSignature` (high s in the ERC-7739 branch of ERC-1271).
-///      ECDSA accepts 65-byte and 64-byte (EIP-2098) signatures with s ≤ n/2 only.
+///      - anything else: a plain 65- or 64-byte ECDSA signature over the hash (raw, then EIP-191 personal message).
+///      A well-formed signature by the wrong key is reported (SIG_VALIDATION_FAILED / false / 0xffffffff), never
+///      reverted, so that gas can be estimated with placeholder signatures of the right shape; a failing well-formed
+///      signature runs the same ecrecover calls as the dearest valid one. What production (1.0.1) accepts and how
+///      it fails on anything else is reproduced, checked by differential tests against its bytecode:
+///      - a signature shorter than 4 bytes (3 for ERC-1271) reverts with empty revert data (production slices it);
+///      - ECDSA follows Solady's `tryRecover` (see `EcdsaLib.isValidSignature`): 64 or 65 bytes, any s, and a
+///        recovery that fails matches a zero signer (possible only in `validateSignatureWithData`);
+///      - malformed MEE layouts revert as production's readers do: its unchecked pointer arithmetic, then copies to
+///        memory with the ABI decoder's checks (`_copyFault`, `_decodePermit`: empty revert data or Panic(0x41)),
+///        and in on-chain mode the decoder's panics and error strings (see `SignedTxLib`). There a malformed
+///        signature fails validation with AA23, as in production, rather than AA24.
+///      The other production reverts kept here: `InvalidDataLength` (session data < 20 bytes), `PermitFailed` (a
+///      correctly signed permit that can not be applied), `InvalidSignature` (high s in the ERC-7739 branch of
+///      ERC-1271).
 ///      All storage is keyed by the account so that it is "associated" with the userOp sender under the ERC-4337
 ///      validation rules. The contract is deployed once and its runtime code copied: no constructor, no immutables.
 contract K1MeeValidator is IValidator, ISessionValidator {
@@ -86,8 +94,31 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     /// @dev The ERC-6492 suffix `0x6492…6492` of a counterfactual signature wrapper.
     uint256 private constant ERC6492_MAGIC = 0x6492649264926492649264926492649264926492649264926492649264926492;
 
-    /// @dev `ecrecover` accepts only s ≤ n/2 here (see EcdsaLib); the ERC-7739 path reverts on a high s.
+    /// @dev The ERC-7739 path reverts `InvalidSignature` when the signature's second word exceeds n/2.
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// @dev Production's free-memory pointer where it copies a signature part from calldata to memory, which decides
+    ///      which absurd lengths panic (0x41) rather than revert (see `_copyFault`). Measured on the production
+    ///      bytecode: 0x80 at the start of userOp and session validation; 0xe0 in the ERC-1271 MEE flow (after the
+    ///      `abi.encodePacked(hash, account)`) and 0x80 in its ERC-7739 safe-sender check. The modes add their own
+    ///      allocations before the copy: simple full layout 0xc0 (the MEE userOp hash), permit full 0x1a0 and
+    ///      short 0x120 (the decoded tuple), on-chain short 0xe0.
+    uint256 private constant MEM_USER_OP = 0x80;
+    uint256 private constant MEM_SESSION = 0x80;
+    uint256 private constant MEM_ERC1271 = 0xe0;
+    uint256 private constant MEM_ERC1271_SAFE_CALLER = 0x80;
+    uint256 private constant MEM_SIMPLE_FULL = 0xc0;
+    uint256 private constant MEM_PERMIT_FULL = 0x1a0;
+    uint256 private constant MEM_PERMIT_SHORT = 0x120;
+    uint256 private constant MEM_ON_CHAIN_SHORT = 0xe0;
+    /// @dev In the ERC-7739 nested `PersonalSign` flow the pointer follows the two `eip712Domain()` answers of the
+    ///      account: 0x5a0 for the devnet's Nexus accounts. (In the `TypedDataSign` flow no length can reach the
+    ///      band where the pointer matters: the appended data must lie in the calldata, so the length is small.)
+    uint256 private constant MEM_ERC1271_PERSONAL_SIGN = 0x5a0;
+
+    /// @dev `_copyFault` results: Solidity's allocation panic code, and a copy past the end of the calldata.
+    uint256 private constant PANIC_ALLOCATION = 0x41;
+    uint256 private constant FAULT_OUT_OF_CALLDATA = 1;
 
     // ------------------------------------------------------------------------------------------------------------
     // Storage (slots 0-3; every key path ends in the account address, keeping the slots account-associated)
@@ -218,8 +249,10 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         override
         returns (uint256)
     {
-        address owner = getOwner(userOp.sender);
         bytes calldata sig = userOp.signature;
+        // production reads the type as `signature[0:4]`: an out-of-range slice, empty revert data
+        if (sig.length < 4) revert();
+        address owner = getOwner(userOp.sender);
         uint256 sigType = _sigType(sig);
         if (sigType == SIG_TYPE_SIMPLE) return _validateSimpleFull(owner, userOpHash, sig);
         if (sigType == SIG_TYPE_ERC20_PERMIT) return _validatePermitFull(owner, userOpHash, sig);
@@ -230,38 +263,49 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     /// @notice ERC-1271 for the calling account (`msg.sender`), with `sender` the caller of the account.
     /// @dev `0x177eee…` signatures: MEE flow over `keccak256(hash ‖ account)` with the short layouts. Otherwise the
     ///      ERC-7739 flow: a plain owner signature is accepted for safe senders; other senders need the nested
-    ///      EIP-712 `TypedDataSign` or `PersonalSign` wrapping. ERC-6492 wrappers are stripped first.
+    ///      EIP-712 `TypedDataSign` or `PersonalSign` wrapping. ERC-6492 wrappers are stripped first (both flows).
+    ///      A signature shorter than 3 bytes reverts with empty revert data, as production's `signature[0:3]`, the
+    ///      empty one of ERC-7739 detection included.
     function isValidSignatureWithSender(address sender, bytes32 hash, bytes calldata signature)
         external
         view
         override
         returns (bytes4)
     {
+        if (signature.length < 3) revert();
         bytes calldata sig = _unwrapErc6492(signature);
-        uint256 meeFlow;
+        uint256 prefix;
         assembly ("memory-safe") {
-            meeFlow := and(gt(signature.length, 2), eq(shr(232, calldataload(signature.offset)), SIG_TYPE_MEE_FLOW))
+            prefix := shr(232, calldataload(signature.offset))
         }
-        if (meeFlow != 0) {
+        if (prefix == SIG_TYPE_MEE_FLOW) {
             bytes32 accountHash;
             assembly ("memory-safe") {
                 mstore(0x00, hash)
                 mstore(0x20, shl(96, caller()))
                 accountHash := keccak256(0x00, 0x34)
             }
-            return _validateForOwner(getOwner(msg.sender), accountHash, sig) ? ERC1271_MAGIC_VALUE : ERC1271_INVALID;
+            return _validateForOwner(getOwner(msg.sender), accountHash, sig, MEM_ERC1271)
+                ? ERC1271_MAGIC_VALUE
+                : ERC1271_INVALID;
         }
 
         if (sig.length == 0 && uint256(hash) == ERC7739_DETECTION_HASH) return SUPPORTS_ERC7739_V1;
-        if (sig.length >= 64 && uint256(bytes32(sig[32:64])) > HALF_N) revert InvalidSignature();
+        // production reads s as the calldata word at offset 32 of the signature, whatever its length
+        if (_wordAt(_offsetPlus(sig, 0x20)) > HALF_N) revert InvalidSignature();
 
         address owner = getOwner(msg.sender);
-        if (_isSafeSender(sender) && EcdsaLib.isValidSignature(owner, hash, sig)) return ERC1271_MAGIC_VALUE;
+        if (_isSafeSender(sender)) {
+            _raise(_bytesCopyFault(sig, MEM_ERC1271_SAFE_CALLER));
+            if (EcdsaLib.isValidSignature(owner, hash, sig)) return ERC1271_MAGIC_VALUE;
+        }
         return _validateNestedEip712(owner, hash, sig) ? ERC1271_MAGIC_VALUE : ERC1271_INVALID;
     }
 
     /// @notice ISessionValidator: `data` starts with the session signer (20 bytes); `sig` is a plain signature or an
     ///         MEE short-layout signature whose leaf is `hash` (SmartSessions passes the userOpHash).
+    /// @dev As in production, a zero signer (`data` starting with 20 zero bytes) accepts any signature that does not
+    ///      recover (see `EcdsaLib.isValidSignature`).
     function validateSignatureWithData(bytes32 hash, bytes calldata sig, bytes calldata data)
         external
         view
@@ -273,7 +317,7 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         assembly ("memory-safe") {
             owner := shr(96, calldataload(data.offset))
         }
-        return _validateForOwner(owner, hash, sig);
+        return _validateForOwner(owner, hash, sig, MEM_SESSION);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -300,93 +344,131 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     // ------------------------------------------------------------------------------------------------------------
     // Internal: signature modes
     // ------------------------------------------------------------------------------------------------------------
+    //
+    // Malformed MEE layouts fail as in production (K1MeeValidator 1.0.1), which reads them with unchecked pointer
+    // arithmetic and then copies the parts it needs to memory, with the checks of Solidity's ABI decoder (see
+    // `_copyFault`): a well-formed signature by the wrong key is reported, a malformed one may revert (AA23 for a
+    // userOp, a revert of the ERC-1271 or session-validation call).
 
-    /// @dev The first four bytes of `sig` as a number, or 0 when it is shorter than four bytes.
+    /// @dev The first four bytes of `sig` as a number (`sig` has at least four bytes; it may lie past the end of the
+    ///      calldata after an ERC-6492 unwrap, then it reads as zeros).
     function _sigType(bytes calldata sig) private pure returns (uint256 sigType) {
         assembly ("memory-safe") {
-            if gt(sig.length, 3) { sigType := shr(224, calldataload(sig.offset)) }
+            sigType := shr(224, calldataload(sig.offset))
         }
     }
 
-    /// @dev Short layouts (ERC-1271 MEE flow and session validation): the leaf is `hash` itself.
-    function _validateForOwner(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
+    /// @dev Short layouts (ERC-1271 MEE flow and session validation): the leaf is `hash` itself. `mem` is production's
+    ///      free-memory pointer on entry (see `MEM_SESSION`). Reverts, as production, for a signature shorter than 4
+    ///      bytes.
+    function _validateForOwner(address owner, bytes32 hash, bytes calldata sig, uint256 mem)
+        private
+        view
+        returns (bool)
+    {
+        if (sig.length < 4) revert();
         uint256 sigType = _sigType(sig);
-        if (sigType == SIG_TYPE_SIMPLE) return _validateSimpleShort(owner, hash, sig);
-        if (sigType == SIG_TYPE_ERC20_PERMIT) return _validatePermitShort(owner, hash, sig);
-        if (sigType == SIG_TYPE_ON_CHAIN) return _validateOnChainShort(owner, hash, sig);
+        if (sigType == SIG_TYPE_SIMPLE) return _validateSimpleShort(owner, hash, sig, mem);
+        if (sigType == SIG_TYPE_ERC20_PERMIT) return _validatePermitShort(owner, hash, sig, mem + MEM_PERMIT_SHORT);
+        if (sigType == SIG_TYPE_ON_CHAIN) return _validateOnChainShort(owner, hash, sig, mem + MEM_ON_CHAIN_SHORT);
+        _raise(_bytesCopyFault(sig, mem));
         return EcdsaLib.isValidSignature(owner, hash, sig);
     }
 
-    /// @dev `0x177eee00 ‖ abi.encode(bytes32 root, uint48 lower, uint48 upper, bytes32[] proof, bytes sig)`.
+    /// @dev `0x177eee00 ‖ abi.encode(bytes32 root, uint48 lower, uint48 upper, bytes32[] proof, bytes sig)`. The
+    ///      timestamps are read as whole words and keep their low 48 bits (production's uint48 variables).
     function _validateSimpleFull(address owner, bytes32 userOpHash, bytes calldata sig)
         private
         view
         returns (uint256 validationData)
     {
-        if (sig.length < 4 + 0xa0) return SIG_VALIDATION_FAILED;
-        bytes32 root;
-        uint256 proofRel;
+        uint256 base = _tail(sig);
         assembly ("memory-safe") {
-            let base := add(sig.offset, 4)
-            root := calldataload(base)
-            let lower := calldataload(add(base, 0x20))
-            let upper := calldataload(add(base, 0x40))
-            proofRel := calldataload(add(base, 0x60))
-            // validUntil = upper, validAfter = lower; timestamps wider than 48 bits make the signature malformed.
-            validationData := or(shl(160, upper), shl(208, lower))
-            if shr(48, or(lower, upper)) { validationData := SIG_VALIDATION_FAILED }
+            // validUntil = upper, validAfter = lower; the shifts drop the bits above 48
+            let upper := and(calldataload(add(base, 0x40)), 0xffffffffffff)
+            validationData := or(shl(160, upper), shl(208, calldataload(add(base, 0x20))))
         }
-        if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
         bytes32 leaf = _meeLeaf(userOpHash, validationData);
-        (bool ok, bytes32 computedRoot, bytes calldata ecdsaSig) =
-            _foldProofThenSig(_tail(sig), sig.length - 4, proofRel, leaf);
-        // The signature is checked even when the proof fails (gas parity with valid signatures, see EcdsaLib).
-        if (!ok || !EcdsaLib.isValidSignature(owner, root, ecdsaSig) || computedRoot != root) {
+        if (!_simpleProven(owner, bytes32(_wordAt(base)), leaf, base, base + 0x60, MEM_USER_OP + MEM_SIMPLE_FULL)) {
             return SIG_VALIDATION_FAILED;
         }
     }
 
+    /// @dev `0x177eee00 ‖ abi.encode(bytes32 root, bytes32[] proof, bytes sig)`, leaf = `hash`.
+    function _validateSimpleShort(address owner, bytes32 hash, bytes calldata sig, uint256 mem)
+        private
+        view
+        returns (bool)
+    {
+        uint256 base = _tail(sig);
+        return _simpleProven(owner, bytes32(_wordAt(base)), hash, base, base + 0x20, mem);
+    }
+
+    /// @dev Simple mode as production reads it: the word at `relAt` is the proof's offset from `base`; the proof's
+    ///      length word, its items, then the signature's length word and bytes follow one another (the canonical ABI
+    ///      tail order), located with wrapping arithmetic and no bounds. The signature is copied and checked first: a
+    ///      copy fault reverts, a wrong signer is reported; only then is the proof copied (a fault reverts) and
+    ///      folded over `leaf`. The fold is computed before the signature check when the proof can be copied, so that
+    ///      a failing well-formed signature costs what a valid one does.
+    function _simpleProven(address owner, bytes32 root, bytes32 leaf, uint256 base, uint256 relAt, uint256 mem)
+        private
+        view
+        returns (bool)
+    {
+        uint256 proofAt;
+        uint256 proofLength;
+        bytes calldata ecdsaSig;
+        assembly ("memory-safe") {
+            let at := add(base, calldataload(relAt))
+            proofLength := calldataload(at)
+            proofAt := add(at, 0x20)
+            at := add(proofAt, mul(proofLength, 0x20))
+            ecdsaSig.length := calldataload(at)
+            ecdsaSig.offset := add(at, 0x20)
+        }
+        _raise(_bytesCopyFault(ecdsaSig, mem));
+        // the signature's copy is allocated: 32 bytes of length, then its bytes rounded up to a word
+        mem += 0x20 + ((ecdsaSig.length + 31) & ~uint256(31));
+        uint256 proofFault = _copyFault(proofAt, proofLength, true, mem);
+        bool proven = proofFault == 0 && MerkleProofLib.verifyCalldata(proofAt, proofLength, root, leaf);
+        if (!EcdsaLib.isValidSignature(owner, root, ecdsaSig)) return false;
+        _raise(proofFault);
+        return proven;
+    }
+
     /// @dev `0x177eee01 ‖ txType ‖ rlpSignedTx ‖ proof items ‖ uint8 proofCount ‖ uint48 lower ‖ uint48 upper`, leaf
     ///      `keccak256(keccak256(abi.encode(userOpHash, lower, upper)))`, root = the last 32 bytes of the tx data.
+    ///      A malformed layout reverts as in production (see `SignedTxLib`).
     function _validateOnChainFull(address owner, bytes32 userOpHash, bytes calldata sig)
         private
         view
         returns (uint256 validationData)
     {
-        // prefix, type byte, at least one RLP byte, count and timestamps
-        if (sig.length < 4 + 2 + 13) return SIG_VALIDATION_FAILED;
-        uint256 proofCount;
-        uint256 rlpEnd;
+        (uint256 rlpEnd, uint256 proofCount) = SignedTxLib.split(_tail(sig), sig.length - 4, 12);
+        // a userOp signature lies inside the calldata, so the copy of its RLP part never faults
         assembly ("memory-safe") {
             let tail := add(sig.offset, sig.length)
             let lower := shr(208, calldataload(sub(tail, 12)))
             let upper := shr(208, calldataload(sub(tail, 6)))
-            proofCount := byte(0, calldataload(sub(tail, 13)))
             validationData := or(shl(160, upper), shl(208, lower))
-            // the proof must leave room for the type byte and one RLP byte
-            switch lt(sub(sig.length, 19), shl(5, proofCount))
-            case 1 { validationData := SIG_VALIDATION_FAILED }
-            default { rlpEnd := sub(sub(tail, 13), shl(5, proofCount)) }
         }
-        if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
         bytes32 leaf = _meeLeaf(userOpHash, validationData);
         if (!_validateOnChainTx(owner, _tail(sig), rlpEnd, proofCount, leaf)) return SIG_VALIDATION_FAILED;
     }
 
-    /// @dev `0x177eee01 ‖ txType ‖ rlpSignedTx ‖ proof items ‖ uint8 proofCount`, leaf = `hash`.
-    function _validateOnChainShort(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
-        if (sig.length < 4 + 2 + 1) return false;
-        uint256 proofCount;
-        uint256 rlpEnd;
-        assembly ("memory-safe") {
-            let tail := add(sig.offset, sig.length)
-            proofCount := byte(0, calldataload(sub(tail, 1)))
-            if iszero(lt(sub(sig.length, 7), shl(5, proofCount))) {
-                rlpEnd := sub(sub(tail, 1), shl(5, proofCount))
-            }
+    /// @dev `0x177eee01 ‖ txType ‖ rlpSignedTx ‖ proof items ‖ uint8 proofCount`, leaf = `hash`. A malformed layout
+    ///      reverts as in production (see `SignedTxLib`; after the split, production copies the RLP part to memory).
+    function _validateOnChainShort(address owner, bytes32 hash, bytes calldata sig, uint256 mem)
+        private
+        view
+        returns (bool)
+    {
+        uint256 start = _tail(sig);
+        (uint256 rlpEnd, uint256 proofCount) = SignedTxLib.split(start, sig.length - 4, 0);
+        unchecked {
+            _raise(_copyFault(start + 1, rlpEnd - start - 1, false, mem));
         }
-        if (rlpEnd == 0) return false;
-        return _validateOnChainTx(owner, _tail(sig), rlpEnd, proofCount, hash);
+        return _validateOnChainTx(owner, start, rlpEnd, proofCount, hash);
     }
 
     /// @dev The transaction in calldata `[txStart, rlpEnd)` (type byte first) was signed by `owner` and its data ends
@@ -403,7 +485,6 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         return EcdsaLib.isValidSignature(owner, signedTx.digest, signedTx.v, signedTx.r, signedTx.s) && proven;
     }
 
-    /// @dev Calldata offset of the payload after the 4-byte signature type.
     /// @dev The Merkle leaf of a full-layout userOp: `keccak256(keccak256(abi.encode(userOpHash, lower, upper)))` (the
     ///      MEE userOp hash), with `lower`/`upper` read back from a well-formed `validationData`
     ///      (`upper << 160 | lower << 208`, both below 2^48).
@@ -418,106 +499,92 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         }
     }
 
+    /// @dev Calldata offset of the payload after the 4-byte signature type (modulo 2^256).
     function _tail(bytes calldata sig) private pure returns (uint256 base) {
         assembly ("memory-safe") {
             base := add(sig.offset, 4)
         }
     }
 
-    /// @dev `0x177eee00 ‖ abi.encode(bytes32 root, bytes32[] proof, bytes sig)`, leaf = `hash`.
-    function _validateSimpleShort(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
-        if (sig.length < 4 + 0x60) return false;
-        bytes32 root;
-        uint256 proofRel;
-        assembly ("memory-safe") {
-            root := calldataload(add(sig.offset, 4))
-            proofRel := calldataload(add(sig.offset, 0x24))
-        }
-        (bool ok, bytes32 computedRoot, bytes calldata ecdsaSig) =
-            _foldProofThenSig(_tail(sig), sig.length - 4, proofRel, hash);
-        return ok && EcdsaLib.isValidSignature(owner, root, ecdsaSig) && computedRoot == root;
-    }
-
     /// @dev `0x177eee02 ‖ abi.encode((address token, address spender, bytes32 domainSeparator, uint256 amount,
     ///      uint256 nonce, bool isPermitTx, bytes32 superTxHash, uint48 lower, uint48 upper, uint8 v, bytes32 r,
-    ///      bytes32 s, bytes32[] proof))`. The tuple is dynamic: its offset word (0x20) is skipped, as in production.
+    ///      bytes32 s, bytes32[] proof))`. The tuple is dynamic: its offset word (0x20) is skipped, as in production,
+    ///      which decodes the tuple first (see `_decodePermit`).
     function _validatePermitFull(address owner, bytes32 userOpHash, bytes calldata sig) private returns (uint256) {
-        if (sig.length < 0x24 + 0x1a0) return SIG_VALIDATION_FAILED;
-        // t: start of the tuple head (13 words), after the type and the tuple offset word.
-        uint256 t;
+        // t: start of the tuple head (13 words), after the type and the tuple offset word
+        uint256 t = _offsetPlus(sig, 0x24);
+        (uint256 proofOffset, uint256 proofLength) = _decodePermit(t, true, MEM_USER_OP + MEM_PERMIT_FULL);
         uint256 validationData;
         assembly ("memory-safe") {
-            t := add(sig.offset, 0x24)
-            let lower := calldataload(add(t, 0xe0))
-            let upper := calldataload(add(t, 0x100))
-            validationData := or(shl(160, upper), shl(208, lower))
-            // dirty address words, timestamps wider than 48 bits or a non-boolean isPermitTx: malformed
-            if or(
-                or(shr(160, or(calldataload(t), calldataload(add(t, 0x20)))), shr(48, or(lower, upper))),
-                gt(calldataload(add(t, 0xa0)), 1)
-            ) { validationData := SIG_VALIDATION_FAILED }
+            validationData := or(shl(160, calldataload(add(t, 0x100))), shl(208, calldataload(add(t, 0xe0))))
         }
-        if (validationData == SIG_VALIDATION_FAILED) return SIG_VALIDATION_FAILED;
         bytes32 leaf = _meeLeaf(userOpHash, validationData);
         // The permit signature first (production order; keeps placeholder gas estimates at the valid-path cost).
         {
             // spender at t + 0x20, domainSeparator at t + 0x40, amount and nonce at t + 0x60, deadline at t + 0xc0
             bytes32 digest = _permitDigestAt(owner, t + 0x20, t + 0x40, t + 0x60, t + 0xc0);
-            uint256 v;
-            bytes32 r;
-            bytes32 s;
-            assembly ("memory-safe") {
-                v := calldataload(add(t, 0x120))
-                r := calldataload(add(t, 0x140))
-                s := calldataload(add(t, 0x160))
-            }
-            if (!EcdsaLib.isValidSignature(owner, digest, v, r, s)) return SIG_VALIDATION_FAILED;
-        }
-        {
-            bytes32 root;
-            uint256 proofRel;
-            assembly ("memory-safe") {
-                root := calldataload(add(t, 0xc0))
-                proofRel := calldataload(add(t, 0x180))
-            }
-            (bool ok, uint256 proofOffset, uint256 proofLength) = _locateProof(t, sig.length - 0x24, proofRel);
-            if (!ok || !MerkleProofLib.verifyCalldata(proofOffset, proofLength, root, leaf)) {
+            if (!EcdsaLib.isValidSignature(owner, digest, _wordAt(t + 0x120), _word32(t + 0x140), _word32(t + 0x160))) {
                 return SIG_VALIDATION_FAILED;
             }
         }
-        uint256 isPermitTx;
-        assembly ("memory-safe") {
-            isPermitTx := calldataload(add(t, 0xa0))
+        if (!MerkleProofLib.verifyCalldata(proofOffset, proofLength, _word32(t + 0xc0), leaf)) {
+            return SIG_VALIDATION_FAILED;
         }
-        if (isPermitTx != 0) _executePermit(owner, t);
+        if (_wordAt(t + 0xa0) != 0) _executePermit(owner, t);
         return validationData;
     }
 
     /// @dev `0x177eee02 ‖ abi.encode((address spender, bytes32 domainSeparator, uint256 amount, uint256 nonce,
     ///      bytes32 superTxHash, uint8 v, bytes32 r, bytes32 s, bytes32[] proof))`, leaf = `hash`, owner = the permit
-    ///      owner. No token call.
-    function _validatePermitShort(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
-        if (sig.length < 0x24 + 0x120) return false;
-        uint256 t;
+    ///      owner. No token call. Decoded first, as the full layout.
+    function _validatePermitShort(address owner, bytes32 hash, bytes calldata sig, uint256 mem)
+        private
+        view
+        returns (bool)
+    {
+        uint256 t = _offsetPlus(sig, 0x24);
+        (uint256 proofOffset, uint256 proofLength) = _decodePermit(t, false, mem);
+        // spender at t, domainSeparator at t + 0x20, amount and nonce at t + 0x40, deadline (root) at t + 0x80
+        bytes32 digest = _permitDigestAt(owner, t, t + 0x20, t + 0x40, t + 0x80);
+        if (!EcdsaLib.isValidSignature(owner, digest, _wordAt(t + 0xa0), _word32(t + 0xc0), _word32(t + 0xe0))) {
+            return false;
+        }
+        return MerkleProofLib.verifyCalldata(proofOffset, proofLength, _word32(t + 0x80), hash);
+    }
+
+    /// @dev Production copies the permit tuple whose head starts at calldata offset `t` to memory (at free-memory
+    ///      pointer `mem`) with Solidity's ABI decoder, against the end of the calldata (not of the signature): a
+    ///      head running past it, a dirty address, bool, uint48 or uint8 word, a proof offset above 2^64 - 1 or a
+    ///      proof whose length word or items run past it revert with empty revert data; a proof too long to allocate
+    ///      panics (0x41, see `_copyFault`).
+    /// @return proofOffset Calldata offset of the proof items.
+    /// @return proofLength Their number.
+    function _decodePermit(uint256 t, bool full, uint256 mem)
+        private
+        pure
+        returns (uint256 proofOffset, uint256 proofLength)
+    {
         assembly ("memory-safe") {
-            t := add(sig.offset, 0x24)
-        }
-        if (_wordAt(t) >> 160 != 0) return false; // dirty spender word
-        {
-            // spender at t, domainSeparator at t + 0x20, amount and nonce at t + 0x40, deadline (root) at t + 0x80
-            bytes32 digest = _permitDigestAt(owner, t, t + 0x20, t + 0x40, t + 0x80);
-            uint256 v;
-            bytes32 r;
-            bytes32 s;
-            assembly ("memory-safe") {
-                v := calldataload(add(t, 0xa0))
-                r := calldataload(add(t, 0xc0))
-                s := calldataload(add(t, 0xe0))
+            // full: token, spender (addresses), isPermitTx (bool), lower, upper (uint48), v (uint8), proof at word 12;
+            // short: spender (address), v (uint8), proof at word 8
+            let head := 0x120
+            let dirty := or(shr(160, calldataload(t)), gt(calldataload(add(t, 0xa0)), 0xff))
+            if full {
+                head := 0x1a0
+                dirty := or(
+                    or(shr(160, or(calldataload(t), calldataload(add(t, 0x20)))), gt(calldataload(add(t, 0xa0)), 1)),
+                    or(shr(48, or(calldataload(add(t, 0xe0)), calldataload(add(t, 0x100)))), gt(calldataload(add(t, 0x120)), 0xff))
+                )
             }
-            if (!EcdsaLib.isValidSignature(owner, digest, v, r, s)) return false;
+            if or(slt(sub(calldatasize(), t), head), dirty) { revert(0x00, 0x00) }
+            let rel := calldataload(add(t, sub(head, 0x20)))
+            if gt(rel, 0xffffffffffffffff) { revert(0x00, 0x00) }
+            let at := add(t, rel)
+            if iszero(slt(add(at, 0x1f), calldatasize())) { revert(0x00, 0x00) }
+            proofLength := calldataload(at)
+            proofOffset := add(at, 0x20)
         }
-        (bool ok, uint256 proofOffset, uint256 proofLength) = _locateProof(t, sig.length - 0x24, _wordAt(t + 0x100));
-        return ok && MerkleProofLib.verifyCalldata(proofOffset, proofLength, bytes32(_wordAt(t + 0x80)), hash);
+        _raise(_copyFault(proofOffset, proofLength, true, mem));
     }
 
     /// @dev The calldata word at `offset`.
@@ -527,14 +594,31 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         }
     }
 
+    /// @dev The calldata word at `offset`, as bytes32.
+    function _word32(uint256 offset) private pure returns (bytes32 word) {
+        assembly ("memory-safe") {
+            word := calldataload(offset)
+        }
+    }
+
+    /// @dev `sig.offset + delta` modulo 2^256 (an ERC-6492-unwrapped signature may start anywhere).
+    function _offsetPlus(bytes calldata sig, uint256 delta) private pure returns (uint256 at) {
+        assembly ("memory-safe") {
+            at := add(sig.offset, delta)
+        }
+    }
+
     /// @dev Calls `token.permit(owner, spender, amount, deadline = superTxHash, v, r, s)` for the full permit tuple at
-    ///      `t`. A failing permit is tolerated if the allowance already covers the amount (the permit was used).
+    ///      `t`, as production's `try … catch`: a token without code reverts (empty revert data, Solidity's check
+    ///      before the call); a failing permit is tolerated if `allowance(owner, spender)` already covers the amount
+    ///      (the permit was used), whose own revert is passed on, and a reply shorter than a word reverts (empty).
     function _executePermit(address owner, uint256 t) private {
         bool covered;
         assembly ("memory-safe") {
             let token := calldataload(t)
             let spender := calldataload(add(t, 0x20))
             let amount := calldataload(add(t, 0x60))
+            if iszero(extcodesize(token)) { revert(0x00, 0x00) }
             let m := mload(0x40)
             mstore(m, shl(224, 0xd505accf)) // permit(address,address,uint256,uint256,uint8,bytes32,bytes32)
             mstore(add(m, 0x04), owner)
@@ -542,17 +626,60 @@ contract K1MeeValidator is IValidator, ISessionValidator {
             mstore(add(m, 0x44), amount)
             mstore(add(m, 0x64), calldataload(add(t, 0xc0))) // deadline = superTxHash
             calldatacopy(add(m, 0x84), add(t, 0x120), 0x60) // v, r, s
-            covered := and(gt(extcodesize(token), 0), call(gas(), token, 0, m, 0xe4, 0x00, 0x00))
+            covered := call(gas(), token, 0, m, 0xe4, 0x00, 0x00)
             if iszero(covered) {
                 mstore(m, shl(224, 0xdd62ed3e)) // allowance(address,address)
                 mstore(add(m, 0x04), owner)
                 mstore(add(m, 0x24), spender)
-                if staticcall(gas(), token, m, 0x44, 0x00, 0x20) {
-                    covered := and(gt(returndatasize(), 0x1f), iszero(lt(mload(0x00), amount)))
+                if iszero(staticcall(gas(), token, m, 0x44, 0x00, 0x20)) {
+                    returndatacopy(m, 0x00, returndatasize())
+                    revert(m, returndatasize())
                 }
+                if lt(returndatasize(), 0x20) { revert(0x00, 0x00) }
+                covered := iszero(lt(mload(0x00), amount))
             }
         }
         if (!covered) revert PermitFailed();
+    }
+
+    /// @dev The fault of production's copy of a calldata array to memory (Solidity's ABI decoder, at free-memory
+    ///      pointer `mem`): `PANIC_ALLOCATION` (0x41) for a length above 2^64 - 1 or an allocation (a length word,
+    ///      then the bytes rounded up to a word) ending past 2^64 - 1; `FAULT_OUT_OF_CALLDATA` (empty revert data) for
+    ///      an array ending past the calldata (the sum taken modulo 2^256, as production); 0 if it copies.
+    /// @param words True for a `bytes32[]` of `length` items, false for `bytes` of `length` bytes.
+    function _copyFault(uint256 at, uint256 length, bool words, uint256 mem) private pure returns (uint256 fault) {
+        assembly ("memory-safe") {
+            switch gt(length, 0xffffffffffffffff)
+            case 1 { fault := PANIC_ALLOCATION }
+            default {
+                let size := length
+                if words { size := shl(5, length) }
+                let end := add(mem, add(0x20, and(add(size, 31), not(31))))
+                switch gt(end, 0xffffffffffffffff)
+                case 1 { fault := PANIC_ALLOCATION }
+                default { if gt(add(at, size), calldatasize()) { fault := FAULT_OUT_OF_CALLDATA } }
+            }
+        }
+    }
+
+    /// @dev `_copyFault` for the `bytes` `b`.
+    function _bytesCopyFault(bytes calldata b, uint256 mem) private pure returns (uint256) {
+        uint256 at;
+        assembly ("memory-safe") {
+            at := b.offset
+        }
+        return _copyFault(at, b.length, false, mem);
+    }
+
+    /// @dev Reverts for a `_copyFault` result: Panic(0x41), or empty revert data.
+    function _raise(uint256 fault) private pure {
+        if (fault == 0) return;
+        assembly ("memory-safe") {
+            if eq(fault, FAULT_OUT_OF_CALLDATA) { revert(0x00, 0x00) }
+            mstore(0x00, 0x4e487b71)
+            mstore(0x20, fault)
+            revert(0x1c, 0x24)
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -563,10 +690,14 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     ///      `appDomainSeparator ‖ contents ‖ contentsDescription ‖ uint16(len)` after the ECDSA part and these rebuild
     ///      `hash`; otherwise `PersonalSign` over `hash` in the account's own EIP-712 domain.
     function _validateNestedEip712(address owner, bytes32 hash, bytes calldata sig) private view returns (bool) {
-        (bool ok, bytes32[5] memory domain) = _accountDomain();
-        if (!ok) return false;
+        bytes32[5] memory domain = _accountDomain();
         (bool typed, bytes32 digest, uint256 ecdsaLength) = _typedDataSignDigest(hash, sig, domain);
-        if (typed) return digest != 0 && EcdsaLib.isValidSignature(owner, digest, sig[0:ecdsaLength]);
+        if (typed) {
+            bytes calldata ecdsaSig = sig[0:ecdsaLength];
+            _raise(_bytesCopyFault(ecdsaSig, MEM_ERC1271_SAFE_CALLER));
+            return digest != 0 && EcdsaLib.isValidSignature(owner, digest, ecdsaSig);
+        }
+        _raise(_bytesCopyFault(sig, MEM_ERC1271_PERSONAL_SIGN));
         bytes32 accountDomainSeparator =
             keccak256(abi.encode(DOMAIN_TYPEHASH, domain[0], domain[1], domain[2], domain[3]));
         bytes32 personalSign = keccak256(abi.encode(PERSONAL_SIGN_TYPEHASH, hash));
@@ -576,19 +707,16 @@ contract K1MeeValidator is IValidator, ISessionValidator {
     }
 
     /// @dev The calling account's EIP-5267 domain as `[keccak(name), keccak(version), chainId, verifyingContract,
-    ///      salt]`; `ok` is false if the account does not answer `eip712Domain()`.
-    function _accountDomain() private view returns (bool ok, bytes32[5] memory domain) {
-        try IERC5267Domain(msg.sender).eip712Domain() returns (
-            bytes1, string memory domainName, string memory domainVersion, uint256 chainId, address verifyingContract,
-            bytes32 salt, uint256[] memory
-        ) {
-            domain[0] = keccak256(bytes(domainName));
-            domain[1] = keccak256(bytes(domainVersion));
-            domain[2] = bytes32(chainId);
-            domain[3] = bytes32(uint256(uint160(verifyingContract)));
-            domain[4] = salt;
-            ok = true;
-        } catch {}
+    ///      salt]`. As in production, a caller that does not answer `eip712Domain()` makes the call revert (its
+    ///      revert data, or empty revert data for no code or an undecodable answer).
+    function _accountDomain() private view returns (bytes32[5] memory domain) {
+        (, string memory domainName, string memory domainVersion, uint256 chainId, address verifyingContract, bytes32 salt,)
+        = IERC5267Domain(msg.sender).eip712Domain();
+        domain[0] = keccak256(bytes(domainName));
+        domain[1] = keccak256(bytes(domainVersion));
+        domain[2] = bytes32(chainId);
+        domain[3] = bytes32(uint256(uint160(verifyingContract)));
+        domain[4] = salt;
     }
 
     /// @dev ERC-7739 `TypedDataSign`: if `sig` ends with `appDomainSeparator ‖ contents ‖ contentsDescription ‖
@@ -725,84 +853,17 @@ contract K1MeeValidator is IValidator, ISessionValidator {
         }
     }
 
-    /// @dev Locates a `bytes32[]` whose length word is at `base + rel`, inside `[base, base + size)`.
-    function _locateProof(uint256 base, uint256 size, uint256 rel)
-        private
-        pure
-        returns (bool ok, uint256 proofOffset, uint256 proofLength)
-    {
-        assembly ("memory-safe") {
-            // rel + 0x20 <= size, written without overflow
-            if and(lt(rel, size), iszero(lt(sub(size, rel), 0x20))) {
-                let rest := sub(sub(size, rel), 0x20)
-                proofLength := calldataload(add(base, rel))
-                proofOffset := add(add(base, rel), 0x20)
-                ok := iszero(gt(proofLength, shr(5, rest)))
-            }
-        }
-    }
-
-    /// @dev For the simple layouts: locates the `bytes32[]` proof whose length word is at `base + rel` and the `bytes`
-    ///      signature that directly follows it (the canonical ABI tail order, read the way production does), checks
-    ///      both lie inside `[base, base + size)`, and folds the proof over `leaf` (sorted pairs, as
-    ///      `MerkleProofLib`). `ok` is false for a malformed layout.
-    function _foldProofThenSig(uint256 base, uint256 size, uint256 rel, bytes32 leaf)
-        private
-        pure
-        returns (bool ok, bytes32 computedRoot, bytes calldata ecdsaSig)
-    {
-        assembly ("memory-safe") {
-            ecdsaSig.offset := 0
-            ecdsaSig.length := 0
-            // the proof length word must fit: rel + 0x20 <= size (written without overflow)
-            if and(lt(rel, size), iszero(lt(sub(size, rel), 0x20))) {
-                let rest := sub(sub(size, rel), 0x20) // bytes after the proof length word
-                let proofLength := calldataload(add(base, rel))
-                if iszero(gt(proofLength, shr(5, rest))) {
-                    rest := sub(rest, shl(5, proofLength)) // bytes after the proof items
-                    let p := add(add(base, rel), 0x20)
-                    let sigWord := add(p, shl(5, proofLength))
-                    if iszero(lt(rest, 0x20)) {
-                        let sigLength := calldataload(sigWord)
-                        if iszero(gt(sigLength, sub(rest, 0x20))) {
-                            ecdsaSig.offset := add(sigWord, 0x20)
-                            ecdsaSig.length := sigLength
-                            ok := 1
-                            for {} lt(p, sigWord) { p := add(p, 0x20) } {
-                                let sibling := calldataload(p)
-                                let slot := shl(5, gt(leaf, sibling))
-                                mstore(slot, leaf)
-                                mstore(xor(slot, 0x20), sibling)
-                                leaf := keccak256(0x00, 0x40)
-                            }
-                            computedRoot := leaf
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// @dev Strips an ERC-6492 wrapper `abi.encode(factory, factoryCalldata, innerSig) ‖ 0x6492…6492`. A wrapper
-    ///      whose inner signature lies out of bounds unwraps to an empty signature.
+    /// @dev Strips an ERC-6492 wrapper `abi.encode(factory, factoryCalldata, innerSig) ‖ 0x6492…6492` as production
+    ///      does (`ERC7739Validator._erc1271UnwrapSignature`): if the last 32 bytes are the magic, the inner signature
+    ///      is the `bytes` whose offset (from the start of the signature) is the third word; nothing is bounded, so
+    ///      the result may claim any length and lie anywhere, even past the end of the calldata (read as zeros).
     function _unwrapErc6492(bytes calldata signature) private pure returns (bytes calldata result) {
         result = signature;
         assembly ("memory-safe") {
-            let length := signature.length
-            if gt(length, 0x7f) {
-                if eq(calldataload(add(signature.offset, sub(length, 0x20))), ERC6492_MAGIC) {
-                    let body := sub(length, 0x20)
-                    let rel := calldataload(add(signature.offset, 0x40))
-                    result.offset := 0
-                    result.length := 0
-                    if and(lt(rel, body), iszero(lt(sub(body, rel), 0x20))) {
-                        let innerLength := calldataload(add(signature.offset, rel))
-                        if iszero(gt(innerLength, sub(sub(body, rel), 0x20))) {
-                            result.offset := add(add(signature.offset, rel), 0x20)
-                            result.length := innerLength
-                        }
-                    }
-                }
+            if eq(calldataload(add(signature.offset, sub(signature.length, 0x20))), ERC6492_MAGIC) {
+                let at := add(signature.offset, calldataload(add(signature.offset, 0x40)))
+                result.length := calldataload(at)
+                result.offset := add(at, 0x20)
             }
         }
     }

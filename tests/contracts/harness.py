@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
@@ -181,3 +182,23 @@ def sign_raw(key: TestKey, digest: bytes) -> bytes:
 
 def sign_personal(key: TestKey, digest: bytes) -> bytes:
     return bytes(Account.sign_message(encode_defunct(primitive=digest), key.private_key).signature)
+
+
+# -- revert data ------------------------------------------------------------------------------------------------------
+
+
+def panic_data(code: int) -> bytes:
+    """The revert data of a failed Solidity check: ``Panic(uint256)``."""
+    return bytes.fromhex("4e487b71") + code.to_bytes(32, "big")
+
+
+def error_data(message: str) -> bytes:
+    """The revert data of ``revert("message")``: ``Error(string)``."""
+    return bytes.fromhex("08c379a0") + abi_encode(["string"], [message])
+
+
+def failed_op(exc: RevertedError) -> tuple[str, bytes]:
+    """The EntryPoint's ``FailedOpWithRevert(index, reason, inner)``: the reason and the inner revert data."""
+    assert exc.data[:4] == bytes.fromhex("65c8fd4d"), exc.message
+    _index, reason, inner = abi_decode(["uint256", "string", "bytes"], exc.data[4:])
+    return reason, bytes(inner)

@@ -122,6 +122,81 @@ def test_universal_action_value_limit_per_use(chain: Chain) -> None:
     assert counter_value(chain) == 1
 
 
+# A rule's word is `data[4 + offset : 36 + offset]`, the bounds summed in uint64 as in the original policy: from
+# 2^64 - 36 on the sum overflows (Panic(0x11)); below, a word past the end of the calldata is an out-of-range slice
+# (no revert data). Both are refusals; the revert data is the original's.
+PANIC_ARITHMETIC = bytes.fromhex("4e487b71") + (0x11).to_bytes(32, "big")
+ARGS = encode_function_call("setNumber(uint256)", [7])  # 36 bytes: the selector and one word
+
+
+@pytest.mark.parametrize(
+    ("offset", "data", "expected"),
+    [
+        (0, ARGS, 0),
+        (0, ARGS[:35], b""),
+        (1, ARGS, b""),
+        (32, ARGS + bytes(32), 1),  # the second word, 0, is not 7
+        (33, ARGS + bytes(32), b""),
+        (0, b"", b""),
+        (2**63, ARGS, b""),
+        (2**64 - 37, ARGS, b""),  # 4 + offset + 32 = 2^64 - 1: still a uint64
+        (2**64 - 36, ARGS, PANIC_ARITHMETIC),
+        (2**64 - 35, ARGS, PANIC_ARITHMETIC),
+        (2**64 - 5, ARGS, PANIC_ARITHMETIC),
+        (2**64 - 4, ARGS, PANIC_ARITHMETIC),  # 4 + offset overflows too
+        (2**64 - 1, ARGS, PANIC_ARITHMETIC),
+    ],
+    ids=[
+        "0-fits",
+        "0-one-byte-short",
+        "1-one-past-the-end",
+        "32-second-word",
+        "33-one-past-the-end",
+        "0-empty-calldata",
+        "2^63",
+        "2^64-37",
+        "2^64-36",
+        "2^64-35",
+        "2^64-5",
+        "2^64-4",
+        "2^64-1",
+    ],
+)
+def test_universal_action_word_out_of_calldata(chain: Chain, offset: int, data: bytes, expected: int | bytes) -> None:
+    """``checkAction`` with one EQUAL(7) rule at ``offset``: the verdict, or the revert data of the original."""
+    multiplexer, account = chain.keys["deployer"].address, chain.keys["alice"].address
+    config_id = b"\x01" * 32
+    init = get_universal_action_policy(param_rules=[ParamRule(condition=ParamCondition.EQUAL, offset=offset, ref=7)])
+    chain.transact(
+        multiplexer,
+        UNIVERSAL_ACTION_POLICY_ADDRESS,
+        encode_function_call(
+            "initializeWithMultiplexer(address,bytes32,bytes)", [account, config_id, bytes(init.init_data)]
+        ),
+    )
+    check = ("checkAction(bytes32,address,address,uint256,bytes)", [config_id, account, COUNTER, 0, data])
+    if isinstance(expected, int):
+        assert chain.call(UNIVERSAL_ACTION_POLICY_ADDRESS, *check, ["uint256"], sender=multiplexer) == expected
+        return
+    with pytest.raises(RevertedError) as refused:
+        chain.call(UNIVERSAL_ACTION_POLICY_ADDRESS, *check, sender=multiplexer)
+    assert refused.value.data == expected
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"), [(2**64 - 36, PANIC_ARITHMETIC[:32]), (2**64 - 37, bytes(32))], ids=["2^64-36", "2^64-37"]
+)
+def test_universal_action_offset_overflow_in_a_userop(chain: Chain, offset: int, reason: bytes) -> None:
+    """In a session userOp SmartSession wraps the policy's revert into PolicyCheckReverted(first revert word), as the
+    original does: the Panic selector for an overflowing offset, zero for a word past the calldata."""
+    rules = [ParamRule(condition=ParamCondition.EQUAL, offset=offset, ref=7)]
+    policy = get_universal_action_policy(param_rules=rules)
+    s = Session(chain, [ActionData(action_target_selector=SET_NUMBER, action_target=COUNTER, action_policies=[policy])])
+    with pytest.raises(RevertedError, match=rf"AA23 reverted: PolicyCheckReverted\(reason=0x{reason.hex()}\)"):
+        s.use(set_number(7))
+    assert counter_value(chain) == 0
+
+
 def test_time_frame_edges(chain: Chain) -> None:
     now = chain.timestamp()
     policy = get_time_frame_policy(valid_after=now + 100, valid_until=now + 200)

@@ -229,3 +229,15 @@ def test_digest_inputs() -> None:
 def test_permission_id_from_a_dict_with_bad_salt() -> None:
     with pytest.raises(InvalidInputError, match=r"session\.salt"):
         get_permission_id({"sessionValidator": VALIDATOR, "sessionValidatorInitData": "0x", "salt": "0x00"})
+
+
+def test_zero_redeemer_is_refused() -> None:
+    """K1MeeValidator 1.0.1 takes a signature that recovers no address as the zero address: a session granted to it
+    would be open to anyone (tests/contracts/test_k1_malformed.py shows the validator's side)."""
+    from smartsessions.sessions.grant import get_session_validator_init_data
+    from smartsessions.versions import MEE_VERSIONS
+
+    with pytest.raises(InvalidInputError, match="Invalid `redeemer`: is the zero address") as refused:
+        get_session_validator_init_data(MEE_VERSIONS["2.0.0"], "0x" + "00" * 20)
+    assert "the session signer's address" in str(refused.value)
+    assert bytes(get_session_validator_init_data(MEE_VERSIONS["2.0.0"], "0x" + "00" * 19 + "01")) == bytes(19) + b"\1"

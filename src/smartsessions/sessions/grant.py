@@ -65,8 +65,18 @@ class ActionConfig(Model):
 
 
 def get_session_validator_init_data(version: MeeVersionConfig, redeemer: object) -> HexBytes:
-    """The redeemer as the session validator's owner (spec §3.4): 20 bytes before MEE 3.0.0."""
+    """The redeemer as the session validator's owner (spec §3.4): 20 bytes before MEE 3.0.0.
+
+    The zero address is refused: K1MeeValidator 1.0.1 compares the address a signature recovers to with the owner,
+    and a signature that recovers to none counts as the zero address, so anyone could use such a session."""
     address = to_address(redeemer, field="redeemer")
+    if int(address, 16) == 0:
+        raise InvalidInputError(
+            "redeemer",
+            "is the zero address; the validator would accept any signature that recovers no address, from anyone",
+            fix="pass the session signer's address",
+            value=redeemer,
+        )
     if version.session_validator_init_data_is_packed:
         raise ConfigurationError(
             "version",
