@@ -24,6 +24,7 @@ __all__ = [
     "decode_handle_ops_revert",
     "encode_handle_ops",
     "parse_user_op_results",
+    "paymaster_gas_limits",
 ]
 
 _PACKED = "(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)"
@@ -40,6 +41,15 @@ def encode_handle_ops(ops: Sequence[PackedUserOperation], beneficiary: object) -
         [[op.to_abi() for op in ops], to_address(beneficiary, field="beneficiary")],
         what="handleOps",
     )
+
+
+def paymaster_gas_limits(paymaster_and_data: bytes) -> tuple[int, int]:
+    """``(pmVerificationGasLimit, pmPostOpGasLimit)`` as the EntryPoint reads them from bytes 20–52 of
+    ``paymasterAndData``; ``(0, 0)`` without a paymaster (the EntryPoint refuses 1–51 bytes as AA93)."""
+    data = bytes(paymaster_and_data)
+    if len(data) < 52:
+        return 0, 0
+    return int.from_bytes(data[20:36], "big"), int.from_bytes(data[36:52], "big")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ EntryPoint's address by a state override, in one ``eth_simulateV1`` block.
   ``SIG_VALIDATION_FAILED`` instead of reverting, and ``simulateHandleOp`` does not check it, so validation and
   execution run their real paths; a policy that refuses the call reverts (``AA23 reverted: PolicyViolation(...)``).
 * ``preOpGas`` of the result is the validation gas (account, deployment, paymaster); the execution gas comes from
-  the ``UserOperationEvent`` (``actualGasUsed``), with the EntryPoint's 10 % unused-gas penalty taken out again. A
+  the ``UserOperationEvent`` (``actualGasUsed``), with the EntryPoint's 10 % unused-gas penalty (on callGasLimit +
+  pmPostOpGasLimit) taken out again, so it includes the node paymaster's postOp (the refund) when one runs. A
   ``UserOperationRevertReason`` log means the call itself reverted.
 """
 
@@ -34,7 +35,7 @@ from ...policies import (
 )
 from ...versions import ENTRY_POINT_V07_ADDRESS
 from ..artifacts import decode_revert, load_artifact
-from ..entrypoint import USER_OPERATION_EVENT_TOPIC, USER_OPERATION_REVERT_REASON_TOPIC
+from ..entrypoint import USER_OPERATION_EVENT_TOPIC, USER_OPERATION_REVERT_REASON_TOPIC, paymaster_gas_limits
 from ._chain import ChainClient
 
 __all__ = [
@@ -183,7 +184,9 @@ async def simulate_user_ops(
             ["(uint256,uint256,uint256,uint256,bool,bytes)"], data
         )[0]
         used, success, reason = _parse_logs(result.get("logs", []))
-        execution = 0 if used is None else _execution_gas(used, pre_op_gas, op.call_gas_limit)
+        # The penalty applies to callGasLimit + pmPostOpGasLimit; the execution gas includes the paymaster's postOp.
+        limit = op.call_gas_limit + paymaster_gas_limits(op.paymaster_and_data)[1]
+        execution = 0 if used is None else _execution_gas(used, pre_op_gas, limit)
         out.append(
             SimulatedOp(
                 validation_gas=int(pre_op_gas) - op.pre_verification_gas,
