@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from smartsessions.rpc import SyncRpcClient
 from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
+
+pytestmark = pytest.mark.slow  # the CLI in subprocesses, each with its own devnet
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -34,6 +37,9 @@ def test_up_status_down(tmp_path: Path) -> None:
                 assert rpc.request("eth_getCode", [ENTRY_POINT_V07_ADDRESS, "latest"]) != "0x"
                 assert rpc.request("eth_getCode", [SMART_SESSIONS_ADDRESS, "latest"]) != "0x"
         assert "SmartSession" in up.stdout and "chain 8453" in up.stdout
+        # Base's and OP Mainnet's base fees and block time by default
+        assert [(c["baseFee"], c["blockTime"]) for c in state["chains"]] == [(5_000_000, 2.0), (100_000, 2.0)]
+        assert "5000000 wei (0.005 gwei), a block every 2 s" in up.stdout
         # the local MEE node runs with the chains; its URL, key and address are in the state file
         node = state["node"]
         assert node["apiKey"].startswith("mee_devnet_") and node["url"].endswith("/v1")
@@ -80,3 +86,30 @@ def test_bad_chain_list(tmp_path: Path) -> None:
     result = run("devnet", "up", "--chains", "base,op", cwd=tmp_path)
     assert result.returncode == 2
     assert "comma-separated chain ids" in result.stderr
+
+
+def test_base_fee_and_block_time_are_configurable(tmp_path: Path) -> None:
+    state_file = tmp_path / "devnet.json"
+    up = run(
+        "devnet", "up", "--background", "--no-node", "--chains", "8453,10", "--state-file", str(state_file),
+        "--base-fee", "10=7_000_000", "--block-time", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr + up.stdout
+    try:
+        chains = {c["chainId"]: c for c in json.loads(state_file.read_text())["chains"]}
+        assert (chains[8453]["baseFee"], chains[10]["baseFee"]) == (5_000_000, 7_000_000)
+        assert chains[8453]["blockTime"] == chains[10]["blockTime"] == 0
+        with SyncRpcClient(chains[10]["rpcUrl"]) as rpc:
+            block = rpc.request("eth_getBlockByNumber", ["latest", False])
+            # at the floor, give or take the OP Stack's 0.4 % per block of the deployment's burst
+            assert 6_650_000 <= int(block["baseFeePerGas"], 16) <= 7_000_000
+        assert "blocks on demand" in up.stdout
+    finally:
+        assert run("devnet", "down", "--state-file", str(state_file), cwd=tmp_path).returncode == 0
+
+
+def test_bad_base_fee(tmp_path: Path) -> None:
+    wrong_form = run("devnet", "up", "--base-fee", "8453:5", cwd=tmp_path)
+    assert wrong_form.returncode == 2 and "use CHAIN=WEI, e.g. 8453=5000000" in wrong_form.stderr
+    other_chain = run("devnet", "up", "--chains", "8453", "--base-fee", "10=5", cwd=tmp_path)
+    assert other_chain.returncode == 2 and "chain 10 is not one of --chains [8453]" in other_chain.stderr

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,10 +47,36 @@ def _parse_chains(value: str) -> list[int]:
     return chains
 
 
+def _parse_base_fees(values: tuple[str, ...], chain_ids: list[int]) -> dict[int, int]:
+    fees: dict[int, int] = {}
+    for value in values:
+        chain, sep, wei = value.partition("=")
+        try:
+            chain_id, fee = int(chain), int(wei.replace("_", ""))
+        except ValueError:
+            chain_id, fee = -1, -1
+        if not sep or fee < 0 or chain_id <= 0:
+            raise click.BadParameter(
+                f"{value!r}: use CHAIN=WEI, e.g. 8453=5000000 (0.005 gwei)", param_hint="--base-fee"
+            )
+        if chain_id not in chain_ids:
+            raise click.BadParameter(f"chain {chain_id} is not one of --chains {chain_ids}", param_hint="--base-fee")
+        fees[chain_id] = fee
+    return fees
+
+
+def _fees_line(chain: dict[str, Any]) -> str:
+    fee, block_time = chain.get("baseFee"), chain.get("blockTime")
+    price = "anvil's default" if fee is None else f"{fee} wei ({fee / 1e9:g} gwei)"
+    blocks = f"a block every {block_time:g} s" if block_time else "blocks on demand"
+    return f"  {'base fee':<28} {price}, {blocks}"
+
+
 def _summary(state: dict[str, object]) -> str:
     lines = []
     for chain in state["chains"]:  # type: ignore[attr-defined]
         lines.append(click.style(f"chain {chain['chainId']}", bold=True) + f"  {chain['rpcUrl']}")
+        lines.append(_fees_line(chain))
         for name, address in chain["contracts"].items():
             lines.append(f"  {name:<28} {address}")
     lines.append(click.style("funded test keys (devnet only, never use them elsewhere)", bold=True))
@@ -73,6 +100,19 @@ def _summary(state: dict[str, object]) -> str:
 @click.option("--no-node", is_flag=True, help="Start only the chains, not the local MEE node.")
 @click.option("--node-port", type=int, default=0, show_default=True, help="The MEE node's port (0: a free one).")
 @click.option("--node-api-key", default=None, help="The node's x-api-key (default: a random one; '' for none).")
+@click.option(
+    "--base-fee",
+    "base_fee",
+    multiple=True,
+    metavar="CHAIN=WEI",
+    help="A chain's base fee in wei, held there (default: the chain's own minimum, e.g. Base 5000000, OP 100000).",
+)
+@click.option(
+    "--block-time",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between blocks when nobody transacts (default: the chain's, 2 for Base and OP; 0: only on demand).",
+)
 def up(
     chains: str,
     state_file: Path,
@@ -81,19 +121,32 @@ def up(
     no_node: bool,
     node_port: int,
     node_api_key: str | None,
+    base_fee: tuple[str, ...],
+    block_time: float | None,
 ) -> None:
     """Start the chains, deploy the suite, fund the test keys, start the MEE node, and write the state file."""
     chain_ids = _parse_chains(chains)
-    node_args = ["--no-node"] if no_node else ["--node-port", str(node_port)]
+    base_fees = _parse_base_fees(base_fee, chain_ids)
+    child_args = ["--no-node"] if no_node else ["--node-port", str(node_port)]
     if node_api_key is not None:
-        node_args += ["--node-api-key", node_api_key]
+        child_args += ["--node-api-key", node_api_key]
+    for chain_id, fee in base_fees.items():
+        child_args += ["--base-fee", f"{chain_id}={fee}"]
+    if block_time is not None:
+        child_args += ["--block-time", f"{block_time:g}"]
     if background:
-        _up_background(chain_ids, state_file, log_dir, node_args)
+        _up_background(chain_ids, state_file, log_dir, child_args)
         return
     from ..devnet.network import Devnet
 
     try:
-        net = Devnet.start(chain_ids, log_dir=log_dir, progress=lambda m: click.echo(m, err=True))
+        net = Devnet.start(
+            chain_ids,
+            log_dir=log_dir,
+            progress=lambda m: click.echo(m, err=True),
+            base_fees=base_fees,
+            block_time=block_time,
+        )
     except SmartSessionsError as err:
         _fail(err)
     if not no_node:
@@ -129,7 +182,7 @@ def up(
         click.echo("devnet stopped", err=True)
 
 
-def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None, node_args: list[str]) -> None:
+def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None, child_args: list[str]) -> None:
     if state_file.exists():
         _fail(SmartSessionsError(f"{state_file} exists: a devnet may be running. Run `smartsessions devnet down`."))
     log = state_file.with_suffix(".log")
@@ -137,7 +190,7 @@ def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None,
     args += ["--state-file", str(state_file)]
     if log_dir is not None:
         args += ["--log-dir", str(log_dir)]
-    args += node_args
+    args += child_args
     with log.open("wb") as out:
         child = subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

@@ -20,10 +20,13 @@ from pathlib import Path
 
 from ..errors import DevnetError
 from ..rpc import SyncRpcClient
+from .fee_market import BaseFeeFloor
 
-__all__ = ["DEFAULT_HARDFORK", "AnvilProcess", "find_anvil"]
+__all__ = ["DEFAULT_HARDFORK", "HARDFORKS", "AnvilProcess", "find_anvil"]
 
 DEFAULT_HARDFORK = "prague"
+#: The hardfork each anvil network family runs by default: for the OP Stack, Isthmus is the Prague-equivalent one.
+HARDFORKS = {"ethereum": DEFAULT_HARDFORK, "optimism": "isthmus"}
 _NPM_BIN = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 _LISTENING = re.compile(r"Listening on (\S+):(\d+)")
 
@@ -72,7 +75,10 @@ class AnvilProcess:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    base_fee: int | None = None
+    block_time: float = 0.0
     _log: object = field(repr=False, default=None)
+    _floor: BaseFeeFloor | None = field(repr=False, default=None)
 
     @classmethod
     def start(
@@ -80,12 +86,27 @@ class AnvilProcess:
         chain_id: int,
         *,
         binary: str | None = None,
-        hardfork: str = DEFAULT_HARDFORK,
+        hardfork: str | None = None,
+        network: str = "ethereum",
         log_dir: Path | None = None,
         timeout: float = 20.0,
+        base_fee: int | None = None,
+        block_time: float = 0.0,
         extra_args: list[str] | None = None,
     ) -> AnvilProcess:
-        """Start anvil for ``chain_id`` and return once it answers ``eth_chainId`` correctly."""
+        """Start anvil for ``chain_id`` and return once it answers ``eth_chainId`` correctly.
+
+        ``base_fee`` (wei) pins the base fee there with a :class:`BaseFeeFloor` (None: anvil's own 1 gwei, left to
+        drift); ``block_time`` > 0 adds an empty block every that many seconds to the instant inclusion of
+        transactions (anvil's mixed mining), so that confirmations advance as on a real chain. ``network``
+        "optimism" gives the OP Stack's EIP-1559 parameters (the base fee moves by at most 0.4 % per empty block, not
+        12.5 %) and its hardforks (``hardfork`` defaults to the network's Prague-equivalent)."""
+        if network not in HARDFORKS:
+            raise DevnetError(f"Unknown anvil network {network!r} for chain {chain_id}.", details=str(list(HARDFORKS)))
+        if base_fee is not None and base_fee < 0:
+            raise DevnetError(f"The base fee of chain {chain_id} must not be negative (got {base_fee}).")
+        if block_time < 0:
+            raise DevnetError(f"The block time of chain {chain_id} must not be negative (got {block_time}).")
         exe = binary or find_anvil()
         folder = log_dir or Path(tempfile.mkdtemp(prefix="smartsessions-anvil-"))
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,9 +121,12 @@ class AnvilProcess:
             "--chain-id",
             str(chain_id),
             "--hardfork",
-            hardfork,
+            hardfork or HARDFORKS[network],
+            *([] if network == "ethereum" else ["--network", network]),
             "--gas-limit",
             "30000000",
+            *([] if base_fee is None else ["--base-fee", str(base_fee)]),
+            *([] if block_time == 0 else ["--mixed-mining", "--block-time", f"{block_time:g}"]),
             *(extra_args or []),
         ]
         try:
@@ -112,9 +136,14 @@ class AnvilProcess:
         except OSError as exc:
             log.close()
             raise DevnetError(f"Cannot start anvil ({exe}).", details=str(exc), cause=exc) from exc
-        anvil = cls(chain_id=chain_id, url="", process=process, log_path=log_path, _log=log)
+        anvil = cls(
+            chain_id=chain_id, url="", process=process, log_path=log_path, base_fee=base_fee, block_time=block_time,
+            _log=log,
+        )  # fmt: skip
         anvil.url = anvil._wait_for_port(timeout)
         anvil._wait_until_ready(timeout)
+        if base_fee is not None:
+            anvil._floor = BaseFeeFloor(anvil.url, base_fee).start()
         return anvil
 
     def _wait_for_port(self, timeout: float) -> str:
@@ -161,6 +190,9 @@ class AnvilProcess:
         return self.process.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
+        if self._floor is not None:
+            self._floor.stop()
+            self._floor = None
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)

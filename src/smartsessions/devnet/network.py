@@ -1,7 +1,8 @@
 """A running devnet: anvil chains with the suite deployed, and the state file other processes read.
 
 ``devnet.json`` is the contract between ``smartsessions devnet up`` and everything that uses the devnet (tests, the
-examples, the reference client runs): each chain's id and RPC URL, every contract address, and the funded test keys.
+examples, the reference client runs): each chain's id, RPC URL, base fee and block time, every contract address, and
+the funded test keys.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ..errors import DevnetError
 from ..rpc import SyncRpcClient
 from .anvil import AnvilProcess, find_anvil
 from .deploy import DeployedChain, TestKey, deploy_suite, test_keys
+from .fee_market import chain_profile
 
 __all__ = ["DEFAULT_CHAIN_IDS", "STATE_VERSION", "Devnet", "read_state"]
 
@@ -45,9 +47,22 @@ class Devnet:
         *,
         log_dir: Path | None = None,
         progress: Callable[[str], None] | None = None,
+        base_fees: Mapping[int, int] | None = None,
+        block_time: float | None = None,
     ) -> Devnet:
+        """Start the chains and deploy the suite on each.
+
+        Each chain's base fee and block time come from its :func:`~smartsessions.devnet.fee_market.chain_profile`
+        (Base's and OP Mainnet's figures for 8453 and 10); ``base_fees`` ({chainId: wei}) and ``block_time`` (seconds
+        for every chain; 0 for blocks only on demand) override them."""
         if len(set(chain_ids)) != len(chain_ids) or not chain_ids:
             raise DevnetError("Chain ids must be distinct, and at least one is needed.", details=str(list(chain_ids)))
+        unknown = sorted(set(base_fees or {}) - set(chain_ids))
+        if unknown:
+            raise DevnetError(
+                f"A base fee was given for chain(s) {unknown}, which this devnet does not start.",
+                meta_messages=[f"The chains are {list(chain_ids)}."],
+            )
         say = progress or (lambda _msg: None)
         binary = find_anvil()
         processes: dict[int, AnvilProcess] = {}
@@ -55,8 +70,18 @@ class Devnet:
         cache: dict[tuple[str, bytes], bytes] = {}
         try:
             for chain_id in chain_ids:
-                processes[chain_id] = AnvilProcess.start(chain_id, binary=binary, log_dir=log_dir)
-                say(f"chain {chain_id}: anvil at {processes[chain_id].url}")
+                profile = chain_profile(chain_id)
+                processes[chain_id] = AnvilProcess.start(
+                    chain_id,
+                    binary=binary,
+                    log_dir=log_dir,
+                    base_fee=(base_fees or {}).get(chain_id, profile.min_base_fee),
+                    block_time=profile.block_time if block_time is None else block_time,
+                    network=profile.network,
+                )
+                anvil = processes[chain_id]
+                blocks = f"a block every {anvil.block_time:g} s" if anvil.block_time else "blocks on demand"
+                say(f"chain {chain_id}: anvil at {anvil.url}, base fee {anvil.base_fee} wei, {blocks}")
                 with SyncRpcClient(processes[chain_id].url) as rpc:
                     chains[chain_id] = deploy_suite(rpc, chain_id=chain_id, runtime_cache=cache, progress=say)
                 say(f"chain {chain_id}: suite deployed in {chains[chain_id].seconds * 1000:.0f} ms")
@@ -113,7 +138,14 @@ class Devnet:
             "pid": os.getpid(),
             "startedAt": int(self.started_at),
             "chains": [
-                {"chainId": c.chain_id, "rpcUrl": c.url, "contracts": c.contracts} for c in self.chains.values()
+                {
+                    "chainId": c.chain_id,
+                    "rpcUrl": c.url,
+                    "baseFee": self.processes[c.chain_id].base_fee,
+                    "blockTime": self.processes[c.chain_id].block_time,
+                    "contracts": c.contracts,
+                }
+                for c in self.chains.values()
             ],
             "keys": [{"role": k.role, "address": k.address, "privateKey": k.private_key} for k in self.keys],
             "node": None
