@@ -18,6 +18,8 @@ from smartsessions.versions import SMART_SESSIONS_ADDRESS
 from .flows import COUNTER, Account, counter_value, increment_call, session_op
 from .harness import Chain
 
+pytestmark = pytest.mark.slow  # the reference SDK runs in Node.js
+
 SCRIPT = Path(__file__).resolve().parents[1] / "reference" / "devnet_grant.mjs"
 
 

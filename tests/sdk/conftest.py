@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,15 +38,9 @@ SET_NUMBER = selector("setNumber(uint256)")
 
 @pytest.fixture
 def chains(devnet: Devnet) -> Iterator[dict[int, Chain]]:
-    """Chains 8453 and 10, both reverted after the test.
-
-    A revert takes anvil's clock back to the snapshot's time, so after a few tests the chains run seconds behind the
-    wall clock, and an owner userOp whose window starts now (as the SDK's do) would be "not due" on chain. The clock
-    is set to the wall clock again at the start of each test: what a real chain's block time is."""
+    """Chains 8453 and 10, both reverted after the test (clock included, see tests/contracts/conftest.py)."""
     gens = {c: _chain(devnet, c) for c in CHAINS}
     out = {c: next(g) for c, g in gens.items()}
-    for chain in out.values():
-        chain.rpc.request("evm_setTime", [int(time.time())])
     yield out
     for g in gens.values():
         next(g, None)

@@ -5,10 +5,12 @@ the same call against the same devnet state and a stub MEE node that records eve
 quote with a quote derived from the request alone, so that both clients go on to ``/exec`` with the same quote and
 their exec bodies can be compared too.
 
-Compared exactly, key order aside, after two normalisations that only remove what differs by design: hex strings are
-lower-cased (viem sends checksummed addresses, some of ours are lower-case), and every ``nonce`` loses the 3-byte
-time lane of its key (both SDKs draw it from the clock). The clock is fixed for both (quote windows), and the session
-salts of ``prepare_for_permissions`` are zeros for both.
+Compared exactly, key order aside, after three normalisations that only remove what differs by design: hex strings
+are lower-cased (viem sends checksummed addresses, some of ours are lower-case); every ``nonce`` loses the 3-byte time
+lane of its key (both SDKs draw it from the clock); and every execution window keeps its length and types but not its
+start, which the reference takes from the machine's clock (fixed here) and ours from the latest block of the userOp's
+chain (checked separately: :func:`check_our_windows`). The session salts of ``prepare_for_permissions`` are zeros for
+both.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from ..contracts.flows import deployed_with_sessions_module
 from ..contracts.harness import Chain
 from .conftest import CHAINS, INCREMENT
 
+pytestmark = pytest.mark.slow  # the reference SDK runs in Node.js
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "reference" / "capture_requests.mjs"
 API_KEY = "stub-key"
@@ -57,7 +61,12 @@ _LANE_MASK = ((1 << 256) - 1) ^ (0xFFFFFF << 232)
 
 def normalized(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
-        return {k: normalized(v, k) for k, v in value.items()}
+        out = {k: normalized(v, k) for k, v in value.items()}
+        if "lowerBoundTimestamp" in value and "upperBoundTimestamp" in value:
+            lower, upper = value["lowerBoundTimestamp"], value["upperBoundTimestamp"]
+            out["lowerBoundTimestamp"] = f"<start, {type(lower).__name__}>"
+            out["upperBoundTimestamp"] = f"<start + {int(upper) - int(lower)}, {type(upper).__name__}>"
+        return out
     if isinstance(value, list):
         return [normalized(v) for v in value]
     if key == "nonce" and isinstance(value, str):
@@ -264,7 +273,25 @@ async def run_ours(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) ->
     return node.take()
 
 
+def chain_times(chains: dict[int, Chain]) -> dict[int, int]:
+    return {c: chain.timestamp() for c, chain in chains.items()}
+
+
+def check_our_windows(ours: list[tuple[str, Any]], chains: dict[int, Chain], before: dict[int, int]) -> None:
+    """Our quote requests open each userOp's window at its chain's latest block's timestamp (at the time of the
+    quote: between ``before`` and now), for 180 s."""
+    after = chain_times(chains)
+    quotes = [body for path, body in ours if path in ("quote", "quote-permit")]
+    assert quotes
+    for body in quotes:
+        for op in body["userOps"]:
+            chain_id, lower = int(op["chainId"]), op["lowerBoundTimestamp"]
+            assert before[chain_id] <= lower <= after[chain_id], (chain_id, before, lower, after)
+            assert op["upperBoundTimestamp"] == lower + 180
+
+
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our nonce lanes from the reference's fixed clock (they are masked anyway), and zero session salts."""
     monkeypatch.setattr("smartsessions.mee.client.time", SimpleNamespace(time=lambda: NOW_MS / 1000))
     monkeypatch.setattr("smartsessions.sessions.mee_actions.os", SimpleNamespace(urandom=lambda n: bytes(n)))
 
@@ -344,9 +371,11 @@ async def test_prepare_bodies_equal_the_reference(
     if "trigger" in case:
         t = case["trigger"]
         ours_case["trigger"] = {"token_address": t["tokenAddress"], "chain_id": t["chainId"], "amount": t["amount"]}
+    before = chain_times(chains)
     ours = await run_ours(devnet, recording_node, ours_case)
     assert len(reference) == 2  # the quote and the exec
     assert_same(ours, reference)
+    check_our_windows(ours, chains, before)
     quote = reference[0][1]
     assert quote["userOps"][0]["lowerBoundTimestamp"] == NOW_MS // 1000
 
@@ -407,9 +436,11 @@ async def test_use_and_execute_bodies_equal_the_reference(
     fixed_clock(monkeypatch)
     for case in cases:
         reference = run_reference(devnet, recording_node, {**case, "sessionDetails": stored})
+        before = chain_times(chains)
         ours = await run_ours(devnet, recording_node, {**case, "details": session_details_from_json(stored)})
         assert len(reference) == 2, case
         assert_same(ours, reference)
+        check_our_windows(ours, chains, before)
         exec_body = reference[1][1]
         assert exec_body["extraNodeField"] == {"kept": True}
     assert "x-api-key" in {k.lower() for k in recording_node.headers_seen[-1]}
@@ -464,6 +495,7 @@ async def test_onchain_trigger_bodies_equal_the_reference(
         reference = run_reference(devnet, recording_node, case)
         fixed_clock(monkeypatch)
         t = case["trigger"]
+        before = chain_times(chains)
         ours = await run_ours(
             devnet,
             recording_node,
@@ -476,3 +508,4 @@ async def test_onchain_trigger_bodies_equal_the_reference(
         assert trigger_tx_of(posts[1][1], chains[8453])["from"].lower() == owner
         posts[1][1]["signature"] = "0x177eee01"
     assert_same(ours, reference)
+    check_our_windows(ours, chains, before)

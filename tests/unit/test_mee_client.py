@@ -76,11 +76,15 @@ class FakeChain:
     deployed: bool = True
     sequence: int = 0
     balance: int = 10**12
+    timestamp: int = NOW  # the latest block's
     calls: list[dict[str, Any]] = field(default_factory=list)
+    posts: int = 0  # HTTP requests (a JSON-RPC batch is one)
 
     def _result(self, method: str, params: list[Any]) -> Any:
         if method == "eth_getCode":
             return "0x6080" if self.deployed else "0x"
+        if method == "eth_getBlockByNumber" and params == ["latest", False]:
+            return {"number": "0x10", "timestamp": hex(self.timestamp)}
         if method == "eth_getTransactionReceipt":
             return {"transactionHash": params[0], "status": "0x1", "gasUsed": hex(21_000)}
         if method == "eth_call":
@@ -114,6 +118,7 @@ class FakeChain:
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         items = body if isinstance(body, list) else [body]
+        self.posts += 1
         out = []
         for item in items:
             self.calls.append(item)
@@ -340,8 +345,41 @@ async def test_owner_quote_body(world: World) -> None:
     assert [v["chainId"] for v in body["meeVersions"]] == [10, 8453]
     assert body["meeVersions"][0]["version"] == get_mee_version("2.1.0").to_wire()
     assert body["quoteType"] == "simple" and set(body) == {"quoteType", "userOps", "paymentInfo", "meeVersions"}
-    # one JSON-RPC round trip per chain: every nonce and the deployment check in one batch
+    # one JSON-RPC round trip per chain: every nonce, the deployment check and the latest block in one batch
+    assert {c: chain.posts for c, chain in world.chains.items()} == {8453: 1, 10: 1}
     assert quote.fee == 12_345 and quote.hash.startswith("0x")
+
+
+async def test_default_windows_start_at_each_chains_latest_block(world: World) -> None:
+    """The chains' clocks, not this machine's (fixed at NOW + 0.5 here): each chain's userOps open at its latest
+    block's timestamp, read in the batch the quote makes anyway, and last 180 s."""
+    world.chains[8453].timestamp = NOW + 3_600  # a chain whose time was moved forward
+    world.chains[10].timestamp = NOW - 7  # a chain whose last block is a few seconds old
+    client = await world.client()
+    await client.get_quote(instructions=[increment(10), increment(8453)], fee_token=fee(8453))
+    ops = world.node.posts("quote")[-1]["userOps"]
+    assert [(op["chainId"], op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) for op in ops] == [
+        ("10", NOW - 7, NOW + 173),
+        ("8453", NOW + 3_600, NOW + 3_780),
+    ]
+    assert {c: chain.posts for c, chain in world.chains.items()} == {8453: 1, 10: 1}
+    # bounds given by the caller are kept as given; an upper bound alone still opens at the chain's time
+    await client.get_quote(
+        instructions=[increment(10), increment(8453)],
+        fee_token=fee(8453),
+        lower_bound_timestamp=5,
+        upper_bound_timestamp=9,
+    )
+    ops = world.node.posts("quote")[-1]["userOps"]
+    assert [(op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) for op in ops] == [(5, 9), (5, 9)]
+    await client.get_quote(instructions=[increment(10)], fee_token=fee(8453), upper_bound_timestamp=NOW + 60)
+    [op] = world.node.posts("quote")[-1]["userOps"]
+    assert (op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) == (NOW - 7, NOW + 60)
+    windowed = Instruction(chain_id=8453, calls=[Call(to=COUNTER, data=INCREMENT)], lower_bound_timestamp=11,
+                           upper_bound_timestamp=22)  # fmt: skip
+    await client.get_quote(instructions=[windowed], fee_token=fee(8453))
+    [op] = world.node.posts("quote")[-1]["userOps"]
+    assert (op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) == (11, 22)
 
 
 async def test_sign_quote_echoes_the_quote_and_signs_its_hash(world: World) -> None:

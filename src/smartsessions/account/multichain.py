@@ -33,6 +33,7 @@ __all__ = [
     "Instruction",
     "MultichainNexusAccount",
     "NexusDeployment",
+    "QuoteReads",
     "to_multichain_nexus_account",
 ]
 
@@ -66,6 +67,16 @@ class Instruction(Model):
     def call_gas_limit(self) -> int:
         """The sum of the calls' gas limits, 700,000 for a call without one (the SDK's default)."""
         return sum(c.gas_limit if c.gas_limit is not None else 700_000 for c in self.calls)
+
+
+@dataclass(frozen=True)
+class QuoteReads:
+    """One chain's answers for a quote: the nonce of each key (in order), whether the account is deployed, and the
+    latest block's timestamp (the chain's clock as any client of the chain sees it, seconds)."""
+
+    nonces: list[int]
+    deployed: bool
+    timestamp: int
 
 
 @dataclass
@@ -106,6 +117,12 @@ class NexusDeployment:
     async def get_nonces(self, keys: Sequence[int]) -> tuple[list[int], bool]:
         """``EntryPoint.getNonce(account, key)`` for each nonce key, and whether the account is deployed, in one
         JSON-RPC batch (the deployment read is skipped once the account is known to be deployed)."""
+        reads = await self.quote_reads(keys)
+        return reads.nonces, reads.deployed
+
+    async def quote_reads(self, keys: Sequence[int]) -> QuoteReads:
+        """What a quote needs from this chain, in one JSON-RPC batch: :meth:`get_nonces`, and the chain's own time
+        (the latest block's timestamp), which the default execution windows start from."""
         calls: list[tuple[str, list[Any]]] = [
             (
                 "eth_call",
@@ -119,12 +136,17 @@ class NexusDeployment:
             )
             for k in keys
         ]
-        if not self._deployed:
+        check_code = not self._deployed
+        if check_code:
             calls.append(("eth_getCode", [self.address, "latest"]))
+        calls.append(("eth_getBlockByNumber", ["latest", False]))
         results = await self.rpc.batch(calls)
-        if not self._deployed:
+        block = results.pop()
+        if check_code:
             self._deployed = results.pop() not in ("0x", "0x0", None)
-        return [int(str(r), 16) for r in results], self._deployed
+        return QuoteReads(
+            nonces=[int(str(r), 16) for r in results], deployed=self._deployed, timestamp=int(block["timestamp"], 16)
+        )
 
     async def is_module_installed(self, module_type: int, module: str, context: bytes = b"") -> bool:
         if not await self.is_deployed():

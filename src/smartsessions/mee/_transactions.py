@@ -96,7 +96,8 @@ async def wait_for_transaction(
             raise AccountError(
                 f"{what[0].upper()}{what[1:]} transaction {tx_hash} is {state} after {timeout:g} s.",
                 meta_messages=[
-                    "On a chain that mines only on demand (anvil, the devnet), pass confirmations=1.",
+                    "On a chain that mines only on demand (plain anvil, or `devnet up --block-time 0`), pass "
+                    "confirmations=1.",
                     "Otherwise wait longer (timeout=), or check the transaction in an explorer.",
                 ],
             )

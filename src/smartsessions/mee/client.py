@@ -14,7 +14,8 @@ serves every chain of the account. Then, as the reference SDK (``@biconomy/abstr
 * :meth:`~MeeClient.get_supertransaction_receipt` and :meth:`~MeeClient.wait_for_supertransaction_receipt` read
   ``GET /explorer/{hash}`` (spec §9.9); a failed super-transaction raises an error naming the failing userOp.
 
-Chain reads are batched: one JSON-RPC round trip per chain per quote (every nonce and the deployment check), all
+Chain reads are batched: one JSON-RPC round trip per chain per quote (every nonce, the deployment check, and the latest
+block, whose timestamp starts the chain's default execution windows: the chain's clock, not this machine's), all
 chains at once. Every HTTP answer that is not 2xx raises :class:`~smartsessions.errors.MeeApiError` with the status
 and body, or the more specific error the node's message explains (a policy, the session's state, the balance).
 
@@ -602,7 +603,11 @@ class MeeClient:
         simulation: Simulation | Mapping[str, Any] | None = None,
         tags: Sequence[str] | None = None,
     ) -> MeeQuote:
-        """A quote for ``instructions``, paid in ``fee_token`` (or sponsored): the reference SDK's ``getQuote``."""
+        """A quote for ``instructions``, paid in ``fee_token`` (or sponsored): the reference SDK's ``getQuote``.
+
+        Each userOp's execution window is ``[lower_bound_timestamp, upper_bound_timestamp]`` (an instruction's own
+        bounds take precedence); by default it opens at its chain's latest block's timestamp (the reference SDK takes
+        this machine's clock) and lasts 180 s."""
         return await self._quote(
             instructions=[to_instruction(i) for i in instructions],
             fee_token=_fee_token(fee_token),
@@ -662,10 +667,6 @@ class MeeClient:
             )
         module = None if module_address is None else to_address(module_address, field="module_address")
         mode = SmartSessionMode.UNSAFE_ENABLE if smart_session_mode == "ENABLE_AND_USE" else SmartSessionMode.USE
-        lower_default = int(time.time()) if lower_bound_timestamp is None else lower_bound_timestamp
-        upper_default = (
-            lower_default + USEROP_MIN_EXEC_WINDOW_DURATION if upper_bound_timestamp is None else upper_bound_timestamp
-        )
 
         resolved = self._with_default_metadata(instructions)
         final = batch_instructions(resolved) if batch else list(resolved)
@@ -723,7 +724,7 @@ class MeeClient:
         payment_slot = None if pay_chain is None else lane(pay_chain)
         op_slots = [lane(i.chain_id) for i in final]
         sponsor_nonce: Any = None
-        reads: list[Any] = [account.deployment_on(c).get_nonces(k) for c, k in keys.items()]
+        reads: list[Any] = [account.deployment_on(c).quote_reads(k) for c, k in keys.items()]
         gas_tank = sponsorship_options.gas_tank if sponsorship_options is not None else DEFAULT_GAS_TANK
         self_hosted = sponsorship and sponsorship_options is not None and _is_self_hosted(sponsorship_options.url)
         if self_hosted:
@@ -739,8 +740,17 @@ class MeeClient:
         results = await asyncio.gather(*reads)
         if self_hosted:
             sponsor_nonce = results.pop()["nonce"]
-        nonces = {c: r[0] for c, r in zip(keys, results, strict=True)}
-        deployed = {c: r[1] for c, r in zip(keys, results, strict=True)}
+        nonces = {c: r.nonces for c, r in zip(keys, results, strict=True)}
+        deployed = {c: r.deployed for c, r in zip(keys, results, strict=True)}
+
+        # The default execution window of a chain's userOps starts at that chain's own time, its latest block's
+        # timestamp (read in the same batch), not at this machine's clock: the EntryPoint checks the window against
+        # the block's time, and a chain's clock need not be ours (a devnet whose time was moved, a skewed local clock).
+        windows: dict[int, tuple[int, int]] = {}
+        for c, r in zip(keys, results, strict=True):
+            lower = r.timestamp if lower_bound_timestamp is None else lower_bound_timestamp
+            upper = lower + USEROP_MIN_EXEC_WINDOW_DURATION if upper_bound_timestamp is None else upper_bound_timestamp
+            windows[c] = (lower, upper)
 
         # The payment info.
         processed_init: set[int] = set()
@@ -808,6 +818,7 @@ class MeeClient:
                 first = chain_id not in processed_sessions
                 details = details_for(chain_id).model_copy(update={"mode": mode if first else SmartSessionMode.USE})
                 processed_sessions.add(chain_id)
+            lower_default, upper_default = windows[chain_id]
             user_ops.append(
                 QuoteRequestUserOp(
                     lower_bound_timestamp=instruction.lower_bound_timestamp or lower_default,
@@ -1045,8 +1056,8 @@ class MeeClient:
         """Authorise the trigger. Permit quotes: the owner's EIP-2612 permit of ``trigger.approval_amount`` (or
         amount, fee included) to the account, with ``deadline = uint256(quote.hash)``, in the ``0x177eee02`` format
         (MEE < 3.0.0). On-chain quotes: the owner's EOA sends ``approve(account, amount)`` with the quote hash
-        appended and waits for ``confirmations`` blocks (1 on a chain that mines on demand, such as the devnet);
-        the signature is ``0x177eee01 ‖ abi.encode(txHash, chainId)``."""
+        appended and waits for ``confirmations`` blocks (2 by default, as the reference SDK; the devnet makes a
+        block every 2 s, so they come there too); the signature is ``0x177eee01 ‖ abi.encode(txHash, chainId)``."""
         quote, trigger, permit = fusion_quote.quote, fusion_quote.trigger, fusion_quote.permit
         if quote.quote_type == "onchain":
             return await self._sign_onchain_quote(fusion_quote, confirmations=confirmations, timeout=timeout)

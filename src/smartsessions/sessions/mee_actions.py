@@ -228,8 +228,8 @@ async def prepare_for_permissions(
     every chain of the account, in one owner-signed super-transaction (spec §5). With ``redeemer`` and ``actions``,
     also enable a session per chain and return its details (use them with mode ``USE``). With ``trigger``, the
     owner's EOA funds the account in the same super-transaction: through an ERC-2612 permit, or, for a token
-    without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (pass 1 on a chain
-    that mines on demand, such as the devnet).
+    without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (2 by default, as
+    the reference SDK; pass 1 on a chain that mines only on demand).
 
     Returns None when there is nothing to do."""
     fee = (

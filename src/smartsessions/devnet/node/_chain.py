@@ -9,6 +9,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 
 from ...encoding.abi import encode_function_call
+from ...errors import RpcError
 from ...rpc import RpcClient
 from ...versions import ENTRY_POINT_V07_ADDRESS
 
@@ -85,6 +86,18 @@ class ChainClient:
 
     async def timestamp(self) -> int:
         block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        return int(block["timestamp"], 16)
+
+    async def clock(self) -> int:
+        """The chain's time now, which the EntryPoint checks userOp windows against: the timestamp its next block
+        would get (the pending block's: anvil derives it from its clock, with any ``evm_increaseTime`` or
+        ``evm_setTime`` applied, even while no block is mined), or the latest block's on a chain without one."""
+        try:
+            block = await self.rpc.request("eth_getBlockByNumber", ["pending", False])
+        except RpcError:
+            block = None
+        if not block or block.get("timestamp") is None:
+            return await self.timestamp()
         return int(block["timestamp"], 16)
 
     async def bool_call(self, to: str, signature: str, args: Sequence[Any]) -> bool:
