@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,6 +18,27 @@ from ..contracts.conftest import _chain
 from ..contracts.flows import COUNTER, INCREMENT, deployed_with_sessions_module, increment_call
 from ..contracts.harness import Chain
 from .helpers import API_KEY, Lanes, NodeClient, fund_usdc, grant, session_quote
+
+
+@pytest.fixture(scope="session")
+def on_demand_mining() -> Iterator[Devnet]:
+    """A devnet of its own (chains 8453 and 10) whose chains make a block only when a transaction arrives (anvil's
+    automine, no block time), for the tests that pause mining (:func:`~.helpers.paused_mining`). The shared devnet's
+    chains also make a block every 2 s (anvil's mixed mining), and anvil has no way back to that mode once
+    ``evm_setAutomine`` changed it: pausing them would change them for every later test. Started on first use."""
+    net = Devnet.start((8453, 10), block_time=0)
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+@pytest.fixture
+def devnet(request: pytest.FixtureRequest, devnet: Devnet) -> Devnet:
+    """The session's devnet; for a test that asks for ``on_demand_mining``, that devnet instead."""
+    if "on_demand_mining" in request.fixturenames:
+        return cast(Devnet, request.getfixturevalue("on_demand_mining"))
+    return devnet
 
 
 @pytest.fixture

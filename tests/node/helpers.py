@@ -3,13 +3,14 @@ built in Python: session quotes (usePermission), owner quotes (prepareForPermiss
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ from ..contracts.harness import Chain
 
 FINAL = ("MINED_SUCCESS", "MINED_FAIL", "FAILED")
 API_KEY = "test-node-key"
+
+
+@contextlib.contextmanager
+def paused_mining(chain: Chain) -> Iterator[None]:
+    """No blocks while the with-block runs (transactions wait in the pool; ``evm_mine`` mines them), then a block per
+    transaction again. Only on a chain that mines on demand (the ``on_demand_mining`` devnet): anvil cannot restore
+    mixed mining, so pausing a chain that also makes blocks on its own would change it for good."""
+    assert chain.rpc.request("anvil_getAutomine") is True, "pause mining only on the on_demand_mining devnet"
+    chain.rpc.request("evm_setAutomine", [False])
+    try:
+        yield
+    finally:
+        chain.rpc.request("evm_setAutomine", [True])
 
 
 class NodeClient:
@@ -111,12 +125,12 @@ def user_op(
     verification_gas_limit: int | None = None,
     window: int = 600,
 ) -> dict[str, Any]:
-    # The window: from the chain's own clock (a reverted snapshot leaves anvil's clock behind the wall clock, and the
-    # EntryPoint checks owner userOps' windows against the block time) to `window` s past the wall clock (the node
-    # checks the end against the wall clock, as the SDK's windows are wall-clock times).
+    # The window, on the chain's own clock as the SDK draws it (its latest block's timestamp): the EntryPoint checks
+    # it against the block time, and the node against the chain's time.
+    now = chain.timestamp()
     op: dict[str, Any] = {
-        "lowerBoundTimestamp": chain.timestamp(),
-        "upperBoundTimestamp": int(time.time()) + window,
+        "lowerBoundTimestamp": now,
+        "upperBoundTimestamp": now + window,
         "sender": sender,
         "callData": "0x" + call_data.hex(),
         "callGasLimit": "700000",

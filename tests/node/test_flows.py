@@ -32,7 +32,7 @@ from ..contracts.flows import (
 )
 from ..contracts.flows import Account as FlowAccount
 from ..contracts.harness import ZERO, Chain, sign_raw
-from .conftest import Node
+from .conftest import Node, SessionSetup
 from .helpers import (
     Lanes,
     fund_usdc,
@@ -63,9 +63,21 @@ def check_hashes(quote: dict[str, object]) -> GetQuotePayload:
         )
         assert bytes(mee) == bytes(op.mee_user_op_hash)
         if op.user_op.sender != SPONSORSHIP_GAS_TANK_ADDRESS:  # the devnet's gas-tank entry is never submitted
-            assert bytes(op.user_op.paymaster_and_data)[:20] == bytes.fromhex(
-                "000000000000000000000000000000000000f33d"
+            # the production node's layout: NodePaymaster ‖ 25,000 ‖ 50,000 ‖ refund mode (‖ premium mode), KEEP
+            # when sponsored and USER ‖ FIXED otherwise; the paymaster's limits count in maxGasLimit
+            pm = bytes(op.user_op.paymaster_and_data)
+            assert pm[:52] == bytes.fromhex(
+                "000000000000000000000000000000000000f33d" + f"{25_000:032x}" + f"{50_000:032x}"
             )
+            refund_to = parsed.payment_info.gas_refund_address
+            if parsed.payment_info.sponsored:
+                assert pm[52:] == bytes.fromhex("170de002")  # KEEP
+            elif refund_to is not None:
+                assert pm[52:] == bytes.fromhex("170de0019ee4ce01" + refund_to[2:])  # DAPP ‖ FIXED ‖ receiver
+            else:
+                assert pm[52:] == bytes.fromhex("170de0009ee4ce01")  # USER ‖ FIXED
+            limits = op.user_op.verification_gas_limit + op.user_op.call_gas_limit + op.user_op.pre_verification_gas
+            assert op.max_gas_limit == limits + 25_000 + 50_000
     tree = get_super_tx_tree(
         [
             SuperTxEntry(
@@ -113,15 +125,36 @@ def test_session_super_transactions_enable_then_use(node: Node, chains: tuple[Ch
         assert 0 < fee < 5_000_000 and parsed.payment_info.token_amount == f"{fee / 10**6:f}".rstrip("0").rstrip(".")
         assert parsed.node == node_address and parsed.quote_type == "simple"
 
+        eth_before = int(chain.rpc.request("eth_getBalance", [account.address, "latest"]), 16)
         quote_hash = node.client.execute(signed(quote, redeemer, request))
         receipt = node.client.wait(quote_hash)
         assert statuses(receipt) == ["MINED_SUCCESS", "MINED_SUCCESS"]
+        # refund mode USER: the node paymaster pays the gas and sends each userOp's unused gas back to its sender
+        assert int(chain.rpc.request("eth_getBalance", [account.address, "latest"]), 16) > eth_before
         explorer = from_wire(ExplorerResponse, receipt)
         assert all(op.is_confirmed and op.execution_data for op in explorer.user_ops)
         assert explorer.user_ops[0].execution_data == explorer.user_ops[1].execution_data  # one bundle per chain
         assert counter_value(chain) == before + 1
         assert usdc_balance(chain, node_address) == paid_before + fee
         assert is_permission_enabled(chain, details[0], account.address)
+
+
+def test_a_gas_refund_address_gets_the_refunds(node: Node, session: SessionSetup) -> None:
+    """``paymentInfo.gasRefundAddress``: the node paymaster's refund mode is DAPP with that receiver, so the unused
+    gas of every userOp goes there and not to the account."""
+    chain = session.chain
+    refund_to = chain.keys["bob"].address
+    request = session.request()
+    request["paymentInfo"]["gasRefundAddress"] = refund_to
+    quote = node.client.quote(request)
+    check_hashes(quote)
+    account_eth, refund_eth = (
+        int(chain.rpc.request("eth_getBalance", [a, "latest"]), 16) for a in (session.account, refund_to)
+    )
+    receipt = node.client.wait(node.client.execute(signed(quote, chain.keys["session_signer"], request)))
+    assert statuses(receipt) == ["MINED_SUCCESS", "MINED_SUCCESS"]
+    assert int(chain.rpc.request("eth_getBalance", [refund_to, "latest"]), 16) > refund_eth
+    assert int(chain.rpc.request("eth_getBalance", [session.account, "latest"]), 16) == account_eth
 
 
 def test_two_chains_in_one_grant_and_one_super_transaction(node: Node, chains: tuple[Chain, Chain]) -> None:
@@ -225,6 +258,35 @@ def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tu
     assert f"permissionId=0x{bytes(details[0].permission_id).hex()}" in error
     assert "UniActionPolicy" in error and "0x0000000000714cf48fcf88a0bfba70d313415032" in error.lower()
     assert counter_value(chain) == 7
+
+
+def test_an_enable_needing_more_verification_gas_than_asked_goes_through(
+    node: Node, chains: tuple[Chain, Chain]
+) -> None:
+    """The client's verificationGasLimit is a floor, not a cap: the node sizes the limit from its own simulation.
+    (Production's enable of one universal rule plus the fee action needs more than the reference SDK's fixed
+    1,000,000; ours needs less, so the client here asks for far less than the enable needs.)"""
+    chain, _ = chains
+    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    fund_usdc(chain, account.address, 10_000_000, owner)
+    rule = ParamRule(condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=0, is_limited=False, ref=10)
+    policy = get_universal_action_policy(value_limit_per_use=0, param_rules=ParamRules(length=1, rules=(rule,)))
+    details = grant(
+        [chain], account.address, owner, redeemer,
+        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=SET_NUMBER,
+                      action_policies=[policy])],
+    )  # fmt: skip
+    call = bytes(encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [7]))]))
+    request = session_quote([chain], account.address, details, [(chain, call)], Lanes(), enable=True)
+    asked = 150_000
+    request["paymentInfo"]["verificationGasLimit"] = str(asked)  # the userOp that carries the enable
+    quote = node.client.quote(request)
+    enable_op = quote["userOps"][0]["userOp"]
+    assert int(enable_op["verificationGasLimit"]) > 3 * asked  # the enable alone needs several times that
+    receipt = node.client.wait(node.client.execute(signed(quote, redeemer, request)))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2
+    assert counter_value(chain) == 7 and is_permission_enabled(chain, details[0], account.address)
 
 
 def test_a_fee_the_account_cannot_pay_is_refused(node: Node, chains: tuple[Chain, Chain]) -> None:

@@ -13,12 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
+from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeConfig
 
 from ..contracts.flows import counter_value
 from ..contracts.harness import Chain
 from .conftest import SessionSetup
-from .helpers import NodeClient, NodeProcess, signed, statuses
+from .helpers import NodeClient, NodeProcess, paused_mining, signed, statuses
+
+pytestmark = pytest.mark.slow  # node processes started, killed and restarted
 
 
 def _rows(database: str, sql: str) -> list[tuple[Any, ...]]:
@@ -95,7 +98,11 @@ def test_killed_between_signing_the_bundle_and_its_receipt(
 
 
 def test_killed_while_the_bundle_waits_in_the_pool(
-    session: SessionSetup, node_config: NodeConfig, processes: list[NodeProcess], tmp_path: Path
+    on_demand_mining: Devnet,
+    session: SessionSetup,
+    node_config: NodeConfig,
+    processes: list[NodeProcess],
+    tmp_path: Path,
 ) -> None:
     """Mining paused: the bundle is broadcast and pending when the node is killed (SIGKILL); the restarted node
     re-broadcasts the same transaction, and once blocks are mined again it records the receipt."""
@@ -104,8 +111,7 @@ def test_killed_while_the_bundle_waits_in_the_pool(
     request = session.request()
     quote = first.quote(request)
     before, sent_before = counter_value(chain), _node_tx_count(chain)
-    chain.rpc.request("evm_setAutomine", [False])
-    try:
+    with paused_mining(chain):
         first.execute(signed(quote, chain.keys["session_signer"], request))
         deadline = time.monotonic() + 10
         while not _rows(node_config.database, "SELECT tx_hash FROM bundles"):
@@ -122,8 +128,6 @@ def test_killed_while_the_bundle_waits_in_the_pool(
         assert status == 200 and statuses(receipt) == ["MINING", "MINING"]
         assert [op["executionData"] for op in receipt["userOps"]] == [tx_hash, tx_hash]
         chain.rpc.request("evm_mine")
-    finally:
-        chain.rpc.request("evm_setAutomine", [True])
     receipt = restarted.wait(quote["hash"])
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     assert counter_value(chain) == before + 1

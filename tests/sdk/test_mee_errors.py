@@ -3,6 +3,7 @@ what to do, and keeps what it came from as its cause."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from smartsessions import (
     ParamCondition,
     ParamRule,
     SessionNotEnabledError,
+    SmartSessionsError,
     SupertransactionFailedError,
     create_mee_client,
     get_universal_action_policy,
@@ -44,6 +46,7 @@ async def granted(sdk: Sdk) -> tuple[object, object, list[object]]:
     return owner, redeemer, details
 
 
+@pytest.mark.slow  # super-transactions until the refusal
 async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
     _, redeemer, details = await granted(sdk)
     used = await redeemer.use_permission(  # type: ignore[attr-defined]
@@ -60,6 +63,7 @@ async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
     assert "InvalidPermissionId" in failed.failures[0].error
 
 
+@pytest.mark.slow  # a super-transaction, then a refusal
 async def test_enable_signature_used_twice(sdk: Sdk) -> None:
     _, redeemer, details = await granted(sdk)
     used = await redeemer.use_permission(  # type: ignore[attr-defined]
@@ -74,6 +78,7 @@ async def test_enable_signature_used_twice(sdk: Sdk) -> None:
     assert isinstance(refused.value.__cause__, MeeApiError) and refused.value.__cause__.status == 400
 
 
+@pytest.mark.slow  # four super-transactions
 async def test_revoke_then_a_refused_use(sdk: Sdk) -> None:
     owner, redeemer, details = await granted(sdk)
     pid = "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
@@ -178,3 +183,26 @@ async def test_a_grant_whose_rules_refuse_its_own_fee(sdk: Sdk) -> None:
         )
     [details] = await owner.grant_permission_typed_data_sign(redeemer=sdk.signer.address, actions=[action])
     assert details.chain_id == 8453
+
+
+async def test_a_fee_above_the_sessions_max_payment_is_refused_at_the_quote(sdk: Sdk) -> None:
+    """The session pays the fee under its own payment policy: with a max payment of 0.001 USDC, the node refuses
+    the quote (before anything is signed or sent), naming the fee, the cap, the permission and the policy."""
+    owner = await prepared(sdk)
+    details = await owner.grant_permission_typed_data_sign(  # type: ignore[attr-defined]
+        redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action()], max_payment_amount=1_000
+    )
+    redeemer = await sdk.redeemer_client(owner.account.address)  # type: ignore[attr-defined]
+    before = sdk.counter()
+    with pytest.raises(SmartSessionsError) as refused:
+        await redeemer.use_permission(  # type: ignore[attr-defined]
+            session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+    node_error = refused.value if isinstance(refused.value, MeeApiError) else refused.value.__cause__
+    assert isinstance(node_error, MeeApiError) and node_error.status == 400
+    text = str(node_error.body)
+    pid = "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
+    assert re.search(r"the fee of 0\.\d+ USDC \(\d+ base units\) is more than permission " + pid, text), text
+    assert "at most 0.001 USDC per payment and at most 0.001 USDC in all (its maxPaymentAmount)" in text, text
+    assert "UniActionPolicy" in text and "maxPaymentAmount" in text, text
+    assert sdk.counter() == before

@@ -32,10 +32,12 @@ from .universal_action import (
 
 __all__ = [
     "TRANSFER_SELECTOR",
+    "PaymentCap",
     "SessionAction",
     "add_payment_policy_for_actions",
     "check_fee_payment_allowed",
     "payment_action",
+    "payment_cap",
 ]
 
 TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
@@ -235,3 +237,45 @@ def check_fee_payment_allowed(
                     fix="pay the fee in another token (fee_token=), or sponsor the session's super-transactions (grant "
                     "without fee_token, then use_permission(..., sponsorship=True))",
                 )
+
+
+class PaymentCap(Model):
+    """What a session's universal-action rules on ``fee_token.transfer`` let it pay (spec §3.3): at most
+    ``per_payment`` in one payment and ``in_total`` over the session's life (each None when no rule bounds it).
+    ``in_total`` is the grant's budget; what was already spent is on chain."""
+
+    per_payment: int | None = None
+    in_total: int | None = None
+
+
+def _lower(a: int | None, b: int) -> int:
+    return b if a is None else min(a, b)
+
+
+def payment_cap(actions: Sequence[ActionData], *, fee_token: object) -> PaymentCap | None:
+    """The bound a session puts on its fee payments, read from its actions (a grant's, as signed), or None when no
+    universal-action policy covers ``fee_token.transfer``.
+
+    Every policy of an action must pass, and the reference appends the payment action next to an existing one
+    (same action id), so the tightest amount rule wins: ``<=`` and ``==`` bound one payment at ``ref``, ``<`` at
+    ``ref - 1``, and a limited rule bounds the sum of all payments at its ``usage.limit``."""
+    token = to_address(fee_token, field="fee_token")
+    per_payment: int | None = None
+    in_total: int | None = None
+    covered = False
+    for action in actions:
+        if not _is_fee_transfer(action, token):
+            continue
+        for policy in action.action_policies:
+            if policy.policy != UNIVERSAL_ACTION_POLICY_ADDRESS:
+                continue
+            covered = True
+            config = decode_action_config(policy.init_data)
+            for rule in config.param_rules.rules[: config.param_rules.length]:
+                if rule.offset != _AMOUNT_OFFSET or rule.condition not in _RAISED:
+                    continue
+                ref = int.from_bytes(bytes(rule.ref), "big")
+                per_payment = _lower(per_payment, ref - 1 if rule.condition is ParamCondition.LESS_THAN else ref)
+                if rule.is_limited:
+                    in_total = _lower(in_total, rule.usage.limit - rule.usage.used)
+    return PaymentCap(per_payment=per_payment, in_total=in_total) if covered else None

@@ -5,8 +5,9 @@ Per super-transaction (one asyncio task each):
 1. the fee chain first (the payment userOp and that chain's userOps in one bundle); if the payment fails, the other
    chains' userOps are FAILED without being submitted (the node is not paid for them). Then the other chains, in
    parallel;
-2. per chain: wait until every userOp's ``lowerBoundTimestamp`` has passed (PENDING meanwhile); past the earliest
-   ``upperBoundTimestamp`` the userOps are FAILED without being submitted;
+2. per chain: wait until every userOp's ``lowerBoundTimestamp`` has passed on the chain's clock (the timestamp of its
+   next block; PENDING meanwhile); past the earliest ``upperBoundTimestamp`` the userOps are FAILED without being
+   submitted;
 3. ``eth_call`` the bundle first: a ``FailedOp`` there fails the chain's userOps with the decoded reason (FAILED,
    nothing is sent);
 4. under the chain's lock: take the next nonce (the chain's pending count, or past the highest nonce this node ever
@@ -39,10 +40,9 @@ from ...errors import RpcError
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, from_wire
 from ...rpc import RpcRevertError
 from ...versions import ENTRY_POINT_V07_ADDRESS
-from ..entrypoint import encode_handle_ops, parse_user_op_results
+from ..entrypoint import encode_handle_ops, parse_user_op_results, paymaster_gas_limits
 from ._chain import ChainClient
 from .config import NodeConfig
-from .quoting import PAYMASTER_VERIFICATION_GAS_LIMIT
 from .simulation import describe_failed_op, failed_op_index
 from .store import BundleRecord, Store, SuperTxRecord
 
@@ -158,9 +158,10 @@ class Executor:
         details = [quote.user_ops[k] for k in pending]
         lower = max(d.lower_bound_timestamp for d in details)
         upper = min(d.upper_bound_timestamp for d in details)
-        while (now := time.time()) < lower:
+        # The chain's time, not this machine's: the EntryPoint checks the window against the block's timestamp.
+        while (now := await chain.clock()) < lower:
             await asyncio.sleep(min(1.0, lower - now))
-        if time.time() > upper:
+        if now > upper:
             self._fail(quote_hash, pending, f"not submitted: the execution window ended at {upper}")
             return
         packed = [_packed(quote.user_ops[k], ops_by_index[k].signature or "0x") for k in pending]
@@ -172,7 +173,7 @@ class Executor:
                 op.verification_gas_limit
                 + op.call_gas_limit
                 + op.pre_verification_gas
-                + PAYMASTER_VERIFICATION_GAS_LIMIT
+                + sum(paymaster_gas_limits(op.paymaster_and_data))  # the paymaster's validation and postOp
                 for op in packed
             ),
         )
@@ -182,7 +183,7 @@ class Executor:
                 data,
                 sender=self.account.address,
                 gas=gas,
-                at_time=max(int(time.time()), lower),
+                at_time=now,
             )
         except RpcRevertError as exc:
             reason = describe_failed_op(exc.revert_data) if exc.revert_data else str(exc.short_message)
@@ -191,7 +192,9 @@ class Executor:
                 bad = pending[culprit]
                 self._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}")
                 others = [k for k in pending if k != bad]
-                self._fail(quote_hash, others, f"not submitted: userOp {bad} of the same bundle fails validation")
+                self._fail(
+                    quote_hash, others, f"not submitted: userOp {bad} of the same bundle fails validation: {reason}"
+                )
             else:
                 self._fail(quote_hash, pending, f"not submitted: handleOps would revert: {reason}")
             return

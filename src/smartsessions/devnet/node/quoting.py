@@ -21,11 +21,14 @@ Steps, in order:
    signed); an on-chain quote's placeholder carries a throwaway-signed approve transaction of the same shape.
 5. **Gas limits**: verification = the client's value or the simulated validation gas (+20 % and 30k), whichever is
    larger; call = the simulated execution gas (+20 % and 20k); preVerificationGas = calldata cost + 18k; the node
-   paymaster's ``paymasterAndData = paymaster ‖ uint128 50000 ‖ uint128 0``. Fees: ``maxFeePerGas = 2 × baseFee +
-   tip`` of the chain.
-6. **Price**: what the simulation measured (validation + execution + preVerificationGas) × ``maxFeePerGas``, summed
-   over the userOps the node submits, converted at the configured price, rounded up. (Limits would overcharge: they
-   carry buffers and the SDK's floors.)
+   paymaster's ``paymasterAndData`` as a production node builds it (:func:`paymaster_and_data`). Fees:
+   ``maxFeePerGas = 2 × baseFee + tip`` of the chain.
+6. **Price**: as a production node charges, each submitted userOp's maximum cost, ``maxGasLimit`` (its gas limits,
+   the paymaster's included) × ``maxFeePerGas``, converted at the configured price and rounded up. The node paymaster
+   refunds what a userOp did not use to its sender, in ETH (refund mode USER), so the account's net cost is what it
+   used at the price the chain charged. (A production node adds an orchestration fee; this one does not.) A session
+   that pays the fee under its own payment policy is simulated once more with the real fee, so that a fee above its
+   cap is refused here.
 7. **Hashes**: ``userOpHash``, ``meeUserOpHash``, the Merkle root (leaf = ``userOpHash`` for short-encoded entries,
    else ``meeUserOpHash``) = ``quote.hash``; ``commitment = keccak256(abi.encode(hash, node, expiresAt, fee))``.
 """
@@ -36,7 +39,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -57,9 +60,11 @@ from ...mee.wire import (
     from_wire,
     to_wire,
 )
+from ...policies.payment import payment_cap
 from ...sessions.details import MOCK_SIGNATURE, SessionDetails
 from ...versions import SMART_SESSIONS_ADDRESS
 from ..deploy import NODE_PAYMASTER_ADDRESS
+from ..entrypoint import paymaster_gas_limits
 from ._chain import ChainClient, ChainFees
 from .config import FeeTokenConfig, NodeConfig
 from .errors import NodeError
@@ -82,6 +87,7 @@ from .simulation import (
 from .store import QuoteRecord, Store
 
 __all__ = [
+    "PAYMASTER_POST_OP_GAS_LIMIT",
     "PAYMASTER_VERIFICATION_GAS_LIMIT",
     "Draft",
     "QuoteBuilder",
@@ -89,18 +95,40 @@ __all__ = [
     "paymaster_and_data",
 ]
 
-PAYMASTER_VERIFICATION_GAS_LIMIT = 50_000
+# The node paymaster's limits and node data, as the production MEE node sends them (its gas-estimator defaults:
+# 25,000 verification, 50,000 postOp; refund and premium modes of the production BaseNodePaymaster).
+PAYMASTER_VERIFICATION_GAS_LIMIT = 25_000
+PAYMASTER_POST_OP_GAS_LIMIT = 50_000
+NODE_PM_REFUND_USER = bytes.fromhex("170de000")  # refund the unused gas to the userOp's sender
+NODE_PM_REFUND_DAPP = bytes.fromhex("170de001")  # refund it to the receiver that follows the premium mode
+NODE_PM_REFUND_KEEP = bytes.fromhex("170de002")  # no refund (and no postOp): the node sponsors
+NODE_PM_PREMIUM_PERCENT = bytes.fromhex("9ee4ce00")  # a uint192 premium follows (100 % = 10,000,000); unused here
+NODE_PM_PREMIUM_FIXED = bytes.fromhex("9ee4ce01")  # the node's fee is charged off chain; nothing follows
 PERMIT_TX_GAS = 90_000  # the token.permit call the validator makes for the isPermitTx userOp (not simulated)
 DEFAULT_WINDOW = 180
 _ONE_ETH = 10**18
 
 
-def paymaster_and_data() -> bytes:
-    """``NodePaymaster ‖ uint128 pmVerificationGasLimit ‖ uint128 pmPostOpGasLimit (0: no postOp)``."""
+def paymaster_and_data(*, sponsored: bool = False, refund_receiver: str | None = None) -> bytes:
+    """``NodePaymaster ‖ uint128 25000 ‖ uint128 50000 ‖ node data``, the node data as a production node picks it:
+
+    * sponsored (the devnet's gas tank is virtual, like the production node's trusted gas tank): ``KEEP``, nothing
+      else, so there is no refund and no postOp;
+    * ``paymentInfo.gasRefundAddress`` set: ``DAPP ‖ FIXED ‖ receiver``;
+    * otherwise ``USER ‖ FIXED``: the unused part of each userOp's maximum gas cost goes back to its sender.
+
+    (A production node sends ``DAPP ‖ FIXED ‖ gas tank`` for a gas tank it does not trust; the devnet has none.)"""
+    if sponsored:
+        data = NODE_PM_REFUND_KEEP
+    elif refund_receiver is not None:
+        data = NODE_PM_REFUND_DAPP + NODE_PM_PREMIUM_FIXED + bytes.fromhex(refund_receiver[2:])
+    else:
+        data = NODE_PM_REFUND_USER + NODE_PM_PREMIUM_FIXED
     return (
         bytes.fromhex(NODE_PAYMASTER_ADDRESS[2:])
         + PAYMASTER_VERIFICATION_GAS_LIMIT.to_bytes(16, "big")
-        + (0).to_bytes(16, "big")
+        + PAYMASTER_POST_OP_GAS_LIMIT.to_bytes(16, "big")
+        + data
     )
 
 
@@ -145,6 +173,7 @@ class Draft:
     call_gas: int = 0
     pre_verification_gas: int = 0
     fees: ChainFees | None = None
+    node_paymaster: bytes = b""  # its paymasterAndData (none for the gas-tank entry, which is never submitted)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -167,7 +196,7 @@ class Draft:
             pre_verification_gas=self.pre_verification_gas,
             max_fee_per_gas=fees.max_fee_per_gas,
             max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
-            paymaster_and_data=paymaster_and_data() if self.role != "sponsor" else b"",
+            paymaster_and_data=self.node_paymaster,
             signature=signature,
         )
 
@@ -184,6 +213,16 @@ def _pre_verification_gas(op: PackedUserOperation) -> int:
     return _calldata_gas(abi_encode([_PACKED], [op.to_abi()], what="userOp")) + 18_000
 
 
+def _max_gas_limit(op: PackedUserOperation) -> int:
+    """All the gas a userOp may be charged for: its limits, the paymaster's two included (spec §9.4 ``maxGasLimit``)."""
+    return (
+        op.verification_gas_limit
+        + op.call_gas_limit
+        + op.pre_verification_gas
+        + sum(paymaster_gas_limits(op.paymaster_and_data))
+    )
+
+
 def _proof_depth(leaves: int) -> int:
     if leaves <= 1:
         return 0
@@ -192,7 +231,8 @@ def _proof_depth(leaves: int) -> int:
 
 
 def _window(op: QuoteRequestUserOp, now: int) -> tuple[int, int]:
-    """A userOp's execution window; the SDK always sends one, the defaults are its own (now, now + 180 s)."""
+    """A userOp's execution window; the SDK always sends one, the defaults are its own (now, now + 180 s), ``now``
+    being the time of the userOp's chain."""
     lower = now if op.lower_bound_timestamp is None else op.lower_bound_timestamp
     return lower, lower + DEFAULT_WINDOW if op.upper_bound_timestamp is None else op.upper_bound_timestamp
 
@@ -218,9 +258,10 @@ class QuoteBuilder:
     # -- entry point ------------------------------------------------------------------------------------------------
 
     async def quote(self, request: QuoteRequest) -> dict[str, Any]:
-        now = int(time.time())
-        fee_token = self._check(request, now)
-        drafts = self._drafts(request, now)
+        now = int(time.time())  # this node's clock, for the quote's record (its lifetime is the node's own)
+        clocks = await self._clocks(request)  # the chains' own: the EntryPoint checks windows against block time
+        fee_token = self._check(request, clocks)
+        drafts = self._drafts(request, clocks)
         fusion = self._fusion(request, drafts)
         if drafts[0].role == "payment":  # a placeholder amount for the simulation: it does not change the gas
             drafts[0].call_data = self._payment_call(request, fusion, 1)
@@ -243,19 +284,34 @@ class QuoteBuilder:
         for d in drafts:
             self._fill_gas(d, depth)
 
-        # The fee, then the payment userOp's final call data (its amount does not change the gas).
+        # The fee, then the payment userOp's final call data. The amount's zero bytes change the payment's
+        # preVerificationGas by a few gas, and so its maximum cost, which the fee is: price again until it holds.
         token_wei, wei_cost = self._price(executed, fee_token)
         payment = drafts[0]
         if payment.role == "payment":
+            for _ in range(4):
+                payment.call_data = self._payment_call(request, fusion, token_wei)
+                payment.pre_verification_gas = _pre_verification_gas(payment.packed(self._placeholder(payment, depth)))
+                priced = self._price(executed, fee_token)
+                if priced == (token_wei, wei_cost):
+                    break
+                token_wei, wei_cost = priced
             await self._check_funds(request, fusion, token_wei)
-            payment.call_data = self._payment_call(request, fusion, token_wei)
-            payment.pre_verification_gas = _pre_verification_gas(payment.packed(self._placeholder(payment, depth)))
+            if payment.session_details is not None and fee_token is not None:
+                await self._check_session_payment(payment, depth, fee_token, token_wei)
 
         return self._finish(request, drafts, fee_token, token_wei, wei_cost, fusion, now)
 
     # -- 1. the request ---------------------------------------------------------------------------------------------
 
-    def _check(self, request: QuoteRequest, now: int) -> FeeTokenConfig | None:
+    async def _clocks(self, request: QuoteRequest) -> dict[int, int]:
+        """The time of each chain of the request that this node serves (:meth:`ChainClient.clock`), read at once."""
+        ids = [op.chain_id for op in request.user_ops] + [request.payment_info.chain_id]
+        served = [c for c in dict.fromkeys(ids) if c in self.chains]
+        times = await asyncio.gather(*(self.chains[c].clock() for c in served))
+        return dict(zip(served, times, strict=True))
+
+    def _check(self, request: QuoteRequest, clocks: dict[int, int]) -> FeeTokenConfig | None:
         supported = sorted(c.chain_id for c in self.config.chains)
         if request.quote_type not in ("simple", "permit", "onchain"):
             raise NodeError(400, f"quoteType: {request.quote_type!r} quotes are not supported by this node")
@@ -279,11 +335,12 @@ class QuoteBuilder:
                 )
             if op.session_details is not None and request.quote_type == "permit":
                 raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple or onchain quote")
+            now = clocks[op.chain_id]
             lower, upper = _window(op, now)
             if upper < lower:
                 raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
             if upper <= now:
-                raise NodeError(400, f"{where}.upperBoundTimestamp: the window ended at {upper} (now {now})")
+                raise NodeError(400, f"{where}.upperBoundTimestamp: the window ended at {upper} (chain time {now})")
         pay = request.payment_info
         if pay.eip7702_auth is not None:
             raise NodeError(400, "paymentInfo.eip7702Auth: EIP-7702 delegation is not supported by this node")
@@ -307,10 +364,13 @@ class QuoteBuilder:
             )
         return token
 
-    def _drafts(self, request: QuoteRequest, now: int) -> list[Draft]:
-        windows = [_window(op, now) for op in request.user_ops]
+    def _drafts(self, request: QuoteRequest, clocks: dict[int, int]) -> list[Draft]:
+        windows = [_window(op, clocks[op.chain_id]) for op in request.user_ops]
         pay = request.payment_info
         lower, upper = min(w[0] for w in windows), max(w[1] for w in windows)
+        if pay.chain_id in clocks:  # due at once on its own chain, even when another chain's clock runs ahead
+            lower = min(lower, clocks[pay.chain_id])
+        pm = paymaster_and_data(sponsored=pay.sponsored, refund_receiver=pay.gas_refund_address)
         payment = Draft(
             index=0,
             role="sponsor" if pay.sponsored else "payment",
@@ -326,6 +386,7 @@ class QuoteBuilder:
             session_details=pay.session_details,
             requested_verification_gas=pay.verification_gas_limit,
             requested_call_gas=pay.call_gas_limit,
+            node_paymaster=b"" if pay.sponsored else pm,
         )
         drafts = [payment]
         for k, op in enumerate(request.user_ops):
@@ -348,6 +409,7 @@ class QuoteBuilder:
                     metadata=op.metadata,
                     is_clean_up=op.is_clean_up_user_op,
                     retry_delay=op.execution_simulation_retry_delay,
+                    node_paymaster=pm,
                 )
             )
         return drafts
@@ -523,11 +585,12 @@ class QuoteBuilder:
     # -- 6. price ---------------------------------------------------------------------------------------------------
 
     def _price(self, executed: Sequence[Draft], token: FeeTokenConfig | None) -> tuple[int, int]:
+        """The fee: each userOp's maximum cost (``maxGasLimit × maxFeePerGas``), as a production node charges it.
+        What the userOp does not use, the node paymaster refunds to its sender in ETH (refund mode USER)."""
         wei = 0
         for d in executed:
-            assert d.sim is not None and d.fees is not None
-            used = d.sim.gas_used + d.pre_verification_gas + (PERMIT_TX_GAS if d.is_permit_tx else 0)
-            wei += used * d.fees.max_fee_per_gas
+            assert d.fees is not None
+            wei += _max_gas_limit(d.packed()) * d.fees.max_fee_per_gas
         if token is None:
             return 0, wei
         amount = math.ceil(Fraction(wei, _ONE_ETH) * token.per_native_fraction * 10**token.decimals)
@@ -546,6 +609,39 @@ class QuoteBuilder:
                 f"paymentInfo: {holder} holds {balance} base units of the fee token {pay.token} on chain "
                 f"{pay.chain_id}, but {needed} are needed (fee {fee})",
             )
+
+    async def _check_session_payment(self, payment: Draft, depth: int, token: FeeTokenConfig, fee: int) -> None:
+        """A session pays the fee under its own payment policy (spec §3.3), which may cap it. The payment userOp was
+        simulated with a placeholder amount; it runs once more with the real fee, alone (it is the first userOp of
+        its chain), so that a fee the session may not pay is refused now, naming the fee and the cap, and not at
+        ``/exec`` after the client signed (where any client would only learn that "userOp 0 fails validation")."""
+        probe = replace(payment, verification_gas=SIM_VERIFICATION_GAS_LIMIT, call_gas=SIM_CALL_GAS_LIMIT)
+        probe.pre_verification_gas = 0
+        [result] = await simulate_user_ops(
+            self.chains[payment.chain_id], [probe.packed(self._placeholder(payment, depth))], sender=self.node_address
+        )
+        if result.error is None and not result.reverted:
+            return
+        details = payment.session_details
+        assert details is not None
+        cap = payment_cap(details.enable_session_data.enable_session.session_to_enable.actions, fee_token=token.address)
+        amount = f"{format_units(fee, token.decimals)} {token.symbol} ({fee} base units)"
+        bound = []
+        if cap is not None and cap.per_payment is not None:
+            bound.append(f"at most {format_units(cap.per_payment, token.decimals)} {token.symbol} per payment")
+        if cap is not None and cap.in_total is not None:
+            bound.append(
+                f"at most {format_units(cap.in_total, token.decimals)} {token.symbol} in all (its maxPaymentAmount), "
+                "less what it already paid"
+            )
+        allows = f"; its payment policy on {token.symbol}.transfer allows {' and '.join(bound)}" if bound else ""
+        reason = result.error or f"the transfer reverts: {result.revert_reason}"
+        raise NodeError(
+            400,
+            f"paymentInfo (chain {payment.chain_id}): the fee of {amount} is more than permission "
+            f"0x{bytes(details.permission_id).hex()} may pay{allows} (refused in simulation: {reason}). Grant the "
+            "session a larger maxPaymentAmount, pay with sponsorship, or use a fresh session",
+        )
 
     def _payment_call(self, request: QuoteRequest, fusion: bool, amount: int) -> bytes:
         pay = request.payment_info
@@ -625,10 +721,7 @@ class QuoteBuilder:
                     mee_user_op_hash=mee_hash,
                     lower_bound_timestamp=d.lower,
                     upper_bound_timestamp=d.upper,
-                    max_gas_limit=op.verification_gas_limit
-                    + op.call_gas_limit
-                    + op.pre_verification_gas
-                    + (PAYMASTER_VERIFICATION_GAS_LIMIT if d.executed else 0),
+                    max_gas_limit=_max_gas_limit(op),
                     max_fee_per_gas=fees.max_fee_per_gas,
                     chain_id=d.chain_id,
                     is_clean_up_user_op=d.is_clean_up if d.role == "user" else False,
