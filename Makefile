@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint format vectors bench bench-gas bench-node bench-sdk clean contracts demo
+.PHONY: install test test-quick lint format vectors bench bench-gas bench-node bench-sdk clean contracts demo
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -20,6 +20,10 @@ node_modules/.installed: package.json package-lock.json
 
 test: install
 	$(PY) -m pytest
+
+# The suite without the tests marked slow (pytest -m "not slow"): what changes most often, in a fraction of the time.
+test-quick: install
+	$(PY) -m pytest -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples

@@ -6,10 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "src" / "smartsessions" / "devnet" / "artifacts"
 
 
+@pytest.mark.slow  # solc-js compiles the whole suite
 def test_rebuilt_artifacts_are_identical(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "node is needed to rebuild the contracts (make test installs the npm packages)"

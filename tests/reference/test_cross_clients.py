@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smartsessions import session_details_from_json, session_details_to_json
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer
@@ -22,6 +24,8 @@ from ..sdk.conftest import CHAINS, Sdk, increment, increment_action
 from ..sdk.test_examples import state_file
 from ..sdk.test_mee_flows import prepared
 from .test_reference_client import ROOT, node_binary
+
+pytestmark = pytest.mark.slow  # the reference client runs in Node.js
 
 SCRIPT = ROOT / "tests" / "reference" / "cross_grant.mjs"
 

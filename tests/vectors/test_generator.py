@@ -10,9 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).parent
 
 
+@pytest.mark.slow  # the generator runs the reference packages in Node.js
 def test_regenerated_vectors_are_identical(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "node is needed to regenerate the vectors (make test installs the npm packages)"
