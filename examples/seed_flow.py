@@ -75,7 +75,14 @@ def show(receipt: SupertransactionReceipt) -> None:
     line("status", receipt.status)
     line("userOps", ", ".join(f"chain {op.chain_id}: {op.execution_status}" for op in receipt.user_ops))
     line("gas used", f"{receipt.gas_used:,}" if receipt.gas_used is not None else "-")
-    line("fee", "sponsored" if pay.sponsored else f"{pay.token_amount} USDC ({pay.token_wei_amount} base units)")
+    if pay.sponsored:
+        line("fee", "sponsored")
+    else:  # the userOps' maximum cost; what they did not use comes back to the account in ETH
+        cents = int(pay.token_wei_amount) / 10**4
+        line(
+            "fee",
+            f"{pay.token_amount} USDC = {cents:.2f} cents ({pay.token_wei_amount} base units), unused gas refunded",
+        )
 
 
 async def read_uint(client: Any, chain_id: int, to: str, signature: str, args: list[Any] | None = None) -> int:
@@ -154,12 +161,17 @@ async def main(state_file: Path) -> None:
     )
     session_details = session_details_from_json(stored)
     increment = Instruction(chain_id=home, calls=[{"to": counter, "data": INCREMENT}])
+    rpc = dapp_client.account.deployment_on(home).rpc
     for mode in ("ENABLE_AND_USE", "USE"):
         print(f"  -- usePermission {mode}")
+        eth_before = int(await rpc.request("eth_getBalance", [account.address, "latest"]), 16)
         result = await dapp_client.use_permission(
             session_details=session_details, mode=mode, fee_token=fee_token, instructions=[increment]
         )
         show(await dapp_client.wait_for_supertransaction_receipt(result.hash))
+        refund = int(await rpc.request("eth_getBalance", [account.address, "latest"]), 16) - eth_before
+        # the devnet node prices ETH at 3000 USDC
+        line("refunded", f"{refund / 10**18:.9f} ETH to the account = {refund * 3000 / 10**16:.2f} cents")
         line("counter", await read_uint(dapp_client, home, counter, "number()"))
     enabled = await session_client.check_enabled_permissions(details)
     line("enabled", enabled)

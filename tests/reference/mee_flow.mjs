@@ -15,6 +15,11 @@
 //   --setup-only           stop after creating the accounts and both MEE clients
 //   --skip-prepare         the account is already prepared (deployed, SmartSessions installed, safe sender added)
 //   --timeout SECONDS      per super-transaction (default 120)
+//   --chain-defs KIND      how the chains are described to viem and the SDK: "devnet" (default: defineChain with the
+//                          devnet's Multicall3), "viem" (viem's own definitions of Base and OP Mainnet, only the RPC
+//                          URL changed) or "bare" (defineChain with no contracts: no multicall3, so the SDK falls back
+//                          to an on-chain approval trigger and waits for its confirmations)
+//   --max-payment USDC     maxPaymentAmount of every grant, in whole USDC (e.g. 2, as in the seed); default: the SDK's
 //
 // stdout: one JSON line per step, {"step": ..., "ok": true|false, ...}; the last one is {"step": "done", "ok", "failed"}.
 // Anything the SDK itself prints goes to stderr. Exit code 0 when every check passed, 1 when one failed, 2 when the
@@ -31,8 +36,9 @@ import {
 } from "@biconomy/abstractjs";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, defineChain, encodeFunctionData, http, parseAbi, toFunctionSelector } from "viem";
+import { createPublicClient, defineChain, encodeFunctionData, http, parseAbi, parseUnits, toFunctionSelector } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { base, baseSepolia, optimism } from "viem/chains";
 
 const SMART_SESSIONS = "0x00000000008bDABA73cD9815d79069c247Eb4bDA";
 const DEFAULT_MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11";
@@ -81,10 +87,17 @@ const { values: opts, positionals } = parseArgs({
     "setup-only": { type: "boolean", default: false },
     "skip-prepare": { type: "boolean", default: false },
     timeout: { type: "string", default: "120" },
+    "chain-defs": { type: "string", default: "devnet" },
+    "max-payment": { type: "string" },
   },
 });
 const sections = new Set(opts.sections.split(",").map((s) => s.trim()));
 const timeoutMs = Number(opts.timeout) * 1000;
+const chainDefs = opts["chain-defs"];
+// The trigger the SDK picks: a permit where viem knows a multicall3 to read the token with, else an on-chain approval.
+const expectedTrigger = chainDefs === "bare" ? "onchain" : "permit";
+const maxPayment = opts["max-payment"] === undefined ? {} : { maxPaymentAmount: parseUnits(opts["max-payment"], 6) };
+const VIEM_CHAINS = Object.fromEntries([base, baseSepolia, optimism].map((c) => [c.id, c]));
 
 function fatal(step, error, hint) {
   out(json({ step, ok: false, error, ...(hint ? { hint } : {}) }));
@@ -92,6 +105,7 @@ function fatal(step, error, hint) {
 }
 
 if (positionals.length !== 1) fatal("setup", "usage: node tests/reference/mee_flow.mjs DEVNET_JSON [options]");
+if (!["devnet", "viem", "bare"].includes(chainDefs)) fatal("setup", `--chain-defs: ${chainDefs} is not devnet, viem or bare`);
 let state;
 try {
   state = JSON.parse(readFileSync(positionals[0], "utf8"));
@@ -129,16 +143,26 @@ const owner = privateKeyToAccount(keyOf("owner"));
 const sessionSigner = privateKeyToAccount(keyOf("session_signer"));
 if (!state.chains?.length) fatal("setup", "The devnet state lists no chains.");
 
-const chains = state.chains.map((c) => {
-  const multicall3 = c.contracts?.Multicall3 ?? DEFAULT_MULTICALL3;
-  const chain = defineChain({
+function chainDefinition(c, multicall3) {
+  const rpcUrls = { default: { http: [c.rpcUrl] } };
+  if (chainDefs === "viem") {
+    const known = VIEM_CHAINS[c.chainId];
+    if (!known) fatal("setup", `--chain-defs viem: viem/chains has no chain ${c.chainId} here (${Object.keys(VIEM_CHAINS)})`);
+    return { ...known, rpcUrls }; // everything else (contracts, fees, formatters) as viem ships it
+  }
+  return defineChain({
     id: c.chainId,
     name: `devnet-${c.chainId}`,
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [c.rpcUrl] } },
+    rpcUrls,
     // viem's multicall (the SDK's permit reads) needs it; without it the SDK falls back to an on-chain approval.
-    contracts: { multicall3: { address: multicall3 } },
+    ...(chainDefs === "bare" ? {} : { contracts: { multicall3: { address: multicall3 } } }),
   });
+}
+
+const chains = state.chains.map((c) => {
+  const multicall3 = c.contracts?.Multicall3 ?? DEFAULT_MULTICALL3;
+  const chain = chainDefinition(c, multicall3);
   return {
     id: c.chainId,
     chain,
@@ -176,6 +200,12 @@ globalThis.fetch = async (input, init = {}) => {
   traffic.push(entry);
   const response = await realFetch(input, init);
   entry.status = response.status;
+  if (entry.quoteType && response.ok) {
+    try {
+      const quote = await response.clone().json();
+      entry.fee = quote.paymentInfo?.tokenAmount; // what the node charges, in whole fee tokens
+    } catch {}
+  }
   return response;
 };
 const execSignatureType = () => traffic.find((c) => c.signatureType)?.signatureType;
@@ -189,6 +219,7 @@ function takeTraffic() {
   return {
     nodeCalls: counts,
     ...(quote ? { quoteType: quote.quoteType } : {}),
+    ...(quote?.fee !== undefined ? { fee: quote.fee } : {}),
     ...(exec ? { signatureType: exec.signatureType } : {}),
   };
 }
@@ -285,7 +316,7 @@ async function main() {
   }
   for (const c of chains) {
     const code = await c.client.getCode({ address: c.multicall3 });
-    if (!code || code === "0x") {
+    if (chainDefs !== "bare" && (!code || code === "0x")) {
       fatal("setup", `No Multicall3 at ${c.multicall3} on chain ${c.id}: the SDK would fall back to an on-chain approval.`, "Restart the devnet with the current contract suite.");
     }
     if (!c.usdc) fatal("setup", `The devnet state names no USDC on chain ${c.id}.`);
@@ -314,6 +345,7 @@ async function main() {
     nodeInfo: { version: ownerClient.info.version, supportedChains: ownerClient.info.supportedChains.map((c) => Number(c.chainId)) },
     meeVersion: version.version,
     chains: chains.map((c) => c.id),
+    chainDefs,
     owner: owner.address,
     sessionSigner: sessionSigner.address,
     account: accountAddress,
@@ -358,9 +390,10 @@ async function prepare(ownerAccount, ownerClient, ownerSessions) {
       perChain[c.id] = { deployed, smartSessionsInstalled: installed, safeSender };
     }
     const allGood = Object.values(perChain).every((v) => v.deployed && v.smartSessionsInstalled && v.safeSender);
-    // "permit": the SDK signed an EIP-2612 permit (it read the token through Multicall3), not an on-chain approval.
-    const permit = execSignatureType() === "permit";
-    return { hash: result.hash, ...receipt, accounts: perChain, ok: receipt.status === "MINED_SUCCESS" && allGood && permit };
+    // "permit": the SDK signed an EIP-2612 permit (it read the token through Multicall3); "onchain": it sent an
+    // approval transaction and waited for its confirmations (no multicall3 in the chain's definition).
+    const trigger = execSignatureType() === expectedTrigger;
+    return { hash: result.hash, ...receipt, accounts: perChain, ok: receipt.status === "MINED_SUCCESS" && allGood && trigger };
   });
 }
 
@@ -375,6 +408,7 @@ async function singleChainFlow(ownerSessions, sessionClient) {
         { chainId: home.id, actionTarget: home.counter, actionTargetSelector: toFunctionSelector("increment()"), actionPolicies: [getSudoPolicy()] },
       ],
       feeToken,
+      ...maxPayment,
     });
     return { _details: details, permissionIds: details.map((d) => d.permissionId), modes: details.map((d) => d.mode) };
   });
@@ -403,6 +437,7 @@ async function policyFlow(ownerSessions, sessionClient) {
         { chainId: home.id, actionTarget: home.counter, actionTargetSelector: toFunctionSelector("setNumber(uint256)"), actionPolicies: [policy] },
       ],
       feeToken,
+      ...maxPayment,
     });
     return { _details: details, rule: `setNumber(n) with n <= ${POLICY_LIMIT}`, permissionIds: details.map((d) => d.permissionId) };
   });
@@ -460,6 +495,7 @@ async function multichainFlow(ownerSessions, sessionClient) {
         actionPolicies: [getSudoPolicy()],
       })),
       feeToken,
+      ...maxPayment,
     });
     const chainIds = details.map((d) => Number(d.enableSessionData.enableSession.sessionToEnable.chainId));
     return { _details: details, chains: chainIds, permissionIds: details.map((d) => d.permissionId), ok: chainIds.length === 2 };

@@ -30,7 +30,10 @@ from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS
+from smartsessions.rpc import SyncRpcClient
 from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS
+
+pytestmark = pytest.mark.slow  # the reference client runs in Node.js
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "reference" / "mee_flow.mjs"
@@ -159,6 +162,53 @@ def check_whole_flow(lines: list[Line], state: dict[str, Any]) -> None:
     for chain_id in CHAINS:
         c = mcount["counters"][str(chain_id)]
         assert int(c["after"]) == int(c["before"]) + 3
+
+
+# -- the seed's 2 USDC cap, with viem's own chains and with bare ones -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def devnet_with_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Chains with the default fees and blocks (Base's and OP Mainnet's base fees, a block every 2 s) and a node."""
+    net = Devnet.start(CHAINS)
+    try:
+        net.start_node(api_key="reference-cap")
+        path = tmp_path_factory.mktemp("devnet") / "devnet.json"
+        net.write_state(path)
+        yield path
+    finally:
+        net.stop()
+
+
+@pytest.mark.parametrize(
+    ("chain_defs", "index", "trigger"),
+    [("viem", "1", "permit"), ("bare", "2", "onchain")],
+    ids=["viem-chains-permit-trigger", "bare-chains-onchain-trigger"],
+)
+def test_a_two_chain_flow_fits_under_the_seeds_2_usdc_cap(
+    devnet_with_node: Path, chain_defs: str, index: str, trigger: str
+) -> None:
+    """The seed grants with ``maxPaymentAmount: parseUnits("2", 6)``. With fees like Base's and OP's, the reference
+    client's two-chain ENABLE_AND_USE and USEs fit under it, whether it describes the chains with viem's own
+    definitions (a multicall3: a permit trigger) or bare ones (none: the SDK falls back to an on-chain approval and
+    waits for 2 confirmations, which only come because the devnet keeps making blocks)."""
+    code, lines, stderr = run_flow(
+        devnet_with_node, "--sections", "multichain", "--chain-defs", chain_defs, "--max-payment", "2",
+        "--index", index, timeout=300,
+    )  # fmt: skip
+    report = "\n".join(json.dumps(line) for line in lines) + "\n--- stderr ---\n" + stderr[-3000:]
+    assert code == 0 and lines[-1] == {"step": "done", "ok": True, "failed": []}, report
+    [prepare] = by_step(lines, "prepareForPermissions")
+    assert prepare["signatureType"] == trigger and prepare["status"] == "MINED_SUCCESS", report
+    uses = by_step(lines, "multichain:usePermission")
+    assert [u["mode"] for u in uses] == ["ENABLE_AND_USE", "USE", "USE"], report
+    # what the node charges (each userOp's maximum cost; the unused part goes back in ETH): cents, not dollars
+    # (anvil's default 1 gwei base fee made a two-chain USE cost about 8 USDC), and all of it under the cap
+    fees = [float(u["fee"]) for u in uses]
+    assert all(0 < fee < 0.1 for fee in fees) and sum(fees) < 2, fees
+    for use in uses:
+        assert sorted(op["chainId"] for op in use["userOps"]) == sorted(CHAINS)
+        assert all(op["status"] == "MINED_SUCCESS" for op in use["userOps"])
 
 
 # -- the script's plumbing, without the node -------------------------------------------------------------------------
@@ -448,13 +498,21 @@ def test_an_unreadable_state_file(tmp_path: Path) -> None:
     assert line["error"].startswith("Cannot read the devnet state") and "devnet up" in line["hint"]
 
 
+def last_transaction(rpc: SyncRpcClient) -> str:
+    """The chain's latest transaction (the latest block may be an empty one: the chains make blocks on their own)."""
+    number = int(rpc.request("eth_blockNumber"), 16)
+    while not (txs := rpc.request("eth_getBlockByNumber", [hex(number), False])["transactions"]):
+        number -= 1
+    return str(txs[-1])
+
+
 @pytest.fixture
 def lying_node(chains_only: tuple[Devnet, Path]) -> Iterator[StubNode]:
     net, _ = chains_only
     txs = {}
     for chain_id in CHAINS:
         with net.rpc(chain_id) as rpc:
-            txs[chain_id] = rpc.request("eth_getBlockByNumber", ["latest", False])["transactions"][0]
+            txs[chain_id] = last_transaction(rpc)
     server = StubNode({c: usdc_address(c) for c in CHAINS}, executed_txs=txs)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer
 
 from ..contracts.harness import Chain
 from .conftest import API_KEY
+
+pytestmark = pytest.mark.slow  # each example runs in a subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +43,11 @@ def test_the_seed_flow_example(devnet: Devnet, node: NodeServer, chains: dict[in
     assert "counter                1" in out and "counter                2" in out
     assert "rule 0: argument 1 (offset 0) must be <= 10, got 11" in out
     assert "counter                7 (unchanged)" in out
+    # fees like Base's: cents, not dollars (anvil's default 1 gwei base fee made a USE cost about 0.5 USDC)
+    cents = [float(c) for c in re.findall(r"USDC = (\d+\.\d+) cents", out)]
+    assert len(cents) == 4 and all(0 < c < 10 for c in cents), out  # prepare, ENABLE_AND_USE, USE, setNumber(7)
+    refunds = [float(c) for c in re.findall(r"ETH to the account = (\d+\.\d+) cents", out)]
+    assert len(refunds) == 2 and all(0 < r < c for r, c in zip(refunds, cents[1:3], strict=True)), out
 
 
 def run_example(name: str, devnet: Devnet, node: NodeServer, tmp_path: Path) -> str:
