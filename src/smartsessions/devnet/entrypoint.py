@@ -23,6 +23,7 @@ __all__ = [
     "UserOpResult",
     "decode_handle_ops_revert",
     "encode_handle_ops",
+    "max_gas_limit",
     "parse_user_op_results",
     "paymaster_gas_limits",
 ]
@@ -50,6 +51,17 @@ def paymaster_gas_limits(paymaster_and_data: bytes) -> tuple[int, int]:
     if len(data) < 52:
         return 0, 0
     return int.from_bytes(data[20:36], "big"), int.from_bytes(data[36:52], "big")
+
+
+def max_gas_limit(op: PackedUserOperation) -> int:
+    """All the gas the EntryPoint may charge a userOp for: its limits, the paymaster's two included (spec §9.4
+    ``maxGasLimit``; what the node charges for, at ``maxFeePerGas``, and sizes bundles with)."""
+    return (
+        op.verification_gas_limit
+        + op.call_gas_limit
+        + op.pre_verification_gas
+        + sum(paymaster_gas_limits(op.paymaster_and_data))
+    )
 
 
 @dataclass(frozen=True)

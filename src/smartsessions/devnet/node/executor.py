@@ -40,7 +40,7 @@ from ...errors import RpcError
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, from_wire
 from ...rpc import RpcRevertError
 from ...versions import ENTRY_POINT_V07_ADDRESS
-from ..entrypoint import encode_handle_ops, parse_user_op_results, paymaster_gas_limits
+from ..entrypoint import encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
 from .config import NodeConfig
 from .simulation import describe_failed_op, failed_op_index
@@ -168,14 +168,7 @@ class Executor:
         data = encode_handle_ops(packed, self.account.address)
         gas = min(
             _MAX_BUNDLE_GAS,
-            _BUNDLE_OVERHEAD_GAS
-            + sum(
-                op.verification_gas_limit
-                + op.call_gas_limit
-                + op.pre_verification_gas
-                + sum(paymaster_gas_limits(op.paymaster_and_data))  # the paymaster's validation and postOp
-                for op in packed
-            ),
+            _BUNDLE_OVERHEAD_GAS + sum(max_gas_limit(op) for op in packed),
         )
         try:
             await chain.call(

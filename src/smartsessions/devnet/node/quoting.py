@@ -64,7 +64,7 @@ from ...policies.payment import payment_cap
 from ...sessions.details import MOCK_SIGNATURE, SessionDetails
 from ...versions import SMART_SESSIONS_ADDRESS
 from ..deploy import NODE_PAYMASTER_ADDRESS
-from ..entrypoint import paymaster_gas_limits
+from ..entrypoint import max_gas_limit
 from ._chain import ChainClient, ChainFees
 from .config import FeeTokenConfig, NodeConfig
 from .errors import NodeError
@@ -211,16 +211,6 @@ _PACKED = "(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)"
 
 def _pre_verification_gas(op: PackedUserOperation) -> int:
     return _calldata_gas(abi_encode([_PACKED], [op.to_abi()], what="userOp")) + 18_000
-
-
-def _max_gas_limit(op: PackedUserOperation) -> int:
-    """All the gas a userOp may be charged for: its limits, the paymaster's two included (spec §9.4 ``maxGasLimit``)."""
-    return (
-        op.verification_gas_limit
-        + op.call_gas_limit
-        + op.pre_verification_gas
-        + sum(paymaster_gas_limits(op.paymaster_and_data))
-    )
 
 
 def _proof_depth(leaves: int) -> int:
@@ -590,7 +580,7 @@ class QuoteBuilder:
         wei = 0
         for d in executed:
             assert d.fees is not None
-            wei += _max_gas_limit(d.packed()) * d.fees.max_fee_per_gas
+            wei += max_gas_limit(d.packed()) * d.fees.max_fee_per_gas
         if token is None:
             return 0, wei
         amount = math.ceil(Fraction(wei, _ONE_ETH) * token.per_native_fraction * 10**token.decimals)
@@ -615,8 +605,9 @@ class QuoteBuilder:
         simulated with a placeholder amount; it runs once more with the real fee, alone (it is the first userOp of
         its chain), so that a fee the session may not pay is refused now, naming the fee and the cap, and not at
         ``/exec`` after the client signed (where any client would only learn that "userOp 0 fails validation")."""
-        probe = replace(payment, verification_gas=SIM_VERIFICATION_GAS_LIMIT, call_gas=SIM_CALL_GAS_LIMIT)
-        probe.pre_verification_gas = 0
+        probe = replace(
+            payment, verification_gas=SIM_VERIFICATION_GAS_LIMIT, call_gas=SIM_CALL_GAS_LIMIT, pre_verification_gas=0
+        )
         [result] = await simulate_user_ops(
             self.chains[payment.chain_id], [probe.packed(self._placeholder(payment, depth))], sender=self.node_address
         )
@@ -721,7 +712,7 @@ class QuoteBuilder:
                     mee_user_op_hash=mee_hash,
                     lower_bound_timestamp=d.lower,
                     upper_bound_timestamp=d.upper,
-                    max_gas_limit=_max_gas_limit(op),
+                    max_gas_limit=max_gas_limit(op),
                     max_fee_per_gas=fees.max_fee_per_gas,
                     chain_id=d.chain_id,
                     is_clean_up_user_op=d.is_clean_up if d.role == "user" else False,
