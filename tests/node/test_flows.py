@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartsessions import ActionConfig, get_sudo_policy, get_universal_action_policy
+from smartsessions import ActionConfig, SessionDetails, get_sudo_policy, get_universal_action_policy
 from smartsessions.account import Call, encode_execute
 from smartsessions.account.calls import ComposableExecution, encode_execute_composable, to_composable_execution
 from smartsessions.devnet.deploy import usdc_address
@@ -226,10 +226,13 @@ def test_owner_super_transaction_deploys_the_account_and_installs_smart_sessions
     assert usdc_balance(c8453, account.address) == 5_000_000 - parsed.payment_info.token_wei_amount
 
 
-def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tuple[Chain, Chain]) -> None:
-    """A universal-action rule allows setNumber(n) for n <= 10: setNumber(7) executes, setNumber(11) is refused at
-    the quote with the decoded revert that names the policy, and nothing changes on chain."""
-    chain, _ = chains
+def set_number(n: int) -> bytes:
+    return bytes(encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [n]))]))
+
+
+def set_number_session(chain: Chain) -> tuple[FlowAccount, list[SessionDetails]]:
+    """A deployed account with 10 USDC, and a grant of setNumber(n) for n <= 10 (one universal-action rule) to the
+    session signer, not yet enabled."""
     owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
     account = deployed_with_sessions_module(chain, owner)
     fund_usdc(chain, account.address, 10_000_000, owner)
@@ -240,11 +243,16 @@ def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tu
         [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=SET_NUMBER,
                       action_policies=[policy])],
     )  # fmt: skip
+    return account, details
+
+
+def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """A universal-action rule allows setNumber(n) for n <= 10: setNumber(7) executes, setNumber(11) is refused at
+    the quote with the decoded revert that names the policy, and nothing changes on chain."""
+    chain, _ = chains
+    redeemer = chain.keys["session_signer"]
+    account, details = set_number_session(chain)
     lanes = Lanes()
-
-    def set_number(n: int) -> bytes:
-        return bytes(encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [n]))]))
-
     request = session_quote([chain], account.address, details, [(chain, set_number(7))], lanes, enable=True)
     quote = node.client.quote(request)
     assert statuses(node.client.wait(node.client.execute(signed(quote, redeemer, request)))) == ["MINED_SUCCESS"] * 2
@@ -267,18 +275,9 @@ def test_an_enable_needing_more_verification_gas_than_asked_goes_through(
     (Production's enable of one universal rule plus the fee action needs more than the reference SDK's fixed
     1,000,000; ours needs less, so the client here asks for far less than the enable needs.)"""
     chain, _ = chains
-    owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
-    account = deployed_with_sessions_module(chain, owner)
-    fund_usdc(chain, account.address, 10_000_000, owner)
-    rule = ParamRule(condition=ParamCondition.LESS_THAN_OR_EQUAL, offset=0, is_limited=False, ref=10)
-    policy = get_universal_action_policy(value_limit_per_use=0, param_rules=ParamRules(length=1, rules=(rule,)))
-    details = grant(
-        [chain], account.address, owner, redeemer,
-        [ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=SET_NUMBER,
-                      action_policies=[policy])],
-    )  # fmt: skip
-    call = bytes(encode_execute([Call(to=COUNTER, data=encode_function_call("setNumber(uint256)", [7]))]))
-    request = session_quote([chain], account.address, details, [(chain, call)], Lanes(), enable=True)
+    redeemer = chain.keys["session_signer"]
+    account, details = set_number_session(chain)
+    request = session_quote([chain], account.address, details, [(chain, set_number(7))], Lanes(), enable=True)
     asked = 150_000
     request["paymentInfo"]["verificationGasLimit"] = str(asked)  # the userOp that carries the enable
     quote = node.client.quote(request)
