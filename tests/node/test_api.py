@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from smartsessions.devnet.deploy import usdc_address
+from smartsessions.devnet.node.quoting import DEFAULT_WINDOW
 from smartsessions.mee.wire import GetInfoPayload, from_wire
 
 from ..contracts.harness import Chain
@@ -104,13 +105,52 @@ def test_bodies_that_are_not_json_objects(node: Node) -> None:
     assert status == 400 and body["error"] == "node: is required"
 
 
-def test_a_stale_nonce_is_refused(node: Node, session: SessionSetup) -> None:
+def test_a_window_without_an_upper_bound_gets_300_seconds(node: Node, session: SessionSetup) -> None:
+    """Biconomy's node's default execution window: ``lowerBoundTimestamp + 300`` (the SDKs always send their own)."""
+    request = _set(session.request(), ["userOps", 0, "upperBoundTimestamp"], _DELETE)
+    lower = request["userOps"][0]["lowerBoundTimestamp"]
+    quote = node.client.quote(request)
+    assert DEFAULT_WINDOW == 300
+    op = quote["userOps"][1]
+    assert (int(op["lowerBoundTimestamp"]), int(op["upperBoundTimestamp"])) == (lower, lower + 300)
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(59, False), (60, True), (86_400, True), (86_401, False)])
+def test_a_window_lasts_one_minute_to_one_day(node: Node, session: SessionSetup, length: int, accepted: bool) -> None:
     request = session.request()
-    stale = int(request["userOps"][0]["nonce"]) + 1
-    status, body = node.client.post("/quote", _set(request, ["userOps", 0, "nonce"], str(stale)))
+    lower = request["userOps"][0]["lowerBoundTimestamp"]
+    status, body = node.client.post("/quote", _set(request, ["userOps", 0, "upperBoundTimestamp"], lower + length))
+    if accepted:
+        assert status == 200, body
+        assert int(body["userOps"][1]["upperBoundTimestamp"]) == lower + length  # as sent, never clamped
+        return
     assert status == 400
-    assert body["error"].startswith(f"userOps[0].nonce: {stale} is not the next nonce of {session.account}")
-    assert f"EntryPoint.getNonce says {stale - 1}" in body["error"]
+    assert body == {
+        "error": f"userOps[0].upperBoundTimestamp: the execution window must last 60 to 86400 s, this one lasts "
+        f"{length} s ({lower} to {lower + length}); set upperBoundTimestamp between {lower + 60} and "
+        f"{lower + 86_400}, or leave it out for 300 s"
+    }
+
+
+def test_nonces_are_taken_as_sent(node: Node, session: SessionSetup) -> None:
+    """No check against ``EntryPoint.getNonce``: a nonce ahead of the chain's (a pipelining client's) is quoted as
+    it was sent; whether it is right, the EntryPoint says at execution (tests/node/test_exec.py)."""
+    request = session.request()
+    ahead = int(request["userOps"][0]["nonce"]) + 1
+    payment_ahead = int(request["paymentInfo"]["nonce"]) + 5
+    request = _set(_set(request, ["userOps", 0, "nonce"], str(ahead)), ["paymentInfo", "nonce"], str(payment_ahead))
+    quote = node.client.quote(request)
+    assert [int(op["userOp"]["nonce"]) for op in quote["userOps"]] == [payment_ahead, ahead]
+
+
+def test_a_nonce_repeated_within_one_quote_gets_the_next_one(node: Node, session: SessionSetup) -> None:
+    """The one exception: two userOps of one quote with the very same sender, key and nonce (the reference SDK draws
+    keys from the clock and now and then draws one twice) could never both execute; the second gets the next
+    nonce of that key."""
+    request = session.request()
+    nonce = int(request["paymentInfo"]["nonce"])
+    quote = node.client.quote(_set(request, ["userOps", 0, "nonce"], str(nonce)))
+    assert [int(op["userOp"]["nonce"]) for op in quote["userOps"]] == [nonce, nonce + 1]
 
 
 def test_the_sdk_fee_payer_url_with_a_double_slash_is_routed(node: Node, session: SessionSetup) -> None:

@@ -2,8 +2,8 @@
 
 What the node checks, in order:
 
-1. the quote is one this node issued (its ``hash`` is in the store), not executed before (a replay is a 409), and
-   not expired (``quote_lifetime`` after it was issued);
+1. the quote is one this node issued (its ``hash`` is in the store), not executed before (a replay is a 400 "already
+   scheduled", as Biconomy's node answers it), and not expired (``quote_lifetime`` after it was issued);
 2. the body is that quote unchanged, except for what the client may set: ``signature``, ``meeVersions``,
    ``trigger``, ``isEIP712TrustedSponsorshipSupported`` and each ``userOps[i].sessionDetails.mode``;
 3. the signature: a simple signature (``0x177eee00``) must recover (EIP-191 or raw) to the signer every submitted
@@ -14,6 +14,9 @@ What the node checks, in order:
    trigger (``0x177eee01 ‖ abi.encode(txHash, chainId)``) must name a transaction mined successfully on the trigger
    chain, sent by ``paymentInfo.eoa`` and by the signer every userOp needs (as above), whose data ends with
    ``quote.hash``; if it is an ``approve`` of the trigger token, to the account, for the trigger amount and the fee.
+
+Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>"}``, a bad signature too: the only 401
+of the node is a missing or wrong API key (app.py); a 5xx is the node's or a chain's own failure.
 
 Then it builds every userOp's signature (:mod:`.signatures`), stores the super-transaction with them in one
 transaction, hands it to the executor, and answers ``{hash}``.
@@ -53,6 +56,11 @@ __all__ = ["Acceptor", "first_difference"]
 
 _APPROVE = bytes.fromhex("095ea7b3")
 _K1_VALIDATORS = tuple(dict.fromkeys(MEE_VERSIONS[v].validator_address for v in ("2.1.0", "2.0.0")))
+
+
+def _already_scheduled(quote_hash: str) -> NodeError:
+    """A replayed ``/exec``: a 400 that says "already scheduled", as Biconomy's node answers it, with our detail."""
+    return NodeError(400, f"hash: super-transaction {quote_hash} is already scheduled; a quote executes once")
 
 
 def _comparable(quote: GetQuotePayload) -> dict[str, Any]:
@@ -95,7 +103,7 @@ class Acceptor:
         if record is None:
             raise NodeError(400, f"hash: no quote {quote_hash} was issued by this node; ask for a quote first")
         if self.store.get_super_tx(quote_hash) is not None:
-            raise NodeError(409, f"hash: super-transaction {quote_hash} was already submitted; a quote executes once")
+            raise _already_scheduled(quote_hash)
         if time.time() > record.expires_at:
             raise NodeError(
                 400,
@@ -114,8 +122,8 @@ class Acceptor:
         meta = record.meta
         signature = await self._check_signature(issued, body, signature, meta)
         user_ops = self._sign(issued, body, signature, meta)
-        if not self.store.accept(quote_hash, to_wire(body), user_ops):
-            raise NodeError(409, f"hash: super-transaction {quote_hash} was already submitted; a quote executes once")
+        if not self.store.accept(quote_hash, to_wire(body), user_ops):  # a replay that raced the first /exec
+            raise _already_scheduled(quote_hash)
         return quote_hash
 
     # -- who must have signed -----------------------------------------------------------------------------------------
@@ -194,7 +202,7 @@ class Acceptor:
             if signature.onchain is not None:
                 if signature.onchain.sender != expected:
                     raise NodeError(
-                        401,
+                        400,
                         f"signature.txHash: the trigger transaction was sent by {signature.onchain.sender}, but "
                         f"{where} must be signed by {role} {expected}",
                     )
@@ -202,13 +210,13 @@ class Acceptor:
                 if expected not in signers:
                     shown = signers[0] if signers else "nobody (not a valid secp256k1 signature)"
                     raise NodeError(
-                        401, f"signature: signed by {shown}, but {where} must be signed by {role} {expected}"
+                        400, f"signature: signed by {shown}, but {where} must be signed by {role} {expected}"
                     )
             else:
                 assert signature.permit is not None
                 if not permit_signer_ok(signature.permit, expected, root):
                     raise NodeError(
-                        401, f"signature: the permit is not signed by {role} {expected} for this quote ({where})"
+                        400, f"signature: the permit is not signed by {role} {expected} for this quote ({where})"
                     )
         if signature.permit is not None:
             self._check_permit(quote, signature, meta)
@@ -250,7 +258,7 @@ class Acceptor:
         eoa = quote.payment_info.eoa
         if eoa is not None and sender != eoa:
             raise NodeError(
-                401, f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}"
+                400, f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}"
             )
         data = bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
         if len(data) < 32 or data[-32:] != bytes(quote.hash):

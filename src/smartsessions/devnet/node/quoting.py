@@ -2,7 +2,8 @@
 
 Steps, in order:
 
-1. **Check the request**: supported chains, quote type (simple, permit, onchain), fee token, windows, no EIP-7702.
+1. **Check the request**: supported chains, quote type (simple, permit, onchain), fee token, no EIP-7702, and the
+   execution windows (a missing upper bound is ``lower + 300 s``; a window lasts 60 s to 1 day).
 2. **The payment userOp** goes first (``userOps[0]``):
    * non-sponsored: ``execute(single, feeToken.transfer(node, fee))`` from ``paymentInfo.sender`` with its nonce,
      initCode, short encoding and session details (a session pays with the payment action of spec §3.3);
@@ -12,9 +13,16 @@ Steps, in order:
    * sponsored: a **gas-tank entry**. On the devnet the gas tank is virtual: the entry (``sender`` = the gas tank,
      empty call data) is part of the quote and of its Merkle tree, exactly as the client expects, but it is never
      submitted: the node paymaster pays every userOp's gas anyway, and nothing is charged.
-3. **Nonces**: each userOp's nonce must be ``EntryPoint.getNonce(sender, key)`` (plus the userOps before it in this
-   quote with the same key), or the quote is refused.
-4. **Simulation** per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final layout. A session
+3. **Nonces** are taken as sent, as Biconomy's node takes them: not checked against ``EntryPoint.getNonce``, so a
+   client may pipeline quotes (a second quote on the same nonce key, built before the first executes, carries the
+   next nonce). A wrong nonce fails at execution, with the EntryPoint's reason (``AA25 invalid account nonce``) in the
+   receipt. One exception: a userOp that repeats the very nonce of an earlier userOp of the same quote (same sender,
+   key and sequence; the reference SDK draws keys from the clock's milliseconds and now and then draws one twice)
+   could never execute, so the node gives it the next nonce of that key in the quote (the client signs what the node
+   returns).
+4. **Simulation** per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final layout, and the
+   EntryPoint's nonce of each (sender, key) set by a state override to the first nonce this quote uses on it, so
+   that a pipelined quote simulates as it will run once the quotes before it have executed. A session
    userOp in USE mode whose permission is neither enabled on chain nor enabled by an earlier userOp of the quote, but
    whose details carry enable data, is simulated in UNSAFE_ENABLE. A fusion quote is simulated with the trigger's
    allowance set by a state override (the permit, or the EOA's approve transaction, only exists once the quote is
@@ -62,7 +70,7 @@ from ...mee.wire import (
 )
 from ...policies.payment import payment_cap
 from ...sessions.details import MOCK_SIGNATURE, SessionDetails
-from ...versions import SMART_SESSIONS_ADDRESS
+from ...versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 from ..deploy import NODE_PAYMASTER_ADDRESS
 from ..entrypoint import max_gas_limit
 from ._chain import ChainClient, ChainFees
@@ -87,6 +95,9 @@ from .simulation import (
 from .store import QuoteRecord, Store
 
 __all__ = [
+    "DEFAULT_WINDOW",
+    "MAX_WINDOW",
+    "MIN_WINDOW",
     "PAYMASTER_POST_OP_GAS_LIMIT",
     "PAYMASTER_VERIFICATION_GAS_LIMIT",
     "Draft",
@@ -105,7 +116,14 @@ NODE_PM_REFUND_KEEP = bytes.fromhex("170de002")  # no refund (and no postOp): th
 NODE_PM_PREMIUM_PERCENT = bytes.fromhex("9ee4ce00")  # a uint192 premium follows (100 % = 10,000,000); unused here
 NODE_PM_PREMIUM_FIXED = bytes.fromhex("9ee4ce01")  # the node's fee is charged off chain; nothing follows
 PERMIT_TX_GAS = 90_000  # the token.permit call the validator makes for the isPermitTx userOp (not simulated)
-DEFAULT_WINDOW = 180
+# Execution windows as Biconomy's node takes them: a userOp without an upperBoundTimestamp gets lower + 300 s, and a
+# window (upper - lower) must last from 1 minute to 1 day. The SDKs always send both bounds (their own default is
+# 180 s), so the default only serves a hand-made request.
+DEFAULT_WINDOW = 300
+MIN_WINDOW = 60
+MAX_WINDOW = 86_400
+_NONCE_SLOT = 1  # EntryPoint v0.7: nonceSequenceNumber, mapping(address => mapping(uint192 => uint256))
+_SEQUENCE_MASK = (1 << 64) - 1
 _ONE_ETH = 10**18
 
 
@@ -221,8 +239,8 @@ def _proof_depth(leaves: int) -> int:
 
 
 def _window(op: QuoteRequestUserOp, now: int) -> tuple[int, int]:
-    """A userOp's execution window; the SDK always sends one, the defaults are its own (now, now + 180 s), ``now``
-    being the time of the userOp's chain."""
+    """A userOp's execution window: the bounds it was sent with; a missing lower bound is ``now`` (the time of the
+    userOp's chain), a missing upper bound ``lower + DEFAULT_WINDOW``. :meth:`QuoteBuilder._check` bounds it."""
     lower = now if op.lower_bound_timestamp is None else op.lower_bound_timestamp
     return lower, lower + DEFAULT_WINDOW if op.upper_bound_timestamp is None else op.upper_bound_timestamp
 
@@ -265,7 +283,7 @@ class QuoteBuilder:
         for d in drafts:
             d.fees = fees.get(d.chain_id, ChainFees(0, 0, 0))
 
-        await asyncio.gather(*(self._check_nonces(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
+        self._number_repeats(executed)
         await asyncio.gather(*(self._session_modes(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
         depth = _proof_depth(len(drafts))
         await asyncio.gather(
@@ -329,6 +347,13 @@ class QuoteBuilder:
             lower, upper = _window(op, now)
             if upper < lower:
                 raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
+            if not MIN_WINDOW <= upper - lower <= MAX_WINDOW:
+                raise NodeError(
+                    400,
+                    f"{where}.upperBoundTimestamp: the execution window must last {MIN_WINDOW} to {MAX_WINDOW} s, "
+                    f"this one lasts {upper - lower} s ({lower} to {upper}); set upperBoundTimestamp between "
+                    f"{lower + MIN_WINDOW} and {lower + MAX_WINDOW}, or leave it out for {DEFAULT_WINDOW} s",
+                )
             if upper <= now:
                 raise NodeError(400, f"{where}.upperBoundTimestamp: the window ended at {upper} (chain time {now})")
         pay = request.payment_info
@@ -427,25 +452,30 @@ class QuoteBuilder:
 
     # -- 3. nonces --------------------------------------------------------------------------------------------------
 
-    async def _check_nonces(self, chain_id: int, drafts: Sequence[Draft]) -> None:
-        pairs = list(dict.fromkeys((d.sender, d.nonce_key) for d in drafts))
-        onchain = dict(zip(pairs, await self.chains[chain_id].entry_point_nonces(pairs), strict=True))
-        seen: dict[tuple[str, int], int] = {}
+    def _number_repeats(self, drafts: Sequence[Draft]) -> None:
+        """Nonces are the client's, with one exception: a userOp that repeats the very nonce of an earlier userOp of
+        this quote (same chain, sender, key and sequence) gets the next free nonce of that key in the quote. The
+        reference SDK draws each userOp's key from ``Date.now()``, waiting 1 ms between two draws for one account,
+        but that timer can fire before the wall clock's millisecond turns: two userOps of one quote then share a key
+        and, read from ``getNonce``, a nonce, and the second could never pass the EntryPoint's nonce check."""
+        used: dict[tuple[int, str, int], set[int]] = {}
         for d in drafts:
-            pair = (d.sender, d.nonce_key)
-            expected = onchain[pair] + seen.get(pair, 0)
-            seen[pair] = seen.get(pair, 0) + 1
-            if d.nonce == onchain[pair] and expected != d.nonce:
-                # Two userOps of this quote on one nonce key, both read from getNonce: the reference SDK draws keys
-                # from Date.now() and may hand out the same millisecond twice. In one bundle they run in order, so
-                # the node numbers them (it fills the userOps; the client signs what it returns).
-                d.nonce = expected
-            elif d.nonce != expected:
-                raise NodeError(
-                    400,
-                    f"{d.where}.nonce: {d.nonce} is not the next nonce of {d.sender} for key {hex(d.nonce_key)} on "
-                    f"chain {chain_id}: EntryPoint.getNonce says {onchain[pair]}",
-                )
+            lane = used.setdefault((d.chain_id, d.sender.lower(), d.nonce_key), set())
+            if d.nonce in lane:
+                d.nonce = max(lane) + 1
+            lane.add(d.nonce)
+
+    @staticmethod
+    def _nonce_overrides(drafts: Sequence[Draft]) -> dict[str, str]:
+        """``stateDiff`` of the EntryPoint that sets ``nonceSequenceNumber[sender][key]`` (slot 1 of EntryPoint v0.7)
+        to the sequence of the first userOp of this quote on each (sender, key): the simulation checks the nonces of
+        one quote against each other, not against what other quotes, still to execute, will have used."""
+        out: dict[str, str] = {}
+        for d in drafts:
+            outer = keccak(abi_encode(["address", "uint256"], [d.sender, _NONCE_SLOT], what="slot"))
+            slot = "0x" + keccak(abi_encode(["uint256", "bytes32"], [d.nonce_key, outer], what="slot")).hex()
+            out.setdefault(slot, "0x" + (d.nonce & _SEQUENCE_MASK).to_bytes(32, "big").hex())
+        return out
 
     # -- 4. simulation ----------------------------------------------------------------------------------------------
 
@@ -538,6 +568,7 @@ class QuoteBuilder:
                     )
                 key, value = allowance_override(token.allowance_slot, eoa, spender, (trigger.amount or 0) + 10**30)
                 overrides[trigger.token_address] = {"stateDiff": {key: value}}
+        overrides[ENTRY_POINT_V07_ADDRESS] = {"stateDiff": self._nonce_overrides(drafts)}
         ops = []
         for d in drafts:
             d.verification_gas, d.call_gas, d.pre_verification_gas = SIM_VERIFICATION_GAS_LIMIT, SIM_CALL_GAS_LIMIT, 0
@@ -548,7 +579,13 @@ class QuoteBuilder:
         for d, result in zip(drafts, results, strict=True):
             d.sim = result
             if result.error is not None:
-                raise NodeError(400, f"{d.where} (chain {chain_id}): refused in simulation: {result.error}")
+                hint = ""
+                if result.error.startswith("AA25"):
+                    hint = (
+                        f" ({d.where}.nonce {d.nonce}: the userOps of one sender and nonce key on a chain must carry "
+                        "consecutive nonces, in quote order)"
+                    )
+                raise NodeError(400, f"{d.where} (chain {chain_id}): refused in simulation: {result.error}{hint}")
             if result.reverted:
                 raise NodeError(
                     400, f"{d.where} (chain {chain_id}): the call reverts in simulation: {result.revert_reason}"
@@ -609,7 +646,10 @@ class QuoteBuilder:
             payment, verification_gas=SIM_VERIFICATION_GAS_LIMIT, call_gas=SIM_CALL_GAS_LIMIT, pre_verification_gas=0
         )
         [result] = await simulate_user_ops(
-            self.chains[payment.chain_id], [probe.packed(self._placeholder(payment, depth))], sender=self.node_address
+            self.chains[payment.chain_id],
+            [probe.packed(self._placeholder(payment, depth))],
+            sender=self.node_address,
+            state_overrides={ENTRY_POINT_V07_ADDRESS: {"stateDiff": self._nonce_overrides([payment])}},
         )
         if result.error is None and not result.reverted:
             return
