@@ -79,11 +79,17 @@ class NodeClient:
         assert answer == {"hash": signed["hash"]}
         return str(answer["hash"])
 
-    def wait(self, quote_hash: str, timeout: float = 30) -> dict[str, Any]:
+    def wait(self, quote_hash: str, timeout: float = 30, *, confirmed: bool = False) -> dict[str, Any]:
+        """Poll the explorer until every userOp is final (and, with ``confirmed``, every mined one ``isConfirmed``:
+        on the shared devnet a block comes every 2 s, so the default 3 confirmations take a few seconds)."""
         deadline = time.monotonic() + timeout
         while True:
             status, answer = self.get(f"/explorer/{quote_hash}")
-            if status == 200 and all(op["executionStatus"] in FINAL for op in answer["userOps"]):
+            if (
+                status == 200
+                and all(op["executionStatus"] in FINAL for op in answer["userOps"])
+                and (not confirmed or all(op["isConfirmed"] for op in answer["userOps"]))
+            ):
                 return dict(answer)
             if time.monotonic() > deadline:
                 raise AssertionError(f"super-transaction {quote_hash} not final after {timeout} s: {answer}")

@@ -13,7 +13,7 @@ from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeConfig, NodeServer
-from smartsessions.encoding.abi import abi_encode
+from smartsessions.encoding.abi import abi_encode, encode_function_call
 
 from ..contracts.flows import counter_value
 from ..contracts.harness import Chain
@@ -78,7 +78,7 @@ def test_a_signature_by_another_key_is_refused(node: Node, session: SessionSetup
     keys = session.chain.keys
     body = signed(quote, keys["alice"], request)
     status, answer = node.client.post("/exec", body)
-    assert status == 401
+    assert status == 400
     assert answer["error"] == (
         f"signature: signed by {keys['alice'].address}, but paymentInfo must be signed by the session's redeemer "
         f"{keys['session_signer'].address}"
@@ -94,7 +94,7 @@ def test_a_signature_by_another_key_is_refused(node: Node, session: SessionSetup
         assert status == 400 and answer["error"].startswith(error), answer
     # a valid-looking signature that recovers to no key at all
     status, answer = node.client.post("/exec", {**body, "signature": "0x177eee00" + "00" * 64 + "1b"})
-    assert status == 401 and "signed by nobody" in answer["error"]
+    assert status == 400 and "signed by nobody" in answer["error"]
 
 
 def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: SessionSetup) -> None:
@@ -103,11 +103,78 @@ def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: Session
     before = counter_value(session.chain)
     quote_hash = node.client.execute(body)
     status, answer = node.client.post("/exec", body)
-    assert status == 409
-    assert answer["error"] == f"hash: super-transaction {quote_hash} was already submitted; a quote executes once"
+    # as Biconomy's node answers a replay: a 400 that says "already scheduled"
+    assert status == 400
+    assert answer == {"error": f"hash: super-transaction {quote_hash} is already scheduled; a quote executes once"}
     node.client.wait(quote_hash)
-    status, _ = node.client.post("/exec", body)
-    assert status == 409
+    status, answer = node.client.post("/exec", body)
+    assert status == 400 and "is already scheduled" in answer["error"]
+    assert counter_value(session.chain) == before + 1
+
+
+def _next_nonces(request: dict[str, Any], *, step: int = 1) -> dict[str, Any]:
+    """The same request on the same nonce keys, ``step`` nonces further, in USE mode: what a client that pipelines
+    sends for its next super-transaction before the previous one has executed."""
+    out = copy.deepcopy(request)
+    for op in [out["paymentInfo"], *out["userOps"]]:
+        op["nonce"] = str(int(op["nonce"]) + step)
+        op["sessionDetails"]["mode"] = "0x00"
+    return out
+
+
+def test_a_pipelined_quote_executes_after_the_first(node: Node, session: SessionSetup) -> None:
+    """Two quotes on the same nonce keys, both built before either executes: the second carries the next nonces
+    (ahead of the chain's), is quoted and accepted as sent, and executes once the first has."""
+    redeemer = session.chain.keys["session_signer"]
+    first_request = session.request()
+    second_request = _next_nonces(first_request)
+    first, second = node.client.quote(first_request), node.client.quote(second_request)
+    assert [int(op["userOp"]["nonce"]) for op in second["userOps"]] == [
+        int(op["userOp"]["nonce"]) + 1 for op in first["userOps"]
+    ]
+    before = counter_value(session.chain)
+    assert (
+        statuses(node.client.wait(node.client.execute(signed(first, redeemer, first_request)))) == ["MINED_SUCCESS"] * 2
+    )
+    assert (
+        statuses(node.client.wait(node.client.execute(signed(second, redeemer, second_request))))
+        == ["MINED_SUCCESS"] * 2
+    )
+    assert counter_value(session.chain) == before + 2
+
+
+def test_a_used_nonce_is_quoted_and_fails_at_execution_with_the_entry_points_reason(
+    node: Node, session: SessionSetup
+) -> None:
+    """Nonces are not checked at the quote: one already used is quoted as sent, and the EntryPoint refuses it at
+    execution (FAILED, nothing sent, its reason in the receipt)."""
+    redeemer = session.chain.keys["session_signer"]
+    request = session.request()
+    node.client.wait(node.client.execute(signed(node.client.quote(request), redeemer, request)))
+    again = _next_nonces(request, step=0)
+    again["userOps"][0]["verificationGasLimit"] = "2000000"  # not the executed quote's hash
+    quote = node.client.quote(again)
+    before = counter_value(session.chain)
+    receipt = node.client.wait(node.client.execute(signed(quote, redeemer, again)))
+    assert statuses(receipt) == ["FAILED", "FAILED"]
+    assert receipt["userOps"][0]["executionError"] == "not submitted: validation fails: AA25 invalid account nonce"
+    # the culprit carries the simulation's FailedOp(0, reason) as its revert data; nothing of it reached a block
+    failed_op = encode_function_call("FailedOp(uint256,string)", [0, "AA25 invalid account nonce"])
+    assert [op["revertError"] for op in receipt["userOps"]] == ["0x" + failed_op.hex(), None]
+    for op in receipt["userOps"]:
+        assert op["confirmations"] is op["actualGasCost"] is op["minedTimestamp"] is op["miningTimestamp"] is None
+    assert counter_value(session.chain) == before
+
+
+def test_a_nonce_repeated_within_one_quote_executes_as_the_next_one(node: Node, session: SessionSetup) -> None:
+    """The reference SDK now and then gives two userOps of one quote the same key and nonce; the node numbers the
+    second one on (tests/node/test_api.py), and both execute."""
+    redeemer = session.chain.keys["session_signer"]
+    request = session.request()
+    request["userOps"][0]["nonce"] = request["paymentInfo"]["nonce"]
+    before = counter_value(session.chain)
+    receipt = node.client.wait(node.client.execute(signed(node.client.quote(request), redeemer, request)))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     assert counter_value(session.chain) == before + 1
 
 
@@ -166,7 +233,9 @@ def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(node: Node, 
     slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf, slot 1
     chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
     before = counter_value(chain)
-    receipt = node.client.wait(node.client.execute(signed(quote, chain.keys["session_signer"], request)))
+    receipt = node.client.wait(
+        node.client.execute(signed(quote, chain.keys["session_signer"], request)), confirmed=True
+    )
     assert statuses(receipt) == ["MINED_FAIL", "MINED_SUCCESS"]
     assert receipt["userOps"][0]["executionError"] == (
         "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"

@@ -127,7 +127,7 @@ def test_session_super_transactions_enable_then_use(node: Node, chains: tuple[Ch
 
         eth_before = int(chain.rpc.request("eth_getBalance", [account.address, "latest"]), 16)
         quote_hash = node.client.execute(signed(quote, redeemer, request))
-        receipt = node.client.wait(quote_hash)
+        receipt = node.client.wait(quote_hash, confirmed=True)
         assert statuses(receipt) == ["MINED_SUCCESS", "MINED_SUCCESS"]
         # refund mode USER: the node paymaster pays the gas and sends each userOp's unused gas back to its sender
         assert int(chain.rpc.request("eth_getBalance", [account.address, "latest"]), 16) > eth_before

@@ -84,6 +84,7 @@ def test_onchain_fusion_deploys_and_pulls_from_the_eoa(node: Node, chains: tuple
     tx_hash = _send(chain, owner, approve + bytes.fromhex(quote["hash"][2:]), tx_type=tx_type)
     receipt = node.client.wait(node.client.execute(_body(quote, request, tx_hash, chain.chain_id, approved)))
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2, [op.get("executionError") for op in receipt["userOps"]]
+    assert receipt["fundingTransaction"] == {"txHash": tx_hash.lower(), "chainId": str(chain.chain_id)}
     assert usdc_balance(chain, account.address) == amount
     assert usdc_balance(chain, owner.address) == eoa_before - approved
     assert usdc_balance(chain, node.server.address) == node_before + fee
@@ -116,7 +117,7 @@ def test_onchain_triggers_the_node_refuses(node: Node, chains: tuple[Chain, Chai
     refused(unrelated, 400, f"signature.txHash: the data of transaction {unrelated} does not end with the quote hash")
     foreign = _send(chain, alice, approve + quote_hash)
     refused(
-        foreign, 401, f"signature.txHash: the trigger transaction was sent by {alice.address}, but paymentInfo.eoa is "
+        foreign, 400, f"signature.txHash: the trigger transaction was sent by {alice.address}, but paymentInfo.eoa is "
         f"{owner.address}",
     )  # fmt: skip
     too_much = encode_function_call("transfer(address,uint256)", [account.address, 10**30])
@@ -154,7 +155,7 @@ def test_session_userops_with_an_onchain_trigger(node: Node, session: SessionSet
     quote_hash = bytes.fromhex(quote["hash"][2:])
     owner_tx = _send(chain, chain.keys["owner"], approve + quote_hash)
     code, answer = node.client.post("/exec", _body(quote, request, owner_tx, chain.chain_id, 0))
-    assert code == 401, answer
+    assert code == 400, answer
     assert answer["error"] == (
         f"signature.txHash: the trigger transaction was sent by {chain.keys['owner'].address}, but paymentInfo must be "
         f"signed by the session's redeemer {redeemer.address}"

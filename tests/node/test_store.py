@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from smartsessions.devnet.node import SqliteStore
-from smartsessions.devnet.node.store import QuoteRecord, UserOpRecord
+from smartsessions.devnet.node.store import Outcome, QuoteRecord, UserOpRecord
 
 NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 H = "0x" + "ab" * 32
@@ -49,3 +50,38 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     again.put_quote(QuoteRecord(H, 3.0, 4.0, {"hash": H, "userOps": []}, {}))
     assert again.get_super_tx(H) is not None and again.get_quote(H).expires_at == 4.0  # type: ignore[union-attr]
     again.close()
+
+
+def test_a_file_of_an_older_node_gets_the_receipt_columns(tmp_path: Path) -> None:
+    """A database written before the receipt details were recorded opens, and its userOps read with them unset."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE quotes (hash TEXT PRIMARY KEY, created_at REAL NOT NULL, expires_at REAL NOT NULL, "
+        "quote TEXT NOT NULL, meta TEXT NOT NULL);"
+        "CREATE TABLE super_txs (hash TEXT PRIMARY KEY, accepted_at REAL NOT NULL, body TEXT NOT NULL, "
+        "finished INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE user_ops (hash TEXT NOT NULL, idx INTEGER NOT NULL, chain_id INTEGER NOT NULL, "
+        "user_op_hash TEXT NOT NULL, signature TEXT, status TEXT NOT NULL, tx_hash TEXT, error TEXT, "
+        "confirmed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, idx));"
+        f"INSERT INTO quotes VALUES ('{H}', 1, 2, '{{}}', '{{}}');"
+        f"INSERT INTO super_txs VALUES ('{H}', 1, '{{}}', 1);"
+        f"INSERT INTO user_ops VALUES ('{H}', 0, 8453, '0x01', NULL, 'MINED_SUCCESS', '0xcc', NULL, 1);"
+    )
+    db.commit()
+    db.close()
+    store = SqliteStore(path, sender=NODE)
+    record = store.get_super_tx(H)
+    assert record is not None
+    [op] = record.user_ops
+    assert (op.status, op.confirmed, op.block_number, op.actual_gas_cost, op.mined_timestamp) == (
+        "MINED_SUCCESS",
+        True,
+        None,
+        None,
+        None,
+    )
+    store.set_user_op_results(H, [Outcome(0, "MINED_SUCCESS", block_number=7, mined_timestamp=9, actual_gas_cost=5)])
+    record = store.get_super_tx(H)
+    assert record is not None and (record.user_ops[0].block_number, record.user_ops[0].actual_gas_cost) == (7, 5)
+    store.close()

@@ -52,3 +52,21 @@ def test_failures_name_the_user_op() -> None:
     summary = summarize_receipt(ops("MINED_SUCCESS", "MINED_FAIL", errors={2: "PolicyViolation(...)"}))
     assert summary.failures == ((2, "PolicyViolation(...)"),)
     assert summary.error_message == "[2] PolicyViolation(...)"
+
+
+def test_an_unconfirmed_mined_fail_is_not_final_unless_fast_block() -> None:
+    """As the reference SDK: by default a MINED_FAIL counts once the node says its block is confirmed."""
+    unconfirmed = ops("MINED_SUCCESS", "MINED_FAIL", confirmed=False)
+    assert (summarize_receipt(unconfirmed).status, summarize_receipt(unconfirmed).is_final) == ("PENDING", False)
+    fast = summarize_receipt(unconfirmed, mode="fast-block")
+    assert (fast.status, fast.is_final) == ("MINED_FAIL", True)
+
+
+def test_skipped_user_ops() -> None:
+    """SKIPPED is no status the reference SDK's rules know: a clean-up userOp's is ignored, as every clean-up's;
+    anywhere else the super-transaction reads as PENDING, not final, as the reference SDK reads it."""
+    user_ops = ops("MINED_SUCCESS")
+    user_ops.append({"executionStatus": "SKIPPED", "isCleanUpUserOp": True})
+    assert summarize_receipt(user_ops).status == "MINED_SUCCESS"
+    summary = summarize_receipt(ops("MINED_SUCCESS", "SKIPPED"))
+    assert (summary.status, summary.is_final) == ("PENDING", False)

@@ -236,6 +236,30 @@ def test_signed_quote_and_explorer_answer() -> None:
         from_wire(ExplorerResponse, bad)
     assert info.value.field == "userOps[0].executionStatus"
 
+    # the receipt details: all optional (an older answer above has none), read from the shapes nodes write
+    detailed = {**receipt, "itxHash": quote["hash"], "fundingTransaction": {"txHash": "0x" + "ab" * 32,
+                "chainId": "8453"}, "userOps": [
+        {**receipt["userOps"][0], "confirmations": 4, "actualGasCost": "123456789", "revertError": None,
+         "miningTimestamp": 1750000001, "minedTimestamp": 1750000003},
+        {**receipt["userOps"][1], "executionStatus": "SKIPPED", "isCleanUpUserOp": True, "confirmations": None},
+    ]}  # fmt: skip
+    parsed = from_wire(ExplorerResponse, detailed)
+    assert parsed.itx_hash == parsed.hash and parsed.funding_transaction == detailed["fundingTransaction"]
+    first, second = parsed.user_ops
+    assert (first.confirmations, first.actual_gas_cost, first.mining_timestamp, first.mined_timestamp) == (
+        4, 123456789, 1750000001, 1750000003
+    )  # fmt: skip
+    assert second.execution_status == "SKIPPED" and second.confirmations is None and second.actual_gas_cost is None
+    # a detail in a shape this client does not know reads as None instead of failing the receipt
+    odd = {**detailed, "fundingTransaction": "0x" + "ab" * 32, "itxHash": 7, "userOps": [
+        {**receipt["userOps"][0], "confirmations": "many", "actualGasCost": {"wei": 1}, "revertError": 5,
+         "minedTimestamp": "2025-06-15T00:00:00Z"},
+    ]}  # fmt: skip
+    parsed = from_wire(ExplorerResponse, odd)
+    assert parsed.itx_hash is None and parsed.funding_transaction is None
+    op = parsed.user_ops[0]
+    assert op.confirmations is op.actual_gas_cost is op.revert_error is op.mined_timestamp is None
+
 
 @given(
     nonce=st.integers(min_value=0, max_value=2**256 - 1),

@@ -3,7 +3,9 @@ userOp failed.
 
 The payment userOp (index 0) and clean-up userOps are left out, as the reference SDK does; the rest decide:
 FAILED if any failed off chain; else MINED_FAIL if any reverted on chain (and, by default, is confirmed); else MINING;
-else PENDING; MINED_SUCCESS only when all succeeded (and are confirmed).
+else PENDING; MINED_SUCCESS only when all succeeded (and are confirmed). Anything else (a MINED_FAIL or MINED_SUCCESS
+not confirmed yet, a SKIPPED userOp that counts) reads as PENDING and not final, as in the reference SDK; "confirmed"
+is the node's ``isConfirmed``, which it sets once the userOp's block has its ``?confirmations`` (default 3) blocks.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ def summarize_receipt(
     failed = [(k, str(op.get("executionError") or "failed")) for k, op in relevant if _status(op) == "FAILED"]
     if failed:
         return ReceiptSummary("FAILED", True, tuple(failed))
-    mined_fail = [(k, str(op.get("executionError") or "reverted")) for k, op in relevant if _status(op) == "MINED_FAIL"]
+    mined_fail = [
+        (k, str(op.get("executionError") or "reverted"))
+        for k, op in relevant
+        if _status(op) == "MINED_FAIL" and confirmed(op)
+    ]
     if mined_fail:
         return ReceiptSummary("MINED_FAIL", True, tuple(mined_fail))
     statuses = [_status(op) for _, op in relevant]

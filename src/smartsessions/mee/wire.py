@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from hexbytes import HexBytes
-from pydantic import ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import ConfigDict, Field, PlainSerializer, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from .._coerce import to_address
 from .._model import Address, Bytes32, HexData, Model, Uint8, Uint64, Uint256
@@ -81,8 +81,16 @@ WireSessionDetails = Annotated[
 ]
 
 QuoteType = Literal["simple", "permit", "onchain", "mm-dtk", "safe-sa"]
-ExecutionStatus = Literal["PENDING", "MINING", "MINED_SUCCESS", "MINED_FAIL", "FAILED", "SUCCESS"]
-EXECUTION_STATUSES: tuple[str, ...] = ("PENDING", "MINING", "MINED_SUCCESS", "MINED_FAIL", "FAILED", "SUCCESS")
+ExecutionStatus = Literal["PENDING", "MINING", "MINED_SUCCESS", "MINED_FAIL", "FAILED", "SUCCESS", "SKIPPED"]
+EXECUTION_STATUSES: tuple[str, ...] = (
+    "PENDING",
+    "MINING",
+    "MINED_SUCCESS",
+    "MINED_FAIL",
+    "FAILED",
+    "SUCCESS",
+    "SKIPPED",
+)
 
 JsonObject = dict[str, Any]
 
@@ -375,14 +383,39 @@ class ErrorResponse(WireModel):
 # -- receipts (§9.9) --------------------------------------------------------------------------------------------------
 
 
+def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+_T = TypeVar("_T")
+
+#: A receipt detail read leniently: absent, null, or a value of a shape this client does not know all read as None,
+#: so a node that words one of them differently never makes the whole receipt unreadable.
+Lenient = Annotated[_T | None, WrapValidator(_or_none)]
+
+
 class ExplorerUserOp(MeeFilledUserOpDetails):
+    """One userOp of the explorer answer. ``confirmations`` counts the blocks from the one that included it to the
+    chain's head (1 in its own block); ``isConfirmed`` says whether that reached what the node was asked for."""
+
     execution_status: ExecutionStatus
     execution_data: Bytes32 | None = None  # the transaction hash, once there is one
     execution_error: str | None = None
     is_confirmed: bool | None = False
+    confirmations: Lenient[Uint64] = None  # number
+    actual_gas_cost: Lenient[BigIntStr] = None  # wei, decimal string
+    revert_error: Lenient[str] = None
+    mining_timestamp: Lenient[Uint64] = None  # number (seconds)
+    mined_timestamp: Lenient[Uint64] = None  # number (seconds)
 
 
 class ExplorerResponse(GetQuotePayload):
-    """``GET /explorer/{hash}``: the quote with each userOp's execution status."""
+    """``GET /explorer/{hash}``: the quote with each userOp's execution status; ``itxHash`` is ``hash`` again and
+    ``fundingTransaction`` the on-chain trigger transaction of a fusion quote (kept as sent: its shape varies)."""
 
     user_ops: tuple[ExplorerUserOp, ...]
+    itx_hash: Lenient[Bytes32] = None
+    funding_transaction: Lenient[JsonObject] = None

@@ -5,15 +5,29 @@
 | ``GET /v1/info`` | chains and fee tokens (§9.2) |
 | ``POST /v1/quote``, ``POST /v1/quote-permit`` | a filled, priced, hashed quote (§9.3, §9.4; :mod:`.quoting`) |
 | ``POST /v1/exec`` | accept a signed quote, answer ``{hash}`` (§9.8; :mod:`.acceptance`, :mod:`.executor`) |
-| ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9) |
+| ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9); ``?confirmations=N`` |
 
 Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body names the JSON path of the bad field
 (``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
 (``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
+
+The explorer answer is the quote as issued (``hash``, ``node``, ``commitment``, ``paymentInfo``, ``userOps``) plus
+``itxHash`` (the super-transaction hash again) and ``fundingTransaction`` (the on-chain trigger ``{txHash, chainId}``
+of an ``onchain`` quote, else null). Each userOp adds ``executionStatus``, ``executionData`` (the bundle's
+transaction hash) and ``executionError`` when there are ones, and always (null until known):
+
+* ``confirmations``: blocks from the one that included it to the chain's head, both counted (viem's count: 1 in
+  the block that mined it); ``isConfirmed`` once that reaches ``?confirmations`` (default 3). MINED_SUCCESS and
+  MINED_FAIL are reported as soon as the block is there; ``isConfirmed`` is what a client waits for;
+* ``actualGasCost``: the ``UserOperationEvent``'s, in wei (decimal string);
+* ``revertError``: the raw revert data (hex) of a failed userOp;
+* ``miningTimestamp``: the chain's time when its bundle was broadcast; ``minedTimestamp``: its block's timestamp
+  (both seconds, numbers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -27,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..._coerce import to_bytes32
+from ..._coerce import to_bytes, to_bytes32
 from ...errors import InvalidInputError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import RpcClient
@@ -37,11 +51,15 @@ from .config import NodeConfig
 from .errors import NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
+from .signatures import parse_quote_signature
 from .store import SqliteStore, Store
 
-__all__ = ["NodeService", "create_app"]
+__all__ = ["DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
 
 log = logging.getLogger("smartsessions.node")
+
+#: What ``GET /v1/explorer/{hash}`` counts as confirmed without ``?confirmations``.
+DEFAULT_CONFIRMATIONS = 3
 
 
 class NodeService:
@@ -108,7 +126,7 @@ class NodeService:
         self.executor.schedule(quote_hash)
         return {"hash": quote_hash}
 
-    def explorer(self, quote_hash: str) -> dict[str, Any]:
+    async def explorer(self, quote_hash: str, confirmations: int = DEFAULT_CONFIRMATIONS) -> dict[str, Any]:
         try:
             key = "0x" + bytes(to_bytes32(quote_hash, field="hash")).hex()
         except InvalidInputError as exc:
@@ -117,15 +135,57 @@ class NodeService:
         quote = self.store.get_quote(key)
         if record is None or quote is None:
             raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
+        heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
         for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
-            entry = {**op, "executionStatus": state.status, "isConfirmed": state.confirmed}
+            depth = None
+            confirmed = state.confirmed
+            if state.block_number is not None and state.chain_id in heads:
+                depth = max(0, heads[state.chain_id] - state.block_number + 1)
+                confirmed = depth >= confirmations
+            entry = {**op, "executionStatus": state.status, "isConfirmed": confirmed}
             if state.tx_hash:
                 entry["executionData"] = state.tx_hash
             if state.error:
                 entry["executionError"] = state.error
+            entry.update(
+                confirmations=depth,
+                actualGasCost=None if state.actual_gas_cost is None else str(state.actual_gas_cost),
+                revertError=state.revert_error,
+                miningTimestamp=state.mining_timestamp,
+                minedTimestamp=state.mined_timestamp,
+            )
             ops.append(entry)
-        return {**quote.quote, "userOps": ops}
+        return {**quote.quote, "itxHash": key, "fundingTransaction": _funding(record.body), "userOps": ops}
+
+    async def _heads(self, chain_ids: set[int]) -> dict[int, int]:
+        """Each chain's latest block number."""
+
+        async def head(chain_id: int) -> tuple[int, int]:
+            return chain_id, int(await self.chains[chain_id].rpc.request("eth_blockNumber", []), 16)
+
+        known = sorted(c for c in chain_ids if c in self.chains)
+        return dict(await asyncio.gather(*(head(c) for c in known)))
+
+
+def _funding(body: dict[str, Any]) -> dict[str, str] | None:
+    """The on-chain trigger transaction an ``onchain`` quote's signature names; None for other quotes."""
+    try:
+        signature = parse_quote_signature(bytes(to_bytes(body.get("signature", "0x"), field="signature")))
+    except (InvalidInputError, NodeError):
+        return None
+    if signature.onchain is None:
+        return None
+    return {"txHash": "0x" + signature.onchain.tx_hash.hex(), "chainId": str(signature.onchain.chain_id)}
+
+
+def _confirmations(request: Request) -> int:
+    raw = request.query_params.get("confirmations")
+    if raw is None or raw == "":
+        return DEFAULT_CONFIRMATIONS
+    if not raw.isdigit() or len(raw) > 6:
+        raise NodeError(400, f"confirmations: must be a whole number of blocks (0 to 999999), got {raw!r}")
+    return int(raw)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -179,7 +239,7 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
         return await node.exec(await body(request))
 
     async def explorer(request: Request) -> dict[str, Any]:
-        return node.explorer(str(request.path_params["hash"]))
+        return await node.explorer(str(request.path_params["hash"]), _confirmations(request))
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -14,7 +14,9 @@ Per super-transaction (one asyncio task each):
    signed, whichever is larger), sign the EIP-1559 transaction locally, **store the raw transaction**, mark the
    userOps MINING with its hash, and only then broadcast;
 5. poll the receipt; each userOp's ``UserOperationEvent`` says MINED_SUCCESS or MINED_FAIL (with the decoded
-   ``UserOperationRevertReason``). A mined bundle is final (the devnet has instant finality: ``isConfirmed``).
+   ``UserOperationRevertReason``), and is recorded with its ``actualGasCost``, the block's number and timestamp
+   (the chain's time at broadcast was recorded with the bundle). A mined outcome is final here; how many blocks
+   confirm it (``confirmations``, ``isConfirmed``) the explorer counts against the chain's head when asked.
 
 Restart: :meth:`Executor.recover` picks up every unfinished super-transaction. A chain with a stored bundle is never
 signed again: the stored bytes are re-broadcast (a node rejecting them as known, or as an already used nonce, is
@@ -30,6 +32,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from eth_account import Account
@@ -44,7 +47,7 @@ from ..entrypoint import encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
 from .config import NodeConfig
 from .simulation import describe_failed_op, failed_op_index
-from .store import BundleRecord, Store, SuperTxRecord
+from .store import BundleRecord, Outcome, Store, SuperTxRecord
 
 __all__ = ["FINAL_STATUSES", "Executor"]
 
@@ -135,8 +138,9 @@ class Executor:
         op = next((o for o in record.user_ops if o.index == index), None)
         return None if op is None else (op.status, op.error)
 
-    def _fail(self, quote_hash: str, indices: Sequence[int], reason: str) -> None:
-        self.store.set_user_op_results(quote_hash, [(k, "FAILED", reason) for k in indices])
+    def _fail(self, quote_hash: str, indices: Sequence[int], reason: str, revert_data: bytes | None = None) -> None:
+        revert = None if revert_data is None else "0x" + bytes(revert_data).hex()
+        self.store.set_user_op_results(quote_hash, [Outcome(k, "FAILED", reason, revert_error=revert) for k in indices])
 
     async def _run_chain(
         self, record: SuperTxRecord, quote: GetQuotePayload, chain_id: int, indices: list[int]
@@ -183,13 +187,13 @@ class Executor:
             culprit = failed_op_index(exc.revert_data)
             if culprit is not None and culprit < len(pending):
                 bad = pending[culprit]
-                self._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}")
+                self._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}", exc.revert_data)
                 others = [k for k in pending if k != bad]
                 self._fail(
                     quote_hash, others, f"not submitted: userOp {bad} of the same bundle fails validation: {reason}"
                 )
             else:
-                self._fail(quote_hash, pending, f"not submitted: handleOps would revert: {reason}")
+                self._fail(quote_hash, pending, f"not submitted: handleOps would revert: {reason}", exc.revert_data)
             return
         lock = self._locks.setdefault(chain_id, asyncio.Lock())
         async with lock:
@@ -214,6 +218,7 @@ class Executor:
                 nonce,
                 "0x" + bytes(signed.hash).hex(),
                 "0x" + bytes(signed.raw_transaction).hex(),
+                mining_timestamp=await chain.clock(),
             )
             self._next_nonce[chain_id] = nonce + 1
             self._fault("exit-before-broadcast")
@@ -254,29 +259,38 @@ class Executor:
                 await self._broadcast(chain, bundle, resend=True)
                 resent_at = time.monotonic()
             await asyncio.sleep(self.config.poll_interval)
+        block_number = int(receipt["blockNumber"], 16)
+        block = await chain.rpc.request("eth_getBlockByNumber", [receipt["blockNumber"], False])
+        mined_at = int(block["timestamp"], 16) if block else None
         if receipt.get("status") != "0x1":
-            reason = await self._revert_reason(chain, bundle, receipt)
-            results: list[tuple[int, str, str | None]] = [
-                (k, "MINED_FAIL", f"the handleOps transaction reverted: {reason}") for k in bundle.indices
+            reason, data = await self._revert_reason(chain, bundle, receipt)
+            revert = None if data is None else "0x" + data.hex()
+            results = [
+                Outcome(k, "MINED_FAIL", f"the handleOps transaction reverted: {reason}", revert_error=revert)
+                for k in bundle.indices
             ]
         else:
             results = _results(receipt, bundle, quote)
-        self.store.set_user_op_results(bundle.hash, results)
+        mined = [replace(o, block_number=block_number, mined_timestamp=mined_at) for o in results]
+        self.store.set_user_op_results(bundle.hash, mined)
         self.store.set_bundle_state(bundle.id, "MINED")
 
-    async def _revert_reason(self, chain: ChainClient, bundle: BundleRecord, receipt: dict[str, Any]) -> str:
-        """Why a mined bundle reverted: its revert data from a call trace (``debug_traceTransaction``, anvil has it),
-        else the call replayed on the state before its block."""
+    async def _revert_reason(
+        self, chain: ChainClient, bundle: BundleRecord, receipt: dict[str, Any]
+    ) -> tuple[str, bytes | None]:
+        """Why a mined bundle reverted, and its revert data when known: from a call trace (``debug_traceTransaction``,
+        anvil has it), else the call replayed on the state before its block."""
         try:
             trace = await chain.rpc.request("debug_traceTransaction", [bundle.tx_hash, {"tracer": "callTracer"}])
             output = str(trace.get("output") or "0x")
             if len(output) > 2:
-                return describe_failed_op(bytes.fromhex(output[2:]))
+                data = bytes.fromhex(output[2:])
+                return describe_failed_op(data), data
         except (RpcError, AttributeError, ValueError):
             pass
         tx = await chain.transaction(bundle.tx_hash)
         if tx is None:
-            return "reason unknown"
+            return "reason unknown", None
         parent = hex(int(receipt["blockNumber"], 16) - 1)
         try:
             await chain.rpc.request(
@@ -284,28 +298,37 @@ class Executor:
                 [{"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}, parent],
             )
         except RpcRevertError as exc:
-            return describe_failed_op(exc.revert_data) if exc.revert_data else exc.short_message
+            if exc.revert_data:
+                return describe_failed_op(exc.revert_data), bytes(exc.revert_data)
+            return exc.short_message, None
         except RpcError as exc:
-            return f"reason unknown ({exc.short_message})"
-        return f"reason unknown (it used {int(receipt['gasUsed'], 16)} of {int(tx['gas'], 16)} gas)"
+            return f"reason unknown ({exc.short_message})", None
+        return f"reason unknown (it used {int(receipt['gasUsed'], 16)} of {int(tx['gas'], 16)} gas)", None
 
 
 def _packed(details: MeeFilledUserOpDetails, signature: str) -> PackedUserOperation:
     return details.user_op.to_packed(signature)
 
 
-def _results(
-    receipt: dict[str, Any], bundle: BundleRecord, quote: GetQuotePayload
-) -> list[tuple[int, str, str | None]]:
+def _results(receipt: dict[str, Any], bundle: BundleRecord, quote: GetQuotePayload) -> list[Outcome]:
     events = {r.user_op_hash: r for r in parse_user_op_results(receipt)}
-    out: list[tuple[int, str, str | None]] = []
+    out: list[Outcome] = []
     for k in bundle.indices:
         event = events.get(bytes(quote.user_ops[k].user_op_hash))
         if event is None:
-            out.append((k, "MINED_FAIL", "the bundle was mined without this userOp's UserOperationEvent"))
+            out.append(Outcome(k, "MINED_FAIL", "the bundle was mined without this userOp's UserOperationEvent"))
         elif event.success:
-            out.append((k, "MINED_SUCCESS", None))
+            out.append(Outcome(k, "MINED_SUCCESS", None, actual_gas_cost=event.actual_gas_cost))
         else:
             reason = event.revert_message or "the userOp's call reverted"
-            out.append((k, "MINED_FAIL", f"execution reverted: {reason}"))
+            revert = None if event.revert_reason is None else "0x" + bytes(event.revert_reason).hex()
+            out.append(
+                Outcome(
+                    k,
+                    "MINED_FAIL",
+                    f"execution reverted: {reason}",
+                    actual_gas_cost=event.actual_gas_cost,
+                    revert_error=revert,
+                )
+            )
     return out

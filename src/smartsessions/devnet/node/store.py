@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "BundleRecord",
+    "Outcome",
     "QuoteRecord",
     "SqliteStore",
     "Store",
@@ -55,6 +56,29 @@ class UserOpRecord:
     tx_hash: str | None = None
     error: str | None = None
     confirmed: bool = False
+    #: The chain's time (seconds) when its bundle was signed and broadcast.
+    mining_timestamp: int | None = None
+    #: The block that included its bundle, and that block's timestamp.
+    block_number: int | None = None
+    mined_timestamp: int | None = None
+    #: ``actualGasCost`` of its ``UserOperationEvent`` (wei).
+    actual_gas_cost: int | None = None
+    #: The raw revert data (hex) of a userOp that failed: its ``UserOperationRevertReason``, the reverted bundle's
+    #: output, or the ``FailedOp`` of the simulation that kept it from being submitted.
+    revert_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one userOp: a final status, and what the chain said about it."""
+
+    index: int
+    status: str
+    error: str | None = None
+    block_number: int | None = None
+    mined_timestamp: int | None = None
+    actual_gas_cost: int | None = None
+    revert_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,16 +129,25 @@ class Store(Protocol):
         confirmed: bool | None = None,
     ) -> None: ...
 
-    def set_user_op_results(self, quote_hash: str, results: Sequence[tuple[int, str, str | None]]) -> None:
-        """``(index, status, error)`` per userOp of a mined bundle, confirmed."""
+    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome | tuple[int, str, str | None]]) -> None:
+        """The final outcome of each userOp (an :class:`Outcome`, or ``(index, status, error)``)."""
         ...
 
     def finish(self, quote_hash: str) -> None: ...
 
     def record_bundle(
-        self, quote_hash: str, chain_id: int, indices: Sequence[int], nonce: int, tx_hash: str, raw_tx: str
+        self,
+        quote_hash: str,
+        chain_id: int,
+        indices: Sequence[int],
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        *,
+        mining_timestamp: int | None = None,
     ) -> BundleRecord:
-        """Store a signed bundle and mark its userOps MINING with its transaction hash, in one transaction."""
+        """Store a signed bundle and mark its userOps MINING with its transaction hash (and the chain's time), in one
+        transaction."""
         ...
 
     def bundles(self, quote_hash: str) -> list[BundleRecord]: ...
@@ -152,6 +185,11 @@ CREATE TABLE IF NOT EXISTS user_ops (
     tx_hash TEXT,
     error TEXT,
     confirmed INTEGER NOT NULL DEFAULT 0,
+    mining_timestamp INTEGER,
+    block_number INTEGER,
+    mined_timestamp INTEGER,
+    actual_gas_cost TEXT,
+    revert_error TEXT,
     PRIMARY KEY (hash, idx)
 );
 CREATE TABLE IF NOT EXISTS bundles (
@@ -170,6 +208,20 @@ CREATE INDEX IF NOT EXISTS bundles_by_hash ON bundles(hash);
 CREATE INDEX IF NOT EXISTS super_txs_open ON super_txs(finished);
 """
 
+#: Columns added to ``user_ops`` after the first schema: a file written by an older node gets them on open.
+_ADDED_USER_OP_COLUMNS = {
+    "mining_timestamp": "INTEGER",
+    "block_number": "INTEGER",
+    "mined_timestamp": "INTEGER",
+    "actual_gas_cost": "TEXT",
+    "revert_error": "TEXT",
+}
+
+_USER_OP_COLUMNS = (
+    "idx, chain_id, user_op_hash, signature, status, tx_hash, error, confirmed, mining_timestamp, block_number, "
+    "mined_timestamp, actual_gas_cost, revert_error"
+)
+
 
 class SqliteStore:
     """:class:`Store` in one SQLite file. Safe to share between threads (one connection behind a lock)."""
@@ -185,6 +237,10 @@ class SqliteStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._db.executescript(_SCHEMA)  # its own transaction (executescript commits first)
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(user_ops)").fetchall()}
+            for column, kind in _ADDED_USER_OP_COLUMNS.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE user_ops ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -269,11 +325,7 @@ class SqliteStore:
         if not rows:
             return None
         h, accepted, body, finished = rows[0]
-        ops = self._read(
-            "SELECT idx, chain_id, user_op_hash, signature, status, tx_hash, error, confirmed FROM user_ops "
-            "WHERE hash = ? ORDER BY idx",
-            (h,),
-        )
+        ops = self._read(f"SELECT {_USER_OP_COLUMNS} FROM user_ops WHERE hash = ? ORDER BY idx", (h,))
         return SuperTxRecord(
             hash=h,
             accepted_at=accepted,
@@ -281,9 +333,21 @@ class SqliteStore:
             finished=bool(finished),
             user_ops=tuple(
                 UserOpRecord(
-                    index=i, chain_id=c, user_op_hash=u, signature=s, status=st, tx_hash=t, error=e, confirmed=bool(k)
+                    index=i,
+                    chain_id=c,
+                    user_op_hash=u,
+                    signature=s,
+                    status=st,
+                    tx_hash=t,
+                    error=e,
+                    confirmed=bool(k),
+                    mining_timestamp=mt,
+                    block_number=bn,
+                    mined_timestamp=bt,
+                    actual_gas_cost=None if gc is None else int(gc),
+                    revert_error=re,
                 )
-                for i, c, u, s, st, t, e, k in ops
+                for i, c, u, s, st, t, e, k, mt, bn, bt, gc, re in ops
             ),
         )
 
@@ -308,11 +372,25 @@ class SqliteStore:
                     (status, tx_hash, error, None if confirmed is None else int(confirmed), quote_hash, index),
                 )
 
-    def set_user_op_results(self, quote_hash: str, results: Sequence[tuple[int, str, str | None]]) -> None:
+    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome | tuple[int, str, str | None]]) -> None:
+        outcomes = [r if isinstance(r, Outcome) else Outcome(*r) for r in results]
         with self._tx() as db:
             db.executemany(
-                "UPDATE user_ops SET status = ?, error = ?, confirmed = 1 WHERE hash = ? AND idx = ?",
-                [(status, error, quote_hash, index) for index, status, error in results],
+                "UPDATE user_ops SET status = ?, error = ?, confirmed = 1, block_number = ?, mined_timestamp = ?, "
+                "actual_gas_cost = ?, revert_error = ? WHERE hash = ? AND idx = ?",
+                [
+                    (
+                        o.status,
+                        o.error,
+                        o.block_number,
+                        o.mined_timestamp,
+                        None if o.actual_gas_cost is None else str(o.actual_gas_cost),
+                        o.revert_error,
+                        quote_hash,
+                        o.index,
+                    )
+                    for o in outcomes
+                ],
             )
 
     def finish(self, quote_hash: str) -> None:
@@ -322,7 +400,15 @@ class SqliteStore:
     # -- bundles ------------------------------------------------------------------------------------------------------
 
     def record_bundle(
-        self, quote_hash: str, chain_id: int, indices: Sequence[int], nonce: int, tx_hash: str, raw_tx: str
+        self,
+        quote_hash: str,
+        chain_id: int,
+        indices: Sequence[int],
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        *,
+        mining_timestamp: int | None = None,
     ) -> BundleRecord:
         created = time.time()
         with self._tx() as db:
@@ -333,8 +419,8 @@ class SqliteStore:
             )
             bundle_id = int(cursor.lastrowid or 0)
             db.executemany(
-                "UPDATE user_ops SET status = 'MINING', tx_hash = ? WHERE hash = ? AND idx = ?",
-                [(tx_hash, quote_hash, index) for index in indices],
+                "UPDATE user_ops SET status = 'MINING', tx_hash = ?, mining_timestamp = ? WHERE hash = ? AND idx = ?",
+                [(tx_hash, mining_timestamp, quote_hash, index) for index in indices],
             )
         return BundleRecord(bundle_id, quote_hash, chain_id, tuple(indices), nonce, tx_hash, raw_tx, "SIGNED", created)
 

@@ -1,0 +1,164 @@
+"""``GET /v1/explorer/{hash}``: the receipt's details checked against the chain (gas cost from the
+``UserOperationEvent``, the block's number and timestamp, the revert data), and ``?confirmations``: how many blocks
+confirm a userOp (its own block counted) and when it is ``isConfirmed``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from smartsessions._coerce import keccak
+from smartsessions.devnet.deploy import usdc_address
+from smartsessions.devnet.entrypoint import parse_user_op_results
+from smartsessions.devnet.network import Devnet
+from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.mee.receipt import summarize_receipt
+from smartsessions.mee.wire import ExplorerResponse, from_wire
+
+from ..contracts.harness import Chain
+from .conftest import Node, SessionSetup
+from .helpers import signed, statuses
+
+
+def _head(chain: Chain) -> int:
+    return int(chain.rpc.request("eth_blockNumber"), 16)
+
+
+def _explorer(node: Node, quote_hash: str, query: str = "") -> dict[str, Any]:
+    status, body = node.client.get(f"/explorer/{quote_hash}{query}")
+    assert status == 200, body
+    return dict(body)
+
+
+def _until(condition: Any, what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not {what} after {timeout} s"
+        time.sleep(0.1)
+
+
+def _run(node: Node, session: SessionSetup) -> tuple[dict[str, Any], dict[str, Any]]:
+    request = session.request()
+    quote = node.client.quote(request)
+    receipt = node.client.wait(node.client.execute(signed(quote, session.chain.keys["session_signer"], request)))
+    return quote, receipt
+
+
+def test_the_receipt_matches_the_quote_and_the_chain(node: Node, session: SessionSetup) -> None:
+    chain = session.chain
+    quote, receipt = _run(node, session)
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2
+    assert receipt["itxHash"] == receipt["hash"] == quote["hash"]
+    assert (receipt["node"], receipt["commitment"], receipt["paymentInfo"]) == (
+        quote["node"],
+        quote["commitment"],
+        quote["paymentInfo"],
+    )
+    assert receipt["fundingTransaction"] is None  # a simple quote has no on-chain trigger
+
+    tx_hash = receipt["userOps"][0]["executionData"]
+    tx_receipt = chain.rpc.request("eth_getTransactionReceipt", [tx_hash])
+    block = chain.rpc.request("eth_getBlockByNumber", [tx_receipt["blockNumber"], False])
+    events = {"0x" + e.user_op_hash.hex(): e for e in parse_user_op_results(tx_receipt)}
+    for op in receipt["userOps"]:
+        assert op["executionData"] == tx_hash
+        event = events[op["userOpHash"]]
+        assert op["actualGasCost"] == str(event.actual_gas_cost) and event.actual_gas_cost > 0  # a decimal string
+        assert op["minedTimestamp"] == int(block["timestamp"], 16)
+        assert isinstance(op["miningTimestamp"], int) and op["miningTimestamp"] <= op["minedTimestamp"]
+        assert op["revertError"] is None
+        assert isinstance(op["confirmations"], int) and op["confirmations"] >= 1
+
+    # confirmations: the blocks from the bundle's to the head, both counted
+    mined = int(tx_receipt["blockNumber"], 16)
+    before = _head(chain)
+    answer = _explorer(node, quote["hash"])
+    after = _head(chain)
+    for op in answer["userOps"]:
+        assert before - mined + 1 <= op["confirmations"] <= after - mined + 1
+    parsed = from_wire(ExplorerResponse, answer)  # the SDK reads every new field
+    assert parsed.itx_hash is not None and "0x" + parsed.itx_hash.hex() == quote["hash"]
+    assert [op.actual_gas_cost for op in parsed.user_ops] == [
+        events[op["userOpHash"]].actual_gas_cost for op in answer["userOps"]
+    ]
+
+    # ?confirmations: 1 holds once mined; more than the chain will have is still MINED_SUCCESS, not confirmed
+    assert all(op["isConfirmed"] for op in _explorer(node, quote["hash"], "?confirmations=1")["userOps"])
+    far = _explorer(node, quote["hash"], "?confirmations=999999")
+    assert statuses(far) == ["MINED_SUCCESS"] * 2 and not any(op["isConfirmed"] for op in far["userOps"])
+    assert summarize_receipt(far["userOps"]).status == "PENDING"  # what a client makes of it by default
+    assert summarize_receipt(far["userOps"], mode="fast-block").status == "MINED_SUCCESS"
+
+    # the shared devnet makes a block every 2 s: the default 3 confirmations come on their own
+    def all_confirmed() -> dict[str, Any] | None:
+        answer = _explorer(node, quote["hash"])
+        return answer if all(op["isConfirmed"] for op in answer["userOps"]) else None
+
+    confirmed = _until(all_confirmed, "confirmed")
+    assert all(op["confirmations"] >= 3 for op in confirmed["userOps"])
+    assert summarize_receipt(confirmed["userOps"]).status == "MINED_SUCCESS"
+
+
+def test_confirmations_count_blocks(on_demand_mining: Devnet, node: Node, session: SessionSetup) -> None:
+    """On a chain that mines only on demand nothing moves but what the test mines: the count is exact."""
+    chain = session.chain
+    quote, receipt = _run(node, session)
+    mined = int(
+        chain.rpc.request("eth_getTransactionReceipt", [receipt["userOps"][0]["executionData"]])["blockNumber"], 16
+    )
+    head = _head(chain)
+    answer = _explorer(node, quote["hash"])
+    assert [op["confirmations"] for op in answer["userOps"]] == [head - mined + 1] * 2
+    assert head == mined  # the bundle's block is the last one
+    assert [op["isConfirmed"] for op in answer["userOps"]] == [False, False]  # 1 of the default 3
+    assert summarize_receipt(answer["userOps"]).is_final is False
+    chain.rpc.request("evm_mine")
+    chain.rpc.request("evm_mine")
+    answer = _explorer(node, quote["hash"])
+    assert [(op["confirmations"], op["isConfirmed"]) for op in answer["userOps"]] == [(3, True)] * 2
+    assert [op["isConfirmed"] for op in _explorer(node, quote["hash"], "?confirmations=4")["userOps"]] == [False] * 2
+    assert [op["isConfirmed"] for op in _explorer(node, quote["hash"], "?confirmations=0")["userOps"]] == [True] * 2
+
+
+def test_a_reverted_user_op_carries_its_revert_data_and_gas_cost(
+    on_demand_mining: Devnet, node: Node, session: SessionSetup
+) -> None:
+    """The account loses its USDC before exec: the payment userOp's transfer reverts (MINED_FAIL). Its revert data
+    is the token's ``Error(string)`` from the ``UserOperationRevertReason`` event; it still paid gas. Unconfirmed, a
+    client waits (PENDING); confirmed, it fails."""
+    chain = session.chain
+    request = session.request()
+    quote = node.client.quote(request)
+    slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf, slot 1
+    chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
+    receipt = node.client.wait(node.client.execute(signed(quote, chain.keys["session_signer"], request)))
+    assert statuses(receipt) == ["MINED_FAIL", "MINED_SUCCESS"]
+    payment = receipt["userOps"][0]
+    expected = encode_function_call("Error(string)", ["ERC20: transfer amount exceeds balance"])
+    assert payment["revertError"] == "0x" + expected.hex()
+    tx_receipt = chain.rpc.request("eth_getTransactionReceipt", [payment["executionData"]])
+    event = next(e for e in parse_user_op_results(tx_receipt) if "0x" + e.user_op_hash.hex() == payment["userOpHash"])
+    assert event.revert_reason == expected and not event.success
+    assert payment["actualGasCost"] == str(event.actual_gas_cost)
+    assert receipt["userOps"][1]["revertError"] is None
+
+    # How a client reads a MINED_FAIL userOp (the payment one put where the rules look, after index 0): not final
+    # while unconfirmed (by default, as the reference SDK), final once its block has 3 confirmations.
+    assert payment["confirmations"] == 1 and payment["isConfirmed"] is False
+    unconfirmed = [receipt["userOps"][1], payment]
+    assert summarize_receipt(unconfirmed).status == "PENDING"
+    assert summarize_receipt(unconfirmed, mode="fast-block").status == "MINED_FAIL"
+    chain.rpc.request("evm_mine")
+    chain.rpc.request("evm_mine")
+    confirmed = _explorer(node, quote["hash"])
+    assert summarize_receipt([confirmed["userOps"][1], confirmed["userOps"][0]]).status == "MINED_FAIL"
+
+
+def test_a_bad_confirmations_parameter_is_a_400(node: Node, session: SessionSetup) -> None:
+    quote, _ = _run(node, session)
+    for bad in ("-1", "three", "1.5", "1000000"):
+        status, body = node.client.get(f"/explorer/{quote['hash']}?confirmations={bad}")
+        assert status == 400 and body["error"].startswith("confirmations: must be a whole number"), body
