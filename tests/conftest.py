@@ -12,8 +12,9 @@ from smartsessions.devnet.network import Devnet
 @pytest.fixture(scope="session")
 def devnet() -> Iterator[Devnet]:
     """One devnet (chains 8453 and 10, the whole suite) for the whole test session; tests that change state run
-    between a snapshot and a revert (see tests/contracts/conftest.py)."""
-    net = Devnet.start((8453, 10))
+    between a snapshot and a revert (see tests/contracts/conftest.py). A block every second rather than the real
+    chains' 2 s: receipts count as confirmed after 3 blocks, and most tests wait for one."""
+    net = Devnet.start((8453, 10), block_time=1)
     try:
         yield net
     finally:
