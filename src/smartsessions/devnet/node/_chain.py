@@ -11,7 +11,6 @@ from eth_abi.abi import decode as abi_decode
 from ...encoding.abi import encode_function_call
 from ...errors import RpcError
 from ...rpc import RpcClient
-from ...versions import ENTRY_POINT_V07_ADDRESS
 
 __all__ = ["ChainClient", "ChainFees"]
 
@@ -57,16 +56,6 @@ class ChainClient:
         """Several ``eth_call`` s in one batch; results in order (the first revert raises)."""
         results = await self.rpc.batch([("eth_call", [{"to": to, "data": _hex(data)}, "latest"]) for to, data in calls])
         return [bytes.fromhex(str(r)[2:]) for r in results]
-
-    async def entry_point_nonces(self, pairs: Sequence[tuple[str, int]]) -> list[int]:
-        """``EntryPoint.getNonce(sender, key)`` for each ``(sender, key)``."""
-        raws = await self.calls(
-            [
-                (ENTRY_POINT_V07_ADDRESS, encode_function_call("getNonce(address,uint192)", [sender, key]))
-                for sender, key in pairs
-            ]
-        )
-        return [int.from_bytes(r[:32], "big") for r in raws]
 
     async def codes(self, addresses: Sequence[str]) -> list[bytes]:
         results = await self.rpc.batch([("eth_getCode", [a, "latest"]) for a in addresses])
