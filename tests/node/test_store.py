@@ -37,7 +37,7 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     assert again.next_nonce_floor(8453, NODE) == 8 and again.next_nonce_floor(10, NODE) == 0
 
     again.set_bundle_state(bundle.id, "MINED")
-    again.set_user_op_results(H, [(0, "MINED_SUCCESS", None)])
+    again.set_user_op_results(H, [Outcome(0, "MINED_SUCCESS", None)])
     again.update_user_ops(H, [1], status="FAILED", error="not submitted: the window ended")
     again.finish(H)
     record = again.get_super_tx(H)

@@ -129,8 +129,8 @@ class Store(Protocol):
         confirmed: bool | None = None,
     ) -> None: ...
 
-    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome | tuple[int, str, str | None]]) -> None:
-        """The final outcome of each userOp (an :class:`Outcome`, or ``(index, status, error)``)."""
+    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome]) -> None:
+        """The final outcome of each userOp, confirmed."""
         ...
 
     def finish(self, quote_hash: str) -> None: ...
@@ -185,11 +185,6 @@ CREATE TABLE IF NOT EXISTS user_ops (
     tx_hash TEXT,
     error TEXT,
     confirmed INTEGER NOT NULL DEFAULT 0,
-    mining_timestamp INTEGER,
-    block_number INTEGER,
-    mined_timestamp INTEGER,
-    actual_gas_cost TEXT,
-    revert_error TEXT,
     PRIMARY KEY (hash, idx)
 );
 CREATE TABLE IF NOT EXISTS bundles (
@@ -208,7 +203,7 @@ CREATE INDEX IF NOT EXISTS bundles_by_hash ON bundles(hash);
 CREATE INDEX IF NOT EXISTS super_txs_open ON super_txs(finished);
 """
 
-#: Columns added to ``user_ops`` after the first schema: a file written by an older node gets them on open.
+#: Columns added to ``user_ops`` after the first schema, on open: to a new file as to one an older node wrote.
 _ADDED_USER_OP_COLUMNS = {
     "mining_timestamp": "INTEGER",
     "block_number": "INTEGER",
@@ -372,8 +367,7 @@ class SqliteStore:
                     (status, tx_hash, error, None if confirmed is None else int(confirmed), quote_hash, index),
                 )
 
-    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome | tuple[int, str, str | None]]) -> None:
-        outcomes = [r if isinstance(r, Outcome) else Outcome(*r) for r in results]
+    def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome]) -> None:
         with self._tx() as db:
             db.executemany(
                 "UPDATE user_ops SET status = ?, error = ?, confirmed = 1, block_number = ?, mined_timestamp = ?, "
@@ -389,7 +383,7 @@ class SqliteStore:
                         quote_hash,
                         o.index,
                     )
-                    for o in outcomes
+                    for o in results
                 ],
             )
 
