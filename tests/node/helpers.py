@@ -219,6 +219,7 @@ def session_quote(
             mode=first_mode,
         ),
         "meeVersions": mee_versions(list(dict.fromkeys([fee_chain.chain_id, *[c.chain_id for c, _ in calls]]))),
+        "simulation": {"simulate": True},  # as our SDK asks by default; without it the node takes the gas limits sent
     }
 
 

@@ -13,7 +13,7 @@ from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeConfig, NodeServer
-from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.encoding.abi import abi_encode
 
 from ..contracts.flows import counter_value
 from ..contracts.harness import Chain
@@ -143,27 +143,41 @@ def test_a_pipelined_quote_executes_after_the_first(node: Node, session: Session
     assert counter_value(session.chain) == before + 2
 
 
-def test_a_used_nonce_is_quoted_and_fails_at_execution_with_the_entry_points_reason(
+def test_a_pipelined_exec_waits_for_the_payment_before_it(node: Node, session: SessionSetup) -> None:
+    """The second super-transaction's /exec arrives before the first is mined: its payment userOp's nonce is still
+    ahead of the EntryPoint's, so the node simulates it again until the first has landed (as Biconomy's node retries
+    the payment's simulation), accepts it, and both execute in order."""
+    redeemer = session.chain.keys["session_signer"]
+    first_request = session.request()
+    second_request = _next_nonces(first_request)
+    first, second = node.client.quote(first_request), node.client.quote(second_request)
+    before = counter_value(session.chain)
+    first_hash = node.client.execute(signed(first, redeemer, first_request))
+    second_hash = node.client.execute(signed(second, redeemer, second_request))  # before the first is mined
+    assert statuses(node.client.wait(first_hash)) == ["MINED_SUCCESS"] * 2
+    assert statuses(node.client.wait(second_hash)) == ["MINED_SUCCESS"] * 2
+    assert counter_value(session.chain) == before + 2
+
+
+def test_a_used_nonce_is_quoted_and_refused_at_exec_with_the_entry_points_reason(
     node: Node, session: SessionSetup
 ) -> None:
-    """Nonces are not checked at the quote: one already used is quoted as sent, and the EntryPoint refuses it at
-    execution (FAILED, nothing sent, its reason in the receipt)."""
+    """Nonces are not checked at the quote: one already used is quoted as sent. At /exec the node simulates the signed
+    payment userOp, as Biconomy's node does, and refuses it with the EntryPoint's reason; nothing is stored or sent."""
     redeemer = session.chain.keys["session_signer"]
     request = session.request()
     node.client.wait(node.client.execute(signed(node.client.quote(request), redeemer, request)))
     again = _next_nonces(request, step=0)
     again["userOps"][0]["verificationGasLimit"] = "2000000"  # not the executed quote's hash
     quote = node.client.quote(again)
-    before = counter_value(session.chain)
-    receipt = node.client.wait(node.client.execute(signed(quote, redeemer, again)))
-    assert statuses(receipt) == ["FAILED", "FAILED"]
-    assert receipt["userOps"][0]["executionError"] == "not submitted: validation fails: AA25 invalid account nonce"
-    # the culprit carries the simulation's FailedOp(0, reason) as its revert data; nothing of it reached a block
-    failed_op = encode_function_call("FailedOp(uint256,string)", [0, "AA25 invalid account nonce"])
-    assert [op["revertError"] for op in receipt["userOps"]] == ["0x" + failed_op.hex(), None]
-    for op in receipt["userOps"]:
-        assert op["confirmations"] is op["actualGasCost"] is op["minedTimestamp"] is op["miningTimestamp"] is None
-    assert counter_value(session.chain) == before
+    sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
+    status, answer = node.client.post("/exec", signed(quote, redeemer, again))
+    assert status == 400
+    assert answer["error"] == (
+        "paymentInfo (chain 8453): the payment userOp fails validation: AA25 invalid account nonce"
+    )
+    assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
+    assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
 
 
 def test_a_nonce_repeated_within_one_quote_executes_as_the_next_one(node: Node, session: SessionSetup) -> None:
@@ -200,10 +214,10 @@ def test_an_expired_quote_is_refused(short_lived_node: NodeClient, session: Sess
     assert "quotes live 0.5 s); ask for a new quote" in answer["error"]
 
 
-def test_a_userop_that_no_longer_validates_is_failed_without_submitting(node: Node, session: SessionSetup) -> None:
+def test_a_payment_that_no_longer_validates_is_refused_at_exec(node: Node, session: SessionSetup) -> None:
     """Two quotes that both enable the session: the first executes; the second's enable signature is used up (the
-    SmartSessions nonce moved on), so its payment userOp would fail validation: the node reports FAILED with the
-    EntryPoint's reason and sends nothing."""
+    SmartSessions nonce moved on), so its payment userOp fails validation: /exec is refused with the EntryPoint's
+    reason, and nothing is sent."""
     request = session.request()
     first = node.client.quote(request)
     # another verification gas floor: another userOpHash (session leaves carry no window, so that would not do)
@@ -212,35 +226,53 @@ def test_a_userop_that_no_longer_validates_is_failed_without_submitting(node: No
     redeemer = session.chain.keys["session_signer"]
     node.client.wait(node.client.execute(signed(first, redeemer, request)))
     sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
-    receipt = node.client.wait(node.client.execute(signed(second, redeemer, request)))
-    assert statuses(receipt) == ["FAILED", "FAILED"]
-    assert receipt["userOps"][0]["executionError"].startswith(
-        "not submitted: validation fails: AA23 reverted: HashMismatch(providedHash=0x"
+    status, answer = node.client.post("/exec", signed(second, redeemer, request))
+    assert status == 400
+    assert answer["error"].startswith(
+        "paymentInfo (chain 8453): the payment userOp fails validation: AA23 reverted: HashMismatch(providedHash=0x"
     )
-    assert receipt["userOps"][1]["executionError"].startswith(
-        "not submitted: userOp 0 of the same bundle fails validation: AA23 reverted: HashMismatch(providedHash=0x"
-    )
-    assert "executionData" not in receipt["userOps"][0]
     assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
 
 
-def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(node: Node, session: SessionSetup) -> None:
-    """The account loses its USDC between quote and exec: the payment userOp's transfer reverts on chain
-    (MINED_FAIL, with the token's revert reason); the session's own userOp in the same bundle still runs."""
+def test_a_fee_payment_that_would_revert_is_refused_at_exec(node: Node, session: SessionSetup) -> None:
+    """The account loses its USDC between quote and exec: the payment's transfer would revert, so /exec is refused
+    (Biconomy's node: "gas payment userOp has been reverted"), with the token's reason."""
     chain = session.chain
     request = session.request()
     quote = node.client.quote(request)
     slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf, slot 1
     chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
-    before = counter_value(chain)
-    receipt = node.client.wait(
-        node.client.execute(signed(quote, chain.keys["session_signer"], request)), confirmed=True
+    status, answer = node.client.post("/exec", signed(quote, chain.keys["session_signer"], request))
+    assert status == 400
+    assert answer["error"] == (
+        "paymentInfo (chain 8453): the fee payment reverts: Error(message=ERC20: transfer amount exceeds balance)"
     )
+
+
+def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(
+    on_demand_mining: Devnet, node: Node, session: SessionSetup
+) -> None:
+    """The account loses its USDC after /exec accepted it, while its bundle waits in the pool: the payment's transfer
+    reverts on chain (MINED_FAIL, with the token's revert reason); the session's own userOp in the bundle still runs."""
+    chain = session.chain
+    request = session.request()
+    quote = node.client.quote(request)
+    before = counter_value(chain)
+    with paused_mining(chain):
+        quote_hash = node.client.execute(signed(quote, chain.keys["session_signer"], request))
+        deadline = time.monotonic() + 10
+        while statuses(node.client.get(f"/explorer/{quote_hash}")[1]) != ["MINING"] * 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf
+        chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
+        chain.rpc.request("evm_mine")
+    receipt = node.client.wait(quote_hash)
     assert statuses(receipt) == ["MINED_FAIL", "MINED_SUCCESS"]
     assert receipt["userOps"][0]["executionError"] == (
         "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"
     )
-    assert receipt["userOps"][0]["isConfirmed"] is True and receipt["userOps"][0]["executionData"]
+    assert receipt["userOps"][0]["executionData"]
     assert counter_value(chain) == before + 1
 
 

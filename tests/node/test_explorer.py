@@ -17,7 +17,7 @@ from smartsessions.mee.wire import ExplorerResponse, from_wire
 
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import signed, statuses
+from .helpers import paused_mining, signed, statuses
 
 
 def _head(chain: Chain) -> int:
@@ -126,15 +126,19 @@ def test_confirmations_count_blocks(on_demand_mining: Devnet, node: Node, sessio
 def test_a_reverted_user_op_carries_its_revert_data_and_gas_cost(
     on_demand_mining: Devnet, node: Node, session: SessionSetup
 ) -> None:
-    """The account loses its USDC before exec: the payment userOp's transfer reverts (MINED_FAIL). Its revert data
-    is the token's ``Error(string)`` from the ``UserOperationRevertReason`` event; it still paid gas. Unconfirmed, a
-    client waits (PENDING); confirmed, it fails."""
+    """The account loses its USDC after /exec, while its bundle waits in the pool: the payment userOp's transfer
+    reverts (MINED_FAIL). Its revert data is the token's ``Error(string)`` from the ``UserOperationRevertReason``
+    event; it still paid gas. Unconfirmed, a client waits (PENDING); confirmed, it fails."""
     chain = session.chain
     request = session.request()
     quote = node.client.quote(request)
-    slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf, slot 1
-    chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
-    receipt = node.client.wait(node.client.execute(signed(quote, chain.keys["session_signer"], request)))
+    with paused_mining(chain):
+        quote_hash = node.client.execute(signed(quote, chain.keys["session_signer"], request))
+        _until(lambda: statuses(_explorer(node, quote_hash)) == ["MINING"] * 2, "the bundle to be broadcast")
+        slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf
+        chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
+        chain.rpc.request("evm_mine")
+    receipt = node.client.wait(quote_hash)
     assert statuses(receipt) == ["MINED_FAIL", "MINED_SUCCESS"]
     payment = receipt["userOps"][0]
     expected = encode_function_call("Error(string)", ["ERC20: transfer amount exceeds balance"])

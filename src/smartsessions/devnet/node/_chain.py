@@ -62,15 +62,17 @@ class ChainClient:
         return [bytes.fromhex(str(r)[2:]) for r in results]
 
     async def fees(self, priority_fee: int | None) -> ChainFees:
+        """The fees a userOp (and a bundle) offers, as Biconomy's node sets them in its "fast" gas-price mode:
+        ``maxFeePerGas = 2 × base fee + tip``, the base fee being the next block's from ``eth_feeHistory``."""
+        history_call = ("eth_feeHistory", ["0x1", "latest", []])
         if priority_fee is None:
-            block, tip = await self.rpc.batch(
-                [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
-            )
+            history, tip = await self.rpc.batch([history_call, ("eth_maxPriorityFeePerGas", [])])
             priority = int(tip, 16)
         else:
-            block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+            history = await self.rpc.request(*history_call)
             priority = priority_fee
-        base = int(block.get("baseFeePerGas") or "0x0", 16)
+        base_fees = history.get("baseFeePerGas") or ["0x0"]
+        base = int(base_fees[-1], 16)
         return ChainFees(base_fee=base, max_priority_fee_per_gas=priority, max_fee_per_gas=2 * base + priority)
 
     async def timestamp(self) -> int:

@@ -39,6 +39,7 @@ from ...versions import MEE_VERSIONS
 from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import NodeError
+from .payment_check import check_payment
 from .signatures import (
     QuoteSignature,
     owner_from_init_code,
@@ -122,9 +123,29 @@ class Acceptor:
         meta = record.meta
         signature = await self._check_signature(issued, body, signature, meta)
         user_ops = self._sign(issued, body, signature, meta)
+        if not meta.get("sponsored"):  # the node is paid before anything runs, as Biconomy's node checks it
+            payment, signed = issued.user_ops[0], user_ops[0].signature or "0x"
+            await check_payment(
+                self.chains[payment.chain_id],
+                payment,
+                bytes.fromhex(signed[2:]),
+                node=self.config.address,
+                busy=lambda: self._busy_on(payment.chain_id),
+            )
         if not self.store.accept(quote_hash, to_wire(body), user_ops):  # a replay that raced the first /exec
             raise _already_scheduled(quote_hash)
         return quote_hash
+
+    def _busy_on(self, chain_id: int) -> bool:
+        """True while an accepted super-transaction still has a userOp to finish on ``chain_id``."""
+        for quote_hash in self.store.unfinished():
+            record = self.store.get_super_tx(quote_hash)
+            if record is not None and any(
+                op.chain_id == chain_id and op.status not in ("MINED_SUCCESS", "MINED_FAIL", "FAILED")
+                for op in record.user_ops
+            ):
+                return True
+        return False
 
     # -- who must have signed -----------------------------------------------------------------------------------------
 

@@ -90,6 +90,9 @@ class NodeConfig(Model):
     max_priority_fee_per_gas: int | None = 1_000_000
     #: Seconds between receipt polls while a bundle is mining.
     poll_interval: float = 0.05
+    #: Seconds before a userOp that cannot pass yet is simulated again, unless it asks for another delay
+    #: (``executionSimulationRetryDelay``, in ms). Biconomy's node takes this from each chain's settings.
+    simulation_retry_delay: float = 0.5
     version: str = NODE_VERSION
     #: Test hook for the restart tests: "exit-before-broadcast" / "exit-after-broadcast" make the process die there.
     fault: str | None = None

@@ -1,16 +1,26 @@
-"""Executing accepted super-transactions: one ``handleOps`` bundle per chain from the node's EOA, and the receipts.
+"""Executing accepted super-transactions: one ``handleOps`` bundle per chain and round, from the node's EOA.
 
-Per super-transaction (one asyncio task each):
+Per super-transaction (one asyncio task each), every chain at once (Biconomy's node checks the payment userOp at
+``/exec``, then schedules every chain without waiting for the payment to be mined; so does this one). Per chain, the
+userOps wait for their conditions, as on Biconomy's node, in rounds:
 
-1. the fee chain first (the payment userOp and that chain's userOps in one bundle); if the payment fails, the other
-   chains' userOps are FAILED without being submitted (the node is not paid for them). Then the other chains, in
-   parallel;
-2. per chain: wait until every userOp's ``lowerBoundTimestamp`` has passed on the chain's clock (the timestamp of its
-   next block; PENDING meanwhile); past the earliest ``upperBoundTimestamp`` the userOps are FAILED without being
-   submitted;
-3. ``eth_call`` the bundle first: a ``FailedOp`` there fails the chain's userOps with the decoded reason (FAILED,
-   nothing is sent);
-4. under the chain's lock: take the next nonce (the chain's pending count, or past the highest nonce this node ever
+1. the chain's clock (the timestamp of its next block) decides what is due: a userOp past its ``upperBoundTimestamp``
+   is FAILED (``Execution deadline limit exceeded``, with the reason its last simulation gave); the userOps whose
+   ``lowerBoundTimestamp`` has come, taken in quote order up to the first one still waiting for its window, are due;
+2. the due userOps, signed, are simulated in order on the chain's current state (``simulateHandleOp`` in one
+   ``eth_simulateV1`` block, :func:`.simulation.simulate_user_ops`), each on top of the ones before it. The longest
+   run from the first that passes (validation and call) is submitted; the first one that does not pass, and the ones
+   after it, wait and are simulated again after the userOp's ``executionSimulationRetryDelay`` (or the node's
+   ``simulation_retry_delay``), until they pass or their window ends. So a userOp that needs an effect from
+   elsewhere (funds bridged from another chain, an earlier userOp of another super-transaction) runs once the effect
+   has landed. A signature the account refuses (``AA24``, or the validator's SIG_VALIDATION_FAILED) or an account
+   that cannot be created (``AA1x``) does not mend with time: that userOp is FAILED at once;
+3. **clean-up**: on a chain that carries a clean-up userOp (``isCleanUpUserOp``), the other userOps are forced
+   through in the last :data:`FORCE_WINDOW` seconds of their window even while their call still reverts (they are
+   MINED_FAIL then, and the nonce they use lets the clean-up run), as Biconomy's node does. A userOp whose validation
+   fails is never forced: it would revert the whole bundle;
+4. a bundle: ``eth_call`` of ``handleOps`` first (a ``FailedOp`` there fails the culprit and sends nothing); then
+   under the chain's lock: take the next nonce (the chain's pending count, or past the highest nonce this node ever
    signed, whichever is larger), sign the EIP-1559 transaction locally, **store the raw transaction**, mark the
    userOps MINING with its hash, and only then broadcast;
 5. poll the receipt; each userOp's ``UserOperationEvent`` says MINED_SUCCESS or MINED_FAIL (with the decoded
@@ -18,10 +28,10 @@ Per super-transaction (one asyncio task each):
    (the chain's time at broadcast was recorded with the bundle). A mined outcome is final here; how many blocks
    confirm it (``confirmations``, ``isConfirmed``) the explorer counts against the chain's head when asked.
 
-Restart: :meth:`Executor.recover` picks up every unfinished super-transaction. A chain with a stored bundle is never
-signed again: the stored bytes are re-broadcast (a node rejecting them as known, or as an already used nonce, is
-fine) and the receipt is awaited under the same hash. So a userOp is submitted at most once, and an accepted
-super-transaction is finished (or failed) whatever the moment the node died.
+Restart: :meth:`Executor.recover` picks up every unfinished super-transaction. A stored bundle is never signed
+again: the stored bytes are re-broadcast (a node rejecting them as known, or as an already used nonce, is fine) and
+the receipt is awaited under the same hash; the userOps it did not carry go on waiting. So a userOp is submitted at
+most once, and an accepted super-transaction is finished (or failed) whatever the moment the node died.
 """
 
 from __future__ import annotations
@@ -46,17 +56,40 @@ from ...versions import ENTRY_POINT_V07_ADDRESS
 from ..entrypoint import encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
 from .config import NodeConfig
-from .simulation import describe_failed_op, failed_op_index
+from .simulation import SimulatedOp, describe_failed_op, failed_op_index, simulate_user_ops
 from .store import BundleRecord, Outcome, Store, SuperTxRecord
 
-__all__ = ["FINAL_STATUSES", "Executor"]
+__all__ = ["FINAL_STATUSES", "FORCE_WINDOW", "Executor"]
 
 log = logging.getLogger("smartsessions.node")
 
 FINAL_STATUSES = frozenset({"MINED_SUCCESS", "MINED_FAIL", "FAILED"})
+#: Seconds before the end of its window when a userOp on a chain with a clean-up userOp is forced through (Biconomy's
+#: node: ``USEROP_SAFE_WINDOW_BEFORE_EXEC_END``, 45 s by default).
+FORCE_WINDOW = 45
 _BUNDLE_OVERHEAD_GAS = 150_000
 _MAX_BUNDLE_GAS = 29_000_000
 _ALREADY_SENT = ("already known", "nonce too low", "already imported", "known transaction", "replacement")
+_SIG_FAILED = 1  # the aggregator field of validationData: the validator refused the signature
+_ADDRESS_MASK = (1 << 160) - 1
+
+
+def _lasting(reason: str) -> bool:
+    """True for a failure that waiting cannot mend: a refused signature, an account that cannot be created."""
+    return reason.startswith(("AA24", "AA1", "signature: "))
+
+
+def _failure(result: SimulatedOp) -> str | None:
+    """Why a simulated userOp would not succeed now (None if it would)."""
+    if result.error is not None:
+        return result.error
+    if result.account_validation_data & _ADDRESS_MASK == _SIG_FAILED:
+        return "signature: the account's validator refuses the signature (SIG_VALIDATION_FAILED)"
+    if result.paymaster_validation_data & _ADDRESS_MASK:
+        return "AA34 the node paymaster refuses the userOp"
+    if result.reverted:
+        return f"execution reverted: {result.revert_reason or 'the call reverts'}"
+    return None
 
 
 class Executor:
@@ -112,31 +145,16 @@ class Executor:
         if record is None or quote_record is None or record.finished:
             return
         quote = from_wire(GetQuotePayload, quote_record.quote)
-        meta = quote_record.meta
         by_chain: dict[int, list[int]] = {}
         for op in record.user_ops:
             if op.signature is not None:
                 by_chain.setdefault(op.chain_id, []).append(op.index)
-        first_chain = None if meta.get("sponsored") else quote.user_ops[0].chain_id
-        if first_chain is not None and first_chain in by_chain:
-            await self._run_chain(record, quote, first_chain, by_chain.pop(first_chain))
-            payment = self._status(quote_hash, 0)
-            if payment is not None and payment[0] != "MINED_SUCCESS":
-                reason = f"not submitted: the payment userOp is {payment[0]}" + (
-                    f" ({payment[1]})" if payment[1] else ""
-                )
-                for indices in by_chain.values():
-                    self._fail(quote_hash, indices, reason)
-                by_chain = {}
         await asyncio.gather(*(self._run_chain(record, quote, c, ix) for c, ix in by_chain.items()))
         self.store.finish(quote_hash)
 
-    def _status(self, quote_hash: str, index: int) -> tuple[str, str | None] | None:
+    def _statuses(self, quote_hash: str) -> dict[int, str]:
         record = self.store.get_super_tx(quote_hash)
-        if record is None:
-            return None
-        op = next((o for o in record.user_ops if o.index == index), None)
-        return None if op is None else (op.status, op.error)
+        return {} if record is None else {op.index: op.status for op in record.user_ops}
 
     def _fail(self, quote_hash: str, indices: Sequence[int], reason: str, revert_data: bytes | None = None) -> None:
         revert = None if revert_data is None else "0x" + bytes(revert_data).hex()
@@ -147,61 +165,100 @@ class Executor:
     ) -> None:
         quote_hash = record.hash
         chain = self.chains[chain_id]
-        existing = [b for b in self.store.bundles(quote_hash) if b.chain_id == chain_id]
-        if existing:  # signed before a restart: never sign again, finish the stored transaction
-            bundle = existing[-1]
-            if bundle.state == "MINED":
+        for bundle in self.store.bundles(quote_hash):  # signed before a restart: never sign again, finish it
+            if bundle.chain_id == chain_id and bundle.state != "MINED":
+                await self._broadcast(chain, bundle, resend=True)
+                await self._settle(chain, bundle, quote)
+        signatures = {op.index: op.signature or "0x" for op in record.user_ops}
+        ops = {k: quote.user_ops[k] for k in indices}
+        with_clean_up = any(op.is_clean_up_user_op for op in ops.values())
+        last_reason: dict[int, str] = {}
+        while True:
+            statuses = self._statuses(quote_hash)
+            pending = [k for k in indices if statuses.get(k) not in FINAL_STATUSES and statuses.get(k) != "MINING"]
+            if not pending:
                 return
-            await self._broadcast(chain, bundle, resend=True)
-            await self._settle(chain, bundle, quote)
-            return
-        ops_by_index = {op.index: op for op in record.user_ops}
-        pending = [k for k in indices if ops_by_index[k].status not in FINAL_STATUSES]
-        if not pending:
-            return
-        details = [quote.user_ops[k] for k in pending]
-        lower = max(d.lower_bound_timestamp for d in details)
-        upper = min(d.upper_bound_timestamp for d in details)
-        # The chain's time, not this machine's: the EntryPoint checks the window against the block's timestamp.
-        while (now := await chain.clock()) < lower:
-            await asyncio.sleep(min(1.0, lower - now))
-        if now > upper:
-            self._fail(quote_hash, pending, f"not submitted: the execution window ended at {upper}")
-            return
-        packed = [_packed(quote.user_ops[k], ops_by_index[k].signature or "0x") for k in pending]
+            now = await chain.clock()
+            expired = [k for k in pending if now > ops[k].upper_bound_timestamp]
+            for k in expired:
+                why = f"; its last simulation: {last_reason[k]}" if k in last_reason else ""
+                self._fail(
+                    quote_hash,
+                    [k],
+                    f"Execution deadline limit exceeded: the window ended at {ops[k].upper_bound_timestamp} "
+                    f"(chain time {now}){why}",
+                )
+            pending = [k for k in pending if k not in expired]
+            due: list[int] = []
+            for k in pending:
+                if ops[k].lower_bound_timestamp > now:
+                    break
+                due.append(k)
+            if not due:
+                if pending:
+                    await asyncio.sleep(min(1.0, max(0.05, ops[pending[0]].lower_bound_timestamp - now)))
+                continue
+            packed = [_packed(ops[k], signatures[k]) for k in due]
+            results = await simulate_user_ops(chain, packed, sender=self.account.address)
+            chosen: list[int] = []
+            blocked: int | None = None
+            for k, result in zip(due, results, strict=True):
+                reason = _failure(result)
+                if reason is None:
+                    chosen.append(k)
+                    continue
+                forced = (
+                    with_clean_up
+                    and not ops[k].is_clean_up_user_op
+                    and result.error is None
+                    and result.reverted
+                    and ops[k].upper_bound_timestamp - now <= FORCE_WINDOW
+                )
+                if forced:
+                    log.info("super-transaction %s: userOp %d forced through before its deadline", quote_hash, k)
+                    chosen.append(k)
+                    continue
+                if _lasting(reason):
+                    self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
+                else:
+                    last_reason[k] = reason
+                    blocked = k
+                break
+            if chosen:
+                await self._submit(chain, record, quote, chosen, now)
+                continue
+            if blocked is not None:
+                delay_ms = ops[blocked].execution_simulation_retry_delay
+                await asyncio.sleep(delay_ms / 1000 if delay_ms else self.config.simulation_retry_delay)
+
+    async def _submit(
+        self, chain: ChainClient, record: SuperTxRecord, quote: GetQuotePayload, indices: list[int], now: int
+    ) -> None:
+        """One bundle of ``indices``: checked with ``eth_call``, signed, stored, broadcast, settled."""
+        quote_hash = record.hash
+        signatures = {op.index: op.signature or "0x" for op in record.user_ops}
+        packed = [_packed(quote.user_ops[k], signatures[k]) for k in indices]
         data = encode_handle_ops(packed, self.account.address)
-        gas = min(
-            _MAX_BUNDLE_GAS,
-            _BUNDLE_OVERHEAD_GAS + sum(max_gas_limit(op) for op in packed),
-        )
+        gas = min(_MAX_BUNDLE_GAS, _BUNDLE_OVERHEAD_GAS + sum(max_gas_limit(op) for op in packed))
         try:
-            await chain.call(
-                ENTRY_POINT_V07_ADDRESS,
-                data,
-                sender=self.account.address,
-                gas=gas,
-                at_time=now,
-            )
+            await chain.call(ENTRY_POINT_V07_ADDRESS, data, sender=self.account.address, gas=gas, at_time=now)
         except RpcRevertError as exc:
             reason = describe_failed_op(exc.revert_data) if exc.revert_data else str(exc.short_message)
             culprit = failed_op_index(exc.revert_data)
-            if culprit is not None and culprit < len(pending):
-                bad = pending[culprit]
+            bad = indices[culprit] if culprit is not None and culprit < len(indices) else indices[0]
+            if _lasting(reason):
                 self._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}", exc.revert_data)
-                others = [k for k in pending if k != bad]
-                self._fail(
-                    quote_hash, others, f"not submitted: userOp {bad} of the same bundle fails validation: {reason}"
-                )
-            else:
-                self._fail(quote_hash, pending, f"not submitted: handleOps would revert: {reason}", exc.revert_data)
+            else:  # the chain moved between the simulation and this call: the next round simulates again
+                log.info("super-transaction %s: userOp %d not submitted yet: %s", quote_hash, bad, reason)
+                await asyncio.sleep(self.config.simulation_retry_delay)
             return
-        lock = self._locks.setdefault(chain_id, asyncio.Lock())
+        lock = self._locks.setdefault(chain.chain_id, asyncio.Lock())
         async with lock:
             nonce = await self._nonce(chain)
             fees = await chain.fees(self.config.max_priority_fee_per_gas)
             tx: dict[str, Any] = {
                 "type": 2,
-                "chainId": chain_id,
+                "chainId": chain.chain_id,
                 "nonce": nonce,
                 "to": ENTRY_POINT_V07_ADDRESS,
                 "value": 0,
@@ -213,14 +270,14 @@ class Executor:
             signed = self.account.sign_transaction(tx)
             bundle = self.store.record_bundle(
                 quote_hash,
-                chain_id,
-                pending,
+                chain.chain_id,
+                indices,
                 nonce,
                 "0x" + bytes(signed.hash).hex(),
                 "0x" + bytes(signed.raw_transaction).hex(),
                 mining_timestamp=await chain.clock(),
             )
-            self._next_nonce[chain_id] = nonce + 1
+            self._next_nonce[chain.chain_id] = nonce + 1
             self._fault("exit-before-broadcast")
             await self._broadcast(chain, bundle, resend=False)
             self._fault("exit-after-broadcast")

@@ -20,17 +20,23 @@ Steps, in order:
    key and sequence; the reference SDK draws keys from the clock's milliseconds and now and then draws one twice)
    could never execute, so the node gives it the next nonce of that key in the quote (the client signs what the node
    returns).
-4. **Simulation** per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final layout, and the
-   EntryPoint's nonce of each (sender, key) set by a state override to the first nonce this quote uses on it, so
-   that a pipelined quote simulates as it will run once the quotes before it have executed. A session
+4. **Simulation**, only when the request asks for it (``simulation: {simulate: true}``), as on Biconomy's node;
+   otherwise a userOp that cannot pass yet (funds still bridging) is quoted all the same and waits at execution
+   (:mod:`.executor`). Simulated per chain (:mod:`.simulation`), with placeholder signatures of each userOp's final
+   layout, and the EntryPoint's nonce of each (sender, key) set by a state override to the first nonce this quote
+   uses on it, so that a pipelined quote simulates as it will run once the quotes before it have executed. A session
    userOp in USE mode whose permission is neither enabled on chain nor enabled by an earlier userOp of the quote, but
    whose details carry enable data, is simulated in UNSAFE_ENABLE. A fusion quote is simulated with the trigger's
    allowance set by a state override (the permit, or the EOA's approve transaction, only exists once the quote is
-   signed); an on-chain quote's placeholder carries a throwaway-signed approve transaction of the same shape.
-5. **Gas limits**: verification = the client's value or the simulated validation gas (+20 % and 30k), whichever is
-   larger; call = the simulated execution gas (+20 % and 20k); preVerificationGas = calldata cost + 18k; the node
-   paymaster's ``paymasterAndData`` as a production node builds it (:func:`paymaster_and_data`). Fees:
-   ``maxFeePerGas = 2 × baseFee + tip`` of the chain.
+   signed); an on-chain quote's placeholder carries a throwaway-signed approve transaction of the same shape. A
+   simulated quote also checks that the payer holds the fee, and that a session may pay it under its payment policy.
+5. **Gas limits**: without simulation, the client's, as Biconomy's node takes them: ``callGasLimit`` as sent,
+   ``verificationGasLimit`` as sent or 150,000, plus 300,000 for the userOp that deploys the account (only an
+   account's first userOp on a chain keeps its ``initCode``). Simulated: verification = the client's value or the
+   simulated validation gas (+20 % and 30k), whichever is larger; call = the simulated execution gas (+20 % and
+   20k). ``preVerificationGas`` = 30,000 (Biconomy's fixed handleOps share; it adds the L1 data fee on rollups, which
+   the devnet does not charge). The node paymaster's ``paymasterAndData`` as a production node builds it
+   (:func:`paymaster_and_data`). Fees: ``maxFeePerGas = 2 × baseFee + tip`` of the chain.
 6. **Price**: as a production node charges, each submitted userOp's maximum cost, ``maxGasLimit`` (its gas limits,
    the paymaster's included) × ``maxFeePerGas``, converted at the configured price and rounded up. The node paymaster
    refunds what a userOp did not use to its sender, in ETH (refund mode USER), so the account's net cost is what it
@@ -115,6 +121,11 @@ NODE_PM_REFUND_DAPP = bytes.fromhex("170de001")  # refund it to the receiver tha
 NODE_PM_REFUND_KEEP = bytes.fromhex("170de002")  # no refund (and no postOp): the node sponsors
 NODE_PM_PREMIUM_PERCENT = bytes.fromhex("9ee4ce00")  # a uint192 premium follows (100 % = 10,000,000); unused here
 NODE_PM_PREMIUM_FIXED = bytes.fromhex("9ee4ce01")  # the node's fee is charged off chain; nothing follows
+# Biconomy's node's gas defaults (its gas-estimator configuration): a userOp's verification limit when the client
+# sends none, what deploying the account adds to it, and the fixed preVerificationGas.
+BASE_VERIFICATION_GAS = 150_000
+SENDER_CREATE_GAS = 300_000
+FIXED_HANDLE_OPS_GAS = 30_000
 PERMIT_TX_GAS = 90_000  # the token.permit call the validator makes for the isPermitTx userOp (not simulated)
 # Execution windows as Biconomy's node takes them: a userOp without an upperBoundTimestamp gets lower + 300 s, and a
 # window (upper - lower) must last from 1 minute to 1 day. The SDKs always send both bounds (their own default is
@@ -219,16 +230,21 @@ class Draft:
         )
 
 
-def _calldata_gas(data: bytes) -> int:
-    zeros = data.count(0)
-    return 4 * zeros + 16 * (len(data) - zeros)
-
-
-_PACKED = "(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)"
-
-
 def _pre_verification_gas(op: PackedUserOperation) -> int:
-    return _calldata_gas(abi_encode([_PACKED], [op.to_abi()], what="userOp")) + 18_000
+    """Biconomy's node's ``preVerificationGas``: a fixed share of the bundle's own cost (``fixedHandleOpsGas``),
+    whatever the userOp's size. (It adds the L1 data fee, in L2 gas, on rollups; the devnet charges none.)"""
+    return FIXED_HANDLE_OPS_GAS
+
+
+def _deploy_once(drafts: Sequence[Draft]) -> None:
+    """Only an account's first userOp on a chain keeps its ``initCode`` (Biconomy's node drops the others': once the
+    first has deployed the account, a second ``initCode`` would fail with AA10)."""
+    seen: set[tuple[int, str]] = set()
+    for d in drafts:
+        key = (d.chain_id, d.sender.lower())
+        if key in seen:
+            d.init_code = b""
+        seen.add(key)
 
 
 def _proof_depth(leaves: int) -> int:
@@ -284,11 +300,14 @@ class QuoteBuilder:
             d.fees = fees.get(d.chain_id, ChainFees(0, 0, 0))
 
         self._number_repeats(executed)
-        await asyncio.gather(*(self._session_modes(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
+        _deploy_once(drafts)
         depth = _proof_depth(len(drafts))
-        await asyncio.gather(
-            *(self._simulate(c, [d for d in executed if d.chain_id == c], depth, request) for c in chain_ids)
-        )
+        simulate = request.simulation is not None and request.simulation.simulate
+        if simulate:  # the client's choice, as on Biconomy's node: otherwise its own gas limits are taken
+            await asyncio.gather(*(self._session_modes(c, [d for d in executed if d.chain_id == c]) for c in chain_ids))
+            await asyncio.gather(
+                *(self._simulate(c, [d for d in executed if d.chain_id == c], depth, request) for c in chain_ids)
+            )
         for d in drafts:
             self._fill_gas(d, depth)
 
@@ -304,9 +323,10 @@ class QuoteBuilder:
                 if priced == (token_wei, wei_cost):
                     break
                 token_wei, wei_cost = priced
-            await self._check_funds(request, fusion, token_wei)
-            if payment.session_details is not None and fee_token is not None:
-                await self._check_session_payment(payment, depth, fee_token, token_wei)
+            if simulate:
+                await self._check_funds(request, fusion, token_wei)
+                if payment.session_details is not None and fee_token is not None:
+                    await self._check_session_payment(payment, depth, fee_token, token_wei)
 
         return self._finish(request, drafts, fee_token, token_wei, wei_cost, fusion, now)
 
@@ -596,18 +616,20 @@ class QuoteBuilder:
     # -- 5. gas -----------------------------------------------------------------------------------------------------
 
     def _fill_gas(self, d: Draft, depth: int) -> None:
-        if d.sim is None:  # the gas-tank entry: the client's own limits
-            d.verification_gas = d.requested_verification_gas or 150_000
+        """Without a simulation (and for the gas-tank entry), the client's limits, as Biconomy's node takes them:
+        ``callGasLimit`` as sent, ``verificationGasLimit`` as sent or 150,000, plus 300,000 when the userOp deploys
+        the account. Simulated, the measured gas with this node's margins (the client's verification limit stays a
+        floor). ``preVerificationGas`` is the node's fixed handleOps share either way."""
+        d.pre_verification_gas = _pre_verification_gas(d.packed())
+        if d.sim is None:
+            create = SENDER_CREATE_GAS if d.init_code else 0
+            d.verification_gas = (d.requested_verification_gas or BASE_VERIFICATION_GAS) + create
             d.call_gas = d.requested_call_gas
-            d.pre_verification_gas = 0
-            d.pre_verification_gas = _pre_verification_gas(d.packed())
             return
         validation = d.sim.validation_gas + (PERMIT_TX_GAS if d.is_permit_tx else 0)
         simulated = math.ceil(validation * 1.2) + 30_000
         d.verification_gas = max(d.requested_verification_gas or 0, simulated)
         d.call_gas = math.ceil(d.sim.execution_gas * 1.2) + 20_000
-        d.pre_verification_gas = 0
-        d.pre_verification_gas = _pre_verification_gas(d.packed(self._placeholder(d, depth)))
 
     # -- 6. price ---------------------------------------------------------------------------------------------------
 
