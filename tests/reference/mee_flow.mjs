@@ -454,11 +454,14 @@ async function policyFlow(ownerSessions, sessionClient) {
     const outside = POLICY_LIMIT + 1n;
     let refusal;
     try {
+      // Asked to simulate, a node refuses the call at the quote (before anything is signed or paid). Without it,
+      // Biconomy's node (and ours) would take the fee and retry the userOp until its window ends, then fail it.
       const { hash } = await meeSessionActions(sessionClient).usePermission({
         sessionDetails: details,
         mode: "USE",
         instructions: [call(home, "setNumber", [outside])],
         feeToken,
+        simulation: { simulate: true },
       });
       try {
         const receipt = await waitFor(sessionClient, hash);

@@ -23,7 +23,6 @@ from smartsessions import (
     ParamRule,
     SessionNotEnabledError,
     SmartSessionsError,
-    SupertransactionFailedError,
     create_mee_client,
     get_universal_action_policy,
     to_multichain_nexus_account,
@@ -46,21 +45,22 @@ async def granted(sdk: Sdk) -> tuple[object, object, list[object]]:
     return owner, redeemer, details
 
 
-@pytest.mark.slow  # super-transactions until the refusal
+@pytest.mark.slow  # a grant, then the refusal
 async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
+    """The node checks the signed payment userOp at /exec (as Biconomy's node does): a session used before anything
+    enabled it is refused there, and the SDK names the permission and the chain."""
     _, redeemer, details = await granted(sdk)
-    used = await redeemer.use_permission(  # type: ignore[attr-defined]
-        session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
-    )
     with pytest.raises(SessionNotEnabledError) as refused:
-        await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+        await redeemer.use_permission(  # type: ignore[attr-defined]
+            session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
     err = refused.value
     assert err.permission_id == "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
     assert err.chain_id == 8453 and "ENABLE_AND_USE" in str(err)
-    failed = err.__cause__
-    assert isinstance(failed, SupertransactionFailedError) and failed.status == "FAILED"
-    assert failed.hash == used.hash and {f.index for f in failed.failures} == {0, 1}
-    assert "InvalidPermissionId" in failed.failures[0].error
+    cause = err.__cause__
+    assert isinstance(cause, MeeApiError) and cause.status == 400
+    assert "paymentInfo (chain 8453): the payment userOp fails validation" in cause.short_message
+    assert "InvalidPermissionId" in cause.short_message
 
 
 @pytest.mark.slow  # a super-transaction, then a refusal

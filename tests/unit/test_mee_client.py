@@ -195,6 +195,7 @@ class FakeNode:
     info: dict[str, Any] = field(default_factory=info)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     on_quote: Callable[[dict[str, Any]], httpx.Response] | None = None
+    on_exec: Callable[[dict[str, Any]], httpx.Response] | None = None
     explorer: list[dict[str, Any]] = field(default_factory=list)
     quotes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -211,6 +212,8 @@ class FakeNode:
             self.quotes[quote["hash"]] = quote
             return httpx.Response(200, json=quote)
         if path == "exec":
+            if self.on_exec is not None:
+                return self.on_exec(body)
             return httpx.Response(200, json={"hash": body["hash"]})
         if path.startswith("explorer/"):
             return httpx.Response(200, json=self.explorer.pop(0) if len(self.explorer) > 1 else self.explorer[0])
@@ -344,7 +347,9 @@ async def test_owner_quote_body(world: World) -> None:
     assert pay["nonce"] != ops[1]["nonce"]  # a lane of its own
     assert [v["chainId"] for v in body["meeVersions"]] == [10, 8453]
     assert body["meeVersions"][0]["version"] == get_mee_version("2.1.0").to_wire()
-    assert body["quoteType"] == "simple" and set(body) == {"quoteType", "userOps", "paymentInfo", "meeVersions"}
+    assert body["quoteType"] == "simple"
+    assert set(body) == {"quoteType", "userOps", "paymentInfo", "meeVersions", "simulation"}
+    assert body["simulation"] == {"simulate": True}  # unlike the reference SDK, ours asks the node to simulate
     # one JSON-RPC round trip per chain: every nonce, the deployment check and the latest block in one batch
     assert {c: chain.posts for c, chain in world.chains.items()} == {8453: 1, 10: 1}
     assert quote.fee == 12_345 and quote.hash.startswith("0x")
@@ -573,6 +578,25 @@ async def test_node_refusals_become_typed_errors(world: World, message: str, exp
         await client.get_quote(instructions=[increment(8453)], fee_token=fee())
     if isinstance(refused.value, InsufficientBalanceError):
         assert (refused.value.balance, refused.value.needed, refused.value.chain_id) == (5, 900, 8453)
+
+
+async def test_an_exec_refusal_of_the_payment_becomes_the_same_typed_error(world: World) -> None:
+    """The node checks the signed payment userOp at /exec (as Biconomy's does): its refusal names the payment and the
+    chain, and the SDK explains it as it explains a quote's (here: the paying session is not enabled)."""
+    details = grant([sudo(8453)], chains=(8453,))
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    message = (
+        "paymentInfo (chain 8453): the payment userOp fails validation: AA23 reverted: "
+        f"InvalidPermissionId(permissionId={pid})"
+    )
+    world.node.on_exec = lambda body: httpx.Response(400, json={"error": message})
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    with pytest.raises(SessionNotEnabledError) as refused:
+        await client.use_permission(
+            session_details=details, mode="USE", fee_token=fee(), instructions=[increment(8453)]
+        )
+    assert refused.value.permission_id == pid and refused.value.chain_id == 8453
+    assert isinstance(refused.value.__cause__, MeeApiError) and refused.value.__cause__.status == 400
 
 
 # -- receipts ----------------------------------------------------------------------------------------------------------

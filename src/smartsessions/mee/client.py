@@ -82,6 +82,7 @@ from .wire import (
     PaymentInfo,
     QuoteRequest,
     QuoteRequestUserOp,
+    SignedQuote,
     Simulation,
     SupportedGasTokens,
     Trigger,
@@ -607,7 +608,13 @@ class MeeClient:
 
         Each userOp's execution window is ``[lower_bound_timestamp, upper_bound_timestamp]`` (an instruction's own
         bounds take precedence); by default it opens at its chain's latest block's timestamp (the reference SDK takes
-        this machine's clock) and lasts 180 s."""
+        this machine's clock) and lasts 180 s.
+
+        ``simulation``: unlike the reference SDK, this one asks the node to simulate by default
+        (``{"simulate": True}``), so that a userOp that cannot pass now is refused at the quote, with its reason,
+        before anything is signed. Pass ``simulation={"simulate": False}`` for a step that can only succeed later
+        (funds still bridging): the node then takes the instructions' gas limits, and executes the userOp once it
+        passes, within its window."""
         return await self._quote(
             instructions=[to_instruction(i) for i in instructions],
             fee_token=_fee_token(fee_token),
@@ -841,9 +848,7 @@ class MeeClient:
             user_ops=tuple(user_ops),
             payment_info=payment,
             mee_versions=tuple(mee_versions),
-            simulation=None
-            if simulation is None
-            else (simulation if isinstance(simulation, Simulation) else Simulation.model_validate(dict(simulation))),
+            simulation=_simulation(simulation),
             trigger=trigger,
             tags=None if tags is None else tuple(tags),
         )
@@ -918,8 +923,21 @@ class MeeClient:
         return SignedMeeQuote(json=body)
 
     async def execute_signed_quote(self, signed_quote: SignedMeeQuote) -> ExecuteResult:
-        """``POST /exec``: the node checks the signature, then submits the userOps."""
-        answer = await self.request("exec", body=signed_quote.json)
+        """``POST /exec``: the node checks the signature and the payment userOp, then submits the userOps.
+
+        A refusal the node explains (the payment userOp's session is not enabled, its enable signature was used, a
+        policy refuses the fee, the account lost the fee) is raised as the same typed error a quote refusal gives."""
+        try:
+            answer = await self.request("exec", body=signed_quote.json)
+        except MeeApiError as exc:
+            try:
+                contexts = _quote_contexts(from_wire(SignedQuote, signed_quote.json))
+            except InvalidInputError:
+                raise exc from None
+            explained = explain_refusal(exc.short_message, contexts)
+            if explained is not None:
+                raise explained from exc
+            raise
         return ExecuteResult(hash=str(answer["hash"]))
 
     async def execute(self, **params: Any) -> ExecuteResult:
@@ -1224,6 +1242,13 @@ def _is_self_hosted(url: str) -> bool:
     return url.rstrip("/") not in (MEE_NETWORK_URL, MEE_STAGING_NETWORK_URL)
 
 
+def _simulation(simulation: Simulation | Mapping[str, Any] | None) -> Simulation:
+    """What the quote asks of the node's simulation: to simulate, by default (see :meth:`MeeClient.get_quote`)."""
+    if simulation is None:
+        return Simulation(simulate=True)
+    return simulation if isinstance(simulation, Simulation) else Simulation.model_validate(dict(simulation))
+
+
 def _check_consistent_versions(versions: Sequence[MeeVersionConfig]) -> None:
     sides = {_version_tuple(v.version) >= _V2_2_1 for v in versions}
     if len(sides) > 1:
@@ -1286,10 +1311,8 @@ def _request_contexts(request: QuoteRequest) -> dict[str, OpContext]:
     return out
 
 
-def _failure(key: str, status: str, raw: dict[str, Any], payload: ExplorerResponse) -> SmartSessionsError:
-    """The error of a failed super-transaction: the explained cause when its failure says one, else
-    :class:`SupertransactionFailedError` naming each failed userOp."""
-    failures = []
+def _quote_contexts(payload: GetQuotePayload) -> dict[str, OpContext]:
+    """What the client knows of each userOp of a quote (for :func:`explain_refusal`), keyed as the node names them."""
     contexts: dict[str, OpContext] = {}
     for k, op in enumerate(payload.user_ops):
         where = "paymentInfo" if k == 0 else f"userOps[{k - 1}]"
@@ -1301,6 +1324,15 @@ def _failure(key: str, status: str, raw: dict[str, Any], payload: ExplorerRespon
             None if payload.payment_info.sponsored or k != 0 else payload.payment_info.token,
             op.user_op.sender,
         )
+    return contexts
+
+
+def _failure(key: str, status: str, raw: dict[str, Any], payload: ExplorerResponse) -> SmartSessionsError:
+    """The error of a failed super-transaction: the explained cause when its failure says one, else
+    :class:`SupertransactionFailedError` naming each failed userOp."""
+    failures = []
+    contexts = _quote_contexts(payload)
+    for k, op in enumerate(payload.user_ops):
         status_k = "MINED_SUCCESS" if op.execution_status == "SUCCESS" else op.execution_status
         if status_k in ("FAILED", "MINED_FAIL"):
             failures.append(
