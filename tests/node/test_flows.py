@@ -211,10 +211,16 @@ def test_owner_super_transaction_deploys_the_account_and_installs_smart_sessions
         ),
         "meeVersions": mee_versions([8453, 10]),
     }
+    request["userOps"][0]["initCode"] = "0x" + account.init_code.hex()  # a second initCode on 8453: dropped
     quote = node.client.quote(request)
     parsed = check_hashes(quote)
     assert [op.short_encoding for op in parsed.user_ops] == [False, False, False]
     assert bytes(parsed.user_ops[0].user_op.init_code) == account.init_code
+    # Unsimulated, the client's limits as Biconomy's node takes them: 150,000 verification gas (none sent, the
+    # payment sends 150,000), plus 300,000 for the userOp that deploys; only the first userOp on a chain deploys.
+    assert [bytes(op.user_op.init_code) == account.init_code for op in parsed.user_ops] == [True, False, True]
+    assert [op.user_op.verification_gas_limit for op in parsed.user_ops] == [450_000, 150_000, 450_000]
+    assert [op.user_op.pre_verification_gas for op in parsed.user_ops] == [30_000] * 3
     receipt = node.client.wait(node.client.execute(signed(quote, owner, request)))
     assert statuses(receipt) == ["MINED_SUCCESS"] * 3, [op.get("executionError") for op in receipt["userOps"]]
     k1 = MEE_VERSIONS["2.0.0"].validator_address
