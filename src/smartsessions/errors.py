@@ -16,6 +16,7 @@ catch everything; catch a subclass to handle one domain::
     │   └── InsufficientBalanceError    the payer holds less of the fee token than the fee (and trigger) need
     ├── RpcError                        a JSON-RPC endpoint failed or answered an error
     ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
+    ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
     ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidInputError",
     "MeeApiError",
     "PolicyViolationError",
+    "QuoteCommitmentError",
     "RpcError",
     "SessionNotEnabledError",
     "SessionStateError",
@@ -226,6 +228,22 @@ class MeeApiError(SmartSessionsError):
         self.status = status
         self.body = body
         super().__init__(short_message, **kwargs)  # type: ignore[arg-type]
+
+
+class QuoteCommitmentError(SmartSessionsError):
+    """A quote's ``commitment`` is not the EIP-191 signature of the node it names (``quote.node``) over its hash: the
+    quote was changed on its way, or the node signs with another key. ``quote_hash`` and ``node`` are the quote's;
+    ``signer`` is who the commitment recovers to (None if it is no signature at all)."""
+
+    docs_anchor = "quotecommitmenterror"
+
+    def __init__(
+        self, short_message: str, *, quote_hash: str, node: str, signer: str | None = None, **kwargs: Any
+    ) -> None:
+        self.quote_hash = quote_hash
+        self.node = node
+        self.signer = signer
+        super().__init__(short_message, **kwargs)
 
 
 class PolicyViolationError(SmartSessionsError):

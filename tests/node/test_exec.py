@@ -1,4 +1,5 @@
-"""``POST /exec`` accepts only a quote this node issued, unchanged, unexpired, signed by the right key, once."""
+"""``POST /exec`` accepts only a quote this node issued (its userOps hash to its committed root), signed by the right
+key, once."""
 
 from __future__ import annotations
 
@@ -27,37 +28,64 @@ def _quote(node: Node, session: SessionSetup, *, enable: bool = True) -> tuple[d
 
 
 @pytest.mark.parametrize(
-    ("change", "path"),
+    ("change", "error"),
     [
-        (lambda q: q["userOps"][1]["userOp"].update(callGasLimit="5000000"), "userOps[1].userOp.callGasLimit"),
+        (lambda q: q["userOps"][1]["userOp"].update(callGasLimit="5000000"),
+         "userOps[1].userOp: does not hash to userOps[1].userOpHash"),
         (lambda q: q["userOps"][1]["userOp"].update(callData=q["userOps"][1]["userOp"]["callData"] + "00"),
-         "userOps[1].userOp.callData"),
-        (lambda q: q["paymentInfo"].update(tokenWeiAmount="1"), "paymentInfo.tokenWeiAmount"),
-        (lambda q: q["userOps"][0].update(upperBoundTimestamp="99999999999"), "userOps[0].upperBoundTimestamp"),
-        (lambda q: q["userOps"][1]["sessionDetails"].update(permissionId="0x" + "11" * 32),
-         "userOps[1].sessionDetails.permissionId"),
-        (lambda q: q["userOps"].pop(), "userOps (length 1, issued 2)"),
-        (lambda q: q.update(node="0x000000000000000000000000000000000000dEaD"), "node"),
+         "userOps[1].userOp: does not hash to userOps[1].userOpHash"),
+        (lambda q: q["paymentInfo"].update(tokenWeiAmount="1"),
+         "paymentInfo.tokenWeiAmount: is 1, but the payment userOp pays"),
+        (lambda q: q["paymentInfo"].update(sponsored=True), "paymentInfo.sponsored: is true, but userOps[0] is a fee"),
+        (lambda q: q["paymentInfo"].update(token="0x000000000000000000000000000000000000dEaD"),
+         "paymentInfo.token: is 0x000000000000000000000000000000000000dEaD, but the payment userOp pays in"),
+        (lambda q: q["userOps"][0].update(upperBoundTimestamp="99999999999"),
+         "userOps[0].meeUserOpHash: is not the hash of userOps[0].userOpHash and its window"),
+        (lambda q: q["userOps"].pop(), "hash: the userOps do not hash to"),
+        (lambda q: q.update(node="0x000000000000000000000000000000000000dEaD"),
+         "node: is 0x000000000000000000000000000000000000dEaD, but the quote was issued by this node"),
     ],
+    ids=["callGasLimit", "callData", "tokenWeiAmount", "sponsored", "token", "window", "userOp-dropped", "node"],
 )  # fmt: skip
-def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: Any, path: str) -> None:
+def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: Any, error: str) -> None:
+    """The node stores nothing at the quote: the body's userOps must hash to ``hash``, which its commitment signs,
+    and the fields outside the root must agree with the userOps (tests/node/test_commitment.py has the rest)."""
     request, quote = _quote(node, session)
     body = signed(quote, session.chain.keys["session_signer"], request)
     tampered = copy.deepcopy(body)
     change(tampered)
     status, answer = node.client.post("/exec", tampered)
     assert status == 400
-    assert answer["error"].startswith(f"{path}: differs from the quote this node issued"), answer
+    assert answer["error"].startswith(error), answer
     # the untouched quote still goes through
     assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
 
 
+def test_session_details_are_taken_as_sent(node: Node, session: SessionSetup) -> None:
+    """``sessionDetails`` are not part of the Merkle root, on Biconomy's node either: a body whose permission id was
+    changed is accepted, and its userOps, signed for a permission the account does not have, fail validation and are
+    not submitted (the node pays nothing)."""
+    request, quote = _quote(node, session)
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    body["userOps"][1]["sessionDetails"]["permissionId"] = "0x" + "11" * 32
+    sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
+    receipt = node.client.wait(node.client.execute(body))
+    assert statuses(receipt) == ["FAILED", "FAILED"]
+    assert receipt["userOps"][1]["executionError"].startswith("not submitted: "), receipt["userOps"][1]
+    assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
+
+
 def test_a_quote_the_node_did_not_issue_is_refused(node: Node, session: SessionSetup) -> None:
+    """Another ``hash`` than the userOps give: refused before anything else (the node keeps no quotes to look it up
+    in; tests/node/test_commitment.py has a self-consistent quote this node did not sign)."""
     request, quote = _quote(node, session)
     body = signed({**quote, "hash": "0x" + "77" * 32}, session.chain.keys["session_signer"], request)
     status, answer = node.client.post("/exec", body)
     assert status == 400
-    assert answer["error"] == f"hash: no quote 0x{'77' * 32} was issued by this node; ask for a quote first"
+    assert answer["error"] == (
+        f"hash: the userOps do not hash to 0x{'77' * 32} (their Merkle root is {quote['hash']}): the super-transaction "
+        "is invalid or was changed; send the quote as the node issued it"
+    )
 
 
 def test_the_modes_may_change_but_nothing_else(node: Node, session: SessionSetup) -> None:
@@ -105,10 +133,13 @@ def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: Session
     status, answer = node.client.post("/exec", body)
     # as Biconomy's node answers a replay: a 400 that says "already scheduled"
     assert status == 400
-    assert answer == {"error": f"hash: super-transaction {quote_hash} is already scheduled; a quote executes once"}
+    assert answer == {
+        "error": f"hash: super-transaction {quote_hash} has already been scheduled for execution; a quote executes "
+        "once (ask for a new one to run the same calls again)"
+    }
     node.client.wait(quote_hash)
     status, answer = node.client.post("/exec", body)
-    assert status == 400 and "is already scheduled" in answer["error"]
+    assert status == 400 and "has already been scheduled for execution" in answer["error"]
     assert counter_value(session.chain) == before + 1
 
 
@@ -203,15 +234,16 @@ def short_lived_node(chains: tuple[Chain, Chain], node_config: NodeConfig) -> It
         server.stop()
 
 
-@pytest.mark.slow  # waits for the quote to expire
-def test_an_expired_quote_is_refused(short_lived_node: NodeClient, session: SessionSetup) -> None:
+@pytest.mark.slow  # waits past the (ignored) quote lifetime
+def test_a_quote_does_not_expire(short_lived_node: NodeClient, session: SessionSetup) -> None:
+    """As on Biconomy's node, a quote has no lifetime of its own (``quote_lifetime`` is ignored): only its userOps'
+    execution windows bound it."""
     request = session.request()
     quote = short_lived_node.quote(request)
     time.sleep(0.7)
-    status, answer = short_lived_node.post("/exec", signed(quote, session.chain.keys["session_signer"], request))
-    assert status == 400
-    assert answer["error"].startswith(f"hash: quote {quote['hash']} expired at ")
-    assert "quotes live 0.5 s); ask for a new quote" in answer["error"]
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    receipt = short_lived_node.wait(short_lived_node.execute(body))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2
 
 
 def test_a_payment_that_no_longer_validates_is_refused_at_exec(node: Node, session: SessionSetup) -> None:

@@ -16,6 +16,7 @@ from smartsessions.mee.quote import (
     encode_permit_quote_signature,
     get_permit_digest,
     get_super_tx_tree,
+    verify_commitment,
 )
 from smartsessions.mee.wire import ExplorerResponse, GetQuotePayload, from_wire
 from smartsessions.policies import ParamCondition, ParamRule, ParamRules
@@ -51,8 +52,8 @@ SET_NUMBER = bytes.fromhex("3fb5c1cb")
 
 
 def check_hashes(quote: dict[str, object]) -> GetQuotePayload:
-    """What a careful client can check (spec §9.4): every userOpHash from the returned fields, the MEE hashes, and
-    the Merkle root = quote.hash."""
+    """What a careful client can check (spec §9.4): every userOpHash from the returned fields, the MEE hashes, the
+    Merkle root = quote.hash, and the commitment: the node's signature over it."""
     parsed = from_wire(GetQuotePayload, quote)
     for op in parsed.user_ops:
         assert bytes(get_user_op_hash(op.user_op.to_packed(), chain_id=op.chain_id)) == bytes(op.user_op_hash)
@@ -90,6 +91,7 @@ def check_hashes(quote: dict[str, object]) -> GetQuotePayload:
         ]
     )
     assert bytes(tree.root) == bytes(parsed.hash)
+    assert verify_commitment(parsed)  # the node's own signature over the root (tests/node/test_commitment.py)
     return parsed
 
 
@@ -352,7 +354,7 @@ def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: 
     domain = c8453.call(usdc, "DOMAIN_SEPARATOR()", [], ["bytes32"])
     permit_nonce = c8453.call(usdc, "nonces(address)", [owner.address], ["uint256"])
 
-    def exec_body(value: int) -> dict[str, Any]:
+    def exec_body(value: int, trigger_amount: int | None = None) -> dict[str, Any]:
         digest = get_permit_digest(
             domain_separator=domain, owner=owner.address, spender=account.address, value=value, nonce=permit_nonce,
             deadline=int(quote["hash"], 16),
@@ -366,14 +368,24 @@ def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: 
             "signature": "0x" + bytes(signature).hex(),
             "meeVersions": request["meeVersions"],
             "isEIP712TrustedSponsorshipSupported": True,
-            "trigger": {**request["trigger"], "amount": str(value)},
+            "trigger": {**request["trigger"], "amount": str(value if trigger_amount is None else trigger_amount)},
         }
 
-    status, answer = node.client.post("/exec", exec_body(amount))  # a permit that forgot the fee
+    # a permit that forgot the fee: the trigger sent at /exec has it (the SDKs add it), the permit does not
+    status, answer = node.client.post("/exec", exec_body(amount, trigger_amount=approved))
     assert status == 400
     assert (
         answer["error"] == f"signature: the permit allows {amount}, but the trigger amount and the fee need {approved}"
     )
+    # the fee is pulled from the EOA the payment userOp names (the Merkle root pins it): paymentInfo.eoa must agree
+    alice = c8453.keys["alice"].address
+    status, answer = node.client.post(
+        "/exec", {**exec_body(approved), "paymentInfo": {**quote["paymentInfo"], "eoa": alice}}
+    )
+    assert status == 400
+    assert answer["error"] == (
+        f"paymentInfo.eoa: is {alice}, but the payment userOp pulls the fee from {owner.address}"
+    ), answer
     body = exec_body(approved)
     receipt = node.client.wait(node.client.execute(body))
     assert statuses(receipt) == ["MINED_SUCCESS"] * 3, [op.get("executionError") for op in receipt["userOps"]]

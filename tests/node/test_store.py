@@ -5,20 +5,26 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from smartsessions.devnet.node import SqliteStore
 from smartsessions.devnet.node.store import Outcome, QuoteRecord, UserOpRecord
 
 NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 H = "0x" + "ab" * 32
+H2 = "0x" + "cd" * 32
 
 
 def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "node.sqlite"
     store = SqliteStore(path, sender=NODE)
-    store.put_quote(QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {"quoteType": "simple"}))
+    quote = QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {"quoteType": "simple"})
     ops = [UserOpRecord(0, 8453, "0x" + "01" * 32, "0xaa"), UserOpRecord(1, 10, "0x" + "02" * 32, "0xbb")]
-    assert store.accept(H, {"hash": H, "signature": "0x00"}, ops) is True
-    assert store.accept(H, {"hash": H}, ops) is False  # a replay
+    assert store.get_quote(H) is None
+    assert store.accept(H, {"hash": H, "signature": "0x00"}, ops, quote=quote) is True
+    replayed = QuoteRecord(H, 3.0, 4.0, {"hash": H, "userOps": []}, {})
+    assert store.accept(H, {"hash": H}, ops, quote=replayed) is False  # a replay writes nothing
+    assert store.get_quote(H) == quote
     bundle = store.record_bundle(H, 8453, [0], 7, "0x" + "cc" * 32, "0x02f8")
     assert bundle.state == "SIGNED"
     store.close()
@@ -46,14 +52,23 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
         ("MINED_SUCCESS", None, True),
         ("FAILED", "not submitted: the window ended", False),
     ]
-    # re-issuing the same quote hash keeps the super-transaction that references it
-    again.put_quote(QuoteRecord(H, 3.0, 4.0, {"hash": H, "userOps": []}, {}))
-    assert again.get_super_tx(H) is not None and again.get_quote(H).expires_at == 4.0  # type: ignore[union-attr]
     again.close()
 
 
+def test_a_failed_accept_writes_no_quote(tmp_path: Path) -> None:
+    """The quote is written in the super-transaction's own transaction: when that fails, there is no quote row."""
+    store = SqliteStore(tmp_path / "node.sqlite", sender=NODE)
+    quote = QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {})
+    twice = [UserOpRecord(0, 8453, "0x" + "01" * 32, "0xaa")] * 2  # the same (hash, idx) twice: the insert fails
+    with pytest.raises(sqlite3.IntegrityError):
+        store.accept(H, {"hash": H}, twice, quote=quote)
+    assert store.get_quote(H) is None and store.get_super_tx(H) is None
+    store.close()
+
+
 def test_a_file_of_an_older_node_gets_the_receipt_columns(tmp_path: Path) -> None:
-    """A database written before the receipt details were recorded opens, and its userOps read with them unset."""
+    """A database written before the receipt details were recorded opens, and its userOps read with them unset; a
+    quote it stored when it issued it (older nodes stored every quote) is rewritten when it is accepted now."""
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
     db.executescript(
@@ -65,6 +80,7 @@ def test_a_file_of_an_older_node_gets_the_receipt_columns(tmp_path: Path) -> Non
         "user_op_hash TEXT NOT NULL, signature TEXT, status TEXT NOT NULL, tx_hash TEXT, error TEXT, "
         "confirmed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, idx));"
         f"INSERT INTO quotes VALUES ('{H}', 1, 2, '{{}}', '{{}}');"
+        f"INSERT INTO quotes VALUES ('{H2}', 1, 2, '{{\"issued\":true}}', '{{}}');"
         f"INSERT INTO super_txs VALUES ('{H}', 1, '{{}}', 1);"
         f"INSERT INTO user_ops VALUES ('{H}', 0, 8453, '0x01', NULL, 'MINED_SUCCESS', '0xcc', NULL, 1);"
     )
@@ -84,4 +100,8 @@ def test_a_file_of_an_older_node_gets_the_receipt_columns(tmp_path: Path) -> Non
     store.set_user_op_results(H, [Outcome(0, "MINED_SUCCESS", block_number=7, mined_timestamp=9, actual_gas_cost=5)])
     record = store.get_super_tx(H)
     assert record is not None and (record.user_ops[0].block_number, record.user_ops[0].actual_gas_cost) == (7, 5)
+    assert store.get_quote(H2) == QuoteRecord(H2, 1, 2, {"issued": True}, {})
+    accepted = QuoteRecord(H2, 3.0, 4.0, {"hash": H2, "userOps": []}, {"quoteType": "simple"})
+    assert store.accept(H2, {"hash": H2}, [UserOpRecord(0, 8453, "0x02", "0xaa")], quote=accepted) is True
+    assert store.get_quote(H2) == accepted and store.get_super_tx(H2) is not None
     store.close()

@@ -43,6 +43,7 @@ from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.rpc import SyncRpcClient
+from smartsessions.signer import personal_sign
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
 
 from ..contracts.flows import deployed_with_sessions_module
@@ -54,6 +55,7 @@ pytestmark = pytest.mark.slow  # the reference SDK runs in Node.js
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "reference" / "capture_requests.mjs"
 API_KEY = "stub-key"
+NODE_KEY = Account.from_key("0x" + "33" * 32)  # the stub node's: it signs each quote's hash (its commitment)
 NOW_MS = 1_760_000_000_123
 VERSION = "2.1.0"
 _LANE_MASK = ((1 << 256) - 1) ^ (0xFFFFFF << 232)
@@ -102,8 +104,8 @@ def fake_quote(request: dict[str, Any]) -> dict[str, Any]:
     ops += [filled(k + 1, op) for k, op in enumerate(request["userOps"])]
     return {
         "hash": "0x" + seed.hex(),
-        "node": "0x0000000000000000000000000000000000000001",
-        "commitment": "0x" + seed.hex(),
+        "node": NODE_KEY.address,
+        "commitment": "0x" + bytes(personal_sign(NODE_KEY, seed)).hex(),  # as a node commits to its quote
         "quoteType": request["quoteType"],
         "paymentInfo": {**payment, "tokenAmount": "0.01", "tokenWeiAmount": "10000", "tokenValue": "0.01"},
         "userOps": ops,

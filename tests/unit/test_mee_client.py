@@ -26,6 +26,7 @@ from smartsessions import (
     MeeApiError,
     ParamCondition,
     PolicyViolationError,
+    QuoteCommitmentError,
     SessionNotEnabledError,
     SupertransactionFailedError,
     SupertransactionTimeoutError,
@@ -49,6 +50,7 @@ from smartsessions.mee.client import MeeClient, parse_error_message
 from smartsessions.mee.quote import PERMIT_TYPEHASH, get_permit_digest
 from smartsessions.rpc import RpcClient
 from smartsessions.sessions import grant_permission_offline
+from smartsessions.signer import personal_sign
 from smartsessions.versions import (
     ENTRY_POINT_V07_ADDRESS,
     SMART_SESSIONS_ADDRESS,
@@ -59,6 +61,7 @@ from smartsessions.versions import (
 
 OWNER = Account.from_key("0x" + "11" * 32)
 REDEEMER = Account.from_key("0x" + "22" * 32)
+NODE_KEY = Account.from_key("0x" + "33" * 32)  # the fake node's: it signs each quote's hash (its commitment)
 ACCOUNT = "0x00000000000000000000000000000000000A11cE"
 COUNTER = "0x000000000000000000000000000000000000c0Fe"
 USDC = {8453: USDC_BASE_ADDRESS, 10: "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85"}
@@ -180,8 +183,8 @@ def quote_for(request: dict[str, Any], fee: int = 12_345) -> dict[str, Any]:
 
     return {
         "hash": "0x" + seed.hex(),
-        "node": "0x0000000000000000000000000000000000000001",
-        "commitment": "0x" + seed.hex(),
+        "node": NODE_KEY.address,
+        "commitment": "0x" + bytes(personal_sign(NODE_KEY, seed)).hex(),  # as a node commits to its quote
         "quoteType": request["quoteType"],
         "paymentInfo": {**pay, "tokenAmount": "0.012345", "tokenWeiAmount": str(fee), "tokenValue": "0.01"},
         "userOps": [filled(0, {**pay, "callData": "0x"})]
@@ -412,6 +415,40 @@ async def test_quote_checks_before_asking_the_node(world: World) -> None:
     with pytest.raises(InvalidInputError, match="fee_token"):
         await client.get_quote(instructions=[increment(8453)])
     assert world.node.posts("quote") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "recovers_to"),
+    [
+        (lambda q: q.update(commitment=q["commitment"][:-2] + ("1c" if q["commitment"].endswith("1b") else "1b")),
+         "recovers to 0x"),  # the other v: another key
+        (lambda q: q.update(commitment="0x" + q["hash"][2:]), "is no signature (32 bytes)"),  # a 32-byte commitment
+        (lambda q: q.update(node=OWNER.address), f"recovers to {NODE_KEY.address}"),  # the quote names another node
+        (lambda q: q.update(hash="0x" + "77" * 32), "recovers to 0x"),  # another hash than the node signed
+    ],
+    ids=["commitment", "short-commitment", "node", "hash"],
+)  # fmt: skip
+async def test_a_quote_whose_commitment_is_not_its_nodes_is_refused(
+    world: World, change: Callable[[dict[str, Any]], None], recovers_to: str
+) -> None:
+    """The quote's commitment must be its node's signature over its hash; the client checks it as soon as the quote
+    arrives, before anything is signed."""
+
+    def answer(body: dict[str, Any]) -> httpx.Response:
+        quote = quote_for(body)
+        change(quote)
+        return httpx.Response(200, json=quote)
+
+    world.node.on_quote = answer
+    client = await world.client()
+    with pytest.raises(QuoteCommitmentError) as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    err = refused.value
+    assert err.short_message.startswith(f"The quote's commitment is not the signature of its node {err.node} over ")
+    assert recovers_to in err.short_message
+    assert "Field: quote.commitment" in str(err) and "Fix: ask for a new quote" in str(err)
+    assert err.signer != err.node and err.quote_hash.startswith("0x")
+    assert world.node.posts("exec") == []
 
 
 # -- sessions (spec §6) ------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ serves every chain of the account. Then, as the reference SDK (``@biconomy/abstr
   with its window, call data, ``callGasLimit``, a nonce on a fresh lane of the validator's nonce key, and the
   ``initCode`` of an undeployed account; the payment info; the MEE versions); :meth:`~MeeClient.sign_quote` signs the
   super-transaction hash; :meth:`~MeeClient.execute_signed_quote` posts it to ``/exec``; :meth:`~MeeClient.execute`
-  does the three;
+  does the three; every quote's ``commitment`` must be its node's signature over its hash, or the quote is refused
+  on arrival (:class:`~smartsessions.errors.QuoteCommitmentError`);
 * the fusion path (:meth:`~MeeClient.get_fusion_quote`, :meth:`~MeeClient.sign_fusion_quote`,
   :meth:`~MeeClient.execute_fusion_quote`) funds the account from the signer's EOA with an ERC-2612 permit of the
   trigger token, signed over the quote (``deadline = uint256(quote.hash)``);
@@ -59,6 +60,7 @@ from ..errors import (
     InsufficientBalanceError,
     InvalidInputError,
     MeeApiError,
+    QuoteCommitmentError,
     RpcError,
     SmartSessionsError,
     SupertransactionFailedError,
@@ -71,7 +73,13 @@ from ..versions import SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS, USD
 from ._fee_token import FeeTokenInfo
 from ._refusals import OpContext, explain_refusal
 from ._transactions import send_transaction, wait_for_transaction
-from .quote import encode_onchain_quote_signature, encode_permit_quote_signature, get_permit_digest, sign_quote
+from .quote import (
+    encode_onchain_quote_signature,
+    encode_permit_quote_signature,
+    get_permit_digest,
+    recover_commitment_signer,
+    sign_quote,
+)
 from .receipt import summarize_receipt
 from .wire import (
     ExplorerResponse,
@@ -159,6 +167,26 @@ def _trigger(value: Trigger | Mapping[str, Any]) -> Trigger:
 
 
 # -- results ----------------------------------------------------------------------------------------------------------
+
+
+def _check_commitment(quote: GetQuotePayload) -> None:
+    """The quote's ``commitment`` must be the node's own signature over ``quote.hash``: what the node commits to,
+    and what it checks again at ``/exec``. A quote changed on its way is refused here, before anything is signed."""
+    signer = recover_commitment_signer(quote_hash=quote.hash, commitment=quote.commitment)
+    if signer == quote.node:
+        return
+    quote_hash = "0x" + bytes(quote.hash).hex()
+    got = f"recovers to {signer}" if signer is not None else f"is no signature ({len(quote.commitment)} bytes)"
+    raise QuoteCommitmentError(
+        f"The quote's commitment is not the signature of its node {quote.node} over its hash {quote_hash}: it {got}.",
+        quote_hash=quote_hash,
+        node=quote.node,
+        signer=signer,
+        meta_messages=[
+            "Field: quote.commitment (the node's EIP-191 signature over the 32 bytes of quote.hash)",
+            "Fix: ask for a new quote; if it persists, check the node URL and whatever sits between it and you.",
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -870,7 +898,9 @@ class MeeClient:
                 base_url=sponsorship_options.url,
                 headers=sponsorship_options.custom_headers,
             )
-        return MeeQuote(json=raw, payload=from_wire(GetQuotePayload, raw), request=body)
+        payload = from_wire(GetQuotePayload, raw)
+        _check_commitment(payload)
+        return MeeQuote(json=raw, payload=payload, request=body)
 
     async def _with_balance(self, err: InsufficientBalanceError) -> InsufficientBalanceError:
         """The refusal, with the payer's balance read from its chain (best effort: the refusal stands without)."""

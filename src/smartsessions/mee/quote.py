@@ -3,12 +3,17 @@ plus the K1MeeValidator layouts the node turns them into (spec §11.2).
 
 One signature covers every userOp of every chain: the signer signs the Merkle root of the userOps' leaves (the
 super-transaction hash); each userOp later carries the proof of its own leaf.
+
+The node commits to the quote the same way: ``quote.commitment`` is the node EOA's EIP-191 signature over the 32 raw
+bytes of ``quote.hash``, so anyone can check that a quote comes from the node it names (:func:`verify_commitment`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from coincurve import PublicKey
 from hexbytes import HexBytes
 
 from .._coerce import keccak, to_address, to_bytes, to_bytes32, to_uint
@@ -34,8 +39,10 @@ __all__ = [
     "get_permit_digest",
     "get_super_tx_leaf",
     "get_super_tx_tree",
+    "recover_commitment_signer",
     "sign_quote",
     "to_onchain_tx_payload",
+    "verify_commitment",
 ]
 
 QUOTE_PREFIX_SIMPLE = bytes.fromhex("177eee00")
@@ -72,6 +79,41 @@ def get_super_tx_tree(entries: Sequence[SuperTxEntry]) -> MerkleTree:
 def sign_quote(signer: Signer, quote_hash: object) -> HexBytes:
     """The simple-mode quote signature for MEE < 2.2.1: ``0x177eee00 ‖ personal_sign(quote.hash)``."""
     return HexBytes(QUOTE_PREFIX_SIMPLE + bytes(personal_sign(signer, quote_hash)))
+
+
+def recover_commitment_signer(*, quote_hash: object, commitment: object) -> str | None:
+    """Who signed ``commitment``, read as an EIP-191 signature over the 32 raw bytes of ``quote_hash`` (viem
+    ``signMessage({message: {raw: quote.hash}})``: how an MEE node commits to a quote). ``commitment`` is 65 bytes
+    ``r ‖ s ‖ v`` (v 27/28, or 0/1); None if it is no such signature (not hex, another length, no valid point)."""
+    digest = keccak(b"\x19Ethereum Signed Message:\n32" + bytes(to_bytes32(quote_hash, field="hash")))
+    try:
+        sig = bytes(to_bytes(commitment, field="commitment"))
+    except InvalidInputError:
+        return None
+    if len(sig) != 65 or sig[64] not in (0, 1, 27, 28):
+        return None
+    try:
+        key = PublicKey.from_signature_and_message(sig[:64] + bytes([sig[64] % 27]), digest, hasher=None)
+    except Exception:  # coincurve raises plain exceptions for r or s out of range and unrecoverable points
+        return None
+    return to_address(keccak(key.format(compressed=False)[1:])[12:], field="signer")
+
+
+def verify_commitment(quote: Any, node: object | None = None) -> bool:
+    """True if ``quote.commitment`` is ``node``'s signature over ``quote.hash`` (see :func:`recover_commitment_signer`).
+
+    ``quote`` is a :class:`~smartsessions.mee.wire.GetQuotePayload` (or anything with ``hash``, ``commitment`` and
+    ``node`` attributes) or the quote's wire JSON; ``node`` defaults to the address the quote names (``quote.node``).
+    A client that knows its node's address (from ``GET /info``) passes it, so that a quote cannot name another."""
+    if isinstance(quote, Mapping):
+        quote_hash, commitment, named = quote.get("hash"), quote.get("commitment"), quote.get("node")
+    else:
+        quote_hash, commitment, named = quote.hash, quote.commitment, quote.node
+    expected = named if node is None else node
+    if expected is None or commitment is None:
+        return False
+    signer = recover_commitment_signer(quote_hash=quote_hash, commitment=commitment)
+    return signer is not None and signer == to_address(expected, field="node")
 
 
 def get_permit_digest(

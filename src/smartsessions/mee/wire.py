@@ -346,12 +346,14 @@ class MeeFilledUserOpDetails(WireModel):
 
 
 class GetQuotePayload(WireModel):
-    """The quote (§9.4): ``hash`` is the super-transaction hash (the Merkle root the client signs);
-    ``userOps[0]`` is the payment userOp (the gas-tank entry when sponsored)."""
+    """The quote (§9.4): ``hash`` is the super-transaction hash (the Merkle root the client signs); ``commitment``
+    is the node's EIP-191 signature over that root (65 bytes, see :func:`smartsessions.mee.quote.verify_commitment`;
+    kept as bytes of any length, so that a node answering otherwise still parses); ``userOps[0]`` is the payment
+    userOp (the gas-tank entry when sponsored)."""
 
     hash: Bytes32
     node: Address
-    commitment: Bytes32
+    commitment: HexData
     payment_info: FilledPaymentInfo
     user_ops: tuple[MeeFilledUserOpDetails, ...]
     quote_type: QuoteType | None = None

@@ -2,7 +2,8 @@
 
 * :mod:`.app`: the Starlette app and its routes; :mod:`.config`: what a node needs;
 * :mod:`.quoting`: quotes (payment userOp, simulation, gas, price, hashes); :mod:`.simulation`: the simulation;
-* :mod:`.acceptance`: ``/exec`` checks and the userOp signatures (:mod:`.signatures`);
+* :mod:`.acceptance`: ``/exec`` checks (:mod:`.quote_facts`: what a quote says) and the userOp signatures
+  (:mod:`.signatures`);
 * :mod:`.executor`: bundles, receipts and restarts; :mod:`.store`: the SQLite state.
 
 Run it with ``smartsessions devnet up`` (chains and node), :class:`NodeServer` (a thread) or

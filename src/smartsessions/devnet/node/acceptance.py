@@ -1,25 +1,40 @@
 """``POST /exec``: accept a signed quote, or say exactly why not (spec §9.8).
 
-What the node checks, in order:
+The node keeps nothing when it quotes (as Biconomy's node): ``/exec`` works from the body it gets. It checks, in
+order (the first three as Biconomy's node does, in its order):
 
-1. the quote is one this node issued (its ``hash`` is in the store), not executed before (a replay is a 400 "already
-   scheduled", as Biconomy's node answers it), and not expired (``quote_lifetime`` after it was issued);
-2. the body is that quote unchanged, except for what the client may set: ``signature``, ``meeVersions``,
-   ``trigger``, ``isEIP712TrustedSponsorshipSupported`` and each ``userOps[i].sessionDetails.mode``;
-3. the signature: a simple signature (``0x177eee00``) must recover (EIP-191 or raw) to the signer every submitted
+1. the super-transaction was not accepted before: a replay is a 400 "has already been scheduled for execution";
+2. the userOps hash to ``hash``: each ``userOpHash`` is its userOp's EntryPoint hash on its chain, each
+   ``meeUserOpHash`` the hash of that and its window, and the Merkle root of the leaves (``userOpHash`` for
+   short-encoded entries, else ``meeUserOpHash``) is ``hash``;
+3. ``commitment`` is this node's own signature over ``hash`` (EIP-191 over its 32 bytes, :mod:`.quoting`), and
+   ``node`` is this node: only then is every field the root covers known to be what this node quoted;
+4. the rest of what the node needs, derived from the body (:mod:`.quote_facts`): sponsored or not, the fee payment
+   (to this node, and ``paymentInfo``'s token, EOA and ``tokenWeiAmount`` as the payment userOp pays them), the
+   trigger userOp. What the root does not cover is taken as sent, as on Biconomy's node (listed there);
+5. the signature: a simple signature (``0x177eee00``) must recover (EIP-191 or raw) to the signer every submitted
    userOp needs: the session's redeemer for a session userOp, the account owner otherwise (the K1MeeValidator's
    ``smartAccountOwners`` for a deployed account, the owner in the bootstrap call of the quote's initCode for an
    undeployed one). A permit (``0x177eee02``) must be the owner's EIP-2612 permit of the trigger token to the account
-   on the trigger chain, with ``deadline = quote.hash`` and an amount that covers the trigger and the fee. An on-chain
-   trigger (``0x177eee01 ‖ abi.encode(txHash, chainId)``) must name a transaction mined successfully on the trigger
-   chain, sent by ``paymentInfo.eoa`` and by the signer every userOp needs (as above), whose data ends with
-   ``quote.hash``; if it is an ``approve`` of the trigger token, to the account, for the trigger amount and the fee.
+   on the trigger chain, with ``deadline = quote.hash`` and an amount that covers the trigger (its amount as sent at
+   ``/exec``, where the SDKs have added the fee) and, for a fusion payment, the fee. An on-chain trigger (``0x177eee01
+   ‖ abi.encode(txHash, chainId)``) must name a transaction mined successfully on the trigger chain, sent by
+   ``paymentInfo.eoa`` and by the signer every userOp needs (as above), whose data ends with ``quote.hash``; if it is
+   an ``approve`` of the trigger token, to the account, for as much as a permit would need.
+
+``quoteType``, ``trigger`` and ``meeVersions`` are the body's (the SDKs send them at ``/exec``); without ``quoteType``
+the signature's type says it, and without ``trigger`` the chain (and token) of the permit or transaction the signature
+names is the trigger's. A quote does not expire: Biconomy's node has no quote lifetime either (``quote_lifetime`` is
+kept in the configuration and ignored); its userOps' execution windows bound it, and a userOp whose window ended is
+failed by the executor without being submitted.
 
 Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>"}``, a bad signature too: the only 401
 of the node is a missing or wrong API key (app.py); a 5xx is the node's or a chain's own failure.
 
-Then it builds every userOp's signature (:mod:`.signatures`), stores the super-transaction with them in one
-transaction, hands it to the executor, and answers ``{hash}``.
+Then it builds every userOp's signature (:mod:`.signatures`) and, unless sponsored, simulates the signed payment
+userOp on the fee chain (:mod:`.payment_check`, as Biconomy's node does: the node is paid before anything runs; a
+refusal is a 400 ``paymentInfo (chain N): …``). Only then does it store the quote and the super-transaction with
+them in one transaction, hand it to the executor (which runs every chain at once), and answer ``{hash}``.
 """
 
 from __future__ import annotations
@@ -32,14 +47,17 @@ from eth_abi.abi import decode as abi_decode
 
 from ..._coerce import keccak, to_address
 from ...encoding.abi import encode_function_call
+from ...encoding.merkle import MerkleTree
+from ...encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from ...errors import InvalidInputError
-from ...mee.quote import SuperTxEntry, get_super_tx_tree, to_onchain_tx_payload
-from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, from_wire, to_wire
+from ...mee.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, to_onchain_tx_payload
+from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
 from ...versions import MEE_VERSIONS
 from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import NodeError
 from .payment_check import check_payment
+from .quote_facts import QuoteFacts, quote_facts
 from .signatures import (
     QuoteSignature,
     owner_from_init_code,
@@ -51,45 +69,65 @@ from .signatures import (
     recover_signers,
     session_signature,
 )
-from .store import Store, UserOpRecord
+from .store import QuoteRecord, Store, UserOpRecord
 
-__all__ = ["Acceptor", "first_difference"]
+__all__ = ["Acceptor", "check_hashes"]
 
 _APPROVE = bytes.fromhex("095ea7b3")
 _K1_VALIDATORS = tuple(dict.fromkeys(MEE_VERSIONS[v].validator_address for v in ("2.1.0", "2.0.0")))
+#: The keys of the ``/exec`` body that are the client's and not the quote's.
+_CLIENT_FIELDS = set(SignedQuote.model_fields) - set(GetQuotePayload.model_fields)
 
 
 def _already_scheduled(quote_hash: str) -> NodeError:
-    """A replayed ``/exec``: a 400 that says "already scheduled", as Biconomy's node answers it, with our detail."""
-    return NodeError(400, f"hash: super-transaction {quote_hash} is already scheduled; a quote executes once")
+    """A replayed ``/exec``: a 400 worded as Biconomy's node words it, starting with the field."""
+    return NodeError(
+        400,
+        f"hash: super-transaction {quote_hash} has already been scheduled for execution; a quote executes once (ask "
+        "for a new one to run the same calls again)",
+    )
 
 
-def _comparable(quote: GetQuotePayload) -> dict[str, Any]:
-    """The quote as JSON, without what the client may change."""
-    out: dict[str, Any] = quote.model_dump(mode="json", by_alias=True, include=set(GetQuotePayload.model_fields))
-    for op in out["userOps"]:
-        if isinstance(op.get("sessionDetails"), dict):
-            op["sessionDetails"].pop("mode", None)
-    return out
-
-
-def first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    """The JSON path of the first place where ``a`` and ``b`` differ, or None."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            found = first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
-            if found is not None:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return f"{path} (length {len(b)}, issued {len(a)})"
-        for k, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = first_difference(x, y, f"{path}[{k}]")
-            if found is not None:
-                return found
-        return None
-    return None if a == b else path
+def check_hashes(quote: GetQuotePayload) -> MerkleTree:
+    """The quote's Merkle tree, recomputed from its userOps; a 400 naming the first hash they do not give."""
+    if not quote.user_ops:
+        raise NodeError(400, "userOps: a quote has at least its payment userOp; send the quote as the node issued it")
+    entries = []
+    for k, op in enumerate(quote.user_ops):
+        where = f"userOps[{k}]"
+        user_op_hash = bytes(get_user_op_hash(op.user_op.to_packed(), chain_id=op.chain_id))
+        if user_op_hash != bytes(op.user_op_hash):
+            raise NodeError(
+                400,
+                f"{where}.userOp: does not hash to {where}.userOpHash 0x{bytes(op.user_op_hash).hex()} (its hash on "
+                f"chain {op.chain_id} is 0x{user_op_hash.hex()}): the quote was changed after the node issued it; "
+                "send it unchanged",
+            )
+        lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
+        mee_hash = bytes(get_mee_user_op_hash(user_op_hash, lower_bound_timestamp=lower, upper_bound_timestamp=upper))
+        if mee_hash != bytes(op.mee_user_op_hash):
+            raise NodeError(
+                400,
+                f"{where}.meeUserOpHash: is not the hash of {where}.userOpHash and its window ({lower} to {upper}): "
+                "the quote was changed after the node issued it; send it unchanged",
+            )
+        entries.append(
+            SuperTxEntry(
+                user_op_hash=user_op_hash,
+                lower_bound_timestamp=lower,
+                upper_bound_timestamp=upper,
+                short_encoding=op.short_encoding,
+            )
+        )
+    tree = get_super_tx_tree(entries)
+    root = bytes(tree.root)
+    if root != bytes(quote.hash):
+        raise NodeError(
+            400,
+            f"hash: the userOps do not hash to 0x{bytes(quote.hash).hex()} (their Merkle root is 0x{root.hex()}): the "
+            "super-transaction is invalid or was changed; send the quote as the node issued it",
+        )
+    return tree
 
 
 class Acceptor:
@@ -97,44 +135,61 @@ class Acceptor:
         self.config = config
         self.chains = chains
         self.store = store
+        self.node_address = config.address
 
     async def accept(self, body: SignedQuote) -> str:
         quote_hash = "0x" + bytes(body.hash).hex()
-        record = self.store.get_quote(quote_hash)
-        if record is None:
-            raise NodeError(400, f"hash: no quote {quote_hash} was issued by this node; ask for a quote first")
         if self.store.get_super_tx(quote_hash) is not None:
             raise _already_scheduled(quote_hash)
-        if time.time() > record.expires_at:
-            raise NodeError(
-                400,
-                f"hash: quote {quote_hash} expired at {int(record.expires_at)} (quotes live "
-                f"{self.config.quote_lifetime:g} s); ask for a new quote",
-            )
-        issued = from_wire(GetQuotePayload, record.quote)
-        changed = first_difference(_comparable(issued), _comparable(body))
-        if changed is not None:
-            raise NodeError(
-                400,
-                f"{changed}: differs from the quote this node issued; only signature, meeVersions, trigger, "
-                "isEIP712TrustedSponsorshipSupported and userOps[i].sessionDetails.mode may be set by the client",
-            )
+        tree = check_hashes(body)
+        self._check_commitment(body)
         signature = parse_quote_signature(bytes(body.signature))
-        meta = record.meta
-        signature = await self._check_signature(issued, body, signature, meta)
-        user_ops = self._sign(issued, body, signature, meta)
-        if not meta.get("sponsored"):  # the node is paid before anything runs, as Biconomy's node checks it
-            payment, signed = issued.user_ops[0], user_ops[0].signature or "0x"
+        facts = quote_facts(
+            body,
+            node=self.node_address,
+            quote_type=body.quote_type or signature.kind,
+            trigger=body.trigger,
+            trigger_chain_id=_trigger_chain(body, signature),
+            mee_versions=body.mee_versions or (),
+        )
+        signature = await self._check_signature(body, signature, facts)
+        user_ops = self._sign(body, tree, signature, facts)
+        if not facts.sponsored:  # the node is paid before anything runs, as Biconomy's node checks it
+            payment, signed = body.user_ops[0], user_ops[0].signature or "0x"
             await check_payment(
                 self.chains[payment.chain_id],
                 payment,
                 bytes.fromhex(signed[2:]),
-                node=self.config.address,
+                node=self.node_address,
                 busy=lambda: self._busy_on(payment.chain_id),
             )
-        if not self.store.accept(quote_hash, to_wire(body), user_ops):  # a replay that raced the first /exec
+        quote = QuoteRecord(
+            hash=quote_hash,
+            created_at=time.time(),
+            expires_at=max(op.upper_bound_timestamp for op in body.user_ops),
+            quote=body.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_CLIENT_FIELDS),
+            meta=facts.meta(),
+        )
+        if not self.store.accept(quote_hash, to_wire(body), user_ops, quote=quote):  # a replay that raced this one
             raise _already_scheduled(quote_hash)
         return quote_hash
+
+    def _check_commitment(self, body: SignedQuote) -> None:
+        """The commitment must be this node's signature over ``hash`` (which :func:`check_hashes` tied to the
+        userOps), and ``node`` this node."""
+        signer = recover_commitment_signer(quote_hash=body.hash, commitment=body.commitment)
+        if signer != self.node_address:
+            got = f"it recovers to {signer}" if signer is not None else "it is no 65-byte signature"
+            raise NodeError(
+                400,
+                f"commitment: not signed by this node {self.node_address} over hash ({got}): the quote was not issued "
+                "by this node, or was changed; ask this node for a quote and send it unchanged",
+            )
+        if body.node != self.node_address:
+            raise NodeError(
+                400,
+                f"node: is {body.node}, but the quote was issued by this node {self.node_address}; send it unchanged",
+            )
 
     def _busy_on(self, chain_id: int) -> bool:
         """True while an accepted super-transaction still has a userOp to finish on ``chain_id``."""
@@ -149,11 +204,11 @@ class Acceptor:
 
     # -- who must have signed -----------------------------------------------------------------------------------------
 
-    async def _owners(self, quote: GetQuotePayload, meta: dict[str, Any]) -> dict[tuple[int, str], str]:
+    async def _owners(self, quote: GetQuotePayload, facts: QuoteFacts) -> dict[tuple[int, str], str]:
         """The owner of every (chain, account) that submits an owner userOp."""
         wanted: dict[tuple[int, str], bytes | None] = {}
         for k, op in enumerate(quote.user_ops):
-            if k == 0 and meta.get("sponsored"):
+            if not facts.executed(k):
                 continue
             if op.session_details is not None:
                 continue
@@ -170,7 +225,7 @@ class Acceptor:
                     raise NodeError(400, f"the initCode for {account} on chain {chain_id} is not a Nexus deployment")
                 owners[(chain_id, account)] = owner
                 continue
-            candidates = list(dict.fromkeys([*self._validators(chain_id, meta), *_K1_VALIDATORS]))
+            candidates = list(dict.fromkeys([*self._validators(chain_id, facts), *_K1_VALIDATORS]))
             raws = await self.chains[chain_id].calls(
                 [(v, encode_function_call("smartAccountOwners(address)", [account])) for v in candidates]
             )
@@ -181,20 +236,21 @@ class Acceptor:
             owners[(chain_id, account)] = owner
         return owners
 
-    def _validators(self, chain_id: int, meta: dict[str, Any]) -> list[str]:
+    def _validators(self, chain_id: int, facts: QuoteFacts) -> list[str]:
+        """The validators the body's ``meeVersions`` name for the chain (the K1MeeValidators are tried after them)."""
         out = []
-        for entry in meta.get("meeVersions") or []:
-            if int(entry.get("chainId", -1)) == chain_id:
-                value = (entry.get("version") or {}).get("validatorAddress")
+        for entry in facts.mee_versions:
+            if entry.chain_id == chain_id:
+                value = entry.version.get("validatorAddress")
                 if value:
-                    out.append(to_address(value, field="validatorAddress"))
+                    out.append(to_address(value, field="meeVersions.version.validatorAddress"))
         return out
 
     async def _check_signature(
-        self, quote: GetQuotePayload, body: SignedQuote, signature: QuoteSignature, meta: dict[str, Any]
+        self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts
     ) -> QuoteSignature:
         """Checks the signature against every userOp's signer; returns it, an on-chain one with its transaction."""
-        quote_type = meta.get("quoteType", "simple")
+        quote_type = facts.quote_type
         kinds = {"simple": ("a simple", "0x177eee00"), "permit": ("a permit", "0x177eee02"),
                  "onchain": ("an on-chain", "0x177eee01")}  # fmt: skip
         if signature.kind != quote_type:
@@ -204,12 +260,12 @@ class Acceptor:
             name, prefix = kinds.get(quote_type, (quote_type, "?"))
             raise NodeError(400, f"signature: {name} quote needs {name} signature ({prefix})")
         if signature.onchain is not None:
-            signature = await self._fetch_trigger(quote, signature, meta)
-        owners = await self._owners(quote, meta)
+            signature = await self._fetch_trigger(quote, signature, facts)
+        owners = await self._owners(quote, facts)
         root = bytes(quote.hash)
         signers = recover_signers(root, signature.sig65) if signature.kind == "simple" else []
         for k, op in enumerate(quote.user_ops):
-            if k == 0 and meta.get("sponsored"):
+            if not facts.executed(k):
                 continue
             where = "paymentInfo" if k == 0 else f"userOps[{k - 1}]"
             if op.session_details is not None:
@@ -240,17 +296,16 @@ class Acceptor:
                         400, f"signature: the permit is not signed by {role} {expected} for this quote ({where})"
                     )
         if signature.permit is not None:
-            self._check_permit(quote, signature, meta)
+            self._check_permit(quote, signature, facts)
         return signature
 
     async def _fetch_trigger(
-        self, quote: GetQuotePayload, signature: QuoteSignature, meta: dict[str, Any]
+        self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts
     ) -> QuoteSignature:
         """The on-chain trigger's transaction, read from its chain and checked; its raw bytes go into the userOps."""
         onchain = signature.onchain
         assert onchain is not None
-        trigger = meta.get("trigger") or {}
-        trigger_chain = int(trigger.get("chainId", 0))
+        trigger_chain = onchain.chain_id if facts.trigger is None else facts.trigger.chain_id
         if onchain.chain_id != trigger_chain:
             raise NodeError(
                 400, f"signature.chainId: the trigger transaction must be on the trigger chain {trigger_chain}, "
@@ -288,29 +343,30 @@ class Acceptor:
                 f"signature.txHash: the data of transaction {tx_hash} does not end with the quote hash "
                 f"0x{bytes(quote.hash).hex()}",
             )
-        self._check_approve(quote, tx, data, meta)
+        self._check_approve(quote, tx, data, facts)
         resolved = replace(onchain, raw=raw, sender=sender)
         return replace(signature, onchain=resolved)
 
-    def _check_approve(self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, meta: dict[str, Any]) -> None:
-        """An ``approve`` of the trigger token must be to the trigger userOp's account and cover the trigger and the
-        fee (other trigger calls, such as a custom ``call``, are the client's business)."""
-        trigger = meta.get("trigger") or {}
-        token = to_address(trigger.get("tokenAddress"), field="trigger.tokenAddress")
+    def _check_approve(self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, facts: QuoteFacts) -> None:
+        """An ``approve`` of the trigger token must be to the trigger userOp's account and cover what a permit would
+        (other trigger calls, such as a custom ``call`` sent without a trigger, are the client's business)."""
+        if facts.trigger is None:
+            return
+        token = facts.trigger.token_address
         if data[:4] != _APPROVE or tx.get("to") is None or to_address(tx["to"], field="to") != token:
             return
         try:
             spender, amount = abi_decode(["address", "uint256"], data[4:-32])
         except Exception as exc:
             raise NodeError(400, f"signature.txHash: the trigger's approve call is malformed ({exc})") from exc
-        index = meta.get("triggerOpIndex")
-        account = quote.user_ops[int(index)].user_op.sender if index is not None else None
+        index = facts.trigger_op_index
+        account = quote.user_ops[index].user_op.sender if index is not None else None
         if account is not None and to_address(spender, field="spender") != account:
             raise NodeError(
                 400, f"signature.txHash: the trigger transaction approves {to_address(spender, field='spender')}, "
                      f"the account is {account}",
             )  # fmt: skip
-        needed = int(trigger.get("amount") or 0) + (0 if meta.get("sponsored") else int(meta["tokenWeiAmount"]))
+        needed = _needed(facts)
         if int(amount) < needed:
             raise NodeError(
                 400,
@@ -318,20 +374,21 @@ class Acceptor:
                 f"need {needed}",
             )
 
-    def _check_permit(self, quote: GetQuotePayload, signature: QuoteSignature, meta: dict[str, Any]) -> None:
+    def _check_permit(self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts) -> None:
         permit = signature.permit
         assert permit is not None
-        trigger = meta.get("trigger") or {}
-        token = to_address(trigger.get("tokenAddress"), field="trigger.tokenAddress")
-        chain_id = int(trigger.get("chainId", 0))
-        if permit.token != token or permit.chain_id != chain_id:
-            raise NodeError(400, f"signature: the permit is for {permit.token} on chain {permit.chain_id}, "
-                                 f"the quote's trigger is {token} on chain {chain_id}")  # fmt: skip
-        index = meta.get("permitTxIndex")
-        spender = quote.user_ops[int(index)].user_op.sender if index is not None else None
+        trigger = facts.trigger
+        if trigger is not None and (permit.token != trigger.token_address or permit.chain_id != trigger.chain_id):
+            raise NodeError(
+                400,
+                f"signature: the permit is for {permit.token} on chain {permit.chain_id}, the quote's trigger is "
+                f"{trigger.token_address} on chain {trigger.chain_id}",
+            )
+        index = facts.permit_tx_index
+        spender = quote.user_ops[index].user_op.sender if index is not None else None
         if spender is not None and permit.spender != spender:
             raise NodeError(400, f"signature: the permit's spender is {permit.spender}, the account is {spender}")
-        needed = int(trigger.get("amount") or 0) + (0 if meta.get("sponsored") else int(meta["tokenWeiAmount"]))
+        needed = _needed(facts)
         if permit.amount < needed:
             raise NodeError(
                 400,
@@ -341,32 +398,20 @@ class Acceptor:
     # -- the userOps' signatures --------------------------------------------------------------------------------------
 
     def _sign(
-        self, quote: GetQuotePayload, body: SignedQuote, signature: QuoteSignature, meta: dict[str, Any]
+        self, quote: GetQuotePayload, tree: MerkleTree, signature: QuoteSignature, facts: QuoteFacts
     ) -> list[UserOpRecord]:
-        entries = [
-            SuperTxEntry(
-                user_op_hash=op.user_op_hash,
-                lower_bound_timestamp=op.lower_bound_timestamp,
-                upper_bound_timestamp=op.upper_bound_timestamp,
-                short_encoding=op.short_encoding,
-            )
-            for op in quote.user_ops
-        ]
-        tree = get_super_tx_tree(entries)
         root = bytes(tree.root)
-        if root != bytes(quote.hash):
-            raise NodeError(500, "the stored quote does not hash to its own root")
         out = []
-        for k, (op, sent) in enumerate(zip(quote.user_ops, body.user_ops, strict=True)):
+        for k, op in enumerate(quote.user_ops):
             user_op_hash = "0x" + bytes(op.user_op_hash).hex()
-            if k == 0 and meta.get("sponsored"):
+            if not facts.executed(k):
                 # The devnet gas tank is virtual: nothing to submit (the node paymaster pays), nothing charged.
                 out.append(UserOpRecord(k, op.chain_id, user_op_hash, None, "MINED_SUCCESS", confirmed=True))
                 continue
             leaf = op.user_op_hash if op.short_encoding else op.mee_user_op_hash
             proof = [bytes(p) for p in tree.proof(leaf)]
             try:
-                sig = self._user_op_signature(op, sent, signature, meta, k, root, proof)
+                sig = self._user_op_signature(op, signature, k == facts.permit_tx_index, root, proof)
             except InvalidInputError as exc:
                 where = "paymentInfo" if k == 0 else f"userOps[{k - 1}]"
                 raise NodeError(400, f"{where}: cannot build the userOp signature: {exc.short_message}") from exc
@@ -376,19 +421,21 @@ class Acceptor:
     def _user_op_signature(
         self,
         op: MeeFilledUserOpDetails,
-        sent: MeeFilledUserOpDetails,
         signature: QuoteSignature,
-        meta: dict[str, Any],
-        index: int,
+        is_permit_tx: bool,
         root: bytes,
         proof: list[bytes],
     ) -> bytes:
-        if op.session_details is not None:
-            mode = sent.session_details.mode if sent.session_details is not None else op.session_details.mode
+        if op.session_details is not None:  # in the mode the body gives (the client may change it, spec §9.8)
             onchain_tx = signature.onchain.raw if signature.onchain is not None else None
             return bytes(
                 session_signature(
-                    op.session_details, mode, root=root, proof=proof, sig65=signature.sig65, onchain_tx=onchain_tx
+                    op.session_details,
+                    op.session_details.mode,
+                    root=root,
+                    proof=proof,
+                    sig65=signature.sig65,
+                    onchain_tx=onchain_tx,
                 )
             )
         lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
@@ -398,7 +445,7 @@ class Acceptor:
             return bytes(
                 owner_permit_signature(
                     signature.permit,
-                    is_permit_tx=index == meta.get("permitTxIndex"),
+                    is_permit_tx=is_permit_tx,
                     root=root,
                     lower=lower,
                     upper=upper,
@@ -406,3 +453,23 @@ class Acceptor:
                 )
             )
         return bytes(owner_simple_signature(root=root, lower=lower, upper=upper, proof=proof, sig65=signature.sig65))
+
+
+def _trigger_chain(body: SignedQuote, signature: QuoteSignature) -> int | None:
+    """The trigger's chain: the body's ``trigger``, else the chain of the permit or transaction the signature names
+    (the reference SDK sends no trigger at ``/exec`` for a custom-call trigger)."""
+    if body.trigger is not None:
+        return body.trigger.chain_id
+    if signature.onchain is not None:
+        return signature.onchain.chain_id
+    if signature.permit is not None:
+        return signature.permit.chain_id
+    return None
+
+
+def _needed(facts: QuoteFacts) -> int:
+    """What a permit or an approve must allow: the trigger's amount as the client sends it at ``/exec`` (the SDKs add
+    the fee to it, as the trigger's docstring in :mod:`smartsessions.mee.wire` says), and at least the fee when the
+    payment pulls it from the EOA."""
+    amount = (facts.trigger.amount or 0) if facts.trigger is not None else 0
+    return max(amount, facts.fee if facts.fusion_payment else 0)

@@ -11,7 +11,8 @@ Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body name
 (``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
 (``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
 
-The explorer answer is the quote as issued (``hash``, ``node``, ``commitment``, ``paymentInfo``, ``userOps``) plus
+The explorer answer is the quote as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``,
+``userOps``: the body without the client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus
 ``itxHash`` (the super-transaction hash again) and ``fundingTransaction`` (the on-chain trigger ``{txHash, chainId}``
 of an ``onchain`` quote, else null). Each userOp adds ``executionStatus``, ``executionData`` (the bundle's
 transaction hash) and ``executionError`` when there are ones, and always (null until known):

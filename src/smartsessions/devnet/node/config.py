@@ -1,4 +1,4 @@
-"""The local MEE node's configuration: its chains, its key, the fee tokens and their prices, quote lifetime.
+"""The local MEE node's configuration: its chains, its key, the fee tokens and their prices.
 
 It is a frozen model, so a node started as a child process reads the same thing from a JSON file
 (``python -m smartsessions.devnet.node --config node.json``). :func:`devnet_node_config` builds the devnet's:
@@ -84,6 +84,8 @@ class NodeConfig(Model):
     private_key: str
     database: str
     api_key: str | None = None
+    #: Ignored, kept so that configuration files that set it still load: quotes do not expire (as on Biconomy's
+    #: node, only their userOps' execution windows bound them; :mod:`.acceptance`).
     quote_lifetime: float = DEFAULT_QUOTE_LIFETIME
     #: The userOps' tip. None asks each chain (``eth_maxPriorityFeePerGas``); the default is an L2-like 0.001 gwei,
     #: since the devnet chains stand in for Base and OP Mainnet (anvil suggests an L1-like 1 gwei).

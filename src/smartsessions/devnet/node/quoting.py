@@ -44,7 +44,9 @@ Steps, in order:
    that pays the fee under its own payment policy is simulated once more with the real fee, so that a fee above its
    cap is refused here.
 7. **Hashes**: ``userOpHash``, ``meeUserOpHash``, the Merkle root (leaf = ``userOpHash`` for short-encoded entries,
-   else ``meeUserOpHash``) = ``quote.hash``; ``commitment = keccak256(abi.encode(hash, node, expiresAt, fee))``.
+   else ``meeUserOpHash``) = ``quote.hash``; ``commitment`` = the node EOA's EIP-191 signature over the root, as
+   Biconomy's node commits to a quote. Nothing is stored: ``/exec`` recomputes the root from the body and checks the
+   commitment (:mod:`.acceptance`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
+
+from eth_account import Account
 
 from ..._coerce import keccak
 from ...account.calls import Call, encode_execute_single
@@ -76,12 +80,14 @@ from ...mee.wire import (
 )
 from ...policies.payment import payment_cap
 from ...sessions.details import MOCK_SIGNATURE, SessionDetails
+from ...signer import personal_sign
 from ...versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 from ..deploy import NODE_PAYMASTER_ADDRESS
 from ..entrypoint import max_gas_limit
 from ._chain import ChainClient, ChainFees
 from .config import FeeTokenConfig, NodeConfig
 from .errors import NodeError
+from .quote_facts import quote_facts
 from .signatures import (
     PLACEHOLDER_ROOT,
     owner_onchain_signature,
@@ -98,7 +104,7 @@ from .simulation import (
     allowance_override,
     simulate_user_ops,
 )
-from .store import QuoteRecord, Store
+from .store import Store
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -732,14 +738,10 @@ class QuoteBuilder:
             ]
         )  # fmt: skip
         root = bytes(tree.root)
-        expires_at = time.time() + self.config.quote_lifetime
-        commitment = keccak(
-            abi_encode(
-                ["bytes32", "address", "uint256", "uint256"],
-                [root, self.node_address, int(expires_at), token_wei],
-                what="commitment",
-            )
-        )
+        # The commitment as Biconomy's node makes it (its quote service signs the Merkle root with the node's key):
+        # EIP-191 over the 32 raw bytes of the root, viem's signMessage({message: {raw: root}}), 65 bytes r ‖ s ‖ v.
+        # Raw bytes, not the root's hex string, is our reading: the source read did not show which its signer uses.
+        commitment = bytes(personal_sign(Account.from_key(self.config.private_key), root))
         decimals = token.decimals if token is not None else 6
         token_amount = format_units(token_wei, decimals)
         usd = Fraction(token_wei, 10**decimals) * (token.usd_fraction if token is not None else 1)
@@ -792,23 +794,24 @@ class QuoteBuilder:
             user_ops=tuple(user_ops),
             quote_type=request.quote_type,
         )
-        wire = to_wire(payload)
-        meta = {
-            "quoteType": request.quote_type,
-            "trigger": None if request.trigger is None else to_wire(request.trigger),
-            "sponsored": request.payment_info.sponsored,
-            "fusionPayment": fusion,
-            "permitTxIndex": next((d.index for d in drafts if d.is_permit_tx), None),
-            "triggerOpIndex": next((d.index for d in drafts if d.is_trigger_op), None),
-            "tokenWeiAmount": token_wei,
-            "weiCost": wei_cost,
-            "meeVersions": [to_wire(v) for v in request.mee_versions],
-            "simulatedGas": {str(d.index): d.sim.gas_used for d in drafts if d.sim is not None},
-        }
-        self.store.put_quote(
-            QuoteRecord(hash="0x" + root.hex(), created_at=now, expires_at=expires_at, quote=wire, meta=meta)
+        # Nothing is stored: /exec derives what it needs from the body (.quote_facts). What it will derive must be
+        # what this quote was built with; a difference is this node's bug, never the client's.
+        facts = quote_facts(
+            payload,
+            node=self.node_address,
+            quote_type=request.quote_type,
+            trigger=request.trigger,
+            trigger_chain_id=None if request.trigger is None else request.trigger.chain_id,
         )
-        return wire
+        built = (
+            fusion,
+            token_wei,
+            next((d.index for d in drafts if d.is_trigger_op), None),
+            next((d.index for d in drafts if d.is_permit_tx), None),
+        )
+        if (facts.fusion_payment, facts.fee, facts.trigger_op_index, facts.permit_tx_index) != built:
+            raise NodeError(500, f"quote {root.hex()}: /exec would read other facts from it than it was built with")
+        return to_wire(payload)
 
 
 def _can_enable(details: SessionDetails) -> bool:

@@ -1,8 +1,15 @@
-"""The node's state: quotes, super-transactions, their userOps and the bundle transactions that carry them.
+"""The node's state: accepted super-transactions, their quotes, their userOps and the bundle transactions that carry
+them.
 
 :class:`Store` is the interface the node uses; :class:`SqliteStore` keeps it in one SQLite file (WAL journal,
-``synchronous=FULL``), so a node killed at any point and started again on the same file finds every quote it issued,
-every super-transaction it accepted and every bundle transaction it signed.
+``synchronous=FULL``), so a node killed at any point and started again on the same file finds every super-transaction
+it accepted and every bundle transaction it signed.
+
+Nothing is written at ``/quote``: as on Biconomy's node, a quote is the node's by its commitment, and ``/exec`` checks
+it from the body (:mod:`.acceptance`). :meth:`Store.accept` writes the quote (the quote part of the body and the facts
+the node derived from it, :mod:`.quote_facts`) with the super-transaction and its userOps, in one transaction. A file
+an older node wrote, which stored every quote when it issued it, opens as it is; a quote of it executed now has its
+row rewritten by that transaction.
 
 The order of writes is what makes a restart safe (see :mod:`.executor`): a super-transaction is stored with all its
 userOp signatures before ``/exec`` answers; a bundle's raw signed transaction is stored before it is broadcast, so a
@@ -21,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import NodeError
+
 __all__ = [
     "BundleRecord",
     "Outcome",
@@ -34,7 +43,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class QuoteRecord:
-    """A quote this node issued: its wire JSON (exactly as answered) and the node's own notes about it."""
+    """The quote of an accepted super-transaction: its wire JSON (the ``/exec`` body without the client's own
+    fields: ``signature``, ``meeVersions``, ``trigger``, ``isEIP712TrustedSponsorshipSupported``) and the node's notes
+    about it (``meta``: :meth:`.quote_facts.QuoteFacts.meta`). ``created_at`` is when it was accepted;
+    ``expires_at`` the end of its last execution window (chain time): quotes themselves do not expire."""
 
     hash: str
     created_at: float
@@ -106,12 +118,13 @@ class BundleRecord:
 
 
 class Store(Protocol):
-    def put_quote(self, record: QuoteRecord) -> None: ...
-
     def get_quote(self, quote_hash: str) -> QuoteRecord | None: ...
 
-    def accept(self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord]) -> bool:
-        """Store an accepted super-transaction; False if one with this hash exists already (a replay)."""
+    def accept(
+        self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord], *, quote: QuoteRecord
+    ) -> bool:
+        """Store an accepted super-transaction with its quote, in one transaction; False if one with this hash
+        exists already (a replay), and then nothing is written."""
         ...
 
     def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None: ...
@@ -258,20 +271,21 @@ class SqliteStore:
 
     # -- quotes -------------------------------------------------------------------------------------------------------
 
-    def put_quote(self, record: QuoteRecord) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO quotes (hash, created_at, expires_at, quote, meta) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(hash) DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at, "
-                "quote = excluded.quote, meta = excluded.meta",
-                (
-                    record.hash,
-                    record.created_at,
-                    record.expires_at,
-                    json.dumps(record.quote, separators=(",", ":")),
-                    json.dumps(record.meta, separators=(",", ":")),
-                ),
-            )
+    @staticmethod
+    def _put_quote(db: sqlite3.Connection, record: QuoteRecord) -> None:
+        """Insert the quote, or replace the row an older node wrote when it issued it (it stored every quote)."""
+        db.execute(
+            "INSERT INTO quotes (hash, created_at, expires_at, quote, meta) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(hash) DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at, "
+            "quote = excluded.quote, meta = excluded.meta",
+            (
+                record.hash.lower(),
+                record.created_at,
+                record.expires_at,
+                json.dumps(record.quote, separators=(",", ":")),
+                json.dumps(record.meta, separators=(",", ":")),
+            ),
+        )
 
     def get_quote(self, quote_hash: str) -> QuoteRecord | None:
         rows = self._read(
@@ -284,33 +298,38 @@ class SqliteStore:
 
     # -- super-transactions -------------------------------------------------------------------------------------------
 
-    def accept(self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord]) -> bool:
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO super_txs (hash, accepted_at, body) VALUES (?, ?, ?)",
-                    (quote_hash, time.time(), json.dumps(body, separators=(",", ":"))),
-                )
-                db.executemany(
-                    "INSERT INTO user_ops (hash, idx, chain_id, user_op_hash, signature, status, tx_hash, error, "
-                    "confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            quote_hash,
-                            op.index,
-                            op.chain_id,
-                            op.user_op_hash,
-                            op.signature,
-                            op.status,
-                            op.tx_hash,
-                            op.error,
-                            int(op.confirmed),
-                        )
-                        for op in user_ops
-                    ],
-                )
-        except sqlite3.IntegrityError:
-            return False
+    def accept(
+        self, quote_hash: str, body: dict[str, Any], user_ops: Sequence[UserOpRecord], *, quote: QuoteRecord
+    ) -> bool:
+        quote_hash = quote_hash.lower()
+        if quote.hash.lower() != quote_hash:
+            raise NodeError(500, f"the quote {quote.hash} is not the one of super-transaction {quote_hash}")
+        with self._tx() as db:  # BEGIN IMMEDIATE: two /exec of one quote cannot both pass the check below
+            if db.execute("SELECT 1 FROM super_txs WHERE hash = ?", (quote_hash,)).fetchone() is not None:
+                return False  # a replay: nothing is written, the quote row stays the one accepted first
+            self._put_quote(db, quote)
+            db.execute(
+                "INSERT INTO super_txs (hash, accepted_at, body) VALUES (?, ?, ?)",
+                (quote_hash, time.time(), json.dumps(body, separators=(",", ":"))),
+            )
+            db.executemany(
+                "INSERT INTO user_ops (hash, idx, chain_id, user_op_hash, signature, status, tx_hash, error, "
+                "confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        quote_hash,
+                        op.index,
+                        op.chain_id,
+                        op.user_op_hash,
+                        op.signature,
+                        op.status,
+                        op.tx_hash,
+                        op.error,
+                        int(op.confirmed),
+                    )
+                    for op in user_ops
+                ],
+            )
         return True
 
     def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None:
