@@ -13,13 +13,15 @@ Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body name
 
 The explorer answer is the quote as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``,
 ``userOps``: the body without the client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus
-``itxHash`` (the super-transaction hash again) and ``fundingTransaction`` (the on-chain trigger ``{txHash, chainId}``
-of an ``onchain`` quote, else null). Each userOp adds ``executionStatus``, ``executionData`` (the bundle's
-transaction hash) and ``executionError`` when there are ones, and always (null until known):
+``itxHash`` (the super-transaction hash again) and ``fundingTransaction``: as on Biconomy's node, the ``trigger`` the
+client sent with ``/exec`` (token, chain, amount of a fusion quote), else null. Each userOp adds ``executionStatus``,
+``executionData`` (the bundle's transaction hash) and ``executionError`` when there are ones, and always (null until
+known, but ``confirmations``):
 
-* ``confirmations``: blocks from the one that included it to the chain's head, both counted (viem's count: 1 in
-  the block that mined it); ``isConfirmed`` once that reaches ``?confirmations`` (default 3). MINED_SUCCESS and
-  MINED_FAIL are reported as soon as the block is there; ``isConfirmed`` is what a client waits for;
+* ``confirmations``: 0 until the userOp is in a block (as Biconomy's node), then the blocks from that one to the
+  chain's head, both counted (viem's count: 1 in the block that mined it); ``isConfirmed`` once that reaches
+  ``?confirmations`` (default 3). MINED_SUCCESS and MINED_FAIL are reported as soon as the block is there;
+  ``isConfirmed`` is what a client waits for;
 * ``actualGasCost``: the ``UserOperationEvent``'s, in wei (decimal string);
 * ``revertError``: the raw revert data (hex) of a failed userOp;
 * ``miningTimestamp``: the chain's time when its bundle was broadcast; ``minedTimestamp``: its block's timestamp
@@ -42,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..._coerce import to_bytes, to_bytes32
+from ..._coerce import to_bytes32
 from ...errors import InvalidInputError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import RpcClient
@@ -52,7 +54,6 @@ from .config import NodeConfig
 from .errors import NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
-from .signatures import parse_quote_signature
 from .store import SqliteStore, Store
 
 __all__ = ["DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
@@ -139,7 +140,7 @@ class NodeService:
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
         for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
-            depth = None
+            depth = 0  # as Biconomy's node counts a userOp not (yet) in a block
             confirmed = state.confirmed
             if state.block_number is not None and state.chain_id in heads:
                 depth = max(0, heads[state.chain_id] - state.block_number + 1)
@@ -157,7 +158,7 @@ class NodeService:
                 minedTimestamp=state.mined_timestamp,
             )
             ops.append(entry)
-        return {**quote.quote, "itxHash": key, "fundingTransaction": _funding(record.body), "userOps": ops}
+        return {**quote.quote, "itxHash": key, "fundingTransaction": record.body.get("trigger"), "userOps": ops}
 
     async def _heads(self, chain_ids: set[int]) -> dict[int, int]:
         """Each chain's latest block number."""
@@ -167,17 +168,6 @@ class NodeService:
 
         known = sorted(c for c in chain_ids if c in self.chains)
         return dict(await asyncio.gather(*(head(c) for c in known)))
-
-
-def _funding(body: dict[str, Any]) -> dict[str, str] | None:
-    """The on-chain trigger transaction an ``onchain`` quote's signature names; None for other quotes."""
-    try:
-        signature = parse_quote_signature(bytes(to_bytes(body.get("signature", "0x"), field="signature")))
-    except (InvalidInputError, NodeError):
-        return None
-    if signature.onchain is None:
-        return None
-    return {"txHash": "0x" + signature.onchain.tx_hash.hex(), "chainId": str(signature.onchain.chain_id)}
 
 
 def _confirmations(request: Request) -> int:

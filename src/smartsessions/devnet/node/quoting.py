@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -288,7 +287,6 @@ class QuoteBuilder:
     # -- entry point ------------------------------------------------------------------------------------------------
 
     async def quote(self, request: QuoteRequest) -> dict[str, Any]:
-        now = int(time.time())  # this node's clock, for the quote's record (its lifetime is the node's own)
         clocks = await self._clocks(request)  # the chains' own: the EntryPoint checks windows against block time
         fee_token = self._check(request, clocks)
         drafts = self._drafts(request, clocks)
@@ -334,7 +332,7 @@ class QuoteBuilder:
                 if payment.session_details is not None and fee_token is not None:
                     await self._check_session_payment(payment, depth, fee_token, token_wei)
 
-        return self._finish(request, drafts, fee_token, token_wei, wei_cost, fusion, now)
+        return self._finish(request, drafts, fee_token, token_wei, fusion)
 
     # -- 1. the request ---------------------------------------------------------------------------------------------
 
@@ -716,9 +714,7 @@ class QuoteBuilder:
         drafts: list[Draft],
         token: FeeTokenConfig | None,
         token_wei: int,
-        wei_cost: int,
         fusion: bool,
-        now: int,
     ) -> dict[str, Any]:
         hashes = []
         for d in drafts:
