@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,3 +79,35 @@ def test_fees_and_blocks_like_an_l2(tmp_path: Path, network: str) -> None:
     # the floor is set again within 0.1 s of each block; a block mined in between is at most 12.5 % below it
     assert all(floor * 7 // 8 <= fee <= floor for fee in fees), fees
     assert fees.count(floor) >= 3, fees
+
+
+def test_a_chain_dies_with_the_process_that_started_it() -> None:
+    """A devnet process that dies without cleaning up (a crash, ``kill -9``) leaves no anvil behind: the chain gets
+    SIGTERM from the kernel when its parent dies (issue 11, item 1: a crashed node used to orphan its chains)."""
+    script = (
+        "import sys\n"
+        "from smartsessions.devnet.anvil import AnvilProcess\n"
+        "anvil = AnvilProcess.start(8453)\n"
+        "print(anvil.process.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    os.kill(pid, 0)  # running
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        try:  # a zombie is dead too (init reaps it in a moment)
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split()[2] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        assert time.monotonic() < deadline, f"anvil {pid} outlived its parent"
+        time.sleep(0.05)

@@ -9,30 +9,38 @@ accounts deployed on both chains, over real HTTP, on real chains.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from smartsessions import ActionConfig, get_sudo_policy
 from smartsessions.account.calls import Call, encode_execute
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
+from smartsessions.devnet.node import NodeServer, devnet_node_config
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.mee.wire import GetQuotePayload, from_wire
 
-from ..contracts.flows import counter_value, deployed_with_sessions_module, increment_call
+from ..contracts.flows import COUNTER, INCREMENT, counter_value, deployed_with_sessions_module, increment_call
 from ..contracts.harness import Chain
 from .conftest import Node
 from .helpers import (
     Lanes,
+    NodeClient,
     fund_usdc,
+    grant,
+    is_permission_enabled,
     mee_versions,
     paused_mining,
     payment_info,
+    session_quote,
     signed,
     statuses,
     usdc_balance,
     user_op,
 )
+from .proxy import FlakyProxy
 
 ZERO = "0x" + "00" * 20
 BRIDGE = "0x000000000000000000000000000000000000b12d"  # where the deposit on the fee chain goes
@@ -202,3 +210,46 @@ def test_every_chain_runs_without_waiting_for_the_payment_to_be_mined(
         assert answer["userOps"][0]["executionData"]  # broadcast, not mined
         c8453.rpc.request("evm_mine")
     assert statuses(node.client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
+
+
+@pytest.mark.slow  # a chain outage of a few seconds
+def test_a_chain_outage_delays_a_userop_but_does_not_strand_it(
+    chains: tuple[Chain, Chain], devnet: Devnet, tmp_path: Path
+) -> None:
+    """A two-chain session (fee on 8453, a call on 10): chain 10's RPC refuses every connection from /exec on (a
+    session /exec needs only the fee chain). The payment runs on 8453; the userOp on 10 waits (PENDING) while the node
+    tries again with a growing pause; once chain 10 answers again it runs, with no restart of the node (issue 11,
+    item 3)."""
+    c8453, c10 = chains
+    owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
+    account = two_chain_account(chains)
+    actions = [
+        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
+                     action_policies=[get_sudo_policy()])
+        for c in chains
+    ]  # fmt: skip
+    details = grant(list(chains), account, owner, redeemer, actions)
+    request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
+    proxy = FlakyProxy(devnet.url(10))
+    config = devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=tmp_path / "node.sqlite")
+    server = NodeServer(config).start()
+    client = NodeClient(server.url, api_key=None)
+    try:
+        before = counter_value(c10)
+        quote = client.quote(request)
+        proxy.down()
+        quote_hash = client.execute(signed(quote, redeemer, request))
+        deadline = time.monotonic() + 30
+        while statuses(client.get(f"/explorer/{quote_hash}")[1])[0] != "MINED_SUCCESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(2)  # a few refused rounds on 10
+        assert statuses(client.get(f"/explorer/{quote_hash}")[1]) == ["MINED_SUCCESS", "PENDING"]
+        assert counter_value(c10) == before
+        proxy.up()
+        assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
+        assert counter_value(c10) == before + 1 and is_permission_enabled(c10, details[1], account)
+    finally:
+        client.close()
+        server.stop()
+        proxy.close()

@@ -8,13 +8,17 @@ or ``anvil`` on ``PATH``. anvil picks its own free port (``--port 0``) and logs 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +69,27 @@ def find_anvil() -> str:
             "or set ANVIL_BIN to an anvil binary, or put anvil (Foundry) on PATH.",
         ],
     )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a hook that makes the anvil child get SIGTERM when the process that started it dies, however it
+    dies (a crash, ``kill -9``): no chain outlives its devnet as an orphan. Only for a devnet started from the main
+    thread (the signal follows the thread that forked, and a worker thread may end before its devnet). The hook only
+    calls ``prctl``, resolved here, before the fork."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
 
 
 @dataclass
@@ -131,7 +156,12 @@ class AnvilProcess:
         ]
         try:
             process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         except OSError as exc:
             log.close()

@@ -42,7 +42,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_account import Account
@@ -90,6 +90,33 @@ def _failure(result: SimulatedOp) -> str | None:
     if result.reverted:
         return f"execution reverted: {result.revert_reason or 'the call reverts'}"
     return None
+
+
+_MIN_OUTAGE_PAUSE = 0.5
+_MAX_OUTAGE_PAUSE = 10.0
+
+
+@dataclass
+class _ChainRun:
+    """One chain of one super-transaction: its userOps (quote order), their signatures, and why each last failed."""
+
+    record: SuperTxRecord
+    quote: GetQuotePayload
+    chain: ChainClient
+    indices: list[int]
+    last_reason: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def ops(self) -> dict[int, MeeFilledUserOpDetails]:
+        return {k: self.quote.user_ops[k] for k in self.indices}
+
+    @property
+    def signatures(self) -> dict[int, str]:
+        return {op.index: op.signature or "0x" for op in self.record.user_ops}
+
+    @property
+    def with_clean_up(self) -> bool:
+        return any(self.quote.user_ops[k].is_clean_up_user_op for k in self.indices)
 
 
 class Executor:
@@ -163,73 +190,89 @@ class Executor:
     async def _run_chain(
         self, record: SuperTxRecord, quote: GetQuotePayload, chain_id: int, indices: list[int]
     ) -> None:
-        quote_hash = record.hash
-        chain = self.chains[chain_id]
-        for bundle in self.store.bundles(quote_hash):  # signed before a restart: never sign again, finish it
-            if bundle.chain_id == chain_id and bundle.state != "MINED":
-                await self._broadcast(chain, bundle, resend=True)
-                await self._settle(chain, bundle, quote)
-        signatures = {op.index: op.signature or "0x" for op in record.user_ops}
-        ops = {k: quote.user_ops[k] for k in indices}
-        with_clean_up = any(op.is_clean_up_user_op for op in ops.values())
-        last_reason: dict[int, str] = {}
+        """Rounds (:meth:`_round`) until every userOp of the chain is final. A chain that does not answer (refused,
+        hung, restarting) is tried again with a growing pause (0.5 s doubling to 10 s), for as long as it takes:
+        once it answers again, what was broadcast is settled and a userOp whose window ended meanwhile is failed
+        with the outage as its reason. The other chains go on meanwhile."""
+        state = _ChainRun(record, quote, self.chains[chain_id], indices)
+        pause = 0.0
         while True:
-            statuses = self._statuses(quote_hash)
-            pending = [k for k in indices if statuses.get(k) not in FINAL_STATUSES and statuses.get(k) != "MINING"]
-            if not pending:
-                return
-            now = await chain.clock()
-            expired = [k for k in pending if now > ops[k].upper_bound_timestamp]
-            for k in expired:
-                why = f"; its last simulation: {last_reason[k]}" if k in last_reason else ""
-                self._fail(
-                    quote_hash,
-                    [k],
-                    f"Execution deadline limit exceeded: the window ended at {ops[k].upper_bound_timestamp} "
-                    f"(chain time {now}){why}",
-                )
-            pending = [k for k in pending if k not in expired]
-            due: list[int] = []
-            for k in pending:
-                if ops[k].lower_bound_timestamp > now:
-                    break
-                due.append(k)
-            if not due:
-                if pending:
-                    await asyncio.sleep(min(1.0, max(0.05, ops[pending[0]].lower_bound_timestamp - now)))
-                continue
-            packed = [_packed(ops[k], signatures[k]) for k in due]
-            results = await simulate_user_ops(chain, packed, sender=self.account.address)
-            chosen: list[int] = []
-            blocked: int | None = None
-            for k, result in zip(due, results, strict=True):
-                reason = _failure(result)
-                if reason is None:
-                    chosen.append(k)
-                    continue
-                forced = (
-                    with_clean_up
-                    and not ops[k].is_clean_up_user_op
-                    and result.error is None
-                    and result.reverted
-                    and ops[k].upper_bound_timestamp - now <= FORCE_WINDOW
-                )
-                if forced:
-                    log.info("super-transaction %s: userOp %d forced through before its deadline", quote_hash, k)
-                    chosen.append(k)
-                    continue
-                if _lasting(reason):
-                    self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
-                else:
-                    last_reason[k] = reason
-                    blocked = k
+            try:
+                if await self._round(state):
+                    return
+                pause = 0.0
+            except RpcError as exc:
+                pause = min(_MAX_OUTAGE_PAUSE, max(_MIN_OUTAGE_PAUSE, pause * 2))
+                reason = f"chain {chain_id} did not answer: {exc.short_message}"
+                for k in state.indices:
+                    state.last_reason[k] = reason
+                log.warning("super-transaction %s: %s; trying again in %.1f s", record.hash, reason, pause)
+                await asyncio.sleep(pause)
+
+    async def _round(self, run: _ChainRun) -> bool:
+        """One round on one chain; True once all its userOps are final."""
+        quote_hash, chain, ops = run.record.hash, run.chain, run.ops
+        for bundle in self.store.bundles(quote_hash):  # broadcast but not mined (before a restart, an outage)
+            if bundle.chain_id == chain.chain_id and bundle.state != "MINED":
+                await self._broadcast(chain, bundle, resend=True)
+                await self._settle(chain, bundle, run.quote)
+        statuses = self._statuses(quote_hash)
+        # (a MINING userOp without an unmined bundle cannot be: it was settled above; it is never submitted again)
+        pending = [k for k in run.indices if statuses.get(k) not in FINAL_STATUSES and statuses.get(k) != "MINING"]
+        if not pending:
+            return True
+        now = await chain.clock()
+        expired = [k for k in pending if now > ops[k].upper_bound_timestamp]
+        for k in expired:
+            why = f"; its last simulation: {run.last_reason[k]}" if k in run.last_reason else ""
+            self._fail(
+                quote_hash,
+                [k],
+                f"Execution deadline limit exceeded: the window ended at {ops[k].upper_bound_timestamp} "
+                f"(chain time {now}){why}",
+            )
+        pending = [k for k in pending if k not in expired]
+        due: list[int] = []
+        for k in pending:
+            if ops[k].lower_bound_timestamp > now:
                 break
-            if chosen:
-                await self._submit(chain, record, quote, chosen, now)
+            due.append(k)
+        if not due:
+            if pending:
+                await asyncio.sleep(min(1.0, max(0.05, ops[pending[0]].lower_bound_timestamp - now)))
+            return False
+        packed = [_packed(ops[k], run.signatures[k]) for k in due]
+        results = await simulate_user_ops(chain, packed, sender=self.account.address)
+        chosen: list[int] = []
+        blocked: int | None = None
+        for k, result in zip(due, results, strict=True):
+            reason = _failure(result)
+            if reason is None:
+                chosen.append(k)
                 continue
-            if blocked is not None:
-                delay_ms = ops[blocked].execution_simulation_retry_delay
-                await asyncio.sleep(delay_ms / 1000 if delay_ms else self.config.simulation_retry_delay)
+            forced = (
+                run.with_clean_up
+                and not ops[k].is_clean_up_user_op
+                and result.error is None
+                and result.reverted
+                and ops[k].upper_bound_timestamp - now <= FORCE_WINDOW
+            )
+            if forced:
+                log.info("super-transaction %s: userOp %d forced through before its deadline", quote_hash, k)
+                chosen.append(k)
+                continue
+            if _lasting(reason):
+                self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
+            else:
+                run.last_reason[k] = reason
+                blocked = k
+            break
+        if chosen:
+            await self._submit(chain, run.record, run.quote, chosen, now)
+        elif blocked is not None:
+            delay_ms = ops[blocked].execution_simulation_retry_delay
+            await asyncio.sleep(delay_ms / 1000 if delay_ms else self.config.simulation_retry_delay)
+        return False
 
     async def _submit(
         self, chain: ChainClient, record: SuperTxRecord, quote: GetQuotePayload, indices: list[int], now: int
