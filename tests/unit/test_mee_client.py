@@ -617,6 +617,40 @@ async def test_node_refusals_become_typed_errors(world: World, message: str, exp
         assert (refused.value.balance, refused.value.needed, refused.value.chain_id) == (5, 900, 8453)
 
 
+async def test_a_busy_node_is_asked_again_after_its_retry_after(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 503 (or 429) with ``Retry-After`` means "come back then": the client waits that long and asks again (at most
+    3 times); without the header, or past the retries, the refusal is raised."""
+    waits: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("smartsessions.mee.client.asyncio.sleep", no_sleep)
+    busy = iter([503, 429])
+    busy_answer = {"error": "node: busy"}
+
+    def answer(body: dict[str, Any]) -> httpx.Response:
+        status = next(busy, None)
+        if status is not None:
+            return httpx.Response(status, json=busy_answer, headers={"retry-after": "2"})
+        return httpx.Response(200, json=quote_for(body))
+
+    world.node.on_quote = answer
+    client = await world.client()
+    await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    assert waits == [2.0, 2.0] and len(world.node.posts("quote")) == 3
+
+    world.node.on_quote = lambda body: httpx.Response(503, json=busy_answer)  # no Retry-After: raised at once
+    with pytest.raises(MeeApiError) as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    assert refused.value.status == 503 and waits == [2.0, 2.0]
+
+    world.node.on_quote = lambda body: httpx.Response(503, json=busy_answer, headers={"retry-after": "1"})
+    with pytest.raises(MeeApiError):
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
+    assert waits == [2.0, 2.0, 1.0, 1.0, 1.0]  # three more tries, then the refusal
+
+
 async def test_an_exec_refusal_of_the_payment_becomes_the_same_typed_error(world: World) -> None:
     """The node checks the signed payment userOp at /exec (as Biconomy's does): its refusal names the payment and the
     chain, and the SDK explains it as it explains a quote's (here: the paying session is not enabled)."""

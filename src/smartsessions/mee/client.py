@@ -545,7 +545,12 @@ class MeeClient:
         url = f"{(base_url or self.url).rstrip('/')}/{path}"
         content = None if body is None else json.dumps(body, separators=(",", ":"))
         try:
-            response = await self._http.request(method, url, content=content, headers=dict(headers or {}))
+            for attempt in range(BUSY_RETRIES + 1):
+                response = await self._http.request(method, url, content=content, headers=dict(headers or {}))
+                wait = _retry_after(response)
+                if wait is None or attempt == BUSY_RETRIES:
+                    break
+                await asyncio.sleep(wait)  # a busy node (429/503 with Retry-After): it asked us to come back
         except httpx.HTTPError as exc:
             raise MeeApiError(
                 f"Cannot reach the MEE node at {url}.",
@@ -1270,6 +1275,22 @@ class MeeClient:
 
 def _is_self_hosted(url: str) -> bool:
     return url.rstrip("/") not in (MEE_NETWORK_URL, MEE_STAGING_NETWORK_URL)
+
+
+#: How often :meth:`MeeClient.request` asks a busy node again (a 429 or 503 with ``Retry-After``), and the longest
+#: wait it accepts from one ``Retry-After`` (longer ones are raised at once, as the node's refusal).
+BUSY_RETRIES = 3
+MAX_RETRY_AFTER = 30.0
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before asking again, if the node said it is busy and when to come back; else None."""
+    if response.status_code not in (429, 503):
+        return None
+    raw = response.headers.get("retry-after", "").strip()
+    if not raw.isdigit() or len(raw) > 6 or int(raw) > MAX_RETRY_AFTER:
+        return None
+    return float(raw)
 
 
 def _simulation(simulation: Simulation | Mapping[str, Any] | None) -> Simulation:

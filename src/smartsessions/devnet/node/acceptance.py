@@ -138,6 +138,8 @@ class Acceptor:
         self.node_address = config.address
 
     async def accept(self, body: SignedQuote) -> str:
+        if len(body.user_ops) > self.config.max_user_ops + 1:  # the payment userOp, and at most max_user_ops
+            raise NodeError(400, f"userOps: {len(body.user_ops)} userOps is more than this node ever quotes")
         quote_hash = "0x" + bytes(body.hash).hex()
         if self.store.get_super_tx(quote_hash) is not None:
             raise _already_scheduled(quote_hash)

@@ -6,6 +6,7 @@
 | ``POST /v1/quote``, ``POST /v1/quote-permit`` | a filled, priced, hashed quote (§9.3, §9.4; :mod:`.quoting`) |
 | ``POST /v1/exec`` | accept a signed quote, answer ``{hash}`` (§9.8; :mod:`.acceptance`, :mod:`.executor`) |
 | ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9); ``?confirmations=N`` |
+| ``GET /v1/health`` | ours: ``{status, node, store: {superTransactions, unfinished, bytes}}`` |
 
 Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body names the JSON path of the bad field
 (``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
@@ -56,12 +57,14 @@ from .executor import Executor
 from .quoting import QuoteBuilder
 from .store import SqliteStore, Store
 
-__all__ = ["DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
+__all__ = ["BUSY_RETRY_AFTER", "DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
 
 log = logging.getLogger("smartsessions.node")
 
 #: What ``GET /v1/explorer/{hash}`` counts as confirmed without ``?confirmations``.
 DEFAULT_CONFIRMATIONS = 3
+#: Seconds a client is asked to wait (``Retry-After``) when the node is busy.
+BUSY_RETRY_AFTER = 2
 
 
 class NodeService:
@@ -118,12 +121,26 @@ class NodeService:
             "supported_wallet_providers": [],
         }
 
+    def _check_backlog(self) -> None:
+        """Backpressure: with ``max_unfinished`` super-transactions still running, new work waits (503 and
+        ``Retry-After``) instead of piling up behind them."""
+        unfinished = len(self.store.unfinished())
+        if unfinished >= self.config.max_unfinished:
+            raise NodeError(
+                503,
+                f"node: busy with {unfinished} unfinished super-transactions (at most {self.config.max_unfinished}); "
+                f"try again in {BUSY_RETRY_AFTER} s",
+                retry_after=BUSY_RETRY_AFTER,
+            )
+
     async def quote(self, body: Any) -> dict[str, Any]:
         assert self._quotes is not None
+        self._check_backlog()
         return await self._quotes.quote(from_wire(QuoteRequest, body))
 
     async def exec(self, body: Any) -> dict[str, Any]:
         assert self._acceptor is not None and self.executor is not None
+        self._check_backlog()
         quote_hash = await self._acceptor.accept(from_wire(SignedQuote, body))
         self.executor.schedule(quote_hash)
         return {"hash": quote_hash}
@@ -179,6 +196,61 @@ def _confirmations(request: Request) -> int:
     return int(raw)
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes: by its ``content-length`` before anything is read, else
+    as soon as the stream passes the limit, so a huge body never sits in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+        raise NodeError(413, f"body: {declared[:20]} bytes is more than this node takes ({limit}); send less")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise NodeError(413, f"body: more than {limit} bytes is more than this node takes; send a smaller quote")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_body(raw: bytes) -> Any:
+    """JSON, or a 400 naming what is wrong with it: not JSON, or text that is not Unicode (a lone surrogate such as
+    ``"\\ud800"`` parses, but could never be stored or answered)."""
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise NodeError(400, f"body: not JSON ({exc})") from exc
+    where = _first_unencodable(value)
+    if where is not None:
+        raise NodeError(400, f"{where or 'body'}: is not valid Unicode text (a lone surrogate); send UTF-8 text")
+    return value
+
+
+def _first_unencodable(value: Any) -> str | None:
+    """The JSON path (``userOps[0].metadata[0].description``) of the first string, or key, that UTF-8 cannot encode;
+    None if there is none. Iterative: the depth of the value does not matter."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{k}]", child) for k, child in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -204,7 +276,10 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
             try:
                 return JSONResponse(await handler(request), status_code=status)
             except NodeError as exc:
-                return _error(exc.status, exc.message)
+                response = _error(exc.status, exc.message)
+                if exc.retry_after is not None:
+                    response.headers["retry-after"] = str(exc.retry_after)
+                return response
             except InvalidInputError as exc:
                 return _error(400, _message(exc))
             except SmartSessionsError as exc:
@@ -214,14 +289,13 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
         return endpoint
 
     async def body(request: Request) -> Any:
-        raw = await request.body()
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise NodeError(400, f"body: not JSON ({exc})") from exc
+        return parse_body(await read_body(request, config.max_body_bytes))
 
     async def info(_: Request) -> dict[str, Any]:
         return node.info()
+
+    async def health(_: Request) -> dict[str, Any]:
+        return {"status": "ok", "node": node.address, "store": node.store.stats()}
 
     async def quote(request: Request) -> dict[str, Any]:
         return await node.quote(await body(request))
@@ -251,6 +325,7 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
     app = Starlette(
         routes=[
             Route("/v1/info", guarded(info), methods=["GET"]),
+            Route("/v1/health", guarded(health), methods=["GET"]),
             Route("/v1/quote", guarded(quote), methods=["POST"]),
             Route("/v1/quote-permit", guarded(quote), methods=["POST"]),
             Route("/v1//quote-permit", guarded(quote), methods=["POST"]),

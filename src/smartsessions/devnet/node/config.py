@@ -92,6 +92,13 @@ class NodeConfig(Model):
     max_priority_fee_per_gas: int | None = 1_000_000
     #: Seconds between receipt polls while a bundle is mining.
     poll_interval: float = 0.05
+    #: The largest request body the node reads (bytes; a larger one is a 413), and the most userOps one quote may
+    #: carry (the payment userOp aside; more is a 400 before any chain is asked).
+    max_body_bytes: int = 2_000_000
+    max_user_ops: int = 64
+    #: Backpressure: with this many accepted super-transactions unfinished, /quote and /exec answer 503 with
+    #: ``Retry-After`` (the SDK waits and asks again).
+    max_unfinished: int = 256
     #: Seconds before a userOp that cannot pass yet is simulated again, unless it asks for another delay
     #: (``executionSimulationRetryDelay``, in ms). Biconomy's node takes this from each chain's settings.
     simulation_retry_delay: float = 0.5

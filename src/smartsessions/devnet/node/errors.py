@@ -12,7 +12,9 @@ class NodeError(DevnetError):
 
     docs_anchor = "devneterror"
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
         self.status = status
         self.message = message
+        #: Seconds the client should wait before it asks again (the ``Retry-After`` header of a 429 or 503).
+        self.retry_after = retry_after
         super().__init__(message)

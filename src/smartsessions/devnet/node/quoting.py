@@ -287,6 +287,12 @@ class QuoteBuilder:
     # -- entry point ------------------------------------------------------------------------------------------------
 
     async def quote(self, request: QuoteRequest) -> dict[str, Any]:
+        if len(request.user_ops) > self.config.max_user_ops:
+            raise NodeError(
+                400,
+                f"userOps: {len(request.user_ops)} userOps is more than this node quotes at once "
+                f"({self.config.max_user_ops}); split the instructions over several quotes",
+            )
         clocks = await self._clocks(request)  # the chains' own: the EntryPoint checks windows against block time
         fee_token = self._check(request, clocks)
         drafts = self._drafts(request, clocks)
@@ -679,6 +685,9 @@ class QuoteBuilder:
         )
         if result.error is None and not result.reverted:
             return
+        reason = result.error or f"the transfer reverts: {result.revert_reason}"
+        if "PolicyViolation" not in reason:  # not the cap: say what it is (an enable already used, a revoked session)
+            raise NodeError(400, f"paymentInfo (chain {payment.chain_id}): refused in simulation: {reason}")
         details = payment.session_details
         assert details is not None
         cap = payment_cap(details.enable_session_data.enable_session.session_to_enable.actions, fee_token=token.address)
@@ -692,7 +701,6 @@ class QuoteBuilder:
                 "less what it already paid"
             )
         allows = f"; its payment policy on {token.symbol}.transfer allows {' and '.join(bound)}" if bound else ""
-        reason = result.error or f"the transfer reverts: {result.revert_reason}"
         raise NodeError(
             400,
             f"paymentInfo (chain {payment.chain_id}): the fee of {amount} is more than permission "

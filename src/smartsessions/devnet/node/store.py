@@ -171,6 +171,10 @@ class Store(Protocol):
         """One past the highest nonce of any bundle this node signed on the chain (0 if none)."""
         ...
 
+    def stats(self) -> dict[str, int]:
+        """What the store holds: ``superTransactions``, ``unfinished`` and ``bytes`` on disk."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -364,6 +368,12 @@ class SqliteStore:
                 for i, c, u, s, st, t, e, k, mt, bn, bt, gc, re in ops
             ),
         )
+
+    def stats(self) -> dict[str, int]:
+        [(total, unfinished)] = self._read("SELECT COUNT(*), COALESCE(SUM(finished = 0), 0) FROM super_txs")
+        files = [self.path, self.path.with_name(self.path.name + "-wal")]
+        size = sum(f.stat().st_size for f in files if f.exists())
+        return {"superTransactions": int(total), "unfinished": int(unfinished), "bytes": size}
 
     def unfinished(self) -> list[str]:
         return [r[0] for r in self._read("SELECT hash FROM super_txs WHERE finished = 0 ORDER BY accepted_at")]
