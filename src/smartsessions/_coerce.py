@@ -124,6 +124,15 @@ def to_uint(value: object, *, field: str, bits: int = 256) -> int:
         try:
             out = int(text, 16) if text.startswith(("0x", "0X")) else int(text, 10)
         except ValueError as exc:
+            if text.isascii() and text[1:].isdigit() and text[0] == "-":  # int() refuses over 4,300 digits
+                raise InvalidInputError(field, "must not be negative", fix="pass a value >= 0", value=value) from exc
+            if text.isascii() and text.removeprefix("+").isdigit():
+                raise InvalidInputError(
+                    field,
+                    f"does not fit in uint{bits}",
+                    fix=f"pass a value below 2**{bits} ({(1 << bits) - 1} is the largest)",
+                    value=value,
+                ) from exc
             raise InvalidInputError(
                 field, "not an integer", fix="pass an int, a decimal string or a 0x hex string", value=value
             ) from exc

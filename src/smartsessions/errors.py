@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._repr import bounded_repr
+
 __all__ = [
     "AccountError",
     "ChainNotConfiguredError",
@@ -124,8 +126,7 @@ class InvalidInputError(SmartSessionsError):
         if fix:
             meta.append(f"Fix: {fix}")
         if value is not None:
-            shown = repr(value)
-            meta.append(f"Got: {shown if len(shown) <= 120 else shown[:117] + '...'}")
+            meta.append(f"Got: {bounded_repr(value, 120)}")
         super().__init__(f"Invalid `{field}`: {problem}", meta_messages=meta, cause=cause)
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
-from .errors import RpcError
+from ._json import loads_bounded
+from ._repr import bounded_repr
+from .errors import InvalidInputError, RpcError
 
 __all__ = [
     "RpcClient",
@@ -27,6 +29,10 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 30.0
+#: Bounds on a JSON-RPC answer (see :func:`smartsessions._json.loads_bounded`): logs and traces can be large, and a
+#: ``debug_traceTransaction`` call tree nests two levels per call frame; stock Python's json refuses 1,000 levels.
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_RESPONSE_DEPTH = 1000
 
 
 class RpcRevertError(RpcError):
@@ -51,32 +57,74 @@ def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -
 
 
 def _revert_bytes(data: Any) -> bytes | None:
-    if isinstance(data, str) and data.startswith("0x"):
-        try:
-            return bytes.fromhex(data[2:])
-        except ValueError:
-            return None
-    if isinstance(data, dict):  # some nodes nest it: {"data": "0x..."}
-        return _revert_bytes(data.get("data"))
+    for _ in range(4):  # some nodes nest it: {"data": "0x..."}, and a few a level deeper
+        if isinstance(data, dict):
+            data = data.get("data")
+            continue
+        if isinstance(data, str) and data.startswith("0x"):
+            try:
+                return bytes.fromhex(data[2:])
+            except ValueError:
+                return None
+        return None
+    return None
+
+
+def _code(value: Any) -> int | None:
+    """A JSON-RPC error code: an int of the size JSON-RPC uses (None for anything else)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
     return None
 
 
 def decode_response(body: Any, *, method: str, url: str) -> Any:
-    """The ``result`` of one JSON-RPC response, or a typed error."""
+    """The ``result`` of one JSON-RPC response, or a typed error (never another exception, whatever ``body`` is)."""
     if not isinstance(body, dict):
         raise RpcError(f"{method}: the endpoint answered something that is not a JSON-RPC response.", details=url)
     error = body.get("error")
     if error is not None:
-        message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-        code = error.get("code") if isinstance(error, dict) else None
+        raw_message = error.get("message", error) if isinstance(error, dict) else error
+        message = raw_message if isinstance(raw_message, str) else bounded_repr(raw_message, 500)
+        raw_code = error.get("code") if isinstance(error, dict) else None
+        code = _code(raw_code)
         data = error.get("data") if isinstance(error, dict) else None
         revert = _revert_bytes(data)
         if revert is not None or "revert" in message.lower():
             raise RpcRevertError(message, revert_data=revert or b"", code=code, method=method, url=url)
-        raise RpcError(f"{method} failed: {message}", code=code, data=data, details=f"code {code}, endpoint {url}")
+        raise RpcError(
+            f"{method} failed: {message}",
+            code=code,
+            data=data,
+            details=f"code {bounded_repr(raw_code, 40)}, endpoint {url}",
+        )
     if "result" not in body:
         raise RpcError(f"{method}: the response has neither result nor error.", details=url)
     return body["result"]
+
+
+def _parse_body(content: bytes, url: str) -> Any:
+    try:
+        return loads_bounded(content, field="body", max_bytes=MAX_RESPONSE_BYTES, max_depth=MAX_RESPONSE_DEPTH)
+    except InvalidInputError as exc:
+        raise RpcError(
+            f"The JSON-RPC endpoint {url} answered something that is not JSON.",
+            meta_messages=["Check that the URL is a JSON-RPC endpoint."],
+            details=f"{exc.problem}; the answer starts with {content[:200]!r}",
+            cause=exc,
+        ) from exc
+
+
+def _hex_result(result: Any, method: str, url: str) -> bytes:
+    """The bytes of a hex ``result`` (``eth_call``, ``eth_getCode``)."""
+    if isinstance(result, str) and result.startswith(("0x", "0X")):
+        try:
+            return bytes.fromhex(result[2:])
+        except ValueError:
+            pass
+    raise RpcError(
+        f"{method}: the endpoint answered a result that is not 0x hex.",
+        details=f"result {bounded_repr(result, 200)}, endpoint {url}",
+    )
 
 
 def _transport_error(exc: Exception, url: str) -> RpcError:
@@ -115,9 +163,9 @@ class RpcClient:
         try:
             response = await self._client.post(self.url, json=payload)
             response.raise_for_status()
-            return response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
+        return _parse_body(response.content, self.url)
 
     async def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
         body = await self._post(encode_request(method, params, next(self._ids)))
@@ -134,7 +182,7 @@ class RpcClient:
 
     async def call(self, to: str, data: bytes, *, block: str = "latest", sender: str | None = None) -> bytes:
         result = await self.request("eth_call", [_call_object(to, data, sender), block])
-        return bytes.fromhex(str(result)[2:])
+        return _hex_result(result, "eth_call", self.url)
 
 
 class SyncRpcClient:
@@ -160,9 +208,9 @@ class SyncRpcClient:
         try:
             response = self._client.post(self.url, json=payload)
             response.raise_for_status()
-            return response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
+        return _parse_body(response.content, self.url)
 
     def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
         body = self._post(encode_request(method, params, next(self._ids)))
@@ -176,7 +224,7 @@ class SyncRpcClient:
 
     def call(self, to: str, data: bytes, *, block: str = "latest", sender: str | None = None) -> bytes:
         result = self.request("eth_call", [_call_object(to, data, sender), block])
-        return bytes.fromhex(str(result)[2:])
+        return _hex_result(result, "eth_call", self.url)
 
 
 def _call_object(to: str, data: bytes, sender: str | None) -> dict[str, str]:
@@ -191,7 +239,8 @@ def _batch_results(body: Any, payload: list[dict[str, Any]], url: str, *, return
         # A single error object for the whole batch.
         decode_response(body, method="batch", url=url)
         raise RpcError("The endpoint answered a batch with a single response.", details=url)
-    by_id = {item.get("id"): item for item in body if isinstance(item, dict)}
+    # Ids are the ints encode_request wrote; an entry with another id (null, a list) answers none of our requests.
+    by_id = {item["id"]: item for item in body if isinstance(item, dict) and isinstance(item.get("id"), (int, str))}
     out: list[Any] = []
     for p in payload:
         try:

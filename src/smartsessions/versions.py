@@ -219,6 +219,13 @@ def get_mee_version(version: str | MeeVersionConfig = DEFAULT_MEE_VERSION) -> Me
     """The config of an MEE version by its number (``"2.1.0"``); a config passes through unchanged."""
     if isinstance(version, MeeVersionConfig):
         return version
+    if not isinstance(version, str):
+        raise ConfigurationError(
+            "version",
+            f"expected a version string or a MeeVersionConfig, got {type(version).__name__}",
+            fix=f"use one of {', '.join(MEE_VERSIONS)} or pass a MeeVersionConfig",
+            value=version,
+        )
     try:
         return MEE_VERSIONS[version]
     except KeyError:

@@ -13,6 +13,7 @@ from typing import Any
 
 from eth_abi.abi import decode as _abi_decode
 
+from .._coerce import to_bytes
 from ..encoding.abi import abi_encode, selector
 from ..errors import DevnetError
 
@@ -93,16 +94,19 @@ def _errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
 
 
 def decode_revert(data: bytes) -> str:
-    """A readable form of revert data: ``ErrorName(arg=value, ...)``, or the hex when the selector is unknown."""
+    """A readable form of revert data: ``ErrorName(arg=value, ...)``, the hex when the selector is unknown, or
+    ``ErrorName(0x…)`` when the arguments are no valid encoding. ``data`` is bytes or 0x hex (anything else raises
+    :class:`~smartsessions.errors.InvalidInputError`)."""
+    data = bytes(to_bytes(data, field="data"))
     if len(data) < 4:
         return f"0x{data.hex()}" if data else "(no revert data)"
-    known = _errors().get(bytes(data[:4]))
+    known = _errors().get(data[:4])
     if known is None:
         return f"0x{data.hex()}"
     name, types, names = known
     try:
-        values = _abi_decode(types, bytes(data[4:]), strict=False)
-    except Exception:
+        values = _abi_decode(types, data[4:], strict=False)
+    except Exception:  # eth_abi raises several unrelated types for malformed data; the raw hex is shown instead
         return f"{name}(0x{data[4:].hex()})"
     shown = ", ".join(
         f"{n}={('0x' + v.hex()) if isinstance(v, bytes) else v}" if n else str(v)

@@ -5,15 +5,14 @@ Pure functions, shared by the contract tests, the gas benchmark and the local ME
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-
-from .._coerce import keccak, to_address
-from ..encoding.abi import abi_encode, selector
+from .._coerce import keccak, to_address, to_bytes, to_bytes32
+from ..encoding.abi import abi_decode, abi_encode, selector
 from ..encoding.userop import PackedUserOperation
+from ..errors import InvalidInputError
 from .artifacts import decode_revert
 
 __all__ = [
@@ -82,25 +81,71 @@ class UserOpResult:
         return None if self.revert_reason is None else decode_revert(self.revert_reason)
 
 
-def _topic_bytes(topic: str) -> bytes:
-    return bytes.fromhex(topic[2:])
+_RECEIPT_FIX = "pass the eth_getTransactionReceipt result of the handleOps transaction, as the node answered it"
 
 
-def parse_user_op_results(receipt: dict[str, Any]) -> list[UserOpResult]:
-    """Every userOp of a ``handleOps`` receipt, in log order."""
+def _list(value: object, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidInputError(
+            field, f"must be a JSON array, got {type(value).__name__}", fix=_RECEIPT_FIX, value=value
+        )
+    return value
+
+
+def _topics(log: object, k: int, needed: int) -> list[bytes] | None:
+    """The log's topics as bytes if its first is one of the EntryPoint events read here (None otherwise)."""
+    if not isinstance(log, Mapping):
+        raise InvalidInputError(
+            f"receipt.logs[{k}]", f"must be a JSON object, got {type(log).__name__}", fix=_RECEIPT_FIX
+        )
+    raw = _list(log.get("topics"), f"receipt.logs[{k}].topics")
+    if not raw:
+        return None
+    first = bytes(to_bytes32(raw[0], field=f"receipt.logs[{k}].topics[0]"))
+    if first not in (USER_OPERATION_EVENT_TOPIC, USER_OPERATION_REVERT_REASON_TOPIC):
+        return None
+    if len(raw) < needed:
+        raise InvalidInputError(
+            f"receipt.logs[{k}].topics",
+            f"an EntryPoint event has {needed} topics, this log {len(raw)}",
+            fix=_RECEIPT_FIX,
+        )
+    return [bytes(to_bytes32(t, field=f"receipt.logs[{k}].topics[{j}]")) for j, t in enumerate(raw)]
+
+
+def parse_user_op_results(receipt: Mapping[str, Any]) -> list[UserOpResult]:
+    """Every userOp of a ``handleOps`` receipt, in log order.
+
+    A receipt not shaped as ``eth_getTransactionReceipt`` answers raises
+    :class:`~smartsessions.errors.InvalidInputError` naming the bad field (``receipt.logs[2].topics[1]``); event
+    data that is not the event's ABI encoding raises :class:`~smartsessions.errors.EncodingError`."""
+    if not isinstance(receipt, Mapping):
+        raise InvalidInputError("receipt", f"must be a JSON object, got {type(receipt).__name__}", fix=_RECEIPT_FIX)
     reasons: dict[bytes, bytes] = {}
     events = []
-    for log in receipt.get("logs", []):
-        topics = [_topic_bytes(t) for t in log["topics"]]
-        data = bytes.fromhex(log["data"][2:])
-        if topics and topics[0] == USER_OPERATION_REVERT_REASON_TOPIC:
-            _nonce, reason = abi_decode(["uint256", "bytes"], data)
+    for k, log in enumerate(_list(receipt.get("logs", []), "receipt.logs")):
+        topics = _topics(log, k, needed=2)
+        if topics is None:
+            continue
+        data = bytes(to_bytes(log.get("data"), field=f"receipt.logs[{k}].data"))
+        if topics[0] == USER_OPERATION_REVERT_REASON_TOPIC:
+            _nonce, reason = abi_decode(
+                ["uint256", "bytes"], data, what=f"receipt.logs[{k}] (UserOperationRevertReason)"
+            )
             reasons[topics[1]] = bytes(reason)
-        elif topics and topics[0] == USER_OPERATION_EVENT_TOPIC:
-            events.append((topics, data))
+        else:
+            if len(topics) < 4:
+                raise InvalidInputError(
+                    f"receipt.logs[{k}].topics",
+                    f"a UserOperationEvent has 4 topics, this log {len(topics)}",
+                    fix=_RECEIPT_FIX,
+                )
+            events.append((k, topics, data))
     results = []
-    for topics, data in events:
-        nonce, success, cost, used = abi_decode(["uint256", "bool", "uint256", "uint256"], data)
+    for k, topics, data in events:
+        nonce, success, cost, used = abi_decode(
+            ["uint256", "bool", "uint256", "uint256"], data, what=f"receipt.logs[{k}] (UserOperationEvent)"
+        )
         results.append(
             UserOpResult(
                 user_op_hash=topics[1],
@@ -117,11 +162,15 @@ def parse_user_op_results(receipt: dict[str, Any]) -> list[UserOpResult]:
 
 
 def decode_handle_ops_revert(data: bytes) -> str:
-    """``FailedOp(index, "AA23 reverted")`` and friends, with the inner revert decoded where there is one."""
-    if data[:4] == _FAILED_OP:
-        index, reason = abi_decode(["uint256", "string"], data[4:])
+    """``FailedOp(index, "AA23 reverted")`` and friends, with the inner revert decoded where there is one. Revert
+    data that is no valid encoding of its error raises :class:`~smartsessions.errors.EncodingError`."""
+    raw = bytes(to_bytes(data, field="data"))
+    if raw[:4] == _FAILED_OP:
+        index, reason = abi_decode(["uint256", "string"], raw[4:], what="FailedOp revert data")
         return f"FailedOp(op {index}: {reason})"
-    if data[:4] == _FAILED_OP_WITH_REVERT:
-        index, reason, inner = abi_decode(["uint256", "string", "bytes"], data[4:])
+    if raw[:4] == _FAILED_OP_WITH_REVERT:
+        index, reason, inner = abi_decode(
+            ["uint256", "string", "bytes"], raw[4:], what="FailedOpWithRevert revert data"
+        )
         return f"FailedOpWithRevert(op {index}: {reason}: {decode_revert(bytes(inner))})"
-    return decode_revert(data)
+    return decode_revert(raw)

@@ -63,6 +63,13 @@ class MerkleTree:
 
 def verify_proof(root: object, leaf: object, proof: Sequence[object]) -> bool:
     """OpenZeppelin ``MerkleProof.verify``, as the validator runs it on chain."""
+    if isinstance(proof, (str, bytes, bytearray)) or not isinstance(proof, Sequence):
+        raise InvalidInputError(
+            "proof",
+            f"expected a list of 32-byte hashes, got {type(proof).__name__}",
+            fix="pass the proof as a list of 0x hex strings or bytes",
+            value=proof,
+        )
     h = bytes(to_bytes32(leaf, field="leaf"))
     for k, p in enumerate(proof):
         h = hash_pair(h, bytes(to_bytes32(p, field=f"proof[{k}]")))

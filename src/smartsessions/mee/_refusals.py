@@ -30,6 +30,7 @@ from ..encoding.session import SmartSessionMode
 from ..errors import (
     EnableSignatureUsedError,
     InsufficientBalanceError,
+    InvalidInputError,
     PolicyViolationError,
     SessionNotEnabledError,
     SessionStateError,
@@ -86,12 +87,32 @@ class OpContext:
     sender: str | None = None
 
 
+def _number(digits: str | None, bits: int) -> int | None:
+    """A number of a node message, or None when there is none or it cannot be a ``uint<bits>`` (a longer run of
+    digits than that is not a chain id or an amount: int() of more than 4,300 digits even raises)."""
+    if digits is None or len(digits) > len(str(1 << bits)):
+        return None
+    value = int(digits)
+    return value if value >> bits == 0 else None
+
+
+def _message(message: object, field: str = "message") -> str:
+    if not isinstance(message, str):
+        raise InvalidInputError(
+            field,
+            f"expected the node's message as a string, got {type(message).__name__}",
+            fix="pass the error text (MeeApiError.short_message, or a userOp's executionError)",
+            value=message,
+        )
+    return message
+
+
 def where_of(message: str) -> tuple[str | None, int | None]:
     """``("userOps[0]", 8453)`` from a node message that starts with the userOp it is about."""
-    match = _WHERE.match(message)
+    match = _WHERE.match(_message(message))
     if match is None:
         return None, None
-    return match.group(1), int(match.group(2)) if match.group(2) else None
+    return match.group(1), _number(match.group(2), 64)
 
 
 def _policy_name(policy: str) -> str:
@@ -257,8 +278,12 @@ def explain_refusal(
     where: str | None = None,
 ) -> SmartSessionsError | None:
     """The specific error behind a node's refusal ``message``, or None. ``where`` names the userOp the message is
-    about when the message itself does not start with it (receipts)."""
-    message = _named_errors(message)
+    about when the message itself does not start with it (receipts). A number in the message too long for what it
+    stands for (a chain id, an amount) is left unread (None in the error). ``message`` and ``where`` must be strings
+    (:class:`~smartsessions.errors.InvalidInputError` otherwise)."""
+    message = _named_errors(_message(message))
+    if where is not None:
+        where = _message(where, "where")
     found_where, chain_id = where_of(message)
     where = where or found_where
     op = None if ops is None or where is None else ops.get(where)
@@ -327,9 +352,9 @@ def explain_refusal(
             "needed.",
             holder=to_address(holder, field="holder"),
             token=to_address(token, field="token"),
-            chain_id=int(chain_text),
-            balance=int(balance),
-            needed=int(needed),
+            chain_id=_number(chain_text, 64),
+            balance=_number(balance, 256),
+            needed=_number(needed, 256),
             meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
             details=message,
         )

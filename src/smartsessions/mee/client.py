@@ -37,7 +37,9 @@ import httpx
 from eth_abi.abi import decode as abi_decode
 
 from .._coerce import keccak, to_address, to_bytes32
+from .._json import loads_bounded
 from .._model import Address, Model, Uint64
+from .._repr import bounded_repr
 from ..account.calls import Call, decode_execute
 from ..account.instructions import (
     AnyInstruction,
@@ -328,27 +330,57 @@ def _clean(message: str) -> str:
     return ("" if out.lower() == "error" else out).strip()
 
 
-def _js_string(value: Any) -> str:
+#: How deeply parse_error_message reads a node's error; deeper parts are shown as "...". A node's errors nest a few
+#: levels (an errors array of objects with a path array); JSON the client parsed nests at most 64.
+_ERROR_DEPTH = 16
+
+
+def _js_string(value: Any, depth: int = 0) -> str:
+    """``String(value)`` as JavaScript writes it, for the JSON values a node answers; never raises on them."""
     if isinstance(value, str):
         return value
+    if depth > _ERROR_DEPTH:
+        return "..."
     if isinstance(value, list):
-        return ",".join(_js_string(v) for v in value)
+        return ",".join(_js_string(v, depth + 1) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     if isinstance(value, dict):
-        return json.dumps(value)
-    return str(value)
+        if not _nests_deeper(value, _ERROR_DEPTH - depth):
+            try:
+                return json.dumps(value)
+            except (TypeError, ValueError):  # not JSON: bytes inside, or an int of more than 4,300 digits
+                pass
+        return bounded_repr(value, 2000)
+    try:
+        return str(value)
+    except ValueError:  # an int of more than 4,300 digits
+        return bounded_repr(value, 2000)
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest more than ``limit`` levels in ``value`` (without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def parse_error_message(error: Any) -> str:
     """The message the reference SDK makes of a node's error (``parseErrorMessage``): validation arrays become
-    ``"path: message"`` lines, bundler ``errorArgs`` give their AA reason, anything else its text."""
+    ``"path: message"`` lines, bundler ``errorArgs`` give their AA reason, anything else its text. Any JSON value is
+    read (never raises)."""
     if not isinstance(error, dict):
         return _extract(_clean(_js_string(error)))
     if error.get("type") == "AcrossApiError":
-        return f"{error.get('type')}: {error.get('message')}"
+        message = error.get("message")
+        return f"AcrossApiError: {'None' if message is None else _js_string(message)}"
     errors = error.get("errors")
     if isinstance(errors, list) and errors:
         first = errors[0]
@@ -561,14 +593,14 @@ class MeeClient:
                 cause=exc,
             ) from exc
         try:
-            answer: Any = response.json()
-        except ValueError as exc:
+            answer: Any = loads_bounded(response.content, field="body")
+        except InvalidInputError as exc:  # not JSON, or too large or deeply nested to be an answer of the node
             if response.is_success:
                 raise MeeApiError(
                     f"The MEE node answered {method} {path} with something that is not JSON.",
                     status=response.status_code,
                     body=response.text,
-                    details=response.text[:500],
+                    details=f"{exc.problem}; the answer starts with {response.text[:500]!r}",
                     cause=exc,
                 ) from exc
             answer = response.text or response.reason_phrase

@@ -107,8 +107,15 @@ def verify_commitment(quote: Any, node: object | None = None) -> bool:
     A client that knows its node's address (from ``GET /info``) passes it, so that a quote cannot name another."""
     if isinstance(quote, Mapping):
         quote_hash, commitment, named = quote.get("hash"), quote.get("commitment"), quote.get("node")
-    else:
+    elif all(hasattr(quote, name) for name in ("hash", "commitment", "node")):
         quote_hash, commitment, named = quote.hash, quote.commitment, quote.node
+    else:
+        raise InvalidInputError(
+            "quote",
+            f"expected a quote (a GetQuotePayload or its wire JSON), got {type(quote).__name__}",
+            fix="pass the quote the node answered",
+            value=quote,
+        )
     expected = named if node is None else node
     if expected is None or commitment is None:
         return False

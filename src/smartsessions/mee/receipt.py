@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._repr import bounded_repr
+from ..errors import InvalidInputError
+
 __all__ = ["ReceiptSummary", "summarize_receipt"]
 
 Status = Literal["PENDING", "MINING", "MINED_SUCCESS", "MINED_FAIL", "FAILED"]
@@ -32,36 +35,71 @@ class ReceiptSummary:
         return "\n".join(f"[{index}] {error}" for index, error in self.failures)
 
 
-def _status(op: Mapping[str, Any]) -> str:
-    status = str(op.get("executionStatus", "PENDING"))
+def _status(op: Mapping[str, Any], k: int) -> str:
+    status = op.get("executionStatus")
+    if status is None:
+        return "PENDING"
+    if not isinstance(status, str):
+        raise InvalidInputError(
+            f"userOps[{k}].executionStatus",
+            f"must be a string, got {type(status).__name__}",
+            fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+            value=status,
+        )
     return "MINED_SUCCESS" if status == "SUCCESS" else status  # legacy name
+
+
+def _error(op: Mapping[str, Any], default: str) -> str:
+    error = op.get("executionError")
+    if not error:
+        return default
+    return error if isinstance(error, str) else bounded_repr(error, 2000)
+
+
+def _entries(user_ops: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if isinstance(user_ops, (str, bytes)) or not isinstance(user_ops, Sequence):
+        raise InvalidInputError(
+            "userOps",
+            f"must be a list of userOp objects, got {type(user_ops).__name__}",
+            fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+            value=user_ops,
+        )
+    for k, op in enumerate(user_ops):
+        if not isinstance(op, Mapping):
+            raise InvalidInputError(
+                f"userOps[{k}]",
+                f"must be a JSON object, got {type(op).__name__}",
+                fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+                value=op,
+            )
+    return list(user_ops)
 
 
 def summarize_receipt(
     user_ops: Sequence[Mapping[str, Any]], *, mode: Literal["default", "fast-block"] = "default"
 ) -> ReceiptSummary:
-    """Summarise the ``userOps`` of an explorer payload (payment userOp included, at index 0)."""
-    relevant = [(k, op) for k, op in enumerate(user_ops) if k > 0 and not op.get("isCleanUpUserOp")]
+    """Summarise the ``userOps`` of an explorer payload (payment userOp included, at index 0).
+
+    Raises :class:`~smartsessions.errors.InvalidInputError` for entries that are not objects, or an
+    ``executionStatus`` that is not a string."""
+    entries = _entries(user_ops)
+    relevant = [(k, op) for k, op in enumerate(entries) if k > 0 and not op.get("isCleanUpUserOp")]
+    statuses = {k: _status(op, k) for k, op in relevant}
     confirmed_needed = mode == "default"
 
     def confirmed(op: Mapping[str, Any]) -> bool:
         return bool(op.get("isConfirmed")) or not confirmed_needed
 
-    failed = [(k, str(op.get("executionError") or "failed")) for k, op in relevant if _status(op) == "FAILED"]
+    failed = [(k, _error(op, "failed")) for k, op in relevant if statuses[k] == "FAILED"]
     if failed:
         return ReceiptSummary("FAILED", True, tuple(failed))
-    mined_fail = [
-        (k, str(op.get("executionError") or "reverted"))
-        for k, op in relevant
-        if _status(op) == "MINED_FAIL" and confirmed(op)
-    ]
+    mined_fail = [(k, _error(op, "reverted")) for k, op in relevant if statuses[k] == "MINED_FAIL" and confirmed(op)]
     if mined_fail:
         return ReceiptSummary("MINED_FAIL", True, tuple(mined_fail))
-    statuses = [_status(op) for _, op in relevant]
-    if "MINING" in statuses:
+    if "MINING" in statuses.values():
         return ReceiptSummary("MINING", False)
-    if "PENDING" in statuses:
+    if "PENDING" in statuses.values():
         return ReceiptSummary("PENDING", False)
-    if relevant and all(s == "MINED_SUCCESS" and confirmed(op) for s, (_, op) in zip(statuses, relevant, strict=True)):
+    if relevant and all(statuses[k] == "MINED_SUCCESS" and confirmed(op) for k, op in relevant):
         return ReceiptSummary("MINED_SUCCESS", True)
     return ReceiptSummary("PENDING", False)

@@ -11,14 +11,17 @@ They serialise to JSON without loss, so a grant made in one process (the owner's
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from hexbytes import HexBytes
 
+from .._json import loads_bounded
 from .._model import Bytes32, HexData, Model
+from .._repr import bounded_repr
 from ..encoding.session import EnableSessionData, Mode
-from ..errors import EncodingError
+from ..errors import InvalidInputError
 
 __all__ = [
     "MOCK_SIGNATURE",
@@ -82,32 +85,59 @@ def session_details_to_json(
     return json.dumps([_to_plain(d, form) for d in details], separators=(",", ":"))
 
 
-def _untag(value: Any) -> Any:
+_FIELD = "session_details"
+_FIX = "pass what session_details_to_json (or abstractjs stringify) wrote"
+#: Session details nest about 8 levels (a list of them, the enable data, the session, its ERC-7739 contents).
+_MAX_DEPTH = 32
+# A tagged bigint's value as abstractjs writes it (bigint.toString()); a uint256 has at most 78 digits.
+_BIGINT_DIGITS = re.compile(r"\s*[-+]?[0-9]{1,78}\s*")
+
+
+def _untag(value: Any, path: str, depth: int = 0) -> Any:
+    """``value`` with the reference's tagged bigints (``{"__type": "bigint", "value": "8453"}``) read as ints."""
+    if depth > _MAX_DEPTH:
+        raise InvalidInputError(
+            path,
+            f"nests more than {_MAX_DEPTH} levels deep",
+            fix=_FIX,
+        )
     if isinstance(value, dict):
         if value.get(_BIGINT_TAG) == "bigint" and set(value) == {"__type", "value"}:
-            return int(value["value"])
-        return {k: _untag(v) for k, v in value.items()}
+            digits = value["value"]
+            if isinstance(digits, int) and not isinstance(digits, bool) and digits.bit_length() <= 256:
+                return digits
+            if not isinstance(digits, str) or not _BIGINT_DIGITS.fullmatch(digits):
+                raise InvalidInputError(
+                    f"{path}.value",
+                    "a tagged bigint's value must be a decimal string of at most 78 digits",
+                    fix='write it as abstractjs stringify does: {"__type": "bigint", "value": "8453"}',
+                    value=digits,
+                )
+            return int(digits)
+        return {
+            k: _untag(v, f"{path}.{k if isinstance(k, str) else bounded_repr(k, 40)}", depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_untag(v) for v in value]
+        return [_untag(v, f"{path}[{k}]", depth + 1) for k, v in enumerate(value)]
     return value
 
 
 def session_details_from_json(data: str | bytes | Sequence[Any] | dict[str, Any]) -> list[SessionDetails]:
     """Read session details written by us or by the reference (tagged or wire form).
 
-    Accepts a JSON text or already-parsed JSON; an array gives its entries, a single object a one-element list.
+    Accepts a JSON text (``str``, or ``bytes`` in UTF-8) or already-parsed JSON; an array gives its entries, a single
+    object a one-element list. Anything else raises :class:`~smartsessions.errors.InvalidInputError`: text that is
+    not JSON, or nests deeper or is larger than session details can be (see :func:`smartsessions._json.loads_bounded`),
+    and values that do not fit the model.
     """
-    if isinstance(data, (str, bytes)):
-        try:
-            parsed = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise EncodingError(
-                "Cannot read session details: the text is not JSON.",
-                meta_messages=["Pass what session_details_to_json (or abstractjs stringify) wrote."],
-                details=str(exc),
-                cause=exc,
-            ) from exc
+    if isinstance(data, (str, bytes, bytearray, memoryview)):
+        parsed = loads_bounded(data, field=_FIELD, max_depth=_MAX_DEPTH, fix=_FIX)
     else:
         parsed = data
     items = parsed if isinstance(parsed, list) else [parsed]
-    return [SessionDetails.model_validate(_untag(item)) for item in items]
+    many = isinstance(parsed, list)
+    return [
+        SessionDetails.model_validate(_untag(item, f"{_FIELD}[{k}]" if many else _FIELD))
+        for k, item in enumerate(items)
+    ]

@@ -1,0 +1,136 @@
+"""JSON from outside, parsed with bounds: the one JSON reader of the SDK's decoders (and the node's HTTP edge).
+
+Why not plain :func:`json.loads`: py_ecc (imported through eth-account) raises the interpreter's recursion limit to
+100,000 at import time, so the C parser no longer stops deeply nested input with a ``RecursionError``: it overflows
+the C stack and the whole process dies (``"[" * 100_000 + "]" * 100_000`` ends Python with a segmentation fault).
+It also raises foreign exceptions: ``UnicodeDecodeError`` for bytes that are not UTF-8/16/32, ``ValueError`` (not
+``JSONDecodeError``) for an integer of more than 4,300 digits.
+
+:func:`loads_bounded` checks the text first, in linear time and without recursion, then parses it:
+
+* ``max_bytes``: the size of the input (bytes as given; a ``str`` by its length in characters);
+* ``max_depth``: how deeply arrays and objects nest (``[]`` is depth 1, ``{"a": [1]}`` depth 2), counted outside
+  strings, so that brackets inside a string value do not count;
+* ``max_number_digits``: the longest run of digits in a number (a uint256 has at most 78 decimal digits).
+
+Every failure is an :class:`~smartsessions.errors.InvalidInputError` whose ``field`` is the ``field`` argument (say
+``"body"`` or ``"session_details"``) and whose message says what to fix. ``NaN`` and ``Infinity``, which
+:func:`json.loads` accepts but JSON does not have, are refused. A node uses it as::
+
+    from smartsessions._json import loads_bounded
+
+    body = loads_bounded(await request.body(), field="body")  # InvalidInputError -> 400 naming `body`
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import sub
+from typing import Any
+
+from .errors import InvalidInputError
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NUMBER_DIGITS", "loads_bounded"]
+
+#: Far above what a quote, a receipt or a list of session details needs (a few kB to a few hundred kB).
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+#: Our JSON nests about 10 levels (session details inside a quote request); stock Python refuses 1,000.
+DEFAULT_MAX_DEPTH = 64
+#: A uint256 has 78 decimal digits; leave room for numbers other implementations write with more.
+DEFAULT_MAX_NUMBER_DIGITS = 100
+_FIX = "pass JSON text as json.dumps or JSON.stringify write it"
+
+# A JSON string: what lies between its quotes does not count for depth or digits. An unterminated string runs to the
+# end of the text (json.loads refuses it anyway). Every attempt matches at its first try, so the scan is linear.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Openers become 2 and closers 0, so that subtracting 1 gives the depth step (+1 or -1) without a Python loop.
+_STEPS = str.maketrans({"[": "\x02", "{": "\x02", "]": "\x00", "}": "\x00"})
+
+
+@lru_cache(maxsize=16)
+def _digit_run(longer_than: int) -> re.Pattern[str]:
+    return re.compile(f"[0-9]{{{longer_than + 1}}}")
+
+
+def _depth_over(skeleton: str, max_depth: int) -> int | None:
+    """The deepest nesting of ``[``/``{`` in ``skeleton`` (JSON with its strings removed) if above ``max_depth``."""
+    brackets = _NOT_BRACKET.sub("", skeleton)
+    if brackets.count("[") + brackets.count("{") <= max_depth:
+        return None
+    steps = brackets.translate(_STEPS).encode("ascii")
+    depth = max(accumulate(map(sub, steps, repeat(1))))
+    return depth if depth > max_depth else None
+
+
+def _text_of(data: str | bytes | bytearray | memoryview, field: str, fix: str) -> str:
+    if isinstance(data, str):
+        return data
+    raw = bytes(data)
+    try:
+        # As json.loads reads bytes: UTF-8, UTF-16 or UTF-32, told apart by the first bytes.
+        return raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            field,
+            f"is not text in UTF-8 (or UTF-16/32): {exc.reason} at byte {exc.start}",
+            fix=fix,
+            cause=exc,
+        ) from exc
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def loads_bounded(
+    data: str | bytes | bytearray | memoryview,
+    *,
+    field: str,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_number_digits: int = DEFAULT_MAX_NUMBER_DIGITS,
+    fix: str = _FIX,
+) -> Any:
+    """Parse JSON text from outside, refusing it (:class:`InvalidInputError` naming ``field``) when it is not JSON,
+    is larger than ``max_bytes``, nests deeper than ``max_depth`` or has a number longer than ``max_number_digits``
+    digits. ``fix`` is what the error tells the caller to do when the text is not JSON at all. Valid JSON within the
+    bounds parses exactly as :func:`json.loads` parses it."""
+    if not isinstance(data, (str, bytes, bytearray, memoryview)):
+        raise InvalidInputError(field, f"expected JSON text (str or bytes), got {type(data).__name__}", fix=fix)
+    size = data.nbytes if isinstance(data, memoryview) else len(data)
+    if size > max_bytes:
+        raise InvalidInputError(
+            field,
+            f"is {size} {'characters' if isinstance(data, str) else 'bytes'} long, more than the {max_bytes} allowed",
+            fix="send less data at once",
+        )
+    text = _text_of(data, field, fix)
+    skeleton = _STRING.sub('""', text)
+    depth = _depth_over(skeleton, max_depth)
+    if depth is not None:
+        raise InvalidInputError(
+            field,
+            f"nests arrays and objects {depth} levels deep, more than the {max_depth} allowed",
+            fix="flatten the JSON; no value this library reads nests that deeply",
+        )
+    if _digit_run(max_number_digits).search(skeleton):
+        raise InvalidInputError(
+            field,
+            f"has a number of more than {max_number_digits} digits",
+            fix="write large integers as decimal or 0x hex strings of at most 78 digits (uint256)",
+        )
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            field,
+            f"is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            fix=fix,
+            cause=exc,
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # NaN/Infinity (above), or a bound json.loads has of its own
+        raise InvalidInputError(field, f"is not JSON: {exc}", fix=fix, cause=exc) from exc
