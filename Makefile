@@ -25,12 +25,14 @@ test: install
 test-quick: install
 	$(PY) -m pytest -m "not slow"
 
-# The decoder properties of tests/unit/test_decoders_fuzz.py (every public decoder raises only SmartSessionsError, on
-# random and mutated input) with FUZZ_EXAMPLES examples per decoder instead of the normal suite's 100: about 12 minutes
-# at the default (35 decoders). Derandomized: the same examples every run. `make fuzz FUZZ_EXAMPLES=50000` for more.
+# The fuzzing properties with FUZZ_EXAMPLES examples each instead of the normal suite's few: every public decoder
+# raises only SmartSessionsError (tests/unit/test_decoders_fuzz.py, derandomized: the same examples every run; about
+# 12 minutes at the default, 35 decoders), and the node's HTTP API never answers 5xx to mutated or random bodies
+# (tests/node/test_fuzz_api.py, random examples each run, 3 x FUZZ_EXAMPLES requests over loopback to a devnet node).
+# `make fuzz FUZZ_EXAMPLES=50000` for more.
 FUZZ_EXAMPLES ?= 10000
 fuzz: install
-	SMARTSESSIONS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/unit/test_decoders_fuzz.py -q
+	SMARTSESSIONS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/unit/test_decoders_fuzz.py tests/node/test_fuzz_api.py -q
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples

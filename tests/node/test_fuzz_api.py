@@ -2,9 +2,9 @@
 of a real node on the devnet, over loopback. Whatever the body, the answer is a 2xx or a 4xx with
 ``{"error": "..."}``: never a 5xx, never a dropped connection, and the node keeps serving.
 
-The normal suite runs a few hundred requests (derandomized: the same every run). ``make fuzz`` runs many more:
-``SMARTSESSIONS_FUZZ_EXAMPLES`` sets the number of examples per property (``make fuzz`` sets 5,000 per route, so
-15,000 requests).
+The normal suite runs a few hundred requests (derandomized: the same every run). ``make fuzz`` runs many more, new ones
+each run: ``SMARTSESSIONS_FUZZ_EXAMPLES`` sets the number of examples per property (``make fuzz`` sets 10,000, so
+30,000 requests).
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -46,6 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..._coerce import to_bytes32
+from ..._json import loads_bounded
 from ...errors import InvalidInputError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import RpcClient
@@ -212,12 +212,14 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_body(raw: bytes) -> Any:
-    """JSON, or a 400 naming what is wrong with it: not JSON, or text that is not Unicode (a lone surrogate such as
+    """JSON, or a 400 naming what is wrong with it: not JSON, nested deeper than 64 levels (plain ``json.loads``
+    would overflow the C stack and kill the process, since a dependency raises the recursion limit), a number of more
+    than 100 digits (:func:`~smartsessions._json.loads_bounded`), or text that is not Unicode (a lone surrogate such as
     ``"\\ud800"`` parses, but could never be stored or answered)."""
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise NodeError(400, f"body: not JSON ({exc})") from exc
+        value = loads_bounded(raw, field="body", fix="send a JSON object, as the MEE API describes it")
+    except InvalidInputError as exc:
+        raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
     where = _first_unencodable(value)
     if where is not None:
         raise NodeError(400, f"{where or 'body'}: is not valid Unicode text (a lone surrogate); send UTF-8 text")

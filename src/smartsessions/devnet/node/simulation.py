@@ -77,17 +77,21 @@ def failed_op_index(data: bytes) -> int | None:
 def describe_failed_op(data: bytes) -> str:
     """An EntryPoint validation failure as a reader wants it: ``AA23 reverted: PolicyViolation(permissionId=0x…,
     policy=0x…) (refused by the universal action policy, UniActionPolicy)``; other revert data decoded as it is."""
-    if data[:4] == _FAILED_OP:
-        _index, reason = abi_decode(["uint256", "string"], data[4:])
-        return str(reason)
-    if data[:4] == _FAILED_OP_WITH_REVERT:
-        _index, reason, inner = abi_decode(["uint256", "string", "bytes"], data[4:])
-        text = f"{reason}: {decode_revert(bytes(inner))}"
-        for address, name in _POLICY_NAMES.items():
-            if f"policy={address}" in text.lower():
-                text += f" (refused by the {name})"
-        return text
-    return decode_revert(data)
+    try:
+        if data[:4] == _FAILED_OP:
+            _index, reason = abi_decode(["uint256", "string"], data[4:])
+            return str(reason)
+        if data[:4] == _FAILED_OP_WITH_REVERT:
+            _index, reason, inner = abi_decode(["uint256", "string", "bytes"], data[4:])
+        else:
+            return decode_revert(data)
+    except Exception:  # malformed revert data (a chain or contract that lies): shown raw, never raised
+        return f"revert data 0x{bytes(data[:256]).hex()}"
+    text = f"{reason}: {decode_revert(bytes(inner))}"
+    for address, name in _POLICY_NAMES.items():
+        if f"policy={address}" in text.lower():
+            text += f" (refused by the {name})"
+    return text
 
 
 @dataclass(frozen=True)
