@@ -69,7 +69,7 @@ def test_session_details_are_taken_as_sent(node: Node, session: SessionSetup) ->
     FAILED with the reason, and nothing of it is submitted; the unchanged payment userOp runs."""
     request = session.request()
     now = session.chain.timestamp()
-    request["userOps"][0].update(lowerBoundTimestamp=now - 55, upperBoundTimestamp=now + 5)  # 60 s, 5 s left
+    request["userOps"][0].update(lowerBoundTimestamp=now - 52, upperBoundTimestamp=now + 8)  # 60 s, 8 s left
     quote = node.client.quote(request)
     body = signed(quote, session.chain.keys["session_signer"], request)
     body["userOps"][1]["sessionDetails"]["permissionId"] = "0x" + "11" * 32
