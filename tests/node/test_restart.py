@@ -13,13 +13,26 @@ from typing import Any
 import httpx
 import pytest
 
+from smartsessions import ActionConfig, get_sudo_policy
 from smartsessions.devnet.network import Devnet
-from smartsessions.devnet.node import NodeConfig
+from smartsessions.devnet.node import NodeConfig, devnet_node_config
 
-from ..contracts.flows import counter_value
+from ..contracts.flows import COUNTER, INCREMENT, counter_value, deployed_with_sessions_module, increment_call
 from ..contracts.harness import Chain
 from .conftest import SessionSetup
-from .helpers import NodeClient, NodeProcess, paused_mining, signed, statuses
+from .helpers import (
+    Lanes,
+    NodeClient,
+    NodeProcess,
+    fund_usdc,
+    grant,
+    paused_mining,
+    session_quote,
+    signed,
+    statuses,
+    usdc_balance,
+)
+from .proxy import FlakyProxy
 
 pytestmark = pytest.mark.slow  # node processes started, killed and restarted
 
@@ -132,3 +145,48 @@ def test_killed_while_the_bundle_waits_in_the_pool(
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     assert counter_value(chain) == before + 1
     assert _node_tx_count(chain) == sent_before + 1
+
+
+def test_killed_while_a_chain_is_down(
+    chains: tuple[Chain, Chain], devnet: Devnet, node_config: NodeConfig, tmp_path: Path, processes: list[NodeProcess]
+) -> None:
+    """A two-chain session (fee on 8453, a call on 10) is accepted while chain 10's RPC refuses connections; the node
+    is killed with SIGKILL during the outage, started again while the chain is still down, and the chain comes back:
+    the super-transaction finishes, the call runs once and the fee is paid once (issue 11)."""
+    c8453, c10 = chains
+    owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
+    account = deployed_with_sessions_module(c8453, owner).address
+    assert deployed_with_sessions_module(c10, owner).address == account
+    fund_usdc(c8453, account, 10_000_000, owner)
+    actions = [
+        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
+                     action_policies=[get_sudo_policy()])
+        for c in chains
+    ]  # fmt: skip
+    details = grant(list(chains), account, owner, redeemer, actions)
+    request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
+    proxy = FlakyProxy(devnet.url(10))
+    try:
+        urls = {8453: devnet.url(8453), 10: proxy.url}
+        config = devnet_node_config(urls, database=node_config.database, api_key=node_config.api_key)
+        client = _start(processes, config, tmp_path, "first")
+        before, usdc_before = counter_value(c10), usdc_balance(c8453, account)
+        quote = client.quote(request)
+        proxy.down()
+        quote_hash = client.execute(signed(quote, redeemer, request))
+        deadline = time.monotonic() + 30
+        while statuses(client.get(f"/explorer/{quote_hash}")[1])[0] != "MINED_SUCCESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1)  # refused rounds on 10
+        processes[-1].kill()
+        client = _start(processes, config, tmp_path, "second")  # chain 10 still down
+        time.sleep(1)
+        assert statuses(client.get(f"/explorer/{quote_hash}")[1]) == ["MINED_SUCCESS", "PENDING"]
+        proxy.up()
+        assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
+        assert counter_value(c10) == before + 1
+        fee = int(quote["paymentInfo"]["tokenWeiAmount"])
+        assert usdc_balance(c8453, account) == usdc_before - fee
+    finally:
+        proxy.close()
