@@ -26,6 +26,7 @@ __all__ = [
     "SyncRpcClient",
     "decode_response",
     "encode_request",
+    "quantity",
 ]
 
 DEFAULT_TIMEOUT = 30.0
@@ -50,6 +51,17 @@ class RpcRevertError(RpcError):
             meta_messages=[f"Revert data: 0x{revert_data.hex()}" if revert_data else "No revert data."],
             details=f"endpoint {url}",
         )
+
+
+def quantity(value: Any, *, what: str) -> int:
+    """A JSON-RPC quantity (``"0x1a"``) read from an endpoint's answer; anything else (a faulty or hostile endpoint)
+    is an :class:`RpcError` naming ``what`` was read (``"eth_blockNumber"``, ``"the block's timestamp"``)."""
+    if isinstance(value, str) and value[:2] in ("0x", "0X") and 2 < len(value) <= 66:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise RpcError(f"The endpoint answered {what} with {bounded_repr(value)}, not a hex quantity.")
 
 
 def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -> dict[str, Any]:

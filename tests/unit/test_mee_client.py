@@ -27,6 +27,7 @@ from smartsessions import (
     ParamCondition,
     PolicyViolationError,
     QuoteCommitmentError,
+    RpcError,
     SessionNotEnabledError,
     SupertransactionFailedError,
     SupertransactionTimeoutError,
@@ -557,6 +558,23 @@ async def test_non_2xx_keeps_status_and_body(world: World) -> None:
     with pytest.raises(MeeApiError) as html:
         await client.get_quote(instructions=[increment(8453)], fee_token=fee())
     assert html.value.status == 502 and html.value.body == "<html>bad gateway</html>"
+
+
+@pytest.mark.parametrize("timestamp", ["soon", 7, None, "0x" + "f" * 100, "9" * 5000])
+async def test_a_chain_answering_nonsense_is_an_rpc_error(world: World, timestamp: object) -> None:
+    """A faulty or hostile chain endpoint (here: the latest block's timestamp) raises our RpcError naming what was
+    read, never a ValueError or TypeError (issue 11, item 7)."""
+    chain = world.chains[8453]
+    original = chain._result
+
+    def lying(method: str, params: list[Any]) -> Any:
+        answer = original(method, params)
+        return {**answer, "timestamp": timestamp} if method == "eth_getBlockByNumber" else answer
+
+    chain._result = lying  # type: ignore[method-assign]
+    client = await world.client()
+    with pytest.raises(RpcError, match=r"answered the block timestamp with .*, not a hex quantity"):
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee())
 
 
 async def test_an_unreachable_node_is_a_mee_api_error() -> None:

@@ -21,8 +21,8 @@ from .._coerce import to_address, to_uint
 from .._model import Address, HexData, Model, Uint64
 from ..encoding.abi import encode_function_call
 from ..encoding.userop import get_nonce_key
-from ..errors import AccountError, ChainNotConfiguredError, ConfigurationError
-from ..rpc import RpcClient
+from ..errors import AccountError, ChainNotConfiguredError, ConfigurationError, RpcError
+from ..rpc import RpcClient, quantity
 from ..signer import Signer
 from ..versions import ENTRY_POINT_V07_ADDRESS, MeeVersionConfig, get_mee_version
 from .calls import Call, encode_execute
@@ -145,7 +145,9 @@ class NexusDeployment:
         if check_code:
             self._deployed = results.pop() not in ("0x", "0x0", None)
         return QuoteReads(
-            nonces=[int(str(r), 16) for r in results], deployed=self._deployed, timestamp=int(block["timestamp"], 16)
+            nonces=[quantity(r, what="getNonce") for r in results],
+            deployed=self._deployed,
+            timestamp=quantity(block.get("timestamp") if isinstance(block, dict) else None, what="the block timestamp"),
         )
 
     async def is_module_installed(self, module_type: int, module: str, context: bytes = b"") -> bool:
@@ -202,11 +204,16 @@ async def _deployment(signer: Signer, config: ChainConfiguration, index: int) ->
     except BaseException:
         await rpc.aclose()
         raise
-    if int(results[0], 16) != config.chain_id:
+    try:
+        served = quantity(results[0], what="eth_chainId")
+    except RpcError:
+        await rpc.aclose()
+        raise
+    if served != config.chain_id:
         await rpc.aclose()
         raise ConfigurationError(
             "chain_configurations.rpc_url",
-            f"{config.rpc_url} serves chain {int(results[0], 16)}, not {config.chain_id}",
+            f"{config.rpc_url} serves chain {served}, not {config.chain_id}",
             fix="pair each chain id with an RPC URL of that chain",
         )
     codes = results[2:] if owner is not None else results[1:]

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._coerce import to_address
 from ..errors import AccountError, RpcError
-from ..rpc import RpcClient
+from ..rpc import RpcClient, quantity
 
 __all__ = ["send_transaction", "wait_for_transaction"]
 
@@ -49,16 +49,16 @@ async def send_transaction(rpc: RpcClient, signer: Any, *, chain_id: int, to: st
     for result in (nonce, block):
         if isinstance(result, RpcError):
             raise result
-    base_fee = int(block.get("baseFeePerGas") or "0x0", 16) if isinstance(block, dict) else 0
-    priority = _DEFAULT_TIP if isinstance(tip, RpcError) or tip is None else int(tip, 16)
+    base_fee = quantity(block.get("baseFeePerGas") or "0x0", what="the base fee") if isinstance(block, dict) else 0
+    priority = _DEFAULT_TIP if isinstance(tip, RpcError) or tip is None else quantity(tip, what="the priority fee")
     tx = {
         "type": 2,
         "chainId": chain_id,
-        "nonce": int(nonce, 16),
+        "nonce": quantity(nonce, what="eth_getTransactionCount"),
         "to": to_address(to, field="to"),
         "data": "0x" + data.hex(),
         "value": value,
-        "gas": int(int(gas, 16) * _GAS_HEADROOM),
+        "gas": int(quantity(gas, what="eth_estimateGas") * _GAS_HEADROOM),
         "maxPriorityFeePerGas": priority,
         "maxFeePerGas": 2 * base_fee + priority,
     }
@@ -88,8 +88,8 @@ async def wait_for_transaction(
                     meta_messages=["Check the EOA's token balance and the trigger amount."],
                 )
         if receipt is not None:
-            head = int(await rpc.request("eth_blockNumber", []), 16)
-            if head - int(receipt["blockNumber"], 16) + 1 >= confirmations:
+            head = quantity(await rpc.request("eth_blockNumber", []), what="eth_blockNumber")
+            if head - quantity(receipt.get("blockNumber"), what="the receipt's blockNumber") + 1 >= confirmations:
                 return receipt
         if loop.time() + interval > deadline:
             state = "not mined" if receipt is None else f"mined, without {confirmations} confirmations"

@@ -24,6 +24,7 @@ from ..encoding.abi import encode_function_call
 from ..encoding.session import get_permission_id
 from ..errors import InvalidInputError
 from ..mee._fee_token import FeeTokenInfo
+from ..rpc import quantity
 from ..signer import Signer
 from ..versions import SMART_SESSIONS_ADDRESS
 from .details import SessionDetails
@@ -68,7 +69,7 @@ def to_smart_sessions_module(*, signer: Signer, address: str = SMART_SESSIONS_AD
 
 
 def _word(result: str) -> int:
-    return int(result, 16) if result not in ("0x", None) else 0
+    return quantity(result, what="eth_call") if result not in ("0x", None) else 0
 
 
 async def _grant(
