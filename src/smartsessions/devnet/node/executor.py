@@ -92,6 +92,7 @@ def _failure(result: SimulatedOp) -> str | None:
     return None
 
 
+_FIRST_RECEIPT_POLL = 0.005
 _MIN_OUTAGE_PAUSE = 0.5
 _MAX_OUTAGE_PAUSE = 10.0
 
@@ -351,6 +352,7 @@ class Executor:
     async def _settle(self, chain: ChainClient, bundle: BundleRecord, quote: GetQuotePayload) -> None:
         """Wait for the bundle's receipt and record every userOp's outcome."""
         resent_at = time.monotonic()
+        pause = _FIRST_RECEIPT_POLL  # a chain that mines on arrival has the receipt at once: look soon, then less often
         while True:
             receipt = await chain.receipt(bundle.tx_hash)
             if receipt is not None:
@@ -358,7 +360,8 @@ class Executor:
             if time.monotonic() - resent_at > 10:  # dropped from the pool? the same bytes again
                 await self._broadcast(chain, bundle, resend=True)
                 resent_at = time.monotonic()
-            await asyncio.sleep(self.config.poll_interval)
+            await asyncio.sleep(pause)
+            pause = min(self.config.poll_interval, pause * 2)
         block_number = int(receipt["blockNumber"], 16)
         block = await chain.rpc.request("eth_getBlockByNumber", [receipt["blockNumber"], False])
         mined_at = int(block["timestamp"], 16) if block else None
