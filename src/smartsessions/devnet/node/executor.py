@@ -19,14 +19,20 @@ userOps wait for their conditions, as on Biconomy's node, in rounds:
    through in the last :data:`FORCE_WINDOW` seconds of their window even while their call still reverts (they are
    MINED_FAIL then, and the nonce they use lets the clean-up run), as Biconomy's node does. A userOp whose validation
    fails is never forced: it would revert the whole bundle;
-4. a bundle: ``eth_call`` of ``handleOps`` first (a ``FailedOp`` there fails the culprit and sends nothing); then
+4. a bundle: ``eth_call`` of ``handleOps`` first (a ``FailedOp`` there sends nothing: a lasting one fails the
+   culprit, any other waits for the next round); then
    under the chain's lock: take the next nonce (the chain's pending count, or past the highest nonce this node ever
    signed, whichever is larger), sign the EIP-1559 transaction locally, **store the raw transaction**, mark the
    userOps MINING with its hash, and only then broadcast;
-5. poll the receipt; each userOp's ``UserOperationEvent`` says MINED_SUCCESS or MINED_FAIL (with the decoded
-   ``UserOperationRevertReason``), and is recorded with its ``actualGasCost``, the block's number and timestamp
-   (the chain's time at broadcast was recorded with the bundle). A mined outcome is final here; how many blocks
-   confirm it (``confirmations``, ``isConfirmed``) the explorer counts against the chain's head when asked.
+5. poll the receipt (after 5 ms, then twice as long each time up to ``poll_interval``); each userOp's
+   ``UserOperationEvent`` says MINED_SUCCESS or MINED_FAIL (with the decoded ``UserOperationRevertReason``), and is
+   recorded with its ``actualGasCost``, the block's number and timestamp (the chain's time at broadcast was recorded
+   with the bundle). A mined outcome is final here; how many blocks confirm it (``confirmations``, ``isConfirmed``)
+   the explorer counts against the chain's head when asked.
+
+A chain that does not answer (refused, hung, restarting) does not end anything: its rounds pause 0.5 s, doubling to
+10 s, until it answers; then what was broadcast is settled, and a userOp whose window ended meanwhile is FAILED with
+the outage as its reason. The other chains go on meanwhile.
 
 Restart: :meth:`Executor.recover` picks up every unfinished super-transaction. A stored bundle is never signed
 again: the stored bytes are re-broadcast (a node rejecting them as known, or as an already used nonce, is fine) and
@@ -72,6 +78,9 @@ _MAX_BUNDLE_GAS = 29_000_000
 _ALREADY_SENT = ("already known", "nonce too low", "already imported", "known transaction", "replacement")
 _SIG_FAILED = 1  # the aggregator field of validationData: the validator refused the signature
 _ADDRESS_MASK = (1 << 160) - 1
+_FIRST_RECEIPT_POLL = 0.005  # seconds; doubled up to the configured poll interval
+_MIN_OUTAGE_PAUSE = 0.5  # seconds between tries of a chain that does not answer, doubled up to the maximum
+_MAX_OUTAGE_PAUSE = 10.0
 
 
 def _lasting(reason: str) -> bool:
@@ -90,11 +99,6 @@ def _failure(result: SimulatedOp) -> str | None:
     if result.reverted:
         return f"execution reverted: {result.revert_reason or 'the call reverts'}"
     return None
-
-
-_FIRST_RECEIPT_POLL = 0.005
-_MIN_OUTAGE_PAUSE = 0.5
-_MAX_OUTAGE_PAUSE = 10.0
 
 
 @dataclass
