@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from eth_account import Account
 
-from smartsessions import ActionConfig, get_permission_id
+from smartsessions import ActionConfig, get_permission_id, get_sudo_policy
 from smartsessions.devnet.deploy import TestKey, usdc_address
 from smartsessions.devnet.node import NodeConfig
 from smartsessions.encoding.abi import encode_function_call
@@ -27,6 +27,7 @@ from smartsessions.mee.quote import sign_quote
 from smartsessions.sessions import SessionDetails, grant_permission_offline, to_wire_session_details
 from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, MEE_VERSIONS, SMART_SESSIONS_ADDRESS
 
+from ..contracts.flows import COUNTER, INCREMENT, deployed_with_sessions_module
 from ..contracts.harness import Chain
 
 FINAL = ("MINED_SUCCESS", "MINED_FAIL", "FAILED")
@@ -322,3 +323,19 @@ class NodeProcess:
         code = self.process.wait(timeout)
         self.log.close()
         return code
+
+
+def two_chain_session(chains: Sequence[Chain], usdc: int = 10_000_000) -> tuple[str, list[SessionDetails]]:
+    """An account deployed with SmartSessions on every chain, ``usdc`` on the first (the fee chain), and a grant of
+    Counter.increment on every chain (sudo) to the session signer, not yet enabled: the account and the details."""
+    owner, redeemer = chains[0].keys["owner"], chains[0].keys["session_signer"]
+    accounts = {deployed_with_sessions_module(c, owner).address for c in chains}
+    assert len(accounts) == 1, accounts
+    [account] = accounts
+    fund_usdc(chains[0], account, usdc, owner)
+    actions = [
+        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
+                     action_policies=[get_sudo_policy()])
+        for c in chains
+    ]  # fmt: skip
+    return account, grant(list(chains), account, owner, redeemer, actions)

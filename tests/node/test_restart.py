@@ -13,23 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
-from smartsessions import ActionConfig, get_sudo_policy
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeConfig, devnet_node_config
 
-from ..contracts.flows import COUNTER, INCREMENT, counter_value, deployed_with_sessions_module, increment_call
+from ..contracts.flows import counter_value, increment_call
 from ..contracts.harness import Chain
 from .conftest import SessionSetup
 from .helpers import (
     Lanes,
     NodeClient,
     NodeProcess,
-    fund_usdc,
-    grant,
     paused_mining,
     session_quote,
     signed,
     statuses,
+    two_chain_session,
     usdc_balance,
 )
 from .proxy import FlakyProxy
@@ -154,16 +152,8 @@ def test_killed_while_a_chain_is_down(
     is killed with SIGKILL during the outage, started again while the chain is still down, and the chain comes back:
     the super-transaction finishes, the call runs once and the fee is paid once (issue 11)."""
     c8453, c10 = chains
-    owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
-    account = deployed_with_sessions_module(c8453, owner).address
-    assert deployed_with_sessions_module(c10, owner).address == account
-    fund_usdc(c8453, account, 10_000_000, owner)
-    actions = [
-        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
-                     action_policies=[get_sudo_policy()])
-        for c in chains
-    ]  # fmt: skip
-    details = grant(list(chains), account, owner, redeemer, actions)
+    redeemer = c8453.keys["session_signer"]
+    account, details = two_chain_session(chains)
     request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
     proxy = FlakyProxy(devnet.url(10))
     try:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from smartsessions import ActionConfig, get_sudo_policy
 from smartsessions.account.calls import Call, encode_execute
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
@@ -22,14 +21,13 @@ from smartsessions.devnet.node import NodeServer, devnet_node_config
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.mee.wire import GetQuotePayload, from_wire
 
-from ..contracts.flows import COUNTER, INCREMENT, counter_value, deployed_with_sessions_module, increment_call
+from ..contracts.flows import counter_value, deployed_with_sessions_module, increment_call
 from ..contracts.harness import Chain
 from .conftest import Node
 from .helpers import (
     Lanes,
     NodeClient,
     fund_usdc,
-    grant,
     is_permission_enabled,
     mee_versions,
     paused_mining,
@@ -37,6 +35,7 @@ from .helpers import (
     session_quote,
     signed,
     statuses,
+    two_chain_session,
     usdc_balance,
     user_op,
 )
@@ -221,14 +220,8 @@ def test_a_chain_outage_delays_a_userop_but_does_not_strand_it(
     tries again with a growing pause; once chain 10 answers again it runs, with no restart of the node (issue 11,
     item 3)."""
     c8453, c10 = chains
-    owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
-    account = two_chain_account(chains)
-    actions = [
-        ActionConfig(chain_id=c.chain_id, action_target=COUNTER, action_target_selector=INCREMENT,
-                     action_policies=[get_sudo_policy()])
-        for c in chains
-    ]  # fmt: skip
-    details = grant(list(chains), account, owner, redeemer, actions)
+    redeemer = c8453.keys["session_signer"]
+    account, details = two_chain_session(chains)
     request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
     proxy = FlakyProxy(devnet.url(10))
     config = devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=tmp_path / "node.sqlite")
