@@ -125,6 +125,9 @@ def test_session_super_transactions_enable_then_use(node: Node, chains: tuple[Ch
         )
         fee = parsed.payment_info.token_wei_amount
         assert 0 < fee < 5_000_000 and parsed.payment_info.token_amount == f"{fee / 10**6:f}".rstrip("0").rstrip(".")
+        # itemised in USD as Biconomy's node does: all of it gas, the orchestration fee zero (as in its source)
+        assert quote["paymentInfo"]["gasFee"] == quote["paymentInfo"]["tokenValue"] == parsed.payment_info.gas_fee
+        assert quote["paymentInfo"]["orchestrationFee"] == "0"
         assert parsed.node == node_address and parsed.quote_type == "simple"
 
         eth_before = int(chain.rpc.request("eth_getBalance", [account.address, "latest"]), 16)

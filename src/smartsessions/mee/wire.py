@@ -286,11 +286,14 @@ class QuoteRequest(WireModel):
 
 class FilledPaymentInfo(PaymentInfo):
     """The request's payment info plus the fee: ``tokenAmount`` (human units), ``tokenWeiAmount`` (token base
-    units, what a fusion trigger adds to its amount) and ``tokenValue`` (USD)."""
+    units, what a fusion trigger adds to its amount) and ``tokenValue`` (USD); Biconomy's node also itemises the
+    USD value as ``gasFee`` and ``orchestrationFee`` (absent from older nodes)."""
 
     token_amount: str
     token_wei_amount: BigIntStr
     token_value: str
+    gas_fee: str | None = None
+    orchestration_fee: str | None = None
 
 
 class FilledUserOp(WireModel):

@@ -757,6 +757,9 @@ class QuoteBuilder:
                 "tokenAmount": token_amount,
                 "tokenWeiAmount": str(token_wei),
                 "tokenValue": _format_fraction(usd),
+                # As Biconomy's node itemises it (USD): the gas, and its orchestration fee, which it sets to zero.
+                "gasFee": _format_fraction(usd),
+                "orchestrationFee": "0",
             },
         )
         user_ops = []
