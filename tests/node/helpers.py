@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,20 +80,30 @@ class NodeClient:
         assert answer == {"hash": signed["hash"]}
         return str(answer["hash"])
 
-    def wait(self, quote_hash: str, timeout: float = 30, *, confirmed: bool = False) -> dict[str, Any]:
+    def wait(
+        self,
+        quote_hash: str,
+        timeout: float = 30,
+        *,
+        confirmed: bool = False,
+        until: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
         """Poll the explorer until every userOp is final (and, with ``confirmed``, every mined one ``isConfirmed``:
-        on the shared devnet a block comes every 2 s, so the default 3 confirmations take a few seconds)."""
+        on the shared devnet a block comes every 2 s, so the default 3 confirmations take a few seconds), or, with
+        ``until``, until the explorer's answer satisfies it (``statuses(a) == ["MINING"] * 2``)."""
         deadline = time.monotonic() + timeout
         while True:
             status, answer = self.get(f"/explorer/{quote_hash}")
-            if (
-                status == 200
-                and all(op["executionStatus"] in FINAL for op in answer["userOps"])
+            if status == 200 and (
+                until(answer)
+                if until is not None
+                else all(op["executionStatus"] in FINAL for op in answer["userOps"])
                 and (not confirmed or all(op["isConfirmed"] for op in answer["userOps"]))
             ):
                 return dict(answer)
             if time.monotonic() > deadline:
-                raise AssertionError(f"super-transaction {quote_hash} not final after {timeout} s: {answer}")
+                what = "not final" if until is None else "not as awaited"
+                raise AssertionError(f"super-transaction {quote_hash} {what} after {timeout} s: {answer}")
             time.sleep(0.03)
 
 

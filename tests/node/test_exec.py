@@ -298,10 +298,7 @@ def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(
     before = counter_value(chain)
     with paused_mining(chain):
         quote_hash = node.client.execute(signed(quote, chain.keys["session_signer"], request))
-        deadline = time.monotonic() + 10
-        while statuses(node.client.get(f"/explorer/{quote_hash}")[1]) != ["MINING"] * 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        node.client.wait(quote_hash, 10, until=lambda a: statuses(a) == ["MINING"] * 2)
         slot = keccak(abi_encode(["address", "uint256"], [session.account, 1], what="slot"))  # USDC balanceOf
         chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
         chain.rpc.request("evm_mine")

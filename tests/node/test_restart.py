@@ -164,10 +164,7 @@ def test_killed_while_a_chain_is_down(
         quote = client.quote(request)
         proxy.down()
         quote_hash = client.execute(signed(quote, redeemer, request))
-        deadline = time.monotonic() + 30
-        while statuses(client.get(f"/explorer/{quote_hash}")[1])[0] != "MINED_SUCCESS":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        client.wait(quote_hash, until=lambda a: statuses(a)[0] == "MINED_SUCCESS")
         time.sleep(1)  # refused rounds on 10
         processes[-1].kill()
         client = _start(processes, config, tmp_path, "second")  # chain 10 still down

@@ -105,3 +105,22 @@ def test_a_file_of_an_older_node_gets_the_receipt_columns(tmp_path: Path) -> Non
     assert store.accept(H2, {"hash": H2}, [UserOpRecord(0, 8453, "0x02", "0xaa")], quote=accepted) is True
     assert store.get_quote(H2) == accepted and store.get_super_tx(H2) is not None
     store.close()
+
+
+def test_busy_on_and_stats(tmp_path: Path) -> None:
+    """``busy_on(chain)``: an unfinished super-transaction still has a userOp to finish there (the /exec payment check
+    waits for it); ``stats()``: what ``/v1/health`` shows."""
+    store = SqliteStore(tmp_path / "node.sqlite", sender=NODE)
+    assert not store.busy_on(8453) and store.stats()["superTransactions"] == 0
+    quote = QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {})
+    ops = [UserOpRecord(0, 8453, "0x" + "01" * 32, "0xaa"), UserOpRecord(1, 10, "0x" + "02" * 32, "0xbb")]
+    store.accept(H, {"hash": H}, ops, quote=quote)
+    assert store.busy_on(8453) and store.busy_on(10) and not store.busy_on(1)
+    store.set_user_op_results(H, [Outcome(0, "MINED_SUCCESS", None)])
+    assert not store.busy_on(8453) and store.busy_on(10)
+    assert {k: v for k, v in store.stats().items() if k != "bytes"} == {"superTransactions": 1, "unfinished": 1}
+    store.set_user_op_results(H, [Outcome(1, "FAILED", "window ended")])
+    assert not store.busy_on(10)
+    store.finish(H)
+    assert store.stats()["unfinished"] == 0 and store.stats()["bytes"] > 0
+    store.close()

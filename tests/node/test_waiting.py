@@ -76,16 +76,6 @@ def explorer(node: Node, quote_hash: str) -> dict[str, Any]:
     return dict(answer)
 
 
-def wait_for(node: Node, quote_hash: str, ready: Any, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = explorer(node, quote_hash)
-        if ready(answer):
-            return answer
-        assert time.monotonic() < deadline, statuses(answer)
-        time.sleep(0.1)
-
-
 def test_without_simulation_the_quote_takes_the_clients_limits_and_a_step_that_cannot_pass_yet(
     node: Node, chains: tuple[Chain, Chain]
 ) -> None:
@@ -128,7 +118,7 @@ def test_a_userop_waits_until_funds_bridged_from_another_chain_have_arrived(
     quote = node.client.quote(request)
     quote_hash = node.client.execute(signed(quote, owner, request))
 
-    deposited = wait_for(node, quote_hash, lambda a: statuses(a)[:2] == ["MINED_SUCCESS"] * 2)
+    deposited = node.client.wait(quote_hash, until=lambda a: statuses(a)[:2] == ["MINED_SUCCESS"] * 2)
     assert statuses(deposited)[2] == "PENDING"  # no funds on 10 yet: nothing was sent there
     assert usdc_balance(c8453, BRIDGE) == 1_000_000
     time.sleep(1.5)  # a few more rounds of simulation: still waiting
@@ -205,7 +195,7 @@ def test_every_chain_runs_without_waiting_for_the_payment_to_be_mined(
     quote = node.client.quote(request)
     with paused_mining(c8453):
         quote_hash = node.client.execute(signed(quote, c8453.keys["owner"], request))
-        answer = wait_for(node, quote_hash, lambda a: statuses(a) == ["MINING", "MINED_SUCCESS"])
+        answer = node.client.wait(quote_hash, until=lambda a: statuses(a) == ["MINING", "MINED_SUCCESS"])
         assert answer["userOps"][0]["executionData"]  # broadcast, not mined
         c8453.rpc.request("evm_mine")
     assert statuses(node.client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
@@ -232,10 +222,7 @@ def test_a_chain_outage_delays_a_userop_but_does_not_strand_it(
         quote = client.quote(request)
         proxy.down()
         quote_hash = client.execute(signed(quote, redeemer, request))
-        deadline = time.monotonic() + 30
-        while statuses(client.get(f"/explorer/{quote_hash}")[1])[0] != "MINED_SUCCESS":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        client.wait(quote_hash, until=lambda a: statuses(a)[0] == "MINED_SUCCESS")
         time.sleep(2)  # a few refused rounds on 10
         assert statuses(client.get(f"/explorer/{quote_hash}")[1]) == ["MINED_SUCCESS", "PENDING"]
         assert counter_value(c10) == before

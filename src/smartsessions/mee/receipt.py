@@ -35,6 +35,9 @@ class ReceiptSummary:
         return "\n".join(f"[{index}] {error}" for index, error in self.failures)
 
 
+_FIX = "pass the userOps of the node's explorer answer (GET /explorer/{hash})"
+
+
 def _status(op: Mapping[str, Any], k: int) -> str:
     status = op.get("executionStatus")
     if status is None:
@@ -43,7 +46,7 @@ def _status(op: Mapping[str, Any], k: int) -> str:
         raise InvalidInputError(
             f"userOps[{k}].executionStatus",
             f"must be a string, got {type(status).__name__}",
-            fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+            fix=_FIX,
             value=status,
         )
     return "MINED_SUCCESS" if status == "SUCCESS" else status  # legacy name
@@ -61,7 +64,7 @@ def _entries(user_ops: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         raise InvalidInputError(
             "userOps",
             f"must be a list of userOp objects, got {type(user_ops).__name__}",
-            fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+            fix=_FIX,
             value=user_ops,
         )
     for k, op in enumerate(user_ops):
@@ -69,7 +72,7 @@ def _entries(user_ops: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             raise InvalidInputError(
                 f"userOps[{k}]",
                 f"must be a JSON object, got {type(op).__name__}",
-                fix="pass the userOps of the node's explorer answer (GET /explorer/{hash})",
+                fix=_FIX,
                 value=op,
             )
     return list(user_ops)

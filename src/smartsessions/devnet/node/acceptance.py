@@ -163,7 +163,7 @@ class Acceptor:
                 payment,
                 bytes.fromhex(signed[2:]),
                 node=self.node_address,
-                busy=lambda: self._busy_on(payment.chain_id),
+                busy=lambda: self.store.busy_on(payment.chain_id),
             )
         quote = QuoteRecord(
             hash=quote_hash,
@@ -192,17 +192,6 @@ class Acceptor:
                 400,
                 f"node: is {body.node}, but the quote was issued by this node {self.node_address}; send it unchanged",
             )
-
-    def _busy_on(self, chain_id: int) -> bool:
-        """True while an accepted super-transaction still has a userOp to finish on ``chain_id``."""
-        for quote_hash in self.store.unfinished():
-            record = self.store.get_super_tx(quote_hash)
-            if record is not None and any(
-                op.chain_id == chain_id and op.status not in ("MINED_SUCCESS", "MINED_FAIL", "FAILED")
-                for op in record.user_ops
-            ):
-                return True
-        return False
 
     # -- who must have signed -----------------------------------------------------------------------------------------
 

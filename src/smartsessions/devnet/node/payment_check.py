@@ -74,9 +74,8 @@ async def check_payment(
         [result] = await simulate_user_ops(chain, [packed], sender=node)
         if result.error is None and not result.reverted:
             break
-        if not busy() and not (result.error or "").startswith("AA25"):
-            break
-        if not busy() and not await _nonce_ahead(chain, op):
+        nonce_ahead = (result.error or "").startswith("AA25") and await _nonce_ahead(chain, op)
+        if not (nonce_ahead or busy()):
             break
         await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
     if result.error is not None:

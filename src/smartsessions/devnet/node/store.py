@@ -171,6 +171,10 @@ class Store(Protocol):
         """One past the highest nonce of any bundle this node signed on the chain (0 if none)."""
         ...
 
+    def busy_on(self, chain_id: int) -> bool:
+        """True while an accepted, unfinished super-transaction has a userOp on ``chain_id`` that is not final."""
+        ...
+
     def stats(self) -> dict[str, int]:
         """What the store holds: ``superTransactions``, ``unfinished`` and ``bytes`` on disk."""
         ...
@@ -368,6 +372,14 @@ class SqliteStore:
                 for i, c, u, s, st, t, e, k, mt, bn, bt, gc, re in ops
             ),
         )
+
+    def busy_on(self, chain_id: int) -> bool:
+        rows = self._read(
+            "SELECT 1 FROM user_ops JOIN super_txs ON super_txs.hash = user_ops.hash WHERE super_txs.finished = 0 "
+            "AND user_ops.chain_id = ? AND user_ops.status NOT IN ('MINED_SUCCESS', 'MINED_FAIL', 'FAILED') LIMIT 1",
+            (chain_id,),
+        )
+        return bool(rows)
 
     def stats(self) -> dict[str, int]:
         [(total, unfinished)] = self._read("SELECT COUNT(*), COALESCE(SUM(finished = 0), 0) FROM super_txs")
