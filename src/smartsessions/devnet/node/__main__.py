@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for chatty in ("httpx", "httpcore"):  # one INFO line per request to a chain: a log write each, no news
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     config = NodeConfig.model_validate_json(args.config.read_text())
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
