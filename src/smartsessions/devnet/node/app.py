@@ -48,8 +48,8 @@ from ..._coerce import to_bytes32
 from ..._json import loads_bounded
 from ...errors import InvalidInputError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
-from ...rpc import RpcClient
 from ._chain import ChainClient
+from ._http import rpc_client
 from .acceptance import Acceptor
 from .config import NodeConfig
 from .errors import NodeError
@@ -80,7 +80,7 @@ class NodeService:
         self._acceptor: Acceptor | None = None
 
     async def start(self) -> list[str]:
-        self.chains = {c.chain_id: ChainClient(c.chain_id, RpcClient(c.rpc_url)) for c in self.config.chains}
+        self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
         self._quotes = QuoteBuilder(self.config, self.chains, self.store)
         self._acceptor = Acceptor(self.config, self.chains, self.store)
         self.executor = Executor(self.config, self.chains, self.store)
