@@ -1,13 +1,15 @@
 """A TCP proxy in front of a chain's RPC that a test can take down and bring back: a chain outage, for real.
 
 ``down()`` closes the listening socket and every open connection (the node's next request is refused, as by a chain
-that is restarting); ``up()`` listens again on the same port. Loopback only."""
+that is restarting); ``up()`` listens again on the same port; ``delay`` (seconds, 0 by default) holds every piece of
+a request that long before passing it on: a slow chain. Loopback only."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 from urllib.parse import urlparse
 
 
@@ -16,6 +18,7 @@ class FlakyProxy:
         parsed = urlparse(target_url)
         self.target = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.port = 0
+        self.delay = 0.0
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -67,12 +70,14 @@ class FlakyProxy:
                     upstream.close()
                     return
                 self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, outbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, outbound), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, outbound: bool) -> None:
         try:
             while data := source.recv(65536):
+                if outbound and self.delay:
+                    time.sleep(self.delay)
                 sink.sendall(data)
         except OSError:
             pass

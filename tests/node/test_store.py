@@ -25,7 +25,7 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     replayed = QuoteRecord(H, 3.0, 4.0, {"hash": H, "userOps": []}, {})
     assert store.accept(H, {"hash": H}, ops, quote=replayed) is False  # a replay writes nothing
     assert store.get_quote(H) == quote
-    bundle = store.record_bundle(H, 8453, [0], 7, "0x" + "cc" * 32, "0x02f8")
+    [bundle] = store.record_bundle(8453, [(H, [0])], 7, "0x" + "cc" * 32, "0x02f8")
     assert bundle.state == "SIGNED"
     store.close()
 
@@ -42,8 +42,8 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     ]
     assert again.next_nonce_floor(8453, NODE) == 8 and again.next_nonce_floor(10, NODE) == 0
 
-    again.set_bundle_state(bundle.id, "MINED")
-    again.set_user_op_results(H, [Outcome(0, "MINED_SUCCESS", None)])
+    again.settle_bundle([bundle.id], {H: [Outcome(0, "MINED_SUCCESS", None)]})
+    assert [b.state for b in again.bundles(H)] == ["MINED"]
     again.update_user_ops(H, [1], status="FAILED", error="not submitted: the window ended")
     again.finish(H)
     record = again.get_super_tx(H)

@@ -10,7 +10,7 @@ from eth_abi.abi import decode as abi_decode
 
 from ...encoding.abi import encode_function_call
 from ...errors import RpcError
-from ...rpc import RpcClient
+from ...rpc import RpcClient, quantity
 
 __all__ = ["ChainClient", "ChainFees"]
 
@@ -24,6 +24,13 @@ class ChainFees:
 
 def _hex(data: bytes) -> str:
     return "0x" + bytes(data).hex()
+
+
+def _fees(history: Any, priority: int) -> ChainFees:
+    """``maxFeePerGas = 2 × base fee + tip``, the base fee being the next block's from an ``eth_feeHistory`` answer."""
+    base_fees = (history.get("baseFeePerGas") if isinstance(history, dict) else None) or ["0x0"]
+    base = quantity(base_fees[-1], what="eth_feeHistory's next base fee")
+    return ChainFees(base_fee=base, max_priority_fee_per_gas=priority, max_fee_per_gas=2 * base + priority)
 
 
 class ChainClient:
@@ -67,13 +74,31 @@ class ChainClient:
         history_call = ("eth_feeHistory", ["0x1", "latest", []])
         if priority_fee is None:
             history, tip = await self.rpc.batch([history_call, ("eth_maxPriorityFeePerGas", [])])
-            priority = int(tip, 16)
-        else:
-            history = await self.rpc.request(*history_call)
-            priority = priority_fee
-        base_fees = history.get("baseFeePerGas") or ["0x0"]
-        base = int(base_fees[-1], 16)
-        return ChainFees(base_fee=base, max_priority_fee_per_gas=priority, max_fee_per_gas=2 * base + priority)
+            return _fees(history, quantity(tip, what="eth_maxPriorityFeePerGas"))
+        return _fees(await self.rpc.request(*history_call), priority_fee)
+
+    async def bundle_check(
+        self, to: str, data: bytes, *, sender: str, gas: int, at_time: int, priority_fee: int | None
+    ) -> tuple[RpcError | None, int, ChainFees]:
+        """What a bundle needs before it is signed, in one round trip: the ``eth_call`` of it (None if it passes,
+        else its error, a :class:`~smartsessions.rpc.RpcRevertError` for a revert), the sender's pending transaction
+        count and the fees (:meth:`fees`)."""
+        call = {"from": sender, "to": to, "data": _hex(data), "gas": hex(gas)}
+        requests: list[tuple[str, list[Any]]] = [
+            ("eth_call", [call, "latest", {}, {"time": hex(at_time)}]),
+            ("eth_getTransactionCount", [sender, "pending"]),
+            ("eth_feeHistory", ["0x1", "latest", []]),
+        ]
+        if priority_fee is None:
+            requests.append(("eth_maxPriorityFeePerGas", []))
+        results = await self.rpc.batch(requests, return_errors=True)
+        for result in results[1:]:
+            if isinstance(result, RpcError):
+                raise result
+        check = results[0] if isinstance(results[0], RpcError) else None
+        count = quantity(results[1], what="eth_getTransactionCount")
+        priority = priority_fee if priority_fee is not None else quantity(results[3], what="eth_maxPriorityFeePerGas")
+        return check, count, _fees(results[2], priority)
 
     async def timestamp(self) -> int:
         block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])

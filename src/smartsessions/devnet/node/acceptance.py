@@ -39,6 +39,7 @@ them in one transaction, hand it to the executor (which runs every chain at once
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from typing import Any
@@ -172,7 +173,9 @@ class Acceptor:
             quote=body.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_CLIENT_FIELDS),
             meta=facts.meta(),
         )
-        if not self.store.accept(quote_hash, to_wire(body), user_ops, quote=quote):  # a replay that raced this one
+        # on a worker thread: the commit waits for the disk, and the event loop serves others meanwhile
+        accepted = await asyncio.to_thread(self.store.accept, quote_hash, to_wire(body), user_ops, quote=quote)
+        if not accepted:  # a replay that raced this one
             raise _already_scheduled(quote_hash)
         return quote_hash
 

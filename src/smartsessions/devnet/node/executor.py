@@ -19,16 +19,22 @@ userOps wait for their conditions, as on Biconomy's node, in rounds:
    through in the last :data:`FORCE_WINDOW` seconds of their window even while their call still reverts (they are
    MINED_FAIL then, and the nonce they use lets the clean-up run), as Biconomy's node does. A userOp whose validation
    fails is never forced: it would revert the whole bundle;
-4. a bundle: ``eth_call`` of ``handleOps`` first (a ``FailedOp`` there sends nothing: a lasting one fails the
-   culprit, any other waits for the next round); then
-   under the chain's lock: take the next nonce (the chain's pending count, or past the highest nonce this node ever
-   signed, whichever is larger), sign the EIP-1559 transaction locally, **store the raw transaction**, mark the
-   userOps MINING with its hash, and only then broadcast;
-5. poll the receipt (after 5 ms, then twice as long each time up to ``poll_interval``); each userOp's
+4. **bundles**: the userOps that passed go to the chain's bundler (:class:`_Bundler`, one per chain, as Biconomy's
+   node batches completed simulations into blocks), which puts everything waiting, from any super-transaction, into
+   one ``handleOps`` (up to a gas cap): one ``eth_call`` of the bundle first, in one round trip with the nonce and
+   the fees (a ``FailedOp`` there takes the culprit's userOps out: a lasting one fails it, any other waits for the
+   next round, and the rest is checked again); then sign the EIP-1559 transaction locally (the nonce: the chain's
+   pending count, or past the highest nonce this node ever signed, whichever is larger), **store the raw
+   transaction** (one record per super-transaction it carries), mark the userOps MINING with its hash, and only then
+   broadcast. While one bundle is prepared, the next fills up; bundles already sent settle on their own;
+5. poll the receipt (at once, then after 2 ms, twice as long each time up to ``poll_interval``); each userOp's
    ``UserOperationEvent`` says MINED_SUCCESS or MINED_FAIL (with the decoded ``UserOperationRevertReason``), and is
    recorded with its ``actualGasCost``, the block's number and timestamp (the chain's time at broadcast was recorded
-   with the bundle). A mined outcome is final here; how many blocks confirm it (``confirmations``, ``isConfirmed``)
-   the explorer counts against the chain's head when asked.
+   with the bundle), for every super-transaction of the bundle in one store transaction. A mined outcome is final
+   here; how many blocks confirm it (``confirmations``, ``isConfirmed``) the explorer counts against the chain's head
+   when asked.
+
+The store's writes run on a worker thread (each commit waits for the disk), so the event loop goes on serving.
 
 A chain that does not answer (refused, hung, restarting) does not end anything: its rounds pause 0.5 s, doubling to
 10 s, until it answers; then what was broadcast is settled, and a userOp whose window ended meanwhile is FAILED with
@@ -57,7 +63,7 @@ from eth_account.signers.local import LocalAccount
 from ...encoding.userop import PackedUserOperation
 from ...errors import RpcError
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, from_wire
-from ...rpc import RpcRevertError
+from ...rpc import RpcRevertError, quantity
 from ...versions import ENTRY_POINT_V07_ADDRESS
 from ..entrypoint import encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
@@ -78,7 +84,7 @@ _MAX_BUNDLE_GAS = 29_000_000
 _ALREADY_SENT = ("already known", "nonce too low", "already imported", "known transaction", "replacement")
 _SIG_FAILED = 1  # the aggregator field of validationData: the validator refused the signature
 _ADDRESS_MASK = (1 << 160) - 1
-_FIRST_RECEIPT_POLL = 0.005  # seconds; doubled up to the configured poll interval
+_FIRST_RECEIPT_POLL = 0.002  # seconds after the first look (at once); doubled up to the configured poll interval
 _MIN_OUTAGE_PAUSE = 0.5  # seconds between tries of a chain that does not answer, doubled up to the maximum
 _MAX_OUTAGE_PAUSE = 10.0
 
@@ -124,6 +130,174 @@ class _ChainRun:
         return any(self.quote.user_ops[k].is_clean_up_user_op for k in self.indices)
 
 
+@dataclass
+class _Part:
+    """The userOps of one super-transaction that passed their simulation in a round, for the chain's next bundle.
+    ``done`` is True once they were bundled and settled (or one failed for good), False if they were not sent and
+    wait for their next round."""
+
+    run: _ChainRun
+    indices: list[int]
+    packed: list[PackedUserOperation]
+    now: int
+    done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    @property
+    def gas(self) -> int:
+        return sum(max_gas_limit(op) for op in self.packed)
+
+
+class _Bundler:
+    """One chain's bundles, from the node's one EOA: the parts waiting when a bundle is started all go into it, so
+    a busy chain gets few, full bundles (Biconomy's node batches the same way: what finished its simulation while
+    the previous block was built goes into the next). Bundles go out one at a time, in nonce order; each settles in
+    a task of its own while the next one is prepared."""
+
+    def __init__(self, executor: Executor, chain: ChainClient) -> None:
+        self._executor = executor
+        self._chain = chain
+        self._queue: list[_Part] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
+
+    async def submit(self, part: _Part) -> bool:
+        self._queue.append(part)
+        self._wake.set()
+        if self._task is None or self._task.done():
+            name = f"bundler {self._chain.chain_id}"
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name=name)
+        return await asyncio.shield(part.done)
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._task, *self._settling) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                parts = self._take()
+                try:
+                    await self._send(parts)
+                except Exception as exc:  # an outage (RpcError) or a fault: the parts' runs decide what next
+                    _resolve(parts, exc)
+
+    def _take(self) -> list[_Part]:
+        """The waiting parts, in arrival order, up to the bundle's gas cap (a part too big alone still goes)."""
+        taken: list[_Part] = []
+        gas = _BUNDLE_OVERHEAD_GAS
+        while self._queue and (not taken or gas + self._queue[0].gas <= _MAX_BUNDLE_GAS):
+            part = self._queue.pop(0)
+            gas += part.gas
+            taken.append(part)
+        return taken
+
+    async def _send(self, parts: list[_Part]) -> None:
+        ex, chain = self._executor, self._chain
+        sender = ex.account.address
+        while True:
+            packed = [op for part in parts for op in part.packed]
+            data = encode_handle_ops(packed, sender)
+            gas = min(_MAX_BUNDLE_GAS, _BUNDLE_OVERHEAD_GAS + sum(part.gas for part in parts))
+            now = max(part.now for part in parts)
+            check, pending, fees = await chain.bundle_check(
+                ENTRY_POINT_V07_ADDRESS,
+                data,
+                sender=sender,
+                gas=gas,
+                at_time=now,
+                priority_fee=ex.config.max_priority_fee_per_gas,
+            )
+            if check is None:
+                break
+            parts = await self._take_out_culprit(parts, check)
+            if not parts:
+                return
+        nonce = max(ex.store.next_nonce_floor(chain.chain_id, sender), pending, ex._next_nonce.get(chain.chain_id, 0))
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": chain.chain_id,
+            "nonce": nonce,
+            "to": ENTRY_POINT_V07_ADDRESS,
+            "value": 0,
+            "data": data,
+            "gas": gas,
+            "maxFeePerGas": fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+        }
+        signed = ex.account.sign_transaction(tx)
+        records = await asyncio.to_thread(
+            ex.store.record_bundle,
+            chain.chain_id,
+            [(part.run.record.hash, part.indices) for part in parts],
+            nonce,
+            "0x" + bytes(signed.hash).hex(),
+            "0x" + bytes(signed.raw_transaction).hex(),
+            mining_timestamp=now,
+        )
+        ex._next_nonce[chain.chain_id] = nonce + 1
+        ex._fault("exit-before-broadcast")
+        await ex._broadcast(chain, records[0], resend=False)
+        ex._fault("exit-after-broadcast")
+        task = asyncio.get_running_loop().create_task(self._settle(parts, records))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle(self, parts: list[_Part], records: list[BundleRecord]) -> None:
+        try:
+            await self._executor._settle(
+                self._chain, [(r, part.run.quote) for r, part in zip(records, parts, strict=True)]
+            )
+        except Exception as exc:
+            _resolve(parts, exc)
+        else:
+            _resolve(parts, True)
+
+    async def _take_out_culprit(self, parts: list[_Part], error: RpcError) -> list[_Part]:
+        """The bundle's ``eth_call`` failed: the part of the userOp it names leaves the bundle (failed for good if
+        the reason lasts, else back to its run's next round); the others are checked again."""
+        ex = self._executor
+        data = error.revert_data if isinstance(error, RpcRevertError) else b""
+        reason = describe_failed_op(data) if data else str(error.short_message)
+        culprit = failed_op_index(data) if data else None
+        if culprit is None:  # nothing names a userOp: every part waits for its next round
+            log.info("chain %d: a bundle of %d part(s) does not pass: %s", self._chain.chain_id, len(parts), reason)
+            _resolve(parts, False)
+            return []
+        offset = 0
+        for part in parts:
+            if culprit < offset + len(part.indices):
+                bad = part.indices[culprit - offset]
+                quote_hash = part.run.record.hash
+                if _lasting(reason):
+                    await ex._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}", data or None)
+                    _resolve([part], True)
+                else:  # the chain moved between the simulation and this call: the next round simulates again
+                    log.info("super-transaction %s: userOp %d not submitted yet: %s", quote_hash, bad, reason)
+                    part.run.last_reason[bad] = reason
+                    _resolve([part], False)
+                return [p for p in parts if p is not part]
+            offset += len(part.indices)
+        _resolve(parts, False)  # an index past the bundle: nothing to blame
+        return []
+
+
+def _resolve(parts: Sequence[_Part], outcome: bool | BaseException) -> None:
+    for part in parts:
+        if part.done.done():
+            continue
+        if isinstance(outcome, BaseException):
+            part.done.set_exception(outcome)
+        else:
+            part.done.set_result(outcome)
+
+
 class Executor:
     def __init__(self, config: NodeConfig, chains: dict[int, ChainClient], store: Store) -> None:
         self.config = config
@@ -131,7 +305,7 @@ class Executor:
         self.store = store
         self.account: LocalAccount = Account.from_key(config.private_key)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._bundlers: dict[int, _Bundler] = {}
         self._next_nonce: dict[int, int] = {}
 
     # -- scheduling ---------------------------------------------------------------------------------------------------
@@ -160,6 +334,13 @@ class Executor:
         for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for bundler in self._bundlers.values():
+            await bundler.aclose()
+
+    def _bundler(self, chain: ChainClient) -> _Bundler:
+        if chain.chain_id not in self._bundlers:
+            self._bundlers[chain.chain_id] = _Bundler(self, chain)
+        return self._bundlers[chain.chain_id]
 
     async def _run_logged(self, quote_hash: str) -> None:
         try:
@@ -182,15 +363,18 @@ class Executor:
             if op.signature is not None:
                 by_chain.setdefault(op.chain_id, []).append(op.index)
         await asyncio.gather(*(self._run_chain(record, quote, c, ix) for c, ix in by_chain.items()))
-        self.store.finish(quote_hash)
+        await asyncio.to_thread(self.store.finish, quote_hash)
 
     def _statuses(self, quote_hash: str) -> dict[int, str]:
         record = self.store.get_super_tx(quote_hash)
         return {} if record is None else {op.index: op.status for op in record.user_ops}
 
-    def _fail(self, quote_hash: str, indices: Sequence[int], reason: str, revert_data: bytes | None = None) -> None:
+    async def _fail(
+        self, quote_hash: str, indices: Sequence[int], reason: str, revert_data: bytes | None = None
+    ) -> None:
         revert = None if revert_data is None else "0x" + bytes(revert_data).hex()
-        self.store.set_user_op_results(quote_hash, [Outcome(k, "FAILED", reason, revert_error=revert) for k in indices])
+        outcomes = [Outcome(k, "FAILED", reason, revert_error=revert) for k in indices]
+        await asyncio.to_thread(self.store.set_user_op_results, quote_hash, outcomes)
 
     async def _run_chain(
         self, record: SuperTxRecord, quote: GetQuotePayload, chain_id: int, indices: list[int]
@@ -220,7 +404,7 @@ class Executor:
         for bundle in self.store.bundles(quote_hash):  # broadcast but not mined (before a restart, an outage)
             if bundle.chain_id == chain.chain_id and bundle.state != "MINED":
                 await self._broadcast(chain, bundle, resend=True)
-                await self._settle(chain, bundle, run.quote)
+                await self._settle(chain, [(bundle, run.quote)])
         statuses = self._statuses(quote_hash)
         # (a MINING userOp without an unmined bundle cannot be: it was settled above; it is never submitted again)
         pending = [k for k in run.indices if statuses.get(k) not in FINAL_STATUSES and statuses.get(k) != "MINING"]
@@ -230,7 +414,7 @@ class Executor:
         expired = [k for k in pending if now > ops[k].upper_bound_timestamp]
         for k in expired:
             why = f"; its last simulation: {run.last_reason[k]}" if k in run.last_reason else ""
-            self._fail(
+            await self._fail(
                 quote_hash,
                 [k],
                 f"Execution deadline limit exceeded: the window ended at {ops[k].upper_bound_timestamp} "
@@ -246,8 +430,9 @@ class Executor:
             if pending:
                 await asyncio.sleep(min(1.0, max(0.05, ops[pending[0]].lower_bound_timestamp - now)))
             return False
-        packed = [_packed(ops[k], run.signatures[k]) for k in due]
-        results = await simulate_user_ops(chain, packed, sender=self.account.address)
+        signatures = run.signatures
+        packed = {k: _packed(ops[k], signatures[k]) for k in due}
+        results = await simulate_user_ops(chain, list(packed.values()), sender=self.account.address)
         chosen: list[int] = []
         blocked: int | None = None
         for k, result in zip(due, results, strict=True):
@@ -267,74 +452,19 @@ class Executor:
                 chosen.append(k)
                 continue
             if _lasting(reason):
-                self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
+                await self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
             else:
                 run.last_reason[k] = reason
                 blocked = k
             break
         if chosen:
-            await self._submit(chain, run.record, run.quote, chosen, now)
+            part = _Part(run, chosen, [packed[k] for k in chosen], now)
+            if not await self._bundler(chain).submit(part):
+                await asyncio.sleep(self.config.simulation_retry_delay)
         elif blocked is not None:
             delay_ms = ops[blocked].execution_simulation_retry_delay
             await asyncio.sleep(delay_ms / 1000 if delay_ms else self.config.simulation_retry_delay)
         return False
-
-    async def _submit(
-        self, chain: ChainClient, record: SuperTxRecord, quote: GetQuotePayload, indices: list[int], now: int
-    ) -> None:
-        """One bundle of ``indices``: checked with ``eth_call``, signed, stored, broadcast, settled."""
-        quote_hash = record.hash
-        signatures = {op.index: op.signature or "0x" for op in record.user_ops}
-        packed = [_packed(quote.user_ops[k], signatures[k]) for k in indices]
-        data = encode_handle_ops(packed, self.account.address)
-        gas = min(_MAX_BUNDLE_GAS, _BUNDLE_OVERHEAD_GAS + sum(max_gas_limit(op) for op in packed))
-        try:
-            await chain.call(ENTRY_POINT_V07_ADDRESS, data, sender=self.account.address, gas=gas, at_time=now)
-        except RpcRevertError as exc:
-            reason = describe_failed_op(exc.revert_data) if exc.revert_data else str(exc.short_message)
-            culprit = failed_op_index(exc.revert_data)
-            bad = indices[culprit] if culprit is not None and culprit < len(indices) else indices[0]
-            if _lasting(reason):
-                self._fail(quote_hash, [bad], f"not submitted: validation fails: {reason}", exc.revert_data)
-            else:  # the chain moved between the simulation and this call: the next round simulates again
-                log.info("super-transaction %s: userOp %d not submitted yet: %s", quote_hash, bad, reason)
-                await asyncio.sleep(self.config.simulation_retry_delay)
-            return
-        lock = self._locks.setdefault(chain.chain_id, asyncio.Lock())
-        async with lock:
-            nonce = await self._nonce(chain)
-            fees = await chain.fees(self.config.max_priority_fee_per_gas)
-            tx: dict[str, Any] = {
-                "type": 2,
-                "chainId": chain.chain_id,
-                "nonce": nonce,
-                "to": ENTRY_POINT_V07_ADDRESS,
-                "value": 0,
-                "data": data,
-                "gas": gas,
-                "maxFeePerGas": fees.max_fee_per_gas,
-                "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
-            }
-            signed = self.account.sign_transaction(tx)
-            bundle = self.store.record_bundle(
-                quote_hash,
-                chain.chain_id,
-                indices,
-                nonce,
-                "0x" + bytes(signed.hash).hex(),
-                "0x" + bytes(signed.raw_transaction).hex(),
-                mining_timestamp=await chain.clock(),
-            )
-            self._next_nonce[chain.chain_id] = nonce + 1
-            self._fault("exit-before-broadcast")
-            await self._broadcast(chain, bundle, resend=False)
-            self._fault("exit-after-broadcast")
-        await self._settle(chain, bundle, quote)
-
-    async def _nonce(self, chain: ChainClient) -> int:
-        floor = self.store.next_nonce_floor(chain.chain_id, self.account.address)
-        pending = await chain.transaction_count(self.account.address)
-        return max(floor, pending, self._next_nonce.get(chain.chain_id, 0))
 
     def _fault(self, point: str) -> None:
         """Test hook (restart safety): die at ``point`` as a killed process would, without any clean-up."""
@@ -353,10 +483,12 @@ class Executor:
                 return
             raise
 
-    async def _settle(self, chain: ChainClient, bundle: BundleRecord, quote: GetQuotePayload) -> None:
-        """Wait for the bundle's receipt and record every userOp's outcome."""
+    async def _settle(self, chain: ChainClient, records: Sequence[tuple[BundleRecord, GetQuotePayload]]) -> None:
+        """Wait for the receipt of a bundle (``records``: its record for each super-transaction it carries, with that
+        super-transaction's quote) and record every userOp's outcome, in one store transaction."""
+        bundle = records[0][0]
         resent_at = time.monotonic()
-        pause = _FIRST_RECEIPT_POLL  # a chain that mines on arrival has the receipt at once: look soon, then less often
+        pause = 0.0  # a chain that mines on arrival has the receipt at once: look at once, then less and less often
         while True:
             receipt = await chain.receipt(bundle.tx_hash)
             if receipt is not None:
@@ -365,22 +497,37 @@ class Executor:
                 await self._broadcast(chain, bundle, resend=True)
                 resent_at = time.monotonic()
             await asyncio.sleep(pause)
-            pause = min(self.config.poll_interval, pause * 2)
-        block_number = int(receipt["blockNumber"], 16)
-        block = await chain.rpc.request("eth_getBlockByNumber", [receipt["blockNumber"], False])
-        mined_at = int(block["timestamp"], 16) if block else None
+            pause = min(self.config.poll_interval, max(_FIRST_RECEIPT_POLL, pause * 2))
+        block_number = quantity(receipt.get("blockNumber"), what="the receipt's blockNumber")
+        mined_at = await self._block_time(chain, receipt)
+        reverted: tuple[str, bytes | None] | None = None
         if receipt.get("status") != "0x1":
-            reason, data = await self._revert_reason(chain, bundle, receipt)
-            revert = None if data is None else "0x" + data.hex()
-            results = [
-                Outcome(k, "MINED_FAIL", f"the handleOps transaction reverted: {reason}", revert_error=revert)
-                for k in bundle.indices
-            ]
-        else:
-            results = _results(receipt, bundle, quote)
-        mined = [replace(o, block_number=block_number, mined_timestamp=mined_at) for o in results]
-        self.store.set_user_op_results(bundle.hash, mined)
-        self.store.set_bundle_state(bundle.id, "MINED")
+            reverted = await self._revert_reason(chain, bundle, receipt)
+        results: dict[str, list[Outcome]] = {}
+        for record, quote in records:
+            if reverted is not None:
+                reason, data = reverted
+                revert = None if data is None else "0x" + data.hex()
+                outcomes = [
+                    Outcome(k, "MINED_FAIL", f"the handleOps transaction reverted: {reason}", revert_error=revert)
+                    for k in record.indices
+                ]
+            else:
+                outcomes = _results(receipt, record, quote)
+            results[record.hash] = [replace(o, block_number=block_number, mined_timestamp=mined_at) for o in outcomes]
+        await asyncio.to_thread(self.store.settle_bundle, [record.id for record, _ in records], results)
+
+    @staticmethod
+    async def _block_time(chain: ChainClient, receipt: dict[str, Any]) -> int | None:
+        """The mined block's timestamp: from the receipt where the chain puts it there (anvil, reth:
+        ``blockTimestamp``), else from the block."""
+        stamp = receipt.get("blockTimestamp")
+        if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp >= 0:
+            return stamp
+        if isinstance(stamp, str):
+            return quantity(stamp, what="the receipt's blockTimestamp")
+        block = await chain.rpc.request("eth_getBlockByNumber", [receipt["blockNumber"], False])
+        return quantity(block.get("timestamp"), what="the block's timestamp") if isinstance(block, dict) else None
 
     async def _revert_reason(
         self, chain: ChainClient, bundle: BundleRecord, receipt: dict[str, Any]

@@ -22,7 +22,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,22 +150,25 @@ class Store(Protocol):
 
     def record_bundle(
         self,
-        quote_hash: str,
         chain_id: int,
-        indices: Sequence[int],
+        parts: Sequence[tuple[str, Sequence[int]]],
         nonce: int,
         tx_hash: str,
         raw_tx: str,
         *,
         mining_timestamp: int | None = None,
-    ) -> BundleRecord:
+    ) -> list[BundleRecord]:
         """Store a signed bundle and mark its userOps MINING with its transaction hash (and the chain's time), in one
-        transaction."""
+        transaction. ``parts`` are ``(super-transaction hash, userOp indices)`` in bundle order: one bundle can carry
+        userOps of several super-transactions, and each gets its own record of it (the same transaction)."""
         ...
 
     def bundles(self, quote_hash: str) -> list[BundleRecord]: ...
 
-    def set_bundle_state(self, bundle_id: int, state: str) -> None: ...
+    def settle_bundle(self, bundle_ids: Sequence[int], results: Mapping[str, Sequence[Outcome]]) -> None:
+        """A mined bundle: every userOp's outcome (by super-transaction hash) and its records MINED, in one
+        transaction."""
+        ...
 
     def next_nonce_floor(self, chain_id: int, sender: str) -> int:
         """One past the highest nonce of any bundle this node signed on the chain (0 if none)."""
@@ -257,6 +260,10 @@ class SqliteStore:
             for column, kind in _ADDED_USER_OP_COLUMNS.items():
                 if column not in present:
                     self._db.execute(f"ALTER TABLE user_ops ADD COLUMN {column} {kind}")
+        # Reads have a connection of their own: in WAL mode they do not wait for a write's commit (which waits for
+        # the disk), so the node's event loop reads while a worker thread writes.
+        self._read_lock = threading.Lock()
+        self._reader = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -270,11 +277,22 @@ class SqliteStore:
             self._db.execute("COMMIT")
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, tuple(args)).fetchall())
+        with self._read_lock:
+            return list(self._reader.execute(sql, tuple(args)).fetchall())
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one state of the file (one read transaction)."""
+        with self._read_lock:
+            self._reader.execute("BEGIN")
+            try:
+                yield self._reader
+            finally:
+                self._reader.execute("COMMIT")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     # -- quotes -------------------------------------------------------------------------------------------------------
@@ -341,13 +359,14 @@ class SqliteStore:
         return True
 
     def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None:
-        rows = self._read(
-            "SELECT hash, accepted_at, body, finished FROM super_txs WHERE hash = ?", (quote_hash.lower(),)
-        )
-        if not rows:
-            return None
-        h, accepted, body, finished = rows[0]
-        ops = self._read(f"SELECT {_USER_OP_COLUMNS} FROM user_ops WHERE hash = ? ORDER BY idx", (h,))
+        with self._snapshot() as db:
+            rows = db.execute(
+                "SELECT hash, accepted_at, body, finished FROM super_txs WHERE hash = ?", (quote_hash.lower(),)
+            ).fetchall()
+            if not rows:
+                return None
+            h, accepted, body, finished = rows[0]
+            ops = db.execute(f"SELECT {_USER_OP_COLUMNS} FROM user_ops WHERE hash = ? ORDER BY idx", (h,)).fetchall()
         return SuperTxRecord(
             hash=h,
             accepted_at=accepted,
@@ -410,23 +429,27 @@ class SqliteStore:
 
     def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome]) -> None:
         with self._tx() as db:
-            db.executemany(
-                "UPDATE user_ops SET status = ?, error = ?, confirmed = 1, block_number = ?, mined_timestamp = ?, "
-                "actual_gas_cost = ?, revert_error = ? WHERE hash = ? AND idx = ?",
-                [
-                    (
-                        o.status,
-                        o.error,
-                        o.block_number,
-                        o.mined_timestamp,
-                        None if o.actual_gas_cost is None else str(o.actual_gas_cost),
-                        o.revert_error,
-                        quote_hash,
-                        o.index,
-                    )
-                    for o in results
-                ],
-            )
+            self._write_results(db, quote_hash, results)
+
+    @staticmethod
+    def _write_results(db: sqlite3.Connection, quote_hash: str, results: Sequence[Outcome]) -> None:
+        db.executemany(
+            "UPDATE user_ops SET status = ?, error = ?, confirmed = 1, block_number = ?, mined_timestamp = ?, "
+            "actual_gas_cost = ?, revert_error = ? WHERE hash = ? AND idx = ?",
+            [
+                (
+                    o.status,
+                    o.error,
+                    o.block_number,
+                    o.mined_timestamp,
+                    None if o.actual_gas_cost is None else str(o.actual_gas_cost),
+                    o.revert_error,
+                    quote_hash,
+                    o.index,
+                )
+                for o in results
+            ],
+        )
 
     def finish(self, quote_hash: str) -> None:
         with self._tx() as db:
@@ -436,28 +459,42 @@ class SqliteStore:
 
     def record_bundle(
         self,
-        quote_hash: str,
         chain_id: int,
-        indices: Sequence[int],
+        parts: Sequence[tuple[str, Sequence[int]]],
         nonce: int,
         tx_hash: str,
         raw_tx: str,
         *,
         mining_timestamp: int | None = None,
-    ) -> BundleRecord:
+    ) -> list[BundleRecord]:
         created = time.time()
+        records = []
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO bundles (hash, chain_id, sender, indices, nonce, tx_hash, raw_tx, state, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'SIGNED', ?)",
-                (quote_hash, chain_id, self._sender, json.dumps(list(indices)), nonce, tx_hash, raw_tx, created),
-            )
-            bundle_id = int(cursor.lastrowid or 0)
-            db.executemany(
-                "UPDATE user_ops SET status = 'MINING', tx_hash = ?, mining_timestamp = ? WHERE hash = ? AND idx = ?",
-                [(tx_hash, mining_timestamp, quote_hash, index) for index in indices],
-            )
-        return BundleRecord(bundle_id, quote_hash, chain_id, tuple(indices), nonce, tx_hash, raw_tx, "SIGNED", created)
+            for quote_hash, indices in parts:
+                cursor = db.execute(
+                    "INSERT INTO bundles (hash, chain_id, sender, indices, nonce, tx_hash, raw_tx, state, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'SIGNED', ?)",
+                    (quote_hash, chain_id, self._sender, json.dumps(list(indices)), nonce, tx_hash, raw_tx, created),
+                )
+                db.executemany(
+                    "UPDATE user_ops SET status = 'MINING', tx_hash = ?, mining_timestamp = ? "
+                    "WHERE hash = ? AND idx = ?",
+                    [(tx_hash, mining_timestamp, quote_hash, index) for index in indices],
+                )
+                records.append(
+                    BundleRecord(
+                        int(cursor.lastrowid or 0),
+                        quote_hash,
+                        chain_id,
+                        tuple(indices),
+                        nonce,
+                        tx_hash,
+                        raw_tx,
+                        "SIGNED",
+                        created,
+                    )
+                )
+        return records
 
     def bundles(self, quote_hash: str) -> list[BundleRecord]:
         rows = self._read(
@@ -467,9 +504,11 @@ class SqliteStore:
         )
         return [BundleRecord(i, h, c, tuple(json.loads(ix)), n, t, r, s, ts) for i, h, c, ix, n, t, r, s, ts in rows]
 
-    def set_bundle_state(self, bundle_id: int, state: str) -> None:
+    def settle_bundle(self, bundle_ids: Sequence[int], results: Mapping[str, Sequence[Outcome]]) -> None:
         with self._tx() as db:
-            db.execute("UPDATE bundles SET state = ? WHERE id = ?", (state, bundle_id))
+            for quote_hash, outcomes in results.items():
+                self._write_results(db, quote_hash, outcomes)
+            db.executemany("UPDATE bundles SET state = 'MINED' WHERE id = ?", [(i,) for i in bundle_ids])
 
     def next_nonce_floor(self, chain_id: int, sender: str) -> int:
         rows = self._read(
