@@ -61,24 +61,54 @@ def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: 
     assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
 
 
-@pytest.mark.slow  # waits for the changed userOp's window to end (a few seconds)
-def test_session_details_are_taken_as_sent(node: Node, session: SessionSetup) -> None:
-    """``sessionDetails`` are not part of the Merkle root, on Biconomy's node either: a body whose permission id was
-    changed is accepted. Its userOp, signed for a permission the
-    account does not have, never passes validation: it is simulated until its window (a short one here) ends, then
-    FAILED with the reason, and nothing of it is submitted; the unchanged payment userOp runs."""
+def test_session_details_that_cannot_validate_are_refused(node: Node, session: SessionSetup) -> None:
+    """``sessionDetails`` are not part of the Merkle root, on Biconomy's node either, so whoever relays the body can
+    change them. Biconomy's node would accept a changed permission id and fail the userOp at its deadline, with the
+    fee taken; this node simulates the session userOp as the body makes it and refuses the /exec (issue 11, item 5).
+    Nothing is stored or sent, and the body as signed still executes."""
     request = session.request()
-    now = session.chain.timestamp()
-    request["userOps"][0].update(lowerBoundTimestamp=now - 52, upperBoundTimestamp=now + 8)  # 60 s, 8 s left
     quote = node.client.quote(request)
     body = signed(quote, session.chain.keys["session_signer"], request)
-    body["userOps"][1]["sessionDetails"]["permissionId"] = "0x" + "11" * 32
-    receipt = node.client.wait(node.client.execute(body))
-    assert statuses(receipt) == ["MINED_SUCCESS", "FAILED"]
-    error = receipt["userOps"][1]["executionError"]
-    assert error.startswith("Execution deadline limit exceeded: "), error
-    assert "its last simulation: AA2" in error, error
-    assert "executionData" not in receipt["userOps"][1]
+    changed = copy.deepcopy(body)
+    changed["userOps"][1]["sessionDetails"]["permissionId"] = "0x" + "11" * 32
+    sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
+    status, answer = node.client.post("/exec", changed)
+    assert status == 400
+    assert answer["error"].startswith("userOps[0] (chain 8453): the session userOp in mode USE fails validation: AA2")
+    assert answer["error"].endswith(
+        "; send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
+    )
+    assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
+    assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
+    assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
+
+
+@pytest.mark.parametrize("enabled_before", [False, True], ids=["enabled-by-the-payment", "enabled-earlier"])
+def test_a_relay_that_turns_use_into_enable_is_refused(node: Node, session: SessionSetup, enabled_before: bool) -> None:
+    """A relay flips the call userOp's mode from USE to ENABLE_AND_USE. The permission is enabled by then (by this
+    super-transaction's payment userOp, or by an earlier one), so the enable signature in the details is used up
+    (SmartSessions' nonce moved on): the userOp could never validate, and the fee would be taken for nothing. The
+    /exec is refused with the validator's reason; the body as signed executes."""
+    redeemer = session.chain.keys["session_signer"]
+    if enabled_before:
+        first = session.request()
+        node.client.wait(node.client.execute(signed(node.client.quote(first), redeemer, first)))
+    request = session.request(enable=not enabled_before)
+    quote = node.client.quote(request)
+    body = signed(quote, redeemer, request)
+    assert body["userOps"][1]["sessionDetails"]["mode"] == "0x00"
+    flipped = copy.deepcopy(body)
+    flipped["userOps"][1]["sessionDetails"]["mode"] = "0x02"
+    status, answer = node.client.post("/exec", flipped)
+    assert status == 400
+    assert answer["error"].startswith(
+        "userOps[0] (chain 8453): the session userOp in mode UNSAFE_ENABLE (ENABLE_AND_USE) fails validation: "
+        "AA23 reverted: HashMismatch(providedHash=0x"
+    ), answer
+    assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
+    before = counter_value(session.chain)
+    assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
+    assert counter_value(session.chain) == before + 1
 
 
 def test_a_quote_the_node_did_not_issue_is_refused(node: Node, session: SessionSetup) -> None:

@@ -31,16 +31,19 @@ failed by the executor without being submitted.
 Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>"}``, a bad signature too: the only 401
 of the node is a missing or wrong API key (app.py); a 5xx is the node's or a chain's own failure.
 
-Then it builds every userOp's signature (:mod:`.signatures`) and, unless sponsored, simulates the signed payment
-userOp on the fee chain (:mod:`.payment_check`, as Biconomy's node does: the node is paid before anything runs; a
-refusal is a 400 ``paymentInfo (chain N): …``). Only then does it store the quote and the super-transaction with
-them in one transaction, hand it to the executor (which runs every chain at once), and answer ``{hash}``.
+Then it builds every userOp's signature (:mod:`.signatures`) and simulates the signed userOps (:mod:`.payment_check`):
+unless sponsored, the payment userOp on the fee chain, as Biconomy's node does (the node is paid before anything runs;
+a refusal is a 400 ``paymentInfo (chain N): …``); and, this node's own check, every session userOp in the mode the
+body gives, which must not fail validation for good (``userOps[i] (chain N): …``). Only then does it store the
+quote and the super-transaction with them in one transaction, hand it to the executor (which runs every chain at
+once), and answer ``{hash}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -57,7 +60,7 @@ from ...versions import MEE_VERSIONS
 from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import NodeError
-from .payment_check import check_payment
+from .payment_check import check_signed_user_ops
 from .quote_facts import QuoteFacts, quote_facts
 from .signatures import (
     QuoteSignature,
@@ -157,15 +160,7 @@ class Acceptor:
         )
         signature = await self._check_signature(body, signature, facts)
         user_ops = self._sign(body, tree, signature, facts)
-        if not facts.sponsored:  # the node is paid before anything runs, as Biconomy's node checks it
-            payment, signed = body.user_ops[0], user_ops[0].signature or "0x"
-            await check_payment(
-                self.chains[payment.chain_id],
-                payment,
-                bytes.fromhex(signed[2:]),
-                node=self.node_address,
-                busy=lambda: self.store.busy_on(payment.chain_id),
-            )
+        await self._check_signed(body, user_ops, paid=not facts.sponsored)
         quote = QuoteRecord(
             hash=quote_hash,
             created_at=time.time(),
@@ -178,6 +173,30 @@ class Acceptor:
         if not accepted:  # a replay that raced this one
             raise _already_scheduled(quote_hash)
         return quote_hash
+
+    async def _check_signed(self, body: SignedQuote, user_ops: list[UserOpRecord], *, paid: bool) -> None:
+        """The signed userOps, simulated chain by chain at once (:mod:`.payment_check`): the payment userOp when the
+        node is paid (before anything runs, as Biconomy's node checks it), and every session userOp's validation in
+        the modes the body gives. Refusals are reported in the body's order, whichever chain answered first."""
+        by_chain: dict[int, list[tuple[int, MeeFilledUserOpDetails, bytes]]] = {}
+        for k, (op, record) in enumerate(zip(body.user_ops, user_ops, strict=True)):
+            if record.signature is not None:
+                by_chain.setdefault(op.chain_id, []).append((k, op, bytes.fromhex(record.signature[2:])))
+
+        def busy(chain_id: int) -> Callable[[], bool]:
+            return lambda: self.store.busy_on(chain_id)
+
+        outcomes = await asyncio.gather(
+            *(
+                check_signed_user_ops(self.chains[c], ops, node=self.node_address, paid=paid, busy=busy(c))
+                for c, ops in by_chain.items()
+            ),
+            return_exceptions=True,
+        )
+        refusals = [(ops[0][0], o) for ops, o in zip(by_chain.values(), outcomes, strict=True) if o is not None]
+        for _, outcome in sorted(refusals, key=lambda r: r[0]):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     def _check_commitment(self, body: SignedQuote) -> None:
         """The commitment must be this node's signature over ``hash`` (which :func:`check_hashes` tied to the

@@ -1,4 +1,4 @@
-"""The payment userOp, checked at ``/exec`` before anything is stored or sent.
+"""The signed userOps, checked at ``/exec`` before anything is stored or sent.
 
 Biconomy's node simulates the signed payment userOp when it accepts a super-transaction (its validation and its
 call, on the fee chain's current state) and refuses the ``/exec`` with a 400 when it would not pass: a signature the
@@ -6,23 +6,35 @@ account refuses, a window already over, a fee transfer that reverts. Only then d
 without waiting for the payment to be mined (:mod:`.executor`). This node does the same, so the node is paid for what
 it runs on the other chains, and the client hears of an unpaid super-transaction from ``/exec`` itself.
 
-Each refusal starts with ``paymentInfo (chain N):`` as the quote's refusals do, so that a client reads both alike
-(the SDK turns ``InvalidPermissionId``, ``HashMismatch``, a policy or a balance into its typed errors).
+One check is this node's own (issue 11): a session userOp's ``sessionDetails`` are not covered by the quote's
+signature or its commitment, and the client may legitimately re-assign their modes at ``/exec`` (the reference SDK
+does: "the first session userOp of each chain enables, the others use"). So whoever relays the body can change them
+too, say USE into ENABLE_AND_USE with an enable signature already used up, and the userOp then never passes
+validation while the fee is taken. Biconomy's node accepts such a body and fails the userOp at its deadline; this
+node simulates every session userOp, signed as the body's modes make it, in order on its chain after the ones before
+it, and refuses the ``/exec`` when one fails validation for a reason that waiting does not mend. What waiting mends
+is let through: a window not yet open (``AA22``), a nonce still ahead (``AA25``, a pipelining client), a call that
+reverts (the executor waits for its conditions), and anything while this node still has work in flight on that chain
+(an earlier super-transaction may enable the permission).
+
+Each refusal starts with ``paymentInfo (chain N):`` or ``userOps[i] (chain N):`` as the quote's refusals do, so that
+a client reads both alike (the SDK turns ``InvalidPermissionId``, ``HashMismatch``, a policy or a balance into its
+typed errors).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ...encoding.abi import encode_function_call
 from ...mee.wire import MeeFilledUserOpDetails
 from ...versions import ENTRY_POINT_V07_ADDRESS
 from ._chain import ChainClient
 from .errors import NodeError
-from .simulation import simulate_user_ops
+from .simulation import SimulatedOp, simulate_user_ops
 
-__all__ = ["NONCE_WAIT_ATTEMPTS", "NONCE_WAIT_DELAY", "check_payment"]
+__all__ = ["NONCE_WAIT_ATTEMPTS", "NONCE_WAIT_DELAY", "check_signed_user_ops"]
 
 _ADDRESS_MASK = (1 << 160) - 1
 #: A payment userOp whose nonce is ahead of the EntryPoint's (the client sent /exec for a quote built on top of one
@@ -30,6 +42,8 @@ _ADDRESS_MASK = (1 << 160) - 1
 #: node simulates the payment userOp with 20 retries.
 NONCE_WAIT_ATTEMPTS = 20
 NONCE_WAIT_DELAY = 0.5
+#: Validation failures of a session userOp that time mends: a window not yet open, a nonce still ahead.
+_MENDED_BY_WAITING = ("AA22", "AA25")
 
 
 async def _nonce_ahead(chain: ChainClient, op: MeeFilledUserOpDetails) -> bool:
@@ -41,22 +55,51 @@ async def _nonce_ahead(chain: ChainClient, op: MeeFilledUserOpDetails) -> bool:
     return int.from_bytes(raw[:32], "big") < op.user_op.nonce
 
 
-async def check_payment(
+def _mode_name(mode: int) -> str:
+    return {0: "USE", 1: "ENABLE", 2: "UNSAFE_ENABLE (ENABLE_AND_USE)"}.get(mode, f"0x{mode:02x}")
+
+
+async def check_signed_user_ops(
     chain: ChainClient,
-    op: MeeFilledUserOpDetails,
-    signature: bytes,
+    ops: Sequence[tuple[int, MeeFilledUserOpDetails, bytes]],
     *,
     node: str,
+    paid: bool,
     busy: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Raise a 400 :class:`NodeError` unless the signed payment userOp ``op`` would pass now on ``chain``.
+    """Raise a 400 :class:`NodeError` unless the signed userOps of one chain would pass: ``ops`` are ``(index in the
+    body, userOp, final signature)`` in quote order. Index 0, when ``paid``, is the payment userOp: its window, its
+    validation and its call must pass now. Any other userOp with ``sessionDetails`` must not fail validation for a
+    reason that waiting does not mend (the module's docstring). The others are simulated for their effect on the ones
+    after them, and not judged.
 
-    ``busy`` says whether this node still has work in flight on the payment's chain: a pipelining client may send
-    /exec for a super-transaction that builds on one still mining (its nonce, or the session an earlier one enables).
-    While it is busy, or while the payment's nonce is still ahead of the EntryPoint's, a failing payment is simulated
-    again (:data:`NONCE_WAIT_ATTEMPTS` times, :data:`NONCE_WAIT_DELAY` apart) before the /exec is refused."""
+    ``busy`` says whether this node still has work in flight on the chain: a pipelining client may send /exec for a
+    super-transaction that builds on one still mining (its nonce, or the session an earlier one enables). While it is
+    busy, or while a failing userOp's nonce is still ahead of the EntryPoint's, the userOps are simulated again
+    (:data:`NONCE_WAIT_ATTEMPTS` times, :data:`NONCE_WAIT_DELAY` apart) before the /exec is refused."""
+    if paid and ops and ops[0][0] == 0:
+        _check_window(ops[0][1], await chain.clock())
+    judged = [i for i, (k, op, _) in enumerate(ops) if (k == 0 and paid) or (k > 0 and op.session_details is not None)]
+    if not judged:
+        return
+    ops = ops[: judged[-1] + 1]  # what comes after the last judged userOp cannot change its outcome
+    packed = [op.user_op.to_packed(signature) for _, op, signature in ops]
+    for _ in range(NONCE_WAIT_ATTEMPTS):
+        results = await simulate_user_ops(chain, packed, sender=node)
+        refusals = [(ops[i], results[i]) for i in judged if _refusal(ops[i][0], ops[i][1], results[i], paid)]
+        if not refusals:
+            return
+        (k, op, _), result = refusals[0]
+        nonce_ahead = (result.error or "").startswith("AA25") and await _nonce_ahead(chain, op)
+        if not (nonce_ahead or busy()):
+            break
+        await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
+    (k, op, _), result = refusals[0]
+    raise NodeError(400, _refusal(k, op, result, paid) or "")
+
+
+def _check_window(op: MeeFilledUserOpDetails, now: int) -> None:
     where = f"paymentInfo (chain {op.chain_id})"
-    now = await chain.clock()
     if now > op.upper_bound_timestamp:
         raise NodeError(
             400,
@@ -69,18 +112,27 @@ async def check_payment(
             f"{where}: the super-transaction is scheduled for future execution: its window opens at "
             f"{op.lower_bound_timestamp} (chain time {now}); send /exec once it has opened",
         )
-    packed = op.user_op.to_packed(signature)
-    for _ in range(NONCE_WAIT_ATTEMPTS):
-        [result] = await simulate_user_ops(chain, [packed], sender=node)
-        if result.error is None and not result.reverted:
-            break
-        nonce_ahead = (result.error or "").startswith("AA25") and await _nonce_ahead(chain, op)
-        if not (nonce_ahead or busy()):
-            break
-        await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
-    if result.error is not None:
-        raise NodeError(400, f"{where}: the payment userOp fails validation: {result.error}")
-    if result.account_validation_data & _ADDRESS_MASK == 1:
-        raise NodeError(400, f"{where}: the account's validator refuses the signature of the payment userOp")
-    if result.reverted:
-        raise NodeError(400, f"{where}: the fee payment reverts: {result.revert_reason or 'no reason given'}")
+
+
+def _refusal(k: int, op: MeeFilledUserOpDetails, result: SimulatedOp, paid: bool) -> str | None:
+    """Why userOp ``k`` is refused (None if it is not)."""
+    sig_failed = result.account_validation_data & _ADDRESS_MASK == 1
+    if k == 0 and paid:
+        where = f"paymentInfo (chain {op.chain_id})"
+        if result.error is not None:
+            return f"{where}: the payment userOp fails validation: {result.error}"
+        if sig_failed:
+            return f"{where}: the account's validator refuses the signature of the payment userOp"
+        if result.reverted:
+            return f"{where}: the fee payment reverts: {result.revert_reason or 'no reason given'}"
+        return None
+    if op.session_details is None:
+        return None
+    mode = _mode_name(int(op.session_details.mode))
+    where = f"userOps[{k - 1}] (chain {op.chain_id})"
+    fix = "send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
+    if result.error is not None and not result.error.startswith(_MENDED_BY_WAITING):
+        return f"{where}: the session userOp in mode {mode} fails validation: {result.error}; {fix}"
+    if sig_failed:
+        return f"{where}: the validator refuses the session userOp in mode {mode}; {fix}"
+    return None
