@@ -141,8 +141,9 @@ class NodeService:
     async def exec(self, body: Any) -> dict[str, Any]:
         assert self._acceptor is not None and self.executor is not None
         self._check_backlog()
-        quote_hash = await self._acceptor.accept(from_wire(SignedQuote, body))
-        self.executor.schedule(quote_hash)
+        signed = from_wire(SignedQuote, body)
+        quote_hash = await self._acceptor.accept(signed)
+        self.executor.schedule(quote_hash, signed)
         return {"hash": quote_hash}
 
     async def explorer(self, quote_hash: str, confirmations: int = DEFAULT_CONFIRMATIONS) -> dict[str, Any]:

@@ -310,11 +310,20 @@ class Executor:
 
     # -- scheduling ---------------------------------------------------------------------------------------------------
 
-    def schedule(self, quote_hash: str) -> None:
+    def schedule(self, quote_hash: str, quote: GetQuotePayload | None = None) -> None:
+        """Run an accepted super-transaction; ``quote`` is its quote when the caller has it parsed already (``/exec``),
+        else it is read from the store."""
         if quote_hash in self._tasks and not self._tasks[quote_hash].done():
             return
-        task = asyncio.get_running_loop().create_task(self._run_logged(quote_hash), name=f"supertx {quote_hash}")
+        run = self._run_logged(quote_hash, quote)
+        task = asyncio.get_running_loop().create_task(run, name=f"supertx {quote_hash}")
         self._tasks[quote_hash] = task
+        task.add_done_callback(lambda done: self._forget(quote_hash, done))
+
+    def _forget(self, quote_hash: str, task: asyncio.Task[None]) -> None:
+        """A finished run leaves the table (a node that runs for days would otherwise keep every task)."""
+        if self._tasks.get(quote_hash) is task:
+            del self._tasks[quote_hash]
 
     async def recover(self) -> list[str]:
         """Resume every super-transaction that was accepted but not finished (after a restart)."""
@@ -329,9 +338,10 @@ class Executor:
             await asyncio.shield(task)
 
     async def aclose(self) -> None:
-        for task in self._tasks.values():
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        for task in self._tasks.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for bundler in self._bundlers.values():
@@ -342,9 +352,9 @@ class Executor:
             self._bundlers[chain.chain_id] = _Bundler(self, chain)
         return self._bundlers[chain.chain_id]
 
-    async def _run_logged(self, quote_hash: str) -> None:
+    async def _run_logged(self, quote_hash: str, quote: GetQuotePayload | None) -> None:
         try:
-            await self._run(quote_hash)
+            await self._run(quote_hash, quote)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -352,12 +362,15 @@ class Executor:
 
     # -- one super-transaction ----------------------------------------------------------------------------------------
 
-    async def _run(self, quote_hash: str) -> None:
+    async def _run(self, quote_hash: str, quote: GetQuotePayload | None) -> None:
         record = self.store.get_super_tx(quote_hash)
-        quote_record = self.store.get_quote(quote_hash)
-        if record is None or quote_record is None or record.finished:
+        if record is None or record.finished:
             return
-        quote = from_wire(GetQuotePayload, quote_record.quote)
+        if quote is None:
+            quote_record = self.store.get_quote(quote_hash)
+            if quote_record is None:
+                return
+            quote = from_wire(GetQuotePayload, quote_record.quote)
         by_chain: dict[int, list[int]] = {}
         for op in record.user_ops:
             if op.signature is not None:
