@@ -293,7 +293,8 @@ class QuoteBuilder:
                 f"userOps: {len(request.user_ops)} userOps is more than this node quotes at once "
                 f"({self.config.max_user_ops}); split the instructions over several quotes",
             )
-        clocks = await self._clocks(request)  # the chains' own: the EntryPoint checks windows against block time
+        # The chains' clocks (the EntryPoint checks windows against block time) and fees, read at once.
+        clocks, fees = await asyncio.gather(self._clocks(request), self._fees(request))
         fee_token = self._check(request, clocks)
         drafts = self._drafts(request, clocks)
         fusion = self._fusion(request, drafts)
@@ -301,11 +302,6 @@ class QuoteBuilder:
             drafts[0].call_data = self._payment_call(request, fusion, 1)
         executed = [d for d in drafts if d.executed]
         chain_ids = list(dict.fromkeys(d.chain_id for d in executed))
-
-        fees_list = await asyncio.gather(
-            *(self.chains[c].fees(self.config.max_priority_fee_per_gas) for c in chain_ids)
-        )
-        fees = dict(zip(chain_ids, fees_list, strict=True))
         for d in drafts:
             d.fees = fees.get(d.chain_id, ChainFees(0, 0, 0))
 
@@ -333,21 +329,34 @@ class QuoteBuilder:
                 if priced == (token_wei, wei_cost):
                     break
                 token_wei, wei_cost = priced
-            if simulate:
-                await self._check_funds(request, fusion, token_wei)
+            if simulate:  # both at once; a refusal of the first is the one reported when both refuse
+                checks = [self._check_funds(request, fusion, token_wei)]
                 if payment.session_details is not None and fee_token is not None:
-                    await self._check_session_payment(payment, depth, fee_token, token_wei)
+                    checks.append(self._check_session_payment(payment, depth, fee_token, token_wei))
+                for outcome in await asyncio.gather(*checks, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
 
         return self._finish(request, drafts, fee_token, token_wei, fusion)
 
     # -- 1. the request ---------------------------------------------------------------------------------------------
 
+    def _served(self, request: QuoteRequest) -> list[int]:
+        """The chains of the request that this node serves (the others are refused by :meth:`_check`)."""
+        ids = [op.chain_id for op in request.user_ops] + [request.payment_info.chain_id]
+        return [c for c in dict.fromkeys(ids) if c in self.chains]
+
     async def _clocks(self, request: QuoteRequest) -> dict[int, int]:
         """The time of each chain of the request that this node serves (:meth:`ChainClient.clock`), read at once."""
-        ids = [op.chain_id for op in request.user_ops] + [request.payment_info.chain_id]
-        served = [c for c in dict.fromkeys(ids) if c in self.chains]
+        served = self._served(request)
         times = await asyncio.gather(*(self.chains[c].clock() for c in served))
         return dict(zip(served, times, strict=True))
+
+    async def _fees(self, request: QuoteRequest) -> dict[int, ChainFees]:
+        """The fees (:meth:`ChainClient.fees`) of each chain of the request that this node serves, read at once."""
+        served = self._served(request)
+        fees = await asyncio.gather(*(self.chains[c].fees(self.config.max_priority_fee_per_gas) for c in served))
+        return dict(zip(served, fees, strict=True))
 
     def _check(self, request: QuoteRequest, clocks: dict[int, int]) -> FeeTokenConfig | None:
         supported = sorted(c.chain_id for c in self.config.chains)
