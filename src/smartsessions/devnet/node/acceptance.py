@@ -42,6 +42,7 @@ once), and answer ``{hash}``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -53,7 +54,7 @@ from ..._coerce import keccak, to_address
 from ...encoding.abi import encode_function_call
 from ...encoding.merkle import MerkleTree
 from ...encoding.userop import get_mee_user_op_hash, get_user_op_hash
-from ...errors import InvalidInputError
+from ...errors import InvalidInputError, RpcError
 from ...mee.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, to_onchain_tx_payload
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
 from ...versions import MEE_VERSIONS
@@ -74,6 +75,8 @@ from .signatures import (
     session_signature,
 )
 from .store import QuoteRecord, Store, UserOpRecord
+
+log = logging.getLogger("smartsessions.node")
 
 __all__ = ["Acceptor", "check_hashes"]
 
@@ -193,10 +196,16 @@ class Acceptor:
             ),
             return_exceptions=True,
         )
-        refusals = [(ops[0][0], o) for ops, o in zip(by_chain.values(), outcomes, strict=True) if o is not None]
-        for _, outcome in sorted(refusals, key=lambda r: r[0]):
-            if isinstance(outcome, BaseException):
-                raise outcome
+        refusals = []
+        for (chain_id, ops), outcome in zip(by_chain.items(), outcomes, strict=True):
+            if isinstance(outcome, RpcError) and not (paid and ops[0][0] == 0):
+                # A chain that does not answer cannot say; its userOps wait in the executor, as they would on
+                # Biconomy's node, which checks only the payment's chain.
+                log.warning("chain %d did not answer the /exec check of its session userOps: %s", chain_id, outcome)
+            elif isinstance(outcome, BaseException):
+                refusals.append((ops[0][0], outcome))
+        for _, refusal in sorted(refusals, key=lambda r: r[0]):
+            raise refusal
 
     def _check_commitment(self, body: SignedQuote) -> None:
         """The commitment must be this node's signature over ``hash`` (which :func:`check_hashes` tied to the
