@@ -33,8 +33,10 @@ def _owner(index: int) -> TestKey:
     return TestKey(role=f"owner-{index}", address=account.address, private_key="0x" + bytes(account.key).hex())
 
 
-def test_userops_of_several_super_transactions_share_one_bundle(devnet: Devnet, tmp_path: Path) -> None:
-    chain = Chain(8453, devnet.rpc(8453), devnet.chains[8453].contracts, {k.role: k for k in devnet.keys})
+def test_userops_of_several_super_transactions_share_one_bundle(
+    chains: tuple[Chain, Chain], devnet: Devnet, tmp_path: Path
+) -> None:
+    chain = chains[0]  # reverted after the test, as every test's chain state
     owners = [_owner(i) for i in range(COUNT)]
     accounts = [deployed_with_sessions_module(chain, owner).address for owner in owners]
     for account in accounts:
