@@ -381,7 +381,9 @@ def run_crash_schedule(
         account_usdc, node_usdc = usdc_balance(c8453, account), usdc_balance(c8453, node_address)
         sent = {c: _tx_count(by_id[c], node_address) for c in by_id}
         first_block = {c: int(by_id[c].rpc.request("eth_blockNumber"), 16) + 1 for c in by_id}
-        bundles_before = {c: n for c, n in _rows(database, "SELECT chain_id, COUNT(*) FROM bundles GROUP BY chain_id")}
+        bundles_before = {  # bundle transactions (one may carry several super-transactions, one record each)
+            c: n for c, n in _rows(database, "SELECT chain_id, COUNT(DISTINCT tx_hash) FROM bundles GROUP BY chain_id")
+        }
         stxs: list[SuperTx] = []
 
         pool = ThreadPoolExecutor(max_workers=6)
@@ -467,7 +469,9 @@ def run_crash_schedule(
         _await(lambda: health()["unfinished"] == 0, FINAL_WAIT)
         store = health()
         assert store["unfinished"] == 0, fail(f"health: {store}")
-        assert store["superTransactions"] == len(accepted) + 1, fail(f"health: {store}")  # + the setup one
+        assert store["superTransactions"] == len(accepted) + 1, fail(
+            f"health: {store}; the file: {_rows(database, 'SELECT COUNT(*), SUM(finished = 0) FROM super_txs')}"
+        )  # + the setup one
 
         # Exactly once, on chain: each accepted userOp has one UserOperationEvent, a successful one; a userOp of a
         # super-transaction that was not accepted has none.
@@ -494,14 +498,14 @@ def run_crash_schedule(
         assert usdc_balance(c8453, account) == account_usdc - fees, fail("the account did not pay each fee once")
         assert usdc_balance(c8453, node_address) == node_usdc + fees, fail("the node was not paid each fee once")
 
-        # One transaction per stored bundle: the node's transaction count moved by the number of bundles it stored,
-        # each of them mined and successful, none left in the pool, and no userOp in two bundles.
+        # One transaction per stored bundle: the node's transaction count moved by the number of bundle transactions
+        # it stored, each of them mined and successful, none left in the pool, and no userOp in two bundles.
         bundles = _rows(database, "SELECT id, hash, chain_id, indices, tx_hash, state FROM bundles ORDER BY id")
         carried = [(h, i) for _, h, _, ix, _, _ in bundles for i in json.loads(ix)]
         assert len(carried) == len(set(carried)), fail(f"a userOp is in two bundles: {bundles}")
         for chain_id, chain in by_id.items():
             mine = [b for b in bundles if b[2] == chain_id]
-            new_bundles = len(mine) - bundles_before.get(chain_id, 0)
+            new_bundles = len({b[4] for b in mine}) - bundles_before.get(chain_id, 0)
             latest, pending = _tx_count(chain, node_address), _tx_count(chain, node_address, "pending")
             assert latest == pending == sent[chain_id] + new_bundles, fail(
                 f"chain {chain_id}: the node sent {latest - sent[chain_id]} transactions ({pending - latest} "

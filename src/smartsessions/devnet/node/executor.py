@@ -34,7 +34,8 @@ userOps wait for their conditions, as on Biconomy's node, in rounds:
    here; how many blocks confirm it (``confirmations``, ``isConfirmed``) the explorer counts against the chain's head
    when asked.
 
-The store's writes run on a worker thread (each commit waits for the disk), so the event loop goes on serving.
+The store's writes run on a worker thread (each commit waits for the disk), so the event loop goes on serving;
+only a store read it makes meanwhile waits for that commit.
 
 A chain that does not answer (refused, hung, restarting) does not end anything: its rounds pause 0.5 s, doubling to
 10 s, until it answers; then what was broadcast is settled, and a userOp whose window ended meanwhile is FAILED with

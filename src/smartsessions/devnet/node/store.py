@@ -260,10 +260,6 @@ class SqliteStore:
             for column, kind in _ADDED_USER_OP_COLUMNS.items():
                 if column not in present:
                     self._db.execute(f"ALTER TABLE user_ops ADD COLUMN {column} {kind}")
-        # Reads have a connection of their own: in WAL mode they do not wait for a write's commit (which waits for
-        # the disk), so the node's event loop reads while a worker thread writes.
-        self._read_lock = threading.Lock()
-        self._reader = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -277,22 +273,17 @@ class SqliteStore:
             self._db.execute("COMMIT")
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._read_lock:
-            return list(self._reader.execute(sql, tuple(args)).fetchall())
+        with self._lock:
+            return list(self._db.execute(sql, tuple(args)).fetchall())
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """Several reads that see one state of the file (one read transaction)."""
-        with self._read_lock:
-            self._reader.execute("BEGIN")
-            try:
-                yield self._reader
-            finally:
-                self._reader.execute("COMMIT")
+        """Several reads that see one state of the file: no write comes between them (one connection, locked)."""
+        with self._lock:
+            yield self._db
 
     def close(self) -> None:
-        with self._lock, self._read_lock:
-            self._reader.close()
+        with self._lock:
             self._db.close()
 
     # -- quotes -------------------------------------------------------------------------------------------------------
