@@ -5,19 +5,23 @@ confirm a userOp (its own block counted) and when it is ``isConfirmed``."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.entrypoint import parse_user_op_results
 from smartsessions.devnet.network import Devnet
+from smartsessions.devnet.node import NodeServer, devnet_node_config
 from smartsessions.encoding.abi import abi_encode, encode_function_call
 from smartsessions.mee.receipt import summarize_receipt
 from smartsessions.mee.wire import ExplorerResponse, from_wire
 
+from ..contracts.flows import increment_call
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import paused_mining, signed, statuses
+from .helpers import Lanes, NodeClient, paused_mining, session_quote, signed, statuses, two_chain_session
+from .proxy import FlakyProxy
 
 
 def _head(chain: Chain) -> int:
@@ -166,3 +170,35 @@ def test_a_bad_confirmations_parameter_is_a_400(node: Node, session: SessionSetu
     for bad in ("-1", "three", "1.5", "1000000"):
         status, body = node.client.get(f"/explorer/{quote['hash']}?confirmations={bad}")
         assert status == 400 and body["error"].startswith("confirmations: must be a whole number"), body
+
+
+def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
+    chains: tuple[Chain, Chain], devnet: Devnet, tmp_path: Path
+) -> None:
+    """A two-chain session (fee on 8453, a call on 10) is final; then chain 10's RPC refuses connections. The
+    explorer still answers (it answered 502 before, for the whole super-transaction): the statuses as stored, the
+    8453 userOp's depth as the chain says, and the chain-10 userOp without a depth, so not confirmed. Once the chain
+    answers again, its depth is back."""
+    c8453, c10 = chains
+    account, details = two_chain_session(chains)
+    request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
+    proxy = FlakyProxy(devnet.url(10))
+    config = devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=tmp_path / "node.sqlite")
+    server = NodeServer(config).start()
+    client = NodeClient(server.url, api_key=None)
+    try:
+        quote_hash = client.execute(signed(client.quote(request), c8453.keys["session_signer"], request))
+        assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
+        proxy.down()
+        status, answer = client.get(f"/explorer/{quote_hash}?confirmations=1")
+        assert status == 200, answer
+        fee, call = answer["userOps"]
+        assert (fee["executionStatus"], fee["isConfirmed"]) == ("MINED_SUCCESS", True) and fee["confirmations"] >= 1
+        assert (call["executionStatus"], call["confirmations"], call["isConfirmed"]) == ("MINED_SUCCESS", 0, False)
+        proxy.up()
+        status, answer = client.get(f"/explorer/{quote_hash}?confirmations=1")
+        assert status == 200 and answer["userOps"][1]["confirmations"] >= 1 and answer["userOps"][1]["isConfirmed"]
+    finally:
+        client.close()
+        server.stop()
+        proxy.close()

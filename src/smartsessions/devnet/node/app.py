@@ -46,8 +46,9 @@ from starlette.routing import Route
 
 from ..._coerce import to_bytes32
 from ..._json import loads_bounded
-from ...errors import InvalidInputError, SmartSessionsError
+from ...errors import InvalidInputError, RpcError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
+from ...rpc import quantity
 from ._chain import ChainClient
 from ._http import rpc_client
 from .acceptance import Acceptor
@@ -78,6 +79,7 @@ class NodeService:
         self.executor: Executor | None = None
         self._quotes: QuoteBuilder | None = None
         self._acceptor: Acceptor | None = None
+        self._head_reads: dict[int, asyncio.Future[int | None]] = {}
 
     async def start(self) -> list[str]:
         self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
@@ -160,9 +162,11 @@ class NodeService:
         for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
             depth = 0  # as Biconomy's node counts a userOp not (yet) in a block
             confirmed = state.confirmed
-            if state.block_number is not None and state.chain_id in heads:
-                depth = max(0, heads[state.chain_id] - state.block_number + 1)
-                confirmed = depth >= confirmations
+            if state.block_number is not None:
+                head = heads.get(state.chain_id)
+                # a chain that does not answer now: its status as stored, but no depth, so not confirmed
+                depth = 0 if head is None else max(0, head - state.block_number + 1)
+                confirmed = head is not None and depth >= confirmations
             entry = {**op, "executionStatus": state.status, "isConfirmed": confirmed}
             if state.tx_hash:
                 entry["executionData"] = state.tx_hash
@@ -179,13 +183,28 @@ class NodeService:
         return {**quote.quote, "itxHash": key, "fundingTransaction": record.body.get("trigger"), "userOps": ops}
 
     async def _heads(self, chain_ids: set[int]) -> dict[int, int]:
-        """Each chain's latest block number."""
-
-        async def head(chain_id: int) -> tuple[int, int]:
-            return chain_id, int(await self.chains[chain_id].rpc.request("eth_blockNumber", []), 16)
-
+        """Each chain's latest block number, for the chains that answer. Clients poll the explorer many times a
+        second: explorer requests that arrive while a chain's head is being read share that read (its answer is no
+        older than the request), instead of each asking the chain again."""
         known = sorted(c for c in chain_ids if c in self.chains)
-        return dict(await asyncio.gather(*(head(c) for c in known)))
+        numbers = await asyncio.gather(*(self._head(c) for c in known))
+        return {c: n for c, n in zip(known, numbers, strict=True) if n is not None}
+
+    async def _head(self, chain_id: int) -> int | None:
+        pending = self._head_reads.get(chain_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read_head(chain_id))
+            self._head_reads[chain_id] = pending
+            pending.add_done_callback(lambda _: self._head_reads.pop(chain_id, None))
+        return await asyncio.shield(pending)
+
+    async def _read_head(self, chain_id: int) -> int | None:
+        try:
+            answer = await self.chains[chain_id].rpc.request("eth_blockNumber", [])
+            return quantity(answer, what="eth_blockNumber")
+        except RpcError as exc:  # the stored statuses stand; without a head, nothing counts as confirmed
+            log.warning("chain %d did not answer eth_blockNumber: %s", chain_id, exc.short_message)
+            return None
 
 
 def _confirmations(request: Request) -> int:
