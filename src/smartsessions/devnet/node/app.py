@@ -56,7 +56,7 @@ from .config import NodeConfig
 from .errors import NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
-from .store import SqliteStore, Store
+from .store import QuoteRecord, SqliteStore, Store
 
 __all__ = ["BUSY_RETRY_AFTER", "DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
 
@@ -66,6 +66,8 @@ log = logging.getLogger("smartsessions.node")
 DEFAULT_CONFIRMATIONS = 3
 #: Seconds a client is asked to wait (``Retry-After``) when the node is busy.
 BUSY_RETRY_AFTER = 2
+#: Accepted quotes the explorer keeps parsed in memory.
+QUOTES_KEPT = 1024
 
 
 class NodeService:
@@ -80,6 +82,7 @@ class NodeService:
         self._quotes: QuoteBuilder | None = None
         self._acceptor: Acceptor | None = None
         self._head_reads: dict[int, asyncio.Future[int | None]] = {}
+        self._quote_cache: dict[str, QuoteRecord] = {}
 
     async def start(self) -> list[str]:
         self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
@@ -154,7 +157,7 @@ class NodeService:
         except InvalidInputError as exc:
             raise NodeError(400, f"hash: {exc.problem}") from exc
         record = self.store.get_super_tx(key)
-        quote = self.store.get_quote(key)
+        quote = None if record is None else self._accepted_quote(key)
         if record is None or quote is None:
             raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
@@ -181,6 +184,16 @@ class NodeService:
             )
             ops.append(entry)
         return {**quote.quote, "itxHash": key, "fundingTransaction": record.body.get("trigger"), "userOps": ops}
+
+    def _accepted_quote(self, key: str) -> QuoteRecord | None:
+        """The quote of an accepted super-transaction, which never changes: read and parsed once, then kept (the
+        :data:`QUOTES_KEPT` most recently asked), since clients poll the explorer many times per super-transaction."""
+        quote = self._quote_cache.pop(key, None) or self.store.get_quote(key)
+        if quote is not None:
+            self._quote_cache[key] = quote  # now the most recent
+            while len(self._quote_cache) > QUOTES_KEPT:
+                del self._quote_cache[next(iter(self._quote_cache))]
+        return quote
 
     async def _heads(self, chain_ids: set[int]) -> dict[int, int]:
         """Each chain's latest block number, for the chains that answer. Clients poll the explorer many times a

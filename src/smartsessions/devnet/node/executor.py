@@ -54,7 +54,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -66,7 +66,7 @@ from ...errors import RpcError
 from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, from_wire
 from ...rpc import RpcRevertError, quantity
 from ...versions import ENTRY_POINT_V07_ADDRESS
-from ..entrypoint import encode_handle_ops, max_gas_limit, parse_user_op_results
+from ..entrypoint import UserOpResult, encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
 from .config import NodeConfig
 from .simulation import SimulatedOp, describe_failed_op, failed_op_index, simulate_user_ops
@@ -517,6 +517,7 @@ class Executor:
         reverted: tuple[str, bytes | None] | None = None
         if receipt.get("status") != "0x1":
             reverted = await self._revert_reason(chain, bundle, receipt)
+        events = {} if reverted is not None else {r.user_op_hash: r for r in parse_user_op_results(receipt)}
         results: dict[str, list[Outcome]] = {}
         for record, quote in records:
             if reverted is not None:
@@ -527,7 +528,7 @@ class Executor:
                     for k in record.indices
                 ]
             else:
-                outcomes = _results(receipt, record, quote)
+                outcomes = _results(events, record, quote)
             results[record.hash] = [replace(o, block_number=block_number, mined_timestamp=mined_at) for o in outcomes]
         await asyncio.to_thread(self.store.settle_bundle, [record.id for record, _ in records], results)
 
@@ -578,8 +579,8 @@ def _packed(details: MeeFilledUserOpDetails, signature: str) -> PackedUserOperat
     return details.user_op.to_packed(signature)
 
 
-def _results(receipt: dict[str, Any], bundle: BundleRecord, quote: GetQuotePayload) -> list[Outcome]:
-    events = {r.user_op_hash: r for r in parse_user_op_results(receipt)}
+def _results(events: Mapping[bytes, UserOpResult], bundle: BundleRecord, quote: GetQuotePayload) -> list[Outcome]:
+    """The outcome of each userOp of ``bundle`` from the bundle receipt's events (by userOpHash)."""
     out: list[Outcome] = []
     for k in bundle.indices:
         event = events.get(bytes(quote.user_ops[k].user_op_hash))

@@ -95,11 +95,18 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SuperTxRecord:
+    """An accepted super-transaction; ``body_json`` is its ``/exec`` body as stored (:attr:`body` reads it: the
+    executor and the explorer's polls read records many times and seldom need it)."""
+
     hash: str
     accepted_at: float
-    body: dict[str, Any]
+    body_json: str
     finished: bool
     user_ops: tuple[UserOpRecord, ...]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(json.loads(self.body_json))
 
 
 @dataclass(frozen=True)
@@ -361,7 +368,7 @@ class SqliteStore:
         return SuperTxRecord(
             hash=h,
             accepted_at=accepted,
-            body=json.loads(body),
+            body_json=body,
             finished=bool(finished),
             user_ops=tuple(
                 UserOpRecord(
