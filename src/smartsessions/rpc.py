@@ -11,6 +11,7 @@ the raw revert bytes in ``revert_data``; transport failures become ``RpcError`` 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,9 +25,11 @@ __all__ = [
     "RpcClient",
     "RpcRevertError",
     "SyncRpcClient",
+    "call_word",
     "decode_response",
     "encode_request",
     "quantity",
+    "return_data",
 ]
 
 DEFAULT_TIMEOUT = 30.0
@@ -53,15 +56,43 @@ class RpcRevertError(RpcError):
         )
 
 
+# What int(_, 16) and bytes.fromhex take besides hex digits (``_``, whitespace, non-ASCII digits) is refused.
+_QUANTITY = re.compile(r"0[xX][0-9a-fA-F]{1,64}")
+_HEX_DATA = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
+
+
 def quantity(value: Any, *, what: str) -> int:
     """A JSON-RPC quantity (``"0x1a"``) read from an endpoint's answer; anything else (a faulty or hostile endpoint)
     is an :class:`RpcError` naming ``what`` was read (``"eth_blockNumber"``, ``"the block's timestamp"``)."""
-    if isinstance(value, str) and value[:2] in ("0x", "0X") and 2 < len(value) <= 66:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):
+        return int(value, 16)
     raise RpcError(f"The endpoint answered {what} with {bounded_repr(value)}, not a hex quantity.")
+
+
+def return_data(value: Any, *, what: str) -> bytes:
+    """The bytes of hex data (``"0x"`` and an even number of hex digits: ``eth_call`` return data, code) read from an
+    endpoint's answer; anything else is an :class:`RpcError` naming ``what`` was read."""
+    if isinstance(value, str) and _HEX_DATA.fullmatch(value):
+        return bytes.fromhex(value[2:])
+    raise RpcError(f"The endpoint answered {what} with {bounded_repr(value)}, not 0x hex data.")
+
+
+def call_word(value: Any, *, what: str, bits: int = 256, empty: int | None = None) -> int:
+    """The first 32-byte word of ``eth_call`` return data as a ``uint<bits>`` (a bool is a uint8 of 0 or 1): what a
+    function returning one value answers. Empty return data (no code at the address, a function that returns
+    nothing) gives ``empty``; with ``empty`` None, it is an :class:`RpcError` naming ``what`` was read, as are data
+    that are not hex, shorter than a word, or a word above the type's range (``decimals()`` answering 2**255)."""
+    data = return_data(value, what=what)
+    if not data and empty is not None:
+        return empty
+    word = int.from_bytes(data[:32], "big")
+    if len(data) < 32 or word >> bits:
+        got = "no data" if not data else bounded_repr(value)
+        raise RpcError(
+            f"The endpoint answered {what} with {got}, not a 32-byte ABI word holding a uint{bits}.",
+            meta_messages=["Check that the address is the contract meant and that the endpoint serves its chain."],
+        )
+    return word
 
 
 def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -> dict[str, Any]:
@@ -128,15 +159,13 @@ def _parse_body(content: bytes, url: str) -> Any:
 
 def _hex_result(result: Any, method: str, url: str) -> bytes:
     """The bytes of a hex ``result`` (``eth_call``, ``eth_getCode``)."""
-    if isinstance(result, str) and result.startswith(("0x", "0X")):
-        try:
-            return bytes.fromhex(result[2:])
-        except ValueError:
-            pass
-    raise RpcError(
-        f"{method}: the endpoint answered a result that is not 0x hex.",
-        details=f"result {bounded_repr(result, 200)}, endpoint {url}",
-    )
+    try:
+        return return_data(result, what=method)
+    except RpcError as exc:
+        raise RpcError(
+            f"{method}: the endpoint answered a result that is not 0x hex.",
+            details=f"result {bounded_repr(result, 200)}, endpoint {url}",
+        ) from exc
 
 
 def _transport_error(exc: Exception, url: str) -> RpcError:

@@ -18,7 +18,8 @@ Decoders covered (anything that reads data from outside):
 * ``mee.quote.recover_commitment_signer`` and ``verify_commitment`` (of a quote's JSON or anything else);
 * ``mee.client.parse_error_message``; ``mee._refusals.explain_refusal`` and ``where_of``;
   ``mee.receipt.summarize_receipt``;
-* ``rpc.decode_response`` and the batch reader ``rpc._batch_results``;
+* ``rpc.decode_response`` and the batch reader ``rpc._batch_results``; the readers of RPC results ``rpc.quantity``,
+  ``rpc.return_data`` and ``rpc.call_word``;
 * ``versions.get_mee_version``;
 * ``devnet.entrypoint.parse_user_op_results`` and ``decode_handle_ops_revert``; ``devnet.artifacts.decode_revert``.
 
@@ -99,7 +100,7 @@ from smartsessions.mee.wire import (
     to_wire,
 )
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, decode_action_config
-from smartsessions.rpc import _batch_results, decode_response
+from smartsessions.rpc import _batch_results, call_word, decode_response, quantity, return_data
 
 EXAMPLES = int(os.environ.get("SMARTSESSIONS_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
@@ -480,6 +481,14 @@ def _batch(body: Any) -> object:
     return _batch_results(body, payload, "http://rpc", return_errors=True)
 
 
+def _call_word(value: Any) -> object:
+    result, bits = value
+    return call_word(result, what="decimals()", bits=bits, empty=0)
+
+
+HEX_RESULTS = bytes_inputs([(6).to_bytes(32, "big"), b"\x01" * 32 + b"\x02" * 64])
+
+
 def _invalid_input(value: Any) -> object:
     return str(InvalidInputError("value", "is wrong", fix="pass a right one", value=value))
 
@@ -547,6 +556,9 @@ DECODERS: dict[str, Decoder] = {
     ),
     "rpc.decode_response": (lambda v: decode_response(v, method="eth_call", url="http://rpc"), json_inputs(RPC_BODIES)),
     "rpc._batch_results": (_batch, json_inputs([RPC_BODIES, [RPC_BODIES[1]]])),
+    "rpc.quantity": (lambda v: quantity(v, what="eth_blockNumber"), HEX_RESULTS),
+    "rpc.return_data": (lambda v: return_data(v, what="eth_call"), HEX_RESULTS),
+    "rpc.call_word": (_call_word, st.tuples(HEX_RESULTS, st.sampled_from([1, 8, 160, 256]))),
     "get_mee_version": (get_mee_version, st.one_of(st.sampled_from(["2.1.0", "3.0.0"]), ANY_TEXT, ANYTHING)),
     "parse_user_op_results": (parse_user_op_results, json_inputs([RECEIPT])),
     "decode_handle_ops_revert": (decode_handle_ops_revert, bytes_inputs(REVERTS)),

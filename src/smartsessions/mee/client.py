@@ -68,7 +68,7 @@ from ..errors import (
     SupertransactionFailedError,
     SupertransactionTimeoutError,
 )
-from ..rpc import RpcClient
+from ..rpc import RpcClient, quantity, return_data
 from ..sessions.details import SessionDetails
 from ..signer import sign_typed_digest
 from ..versions import SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS, USDC_BASE_ADDRESS, MeeVersionConfig
@@ -290,7 +290,7 @@ class SupertransactionReceipt:
         """The gas of the bundle transactions that carried the userOps, once receipts were read."""
         if self.receipts is None:
             return None
-        return sum(int(r.get("gasUsed", "0x0"), 16) for r in self.receipts if r)
+        return sum(quantity(r.get("gasUsed", "0x0"), what="a receipt's gasUsed") for r in self.receipts if r)
 
 
 # -- the node's errors ------------------------------------------------------------------------------------------------
@@ -457,21 +457,27 @@ def _domain_matches(name: str, version: str, chain_id: int, contract: str, salt:
 
 async def _read_permit_token(deployment: NexusDeployment, token: str, owner: str, chain_id: int) -> _PermitToken:
     """``nonces(owner)``, ``name()``, ``version()``, ``DOMAIN_SEPARATOR()`` and ``eip712Domain()`` in one batch."""
-    selectors = [
-        encode_function_call("nonces(address)", [owner]),
-        bytes.fromhex("06fdde03"),
-        bytes.fromhex("54fd4d50"),
-        bytes.fromhex("3644e515"),
-        bytes.fromhex("84b0196e"),
-    ]
+    reads = {
+        "nonces(owner)": encode_function_call("nonces(address)", [owner]),
+        "name()": bytes.fromhex("06fdde03"),
+        "version()": bytes.fromhex("54fd4d50"),
+        "DOMAIN_SEPARATOR()": bytes.fromhex("3644e515"),
+        "eip712Domain()": bytes.fromhex("84b0196e"),
+    }
     results = await deployment.rpc.batch(
-        [("eth_call", [{"to": token, "data": "0x" + s.hex()}, "latest"]) for s in selectors], return_errors=True
+        [("eth_call", [{"to": token, "data": "0x" + s.hex()}, "latest"]) for s in reads.values()], return_errors=True
     )
-    raw = [None if isinstance(r, RpcError) or r in (None, "0x") else bytes.fromhex(str(r)[2:]) for r in results]
+    # A reverted call is a function the token does not have; an answer that is not hex data is the endpoint's fault.
+    raw = [
+        None if isinstance(r, RpcError) else return_data(r, what=f"{name} of the token {token}") or None
+        for name, r in zip(reads, results, strict=True)
+    ]
     nonce_raw, name_raw, version_raw, separator_raw, domain_raw = raw
     problem = None
     if nonce_raw is None:
         problem = "it has no nonces(owner), which EIP-2612 requires"
+    elif len(nonce_raw) < 32:
+        problem = f"its nonces(owner) answered {len(nonce_raw)} bytes, not a uint256"
     elif separator_raw is None:
         problem = "it has no DOMAIN_SEPARATOR()"
     name = version = None
@@ -1290,6 +1296,12 @@ class MeeClient:
             unique = list(dict.fromkeys(hashes))
             rpc: RpcClient = self.account.deployment_on(chain_id).rpc
             results = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in unique])
+            for h, receipt in zip(unique, results, strict=True):  # gas_used adds them up: read them now
+                what = f"eth_getTransactionReceipt({h}) on chain {chain_id}"
+                if receipt is not None and not isinstance(receipt, dict):
+                    raise RpcError(f"The endpoint answered {what} with {bounded_repr(receipt)}, not a receipt.")
+                if receipt:
+                    quantity(receipt.get("gasUsed", "0x0"), what=f"the gasUsed of {what}")
             return dict(zip(unique, results, strict=True))
 
         found: dict[str, Any] = {}
