@@ -4,6 +4,7 @@ gets a foreign exception, a hang or a crash.
 
 * RPC answers: :func:`smartsessions.rpc.quantity` (a quantity), :func:`~smartsessions.rpc.return_data` (hex data) and
   :func:`~smartsessions.rpc.call_word` (a uint returned by ``eth_call``); ``computeAccountAddress`` at set-up;
+* MEE version numbers (``MeeVersionConfig.version``), compared as numbers;
 
 The MEE client's own reads (permit token, receipts, decimals, nonces) are in ``test_mee_client.py``.
 """
@@ -25,10 +26,15 @@ import pytest
 from eth_account import Account
 
 from smartsessions import (
+    ConfigurationError,
+    InvalidInputError,
+    MeeVersionConfig,
     RpcError,
+    get_mee_version,
     to_multichain_nexus_account,
 )
 from smartsessions.rpc import RpcClient, call_word, quantity, return_data
+from smartsessions.versions import MEE_VERSIONS, version_number
 
 SRC = str(Path(sys.modules["smartsessions"].__file__ or "").resolve().parents[1])  # the smartsessions under test
 
@@ -106,3 +112,31 @@ async def test_account_address_the_factory_computes(monkeypatch: pytest.MonkeyPa
     with chain_answering(monkeypatch, {"eth_chainId": "0x2105", "eth_call": word}):
         account = await to_multichain_nexus_account(signer=signer, chain_configurations=[config])
     assert account.address_on(8453).lower() == "0x" + "11" * 20
+
+
+# -- MEE version numbers -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["2.x", "", "3.0.0-beta", " 2.1.0", "2_1.0", "٢.1.0", "2.1", "9" * 5000, 5])
+def test_mee_version_config_takes_version_numbers_only(version: object) -> None:
+    fields = MEE_VERSIONS["2.1.0"].model_dump()
+    with pytest.raises(InvalidInputError) as refused:
+        MeeVersionConfig(**{**fields, "version": version})
+    assert refused.value.field == "MeeVersionConfig.version"
+    assert "is not an MEE version number (MAJOR.MINOR.PATCH in ASCII digits)" in str(refused.value)
+    assert "Fix: write it as the MEE versions are written, e.g. '2.1.0'" in str(refused.value)
+    assert len(str(refused.value)) < 500
+
+
+def test_version_numbers_compare_as_numbers() -> None:
+    assert version_number("2.10.0") > version_number("2.9.1") and version_number("3.0.0") == (3, 0, 0)
+    assert all(c.session_validator_init_data_is_packed == (v == "3.0.0") for v, c in MEE_VERSIONS.items())
+    with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
+        version_number("2.x", field="chain_configurations.version")
+    assert refused.value.field == "chain_configurations.version"
+
+
+def test_an_unknown_version_is_shown_bounded() -> None:
+    with pytest.raises(ConfigurationError, match="unknown MEE version") as refused:
+        get_mee_version("9" * 100_000)
+    assert len(str(refused.value)) < 1000

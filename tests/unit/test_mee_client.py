@@ -970,3 +970,18 @@ async def test_permission_ids_that_do_not_decode(world: World) -> None:
     client = await world.client()
     with pytest.raises(EncodingError, match=r"Cannot decode SmartSessions.getPermissionIDs on chain 8453"):
         await client.extend(mee_session_actions).list_permissions(chain_id=8453)
+
+
+async def test_an_account_version_that_is_not_a_version_number(world: World) -> None:
+    """A config copied with a version that was never validated (model_copy does not validate) is refused when its
+    number is compared, not with int()'s ValueError."""
+    client = await world.client()
+    quote = await client.get_quote(instructions=[increment(8453)], fee_token=fee(8453))
+    deployment = client.account.deployment_on(8453)
+    deployment.version = deployment.version.model_copy(update={"version": "2.x"})
+    with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
+        await client.sign_quote(quote)
+    assert refused.value.field == "MeeVersionConfig.version"
+    with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee(8453))
+    assert refused.value.field == "chain_configurations.version"

@@ -71,7 +71,13 @@ from ..errors import (
 from ..rpc import RpcClient, quantity, return_data
 from ..sessions.details import SessionDetails
 from ..signer import sign_typed_digest
-from ..versions import SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS, USDC_BASE_ADDRESS, MeeVersionConfig
+from ..versions import (
+    SMART_SESSIONS_ADDRESS,
+    SPONSORSHIP_GAS_TANK_ADDRESS,
+    USDC_BASE_ADDRESS,
+    MeeVersionConfig,
+    version_number,
+)
 from ._fee_token import FeeTokenInfo
 from ._refusals import OpContext, explain_refusal
 from ._transactions import send_transaction, wait_for_transaction
@@ -416,10 +422,6 @@ class _NonceLanes:
 
 
 _LANES = _NonceLanes()
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".")[:3])
 
 
 # -- the permit trigger -----------------------------------------------------------------------------------------------
@@ -968,21 +970,32 @@ class MeeClient:
 
     # -- signing and execution ---------------------------------------------------------------------------------------
 
-    def _mee_versions_of(self, quote: MeeQuote) -> list[dict[str, Any]]:
+    def _version_chains_of(self, quote: MeeQuote) -> list[int]:
+        """The chains of the quote's userOps (the payment userOp's left out when sponsored), in order."""
         start = 1 if quote.sponsored else 0
-        chains = list(dict.fromkeys(op.chain_id for op in quote.payload.user_ops[start:]))
+        return list(dict.fromkeys(op.chain_id for op in quote.payload.user_ops[start:]))
+
+    def _mee_versions_of(self, quote: MeeQuote) -> list[dict[str, Any]]:
         return [
             to_wire(MeeVersionEntry(version=self.account.deployment_on(c).version.to_wire(), chain_id=c))
-            for c in chains
+            for c in self._version_chains_of(quote)
         ]
+
+    def _first_version_of(self, quote: MeeQuote) -> tuple[int, int, int] | None:
+        """The MEE version number of the quote's first chain, which decides how it is signed (None: no userOps)."""
+        chains = self._version_chains_of(quote)
+        if not chains:
+            return None
+        return version_number(self.account.deployment_on(chains[0]).version.version, field="MeeVersionConfig.version")
 
     async def sign_quote(self, quote: MeeQuote) -> SignedMeeQuote:
         """Sign the super-transaction hash with the account's signer (MEE < 2.2.1: ``0x177eee00 ‖ personal_sign``)."""
         versions = self._mee_versions_of(quote)
-        if versions and _version_tuple(str(versions[0]["version"]["version"])) >= _V2_2_1:
+        first = self._first_version_of(quote)
+        if first is not None and first >= _V2_2_1:
             raise ConfigurationError(
                 "version",
-                f"MEE {versions[0]['version']['version']} quotes are signed as EIP-712 SuperTx data, which this SDK "
+                f"MEE {'.'.join(map(str, first))} quotes are signed as EIP-712 SuperTx data, which this SDK "
                 "does not support yet",
                 fix="use MEE version 2.0.0 or 2.1.0",
             )
@@ -1154,8 +1167,8 @@ class MeeClient:
             return await self._sign_onchain_quote(fusion_quote, confirmations=confirmations, timeout=timeout)
         if permit is None:
             raise InvalidInputError("fusion_quote.permit", "is missing", fix="get the quote with get_fusion_quote")
-        versions = self._mee_versions_of(quote)
-        if versions and _version_tuple(str(versions[0]["version"]["version"])) >= (3, 0, 0):
+        first = self._first_version_of(quote)
+        if first is not None and first >= (3, 0, 0):
             raise ConfigurationError(
                 "version", "permit signatures of MEE >= 3.0.0 are not supported yet", fix="use MEE 2.0.0 or 2.1.0"
             )
@@ -1182,7 +1195,7 @@ class MeeClient:
         body = {
             **quote.json,
             "signature": "0x" + bytes(encoded).hex(),
-            "meeVersions": versions,
+            "meeVersions": self._mee_versions_of(quote),
             "isEIP712TrustedSponsorshipSupported": True,
         }
         return SignedMeeQuote(json=body)
@@ -1345,7 +1358,7 @@ def _simulation(simulation: Simulation | Mapping[str, Any] | None) -> Simulation
 
 
 def _check_consistent_versions(versions: Sequence[MeeVersionConfig]) -> None:
-    sides = {_version_tuple(v.version) >= _V2_2_1 for v in versions}
+    sides = {version_number(v.version, field="chain_configurations.version") >= _V2_2_1 for v in versions}
     if len(sides) > 1:
         raise ConfigurationError(
             "chain_configurations.version",
