@@ -5,6 +5,7 @@ gets a foreign exception, a hang or a crash.
 * RPC answers: :func:`smartsessions.rpc.quantity` (a quantity), :func:`~smartsessions.rpc.return_data` (hex data) and
   :func:`~smartsessions.rpc.call_word` (a uint returned by ``eth_call``); ``computeAccountAddress`` at set-up;
 * MEE version numbers (``MeeVersionConfig.version``), compared as numbers;
+* the devnet state file and the node's ``/info`` in the CLI;
 
 The MEE client's own reads (permit token, receipts, decimals, nonces) are in ``test_mee_client.py``.
 """
@@ -23,18 +24,24 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 
 from smartsessions import (
     ConfigurationError,
+    DevnetError,
     InvalidInputError,
     MeeVersionConfig,
     RpcError,
     get_mee_version,
     to_multichain_nexus_account,
 )
+from smartsessions.cli import main as cli
+from smartsessions.devnet.network import read_state
 from smartsessions.rpc import RpcClient, call_word, quantity, return_data
 from smartsessions.versions import MEE_VERSIONS, version_number
+
+from .test_decoders_fuzz import ACCOUNT
 
 SRC = str(Path(sys.modules["smartsessions"].__file__ or "").resolve().parents[1])  # the smartsessions under test
 
@@ -140,3 +147,122 @@ def test_an_unknown_version_is_shown_bounded() -> None:
     with pytest.raises(ConfigurationError, match="unknown MEE version") as refused:
         get_mee_version("9" * 100_000)
     assert len(str(refused.value)) < 1000
+
+
+# -- the devnet state file and /info in the CLI ------------------------------------------------------------------------
+
+STATE = {
+    "version": 1,
+    "pid": 4_194_305,  # above the largest pid Linux (2**22) or macOS hands out: no such process, ever
+    "startedAt": 1,
+    "chains": [{"chainId": 8453, "rpcUrl": "http://127.0.0.1:9", "baseFee": None, "blockTime": 2, "contracts": {}}],
+    "keys": [{"role": "owner", "address": ACCOUNT, "privateKey": "0x" + "11" * 32}],
+    "node": None,
+}
+NOT_OURS = "is not a devnet state file written by smartsessions"
+
+
+def _with(**over: Any) -> str:
+    return json.dumps({**STATE, **over})
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "is not JSON: Expecting value"),
+        (b"\xff\xfe\x00", "is not text in UTF-8"),
+        (b"[1, 2]", "it holds a JSON list, not an object"),
+        (b"null", "it holds a JSON NoneType, not an object"),
+        (b"{" * 50 + b"}" * 50, "nests arrays and objects 50 levels deep, more than the 8 allowed"),
+        (b"[" + b"9" * 5000 + b"]", "has a number of more than 100 digits"),
+        (b" " * (4 * 1024 * 1024 + 1), "more than the 4194304 allowed"),
+        (_with(pid="123").encode(), "`pid`: Input should be a valid integer"),
+        (_with(pid=0).encode(), "`pid`: Input should be greater than 1"),  # kill(0) signals the process group
+        (_with(pid=-1).encode(), "`pid`: Input should be greater than 1"),  # kill(-1): every process of the user
+        (_with(pid=2**80).encode(), "`pid`: Input should be less than 2147483648"),
+        (_with(chains={}).encode(), "`chains`: Input should be a valid list"),
+        (_with(chains=[{"chainId": 8453}]).encode(), "`chains[0].rpcUrl`: Field required"),
+        (_with(keys=[1]).encode(), "`keys[0]`: Input should be a valid dictionary"),
+        (_with(node={"url": 5}).encode(), "`node.url`: Input should be a valid string"),
+    ],
+)
+def test_state_files_not_written_by_us(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_bytes(content)
+    with pytest.raises(DevnetError) as refused:
+        read_state(path)
+    message = str(refused.value)
+    assert f"{path} {NOT_OURS}: " in message and problem in message
+    assert "Fix: delete the file if no devnet runs from it, or pass --state-file" in message
+    for command in ("status", "down"):
+        result = CliRunner().invoke(cli, ["devnet", command, "--state-file", str(path)])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output  # no traceback
+        assert NOT_OURS in result.output and problem in result.output
+    assert path.exists()  # down removes only files it could read
+
+
+def test_state_file_of_another_version_or_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text(_with(version="x" * 10_000))
+    with pytest.raises(DevnetError, match="has an unknown version 'xxxx") as refused:
+        read_state(path)
+    assert "This smartsessions reads version 1" in str(refused.value) and len(str(refused.value)) < 1000
+    with pytest.raises(DevnetError, match=r"Cannot read the devnet state file .*: Is a directory"):
+        read_state(tmp_path)
+
+
+def test_a_state_file_nested_deep_enough_to_crash_json_loads(tmp_path: Path) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    done = isolated(
+        f"""
+        from click.testing import CliRunner
+        from smartsessions.cli import main
+        result = CliRunner().invoke(main, ["devnet", "status", "--state-file", {str(path)!r}])
+        print(result.exit_code, result.output)
+        """
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("1 error: ") and "nests arrays and objects 100000 levels deep" in done.stdout
+
+
+def test_status_and_down_of_a_state_file_we_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text(json.dumps(STATE))
+    status = CliRunner().invoke(cli, ["devnet", "status", "--state-file", str(path)])
+    assert status.exit_code == 0 and "devnet pid 4194305: NOT running" in status.output
+    assert "chain 8453: http://127.0.0.1:9 DOWN" in status.output
+    down = CliRunner().invoke(cli, ["devnet", "down", "--state-file", str(path)])
+    assert down.exit_code == 0 and "no devnet process 4194305; removed the stale" in down.output
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        (b'{"version": "2.1.0", "node": "0xabc"}', "up (2.1.0, node 0xabc)"),
+        (b'{"version": "\\u001b[31mred", "node": null}', "up ('\\x1b[31mred', node None)"),
+        (b'{"version": "' + b"v" * 100_000 + b'"}', "up ('vvvv"),
+        (b"[" * 100_000 + b"]" * 100_000, "answers /info with something that nests arrays and objects 100000 levels"),
+        (b"[1]", "answers /info with a JSON list, not its info"),
+        (b"<html>", "answers /info with something that is not JSON"),
+        (b" " * (2 * 1024 * 1024), "answers /info with something that is 2097152 bytes long, more than the 1048576"),
+    ],
+)
+def test_status_of_a_node_answering_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: bytes, shown: str
+) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text(_with(node={"url": "http://node/v1", "apiKey": None, "address": ACCOUNT}))
+
+    def stream(method: str, url: str, **_: Any) -> Any:
+        assert (method, url) == ("GET", "http://node/v1/info")
+        return httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=answer))).stream(
+            method, url
+        )
+
+    monkeypatch.setattr(httpx, "stream", stream)
+    result = CliRunner().invoke(cli, ["devnet", "status", "--state-file", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"MEE node: http://node/v1 {shown}" in result.output
+    assert len(result.output) < 2000
