@@ -147,12 +147,18 @@ def decode_response(body: Any, *, method: str, url: str) -> Any:
 
 def _parse_body(content: bytes, url: str) -> Any:
     try:
-        return loads_bounded(content, field="body", max_bytes=MAX_RESPONSE_BYTES, max_depth=MAX_RESPONSE_DEPTH)
+        return loads_bounded(
+            content,
+            field="body",
+            max_bytes=MAX_RESPONSE_BYTES,
+            max_depth=MAX_RESPONSE_DEPTH,
+            refuse_lone_surrogates=True,
+        )
     except InvalidInputError as exc:
         raise RpcError(
             f"The JSON-RPC endpoint {url} answered something that is not JSON.",
             meta_messages=["Check that the URL is a JSON-RPC endpoint."],
-            details=f"{exc.problem}; the answer starts with {content[:200]!r}",
+            details=f"`{exc.field}` {exc.problem}; the answer starts with {content[:200]!r}",
             cause=exc,
         ) from exc
 

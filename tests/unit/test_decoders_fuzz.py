@@ -9,7 +9,8 @@ crash) fails the test with Hypothesis' smallest example.
 Decoders covered (anything that reads data from outside):
 
 * ``smartsessions._json.loads_bounded``: the bounded JSON reader every decoder of JSON text goes through;
-* ``session_details_from_json`` (str, bytes, parsed JSON);
+* ``session_details_from_json`` (str, bytes, parsed JSON), and what a caller does next with what it read (the session
+  digest, the signature, the JSON again): reading must refuse what using would choke on (a lone surrogate);
 * ``SmartSessionMode.parse``; ``get_permission_id`` (of a session dict); ``decode_smart_session_signature``;
   ``decode_mee_short_signature``; ``flz_decompress``; ``decode_execute``; ``decode_action_config``; ``verify_proof``;
 * ``_coerce``: ``to_bytes``, ``to_bytes32``, ``to_address``, ``to_uint``; ``InvalidInputError`` itself (its ``value``);
@@ -66,6 +67,7 @@ from smartsessions import (
     flz_decompress,
     get_mee_version,
     get_permission_id,
+    get_session_digest,
     get_universal_action_policy,
     session_details_from_json,
     session_details_to_json,
@@ -415,7 +417,9 @@ def mutated_text(draw: st.DrawFn, seeds: list[str]) -> str:
         kind = draw(st.sampled_from(["insert", "cut", "delete", "brackets", "digits"]))
         if kind == "insert":
             text = (
-                text[:where] + draw(ANY_TEXT | st.sampled_from(['"', "\\", "[", "{", "\ud800", "NaN"])) + text[where:]
+                text[:where]
+                + draw(ANY_TEXT | st.sampled_from(['"', "\\", "[", "{", "\ud800", "\\udc00", "NaN"]))
+                + text[where:]
             )
         elif kind == "cut":
             text = text[:where]
@@ -481,11 +485,29 @@ def _batch(body: Any) -> object:
     return _batch_results(body, payload, "http://rpc", return_errors=True)
 
 
+def _details_used(value: Any) -> object:
+    """Session details read, then used as a caller uses them: hashed, encoded, written out again."""
+    out = []
+    for details in session_details_from_json(value):
+        if details.enable_session_data is not None:
+            enable = details.enable_session_data.enable_session
+            get_session_digest(enable.session_to_enable, account=ACCOUNT, nonce=0)
+            encode_smart_session_signature(
+                mode=details.mode, signature=b"\x77" * 65, enable_session_data=details.enable_session_data
+            )
+        out.append(session_details_to_json(details))
+    return out
+
+
 def _call_word(value: Any) -> object:
     result, bits = value
     return call_word(result, what="decimals()", bits=bits, empty=0)
 
 
+# The seed with its ERC-7739 content name (a string the session digest hashes) replaced: lone surrogates included.
+NAMED_DETAILS = (st.sampled_from(["\ud800", "a\udfff", "\U0001f600"]) | ANY_TEXT).map(
+    lambda name: DETAILS_JSON[0].replace('"Mail"', json.dumps(name))
+)
 HEX_RESULTS = bytes_inputs([(6).to_bytes(32, "big"), b"\x01" * 32 + b"\x02" * 64])
 
 
@@ -508,6 +530,8 @@ DECODERS: dict[str, Decoder] = {
         session_details_from_json,
         json_inputs([DETAILS_WIRE, [DETAILS_WIRE], json.loads(DETAILS_JSON[0])]),
     ),
+    "session_details_from_json[text]+use": (_details_used, NAMED_DETAILS | text_inputs(DETAILS_JSON)),
+    "session_details_from_json[json]+use": (_details_used, json_inputs([DETAILS_WIRE, json.loads(DETAILS_JSON[0])])),
     "SmartSessionMode.parse": (
         SmartSessionMode.parse,
         st.one_of(st.sampled_from(["USE", "0x01", "ENABLE_AND_USE", b"\x02", 1]), ANY_TEXT, ANYTHING),

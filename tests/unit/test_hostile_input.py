@@ -6,6 +6,7 @@ gets a foreign exception, a hang or a crash.
   :func:`~smartsessions.rpc.call_word` (a uint returned by ``eth_call``); ``computeAccountAddress`` at set-up;
 * MEE version numbers (``MeeVersionConfig.version``), compared as numbers;
 * the devnet state file and the node's ``/info`` in the CLI;
+* lone surrogates (``"\\ud800"``) in JSON, which Python keeps in a ``str`` that cannot be UTF-8 encoded;
 
 The MEE client's own reads (permit token, receipts, decimals, nonces) are in ``test_mee_client.py``.
 """
@@ -30,18 +31,25 @@ from eth_account import Account
 from smartsessions import (
     ConfigurationError,
     DevnetError,
+    ERC7739Context,
     InvalidInputError,
+    MeeApiError,
     MeeVersionConfig,
     RpcError,
     get_mee_version,
+    get_session_digest,
+    session_details_from_json,
+    session_details_to_json,
     to_multichain_nexus_account,
 )
+from smartsessions._json import first_lone_surrogate, loads_bounded
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
+from smartsessions.mee.client import MeeClient
 from smartsessions.rpc import RpcClient, call_word, quantity, return_data
 from smartsessions.versions import MEE_VERSIONS, version_number
 
-from .test_decoders_fuzz import ACCOUNT
+from .test_decoders_fuzz import ACCOUNT, DETAILS, DETAILS_JSON, SESSION
 
 SRC = str(Path(sys.modules["smartsessions"].__file__ or "").resolve().parents[1])  # the smartsessions under test
 
@@ -184,6 +192,7 @@ def _with(**over: Any) -> str:
         (_with(chains=[{"chainId": 8453}]).encode(), "`chains[0].rpcUrl`: Field required"),
         (_with(keys=[1]).encode(), "`keys[0]`: Input should be a valid dictionary"),
         (_with(node={"url": 5}).encode(), "`node.url`: Input should be a valid string"),
+        (_with(node={"url": "\ud800"}).encode(), "`node.url`: is not valid Unicode text: it holds a lone surrogate"),
     ],
 )
 def test_state_files_not_written_by_us(tmp_path: Path, content: bytes, problem: str) -> None:
@@ -244,6 +253,7 @@ def test_status_and_down_of_a_state_file_we_wrote(tmp_path: Path) -> None:
         (b'{"version": "\\u001b[31mred", "node": null}', "up ('\\x1b[31mred', node None)"),
         (b'{"version": "' + b"v" * 100_000 + b'"}', "up ('vvvv"),
         (b"[" * 100_000 + b"]" * 100_000, "answers /info with something that nests arrays and objects 100000 levels"),
+        (b'{"version": "\\ud800"}', "answers /info with something that is not valid Unicode text"),
         (b"[1]", "answers /info with a JSON list, not its info"),
         (b"<html>", "answers /info with something that is not JSON"),
         (b" " * (2 * 1024 * 1024), "answers /info with something that is 2097152 bytes long, more than the 1048576"),
@@ -266,3 +276,95 @@ def test_status_of_a_node_answering_anything(
     assert result.exit_code == 0, result.output
     assert f"MEE node: http://node/v1 {shown}" in result.output
     assert len(result.output) < 2000
+
+
+# -- lone surrogates ---------------------------------------------------------------------------------------------------
+
+
+def test_loads_bounded_refuses_lone_surrogates_when_asked_naming_the_path() -> None:
+    cases = {
+        r'{"a": [1, "x\ud800"]}': "body.a[1]",
+        r'[{"ok": "\ud83d\ude00"}, {"b": {"\udfff": 1}}]': "body[1].b",  # a key: its object
+        '["\ud800"]': "body[0]",  # raw in a str
+        r'"\ude00\ud83d"': "body",  # the halves in the wrong order
+    }
+    for text, field in cases.items():
+        for data in (text, text.encode("utf-8", "surrogatepass")):
+            with pytest.raises(InvalidInputError) as refused:
+                loads_bounded(data, field="body", refuse_lone_surrogates=True)
+            assert refused.value.field == field
+            assert refused.value.problem.startswith("is not valid Unicode text: it holds a lone surrogate")
+            assert "Fix: send text UTF-8 can encode" in str(refused.value)
+            str(refused.value).encode()  # the message itself is text a terminal can show
+        # off unless asked: the node's HTTP edge keeps its own check (and its own message)
+        assert loads_bounded(text, field="body") == json.loads(text)
+    kept = [r'["\ud83d\ude00"]', r'["\\ud800"]', '["\U0001f600"]', '{"a": "ok"}']  # a pair; an escaped backslash
+    for text in kept:
+        assert loads_bounded(text, field="body", refuse_lone_surrogates=True) == json.loads(text)
+
+
+def test_first_lone_surrogate_in_document_order() -> None:
+    assert first_lone_surrogate({"a": ["ok", "\ud800"], "b": "\udc00"}) == ".a[1]"
+    assert first_lone_surrogate({"a": 1, "\ud800": {"c": "\udc00"}}) == ""
+    assert first_lone_surrogate([["\U0001f600"], {"k": None}]) is None
+    deep: Any = "\ud800"
+    for _ in range(100_000):
+        deep = [deep]
+    assert first_lone_surrogate(deep) == "[0]" * 100_000  # iterative: no recursion limit to meet, linear time
+
+
+def _with_content_name(name: str) -> str:
+    text = DETAILS_JSON[0].replace('"Mail"', json.dumps(name))
+    assert text != DETAILS_JSON[0]
+    return text
+
+
+def test_session_details_with_a_lone_surrogate_are_refused_where_it_is() -> None:
+    """Before: read without complaint, then get_session_digest raised UnicodeEncodeError hashing the content name."""
+    path = "enableSessionData.enableSession.sessionToEnable.erc7739Policies.allowedERC7739Content[0].contentName[0]"
+    with pytest.raises(InvalidInputError) as refused:
+        session_details_from_json(_with_content_name("\ud800"))
+    assert refused.value.field == f"session_details[0].{path}"
+    with pytest.raises(InvalidInputError) as refused:  # already parsed: the model refuses it
+        session_details_from_json(json.loads(_with_content_name("\ud800")))
+    assert refused.value.field.endswith("allowed_erc7739_content.0.content_name.0")
+    assert "lone surrogate" in refused.value.problem
+    details = session_details_from_json(_with_content_name("\U0001f600"))[0]  # a whole character is text
+    session = details.enable_session_data.enable_session.session_to_enable  # type: ignore[union-attr]
+    assert get_session_digest(session, account=ACCOUNT, nonce=0)
+    assert session_details_from_json(session_details_to_json(details)) == [details]
+    assert session_details_from_json(DETAILS_JSON[0])[0] == DETAILS
+
+
+def test_erc7739_content_names_are_text() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        ERC7739Context(app_domain_separator=b"\x55" * 32, content_name=("Mail", "\udc00"))
+    assert refused.value.field == "ERC7739Context.content_name.1"
+    assert "Fix: pass text UTF-8 can encode" in str(refused.value)
+    assert ERC7739Context(app_domain_separator=b"\x55" * 32, content_name=("é", "\U0001f600")).content_name[1]
+    assert get_session_digest(SESSION, account=ACCOUNT, nonce=0)
+
+
+def _answering(content: bytes) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(200, content=content))
+
+
+async def test_an_mee_answer_with_a_lone_surrogate() -> None:
+    client = MeeClient(account=None, url="http://node/v1", transport=_answering(b'{"error": "x\\ud800"}'))  # type: ignore[arg-type]
+    with pytest.raises(MeeApiError) as refused:
+        await client.request("info", method="GET")
+    message = str(refused.value)
+    assert "answered GET info with something that is not JSON the SDK reads" in message
+    assert "`body.error` is not valid Unicode text" in message
+    message.encode()
+    await client.aclose()
+
+
+async def test_an_rpc_answer_with_a_lone_surrogate() -> None:
+    body = b'{"jsonrpc": "2.0", "id": 1, "error": {"code": 3, "message": "reverted: \\udc80"}}'
+    async with RpcClient("http://rpc", transport=_answering(body)) as rpc:
+        with pytest.raises(RpcError) as refused:
+            await rpc.request("eth_call", [])
+    assert "answered something that is not JSON" in str(refused.value)
+    assert "`body.error.message` is not valid Unicode text" in str(refused.value)
+    str(refused.value).encode()

@@ -303,7 +303,7 @@ def status(state_file: Path) -> None:
             click.echo(f"  MEE node: {node['url']} DOWN")
             return
         try:
-            info = loads_bounded(answer, field="/info", max_bytes=MAX_INFO_BYTES)
+            info = loads_bounded(answer, field="/info", max_bytes=MAX_INFO_BYTES, refuse_lone_surrogates=True)
         except InvalidInputError as exc:
             click.echo(f"  MEE node: {node['url']} answers /info with something that {exc.problem}")
             return

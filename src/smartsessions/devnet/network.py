@@ -233,9 +233,10 @@ def read_state(path: Path) -> dict[str, Any]:
             cause=exc,
         ) from exc
     try:
-        state = loads_bounded(data, field=str(path), max_bytes=MAX_STATE_BYTES, max_depth=8)
+        state = loads_bounded(data, field="", max_bytes=MAX_STATE_BYTES, max_depth=8, refuse_lone_surrogates=True)
     except InvalidInputError as exc:
-        raise _not_ours(path, exc.problem, exc) from exc
+        where = exc.field.lstrip(".")  # the JSON path of a string that is not Unicode text; "" for the file
+        raise _not_ours(path, f"`{where}`: {exc.problem}" if where else exc.problem, exc) from exc
     if not isinstance(state, dict):
         raise _not_ours(path, f"it holds a JSON {type(state).__name__}, not an object")
     if state.get("version") != STATE_VERSION:

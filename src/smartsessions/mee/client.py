@@ -601,14 +601,14 @@ class MeeClient:
                 cause=exc,
             ) from exc
         try:
-            answer: Any = loads_bounded(response.content, field="body")
-        except InvalidInputError as exc:  # not JSON, or too large or deeply nested to be an answer of the node
+            answer: Any = loads_bounded(response.content, field="body", refuse_lone_surrogates=True)
+        except InvalidInputError as exc:  # not JSON, too large or deeply nested, or not Unicode text
             if response.is_success:
                 raise MeeApiError(
-                    f"The MEE node answered {method} {path} with something that is not JSON.",
+                    f"The MEE node answered {method} {path} with something that is not JSON the SDK reads.",
                     status=response.status_code,
                     body=response.text,
-                    details=f"{exc.problem}; the answer starts with {response.text[:500]!r}",
+                    details=f"`{exc.field}` {exc.problem}; the answer starts with {response.text[:500]!r}",
                     cause=exc,
                 ) from exc
             answer = response.text or response.reason_phrase
