@@ -29,6 +29,7 @@ Every failure is an :class:`~smartsessions.errors.InvalidInputError` whose ``fie
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from itertools import accumulate, repeat
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_MAX_NUMBER_DIGITS",
     "first_lone_surrogate",
     "has_lone_surrogate",
+    "json_value_problem",
     "loads_bounded",
 ]
 
@@ -141,6 +143,46 @@ def first_lone_surrogate(value: Any) -> str | None:
             stack.extend(reversed(children))
         elif isinstance(item, list):
             stack.extend(reversed([((f"[{k}]", path), child) for k, child in enumerate(item)]))
+    return None
+
+
+_SCALARS = (str, bool, type(None))
+
+
+def json_value_problem(
+    value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH, max_number_digits: int = DEFAULT_MAX_NUMBER_DIGITS
+) -> tuple[str, str] | None:
+    """``(path, problem)`` for the first part (in document order) of a Python value that is not JSON
+    :func:`loads_bounded` would read back: nesting deeper than ``max_depth`` (a cycle too), a key that is not a
+    string, an int of more than ``max_number_digits`` digits, NaN or infinity, a value of another type; None if
+    there is none. ``path`` is the JSON path (``".metadata[0].x"``, ``""`` for ``value`` itself). Iterative:
+    :func:`json.dumps` recurses in C, and with py_ecc's recursion limit a value some 50,000 levels deep overflows
+    the C stack instead of raising."""
+    too_large = 10**max_number_digits
+    stack: list[tuple[_Path, Any, int]] = [(None, value, 1)]
+    while stack:
+        path, item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > max_depth:
+                return _joined(path), f"nests arrays and objects more than {max_depth} levels deep"
+            if isinstance(item, dict):
+                children: list[tuple[_Path, Any, int]] = []
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        return _joined(path), f"has a key that is not a string ({type(key).__name__})"
+                    children.append((_key(key, path), child, depth + 1))
+                stack.extend(reversed(children))
+            else:
+                stack.extend(reversed([((f"[{k}]", path), child, depth + 1) for k, child in enumerate(item)]))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -too_large < item < too_large:
+                problem = f"is an int of more than {max_number_digits} digits; write it as a decimal string"
+                return _joined(path), problem
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return _joined(path), f"is {item}, which JSON does not have"
+        elif not isinstance(item, _SCALARS):
+            return _joined(path), f"is a {type(item).__name__}, which is not a JSON value"
     return None
 
 

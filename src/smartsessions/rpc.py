@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from ._json import loads_bounded
+from ._json import json_value_problem, loads_bounded
 from ._repr import bounded_repr
 from .errors import InvalidInputError, RpcError
 
@@ -37,6 +37,8 @@ DEFAULT_TIMEOUT = 30.0
 #: ``debug_traceTransaction`` call tree nests two levels per call frame; stock Python's json refuses 1,000 levels.
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 MAX_RESPONSE_DEPTH = 1000
+# An int json.dumps can write (Python refuses decimal strings of more than 4,300 digits).
+_MAX_DIGITS_WRITTEN = 4000
 
 
 class RpcRevertError(RpcError):
@@ -96,7 +98,14 @@ def call_word(value: Any, *, what: str, bits: int = 256, empty: int | None = Non
 
 
 def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params or [])}
+    """One JSON-RPC request; ``params`` that json.dumps cannot write (or would overflow the C stack on, nested
+    deeply enough) are an :class:`InvalidInputError` naming the part."""
+    values = list(params or [])
+    found = json_value_problem(values, max_depth=MAX_RESPONSE_DEPTH, max_number_digits=_MAX_DIGITS_WRITTEN)
+    if found is not None:
+        where, problem = found
+        raise InvalidInputError(f"{method} params{where}", problem, fix="pass JSON values (0x hex for quantities)")
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": values}
 
 
 def _revert_bytes(data: Any) -> bytes | None:

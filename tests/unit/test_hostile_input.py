@@ -7,6 +7,7 @@ gets a foreign exception, a hang or a crash.
 * MEE version numbers (``MeeVersionConfig.version``), compared as numbers;
 * the devnet state file and the node's ``/info`` in the CLI;
 * lone surrogates (``"\\ud800"``) in JSON, which Python keeps in a ``str`` that cannot be UTF-8 encoded;
+* Python values nested deeply enough that ``json.dumps`` overflows the C stack under py_ecc's recursion limit.
 
 The MEE client's own reads (permit token, receipts, decimals, nonces) are in ``test_mee_client.py``.
 """
@@ -42,11 +43,12 @@ from smartsessions import (
     session_details_to_json,
     to_multichain_nexus_account,
 )
-from smartsessions._json import first_lone_surrogate, loads_bounded
+from smartsessions._json import first_lone_surrogate, json_value_problem, loads_bounded
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.mee.client import MeeClient
-from smartsessions.rpc import RpcClient, call_word, quantity, return_data
+from smartsessions.mee.wire import MeeVersionEntry, Simulation
+from smartsessions.rpc import RpcClient, call_word, encode_request, quantity, return_data
 from smartsessions.versions import MEE_VERSIONS, version_number
 
 from .test_decoders_fuzz import ACCOUNT, DETAILS, DETAILS_JSON, SESSION
@@ -368,3 +370,87 @@ async def test_an_rpc_answer_with_a_lone_surrogate() -> None:
     assert "answered something that is not JSON" in str(refused.value)
     assert "`body.error.message` is not valid Unicode text" in str(refused.value)
     str(refused.value).encode()
+
+
+# -- Python values json.dumps cannot write -----------------------------------------------------------------------------
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_json_value_problem() -> None:
+    assert json_value_problem({"a": [1, 2.5, "x", None, True, (1,)]}) is None
+    assert json_value_problem(_nested(63)) is None
+    assert json_value_problem(_nested(64)) == (".a" * 64, "nests arrays and objects more than 64 levels deep")
+    cycle: dict[str, Any] = {}
+    cycle["self"] = cycle
+    assert json_value_problem(cycle) == (".self" * 64, "nests arrays and objects more than 64 levels deep")
+    assert json_value_problem({"a": {1: 2}}) == (".a", "has a key that is not a string (int)")
+    assert json_value_problem([float("nan")]) == ("[0]", "is nan, which JSON does not have")
+    assert json_value_problem([{"x": 10**100}]) == (
+        "[0].x",
+        "is an int of more than 100 digits; write it as a decimal string",
+    )
+    assert json_value_problem({"b": b"\x01"}) == (".b", "is a bytes, which is not a JSON value")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (_nested(300), "nests arrays and objects more than 64 levels deep"),  # pydantic: ValueError in to_wire
+        ({"a": {1}}, "a is a set, which is not a JSON value"),
+        ({"gas": 10**5000}, "gas is an int of more than 100 digits"),  # json.dumps: ValueError
+    ],
+)
+def test_json_objects_of_the_wire_models_are_json(value: Any, problem: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        Simulation(simulate=True, overrides=value)
+    assert refused.value.field == "Simulation.overrides" and problem in refused.value.problem
+    with pytest.raises(InvalidInputError):
+        MeeVersionEntry(version=value, chain_id=1)
+
+
+def test_deep_values_sent_to_an_endpoint_are_refused_without_a_crash() -> None:
+    """json.dumps recurses in C; under py_ecc's recursion limit a value 100,000 levels deep overflows the stack (a
+    segmentation fault) instead of raising RecursionError."""
+    done = isolated(
+        """
+        import asyncio, httpx
+        from smartsessions import InvalidInputError
+        from smartsessions.mee.client import MeeClient
+        from smartsessions.rpc import RpcClient, encode_request
+
+        deep = []
+        for _ in range(100_000):
+            deep = [deep]
+        ok = httpx.MockTransport(lambda request: httpx.Response(200, json={"jsonrpc": "2.0", "id": 1, "result": 1}))
+
+        async def main():
+            try:
+                await RpcClient("http://rpc", transport=ok).request("eth_call", [deep])
+            except InvalidInputError as exc:
+                print(exc.field, "|", exc.problem)
+            try:
+                await MeeClient(account=None, url="http://node", transport=ok).request("quote", body={"a": deep})
+            except InvalidInputError as exc:
+                print(exc.field[:9], "|", exc.problem)
+
+        asyncio.run(main())
+        """
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    problem = "nests arrays and objects more than 1000 levels deep"
+    assert done.stdout.splitlines() == [
+        f"eth_call params{'[0]' * 1000} | {problem}",
+        f"body.a[0] | {problem}",
+    ]
+
+
+def test_rpc_params_json_cannot_write() -> None:
+    with pytest.raises(InvalidInputError, match=r"Invalid `eth_call params\[0\].to`: is a bytes"):
+        encode_request("eth_call", [{"to": b"\x01"}], 1)
+    assert encode_request("eth_call", [{"to": ACCOUNT}, "latest"], 7)["params"] == [{"to": ACCOUNT}, "latest"]

@@ -37,7 +37,7 @@ import httpx
 from eth_abi.abi import decode as abi_decode
 
 from .._coerce import keccak, to_address, to_bytes32
-from .._json import loads_bounded
+from .._json import json_value_problem, loads_bounded
 from .._model import Address, Model, Uint64
 from .._repr import bounded_repr
 from ..account.calls import Call, decode_execute
@@ -583,6 +583,10 @@ class MeeClient:
     ) -> Any:
         """One call to the node (``base_url/path``); a non-2xx answer raises :class:`MeeApiError`."""
         url = f"{(base_url or self.url).rstrip('/')}/{path}"
+        found = None if body is None else json_value_problem(body, max_depth=1000, max_number_digits=4000)
+        if found is not None:  # json.dumps would raise, or recurse deep enough to overflow the C stack
+            where, problem = found
+            raise InvalidInputError(f"body{where}", problem, fix="pass JSON values, as the MEE API describes them")
         content = None if body is None else json.dumps(body, separators=(",", ":"))
         try:
             for attempt in range(BUSY_RETRIES + 1):
