@@ -24,8 +24,8 @@ Decoders covered (anything that reads data from outside):
 * ``versions.get_mee_version``;
 * ``devnet.entrypoint.parse_user_op_results`` and ``decode_handle_ops_revert``; ``devnet.artifacts.decode_revert``.
 
-The normal suite runs 100 examples per decoder (about 8 s for the module). ``make fuzz`` runs the same properties
-with many more (``make fuzz FUZZ_EXAMPLES=50000``; 10,000 by default, about 12 minutes): it sets
+The normal suite runs 100 examples per decoder (about 10 s for the module). ``make fuzz`` runs the same properties
+with many more (``make fuzz FUZZ_EXAMPLES=50000``; 10,000 by default, about 15 minutes): it sets
 ``SMARTSESSIONS_FUZZ_EXAMPLES``, the examples per decoder this module reads (100 when unset), so
 ``SMARTSESSIONS_FUZZ_EXAMPLES=20000 pytest tests/unit/test_decoders_fuzz.py`` does the same. Examples are
 derandomized, so a run is reproducible; a failure prints the input that caused it.
