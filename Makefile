@@ -27,7 +27,7 @@ test-quick: install
 
 # The fuzzing properties with FUZZ_EXAMPLES examples each instead of the normal suite's few: every public decoder
 # raises only SmartSessionsError (tests/unit/test_decoders_fuzz.py, derandomized: the same examples every run; about
-# 12 minutes at the default, 35 decoders), and the node's HTTP API never answers 5xx to mutated or random bodies
+# 15 minutes at the default, 40 decoders), and the node's HTTP API never answers 5xx to mutated or random bodies
 # (tests/node/test_fuzz_api.py, random examples each run, 3 x FUZZ_EXAMPLES requests over loopback to a devnet node).
 # `make fuzz FUZZ_EXAMPLES=50000` for more.
 FUZZ_EXAMPLES ?= 10000

@@ -11,6 +11,7 @@ from functools import lru_cache
 from eth_hash.auto import keccak as _keccak
 from hexbytes import HexBytes
 
+from ._json import has_lone_surrogate
 from .errors import InvalidInputError
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "to_bytes",
     "to_bytes32",
     "to_hex",
+    "to_text",
     "to_uint",
 ]
 
@@ -111,6 +113,19 @@ def to_address(value: object, *, field: str) -> str:
             value=value,
         )
     return checksummed
+
+
+def to_text(value: str, *, field: str) -> str:
+    """A string that is Unicode text: one holding a lone surrogate (``"\\ud800"``, which JSON can write) cannot be
+    encoded as UTF-8, so neither hashed nor ABI-encoded."""
+    if has_lone_surrogate(value):
+        raise InvalidInputError(
+            field,
+            "is not valid Unicode text: it holds a lone surrogate (half of a UTF-16 pair, such as \\ud800)",
+            fix="pass text UTF-8 can encode: a character above U+FFFF whole, not as one half of its surrogate pair",
+            value=value,
+        )
+    return value
 
 
 def to_uint(value: object, *, field: str, bits: int = 256) -> int:

@@ -11,7 +11,11 @@ It also raises foreign exceptions: ``UnicodeDecodeError`` for bytes that are not
 * ``max_bytes``: the size of the input (bytes as given; a ``str`` by its length in characters);
 * ``max_depth``: how deeply arrays and objects nest (``[]`` is depth 1, ``{"a": [1]}`` depth 2), counted outside
   strings, so that brackets inside a string value do not count;
-* ``max_number_digits``: the longest run of digits in a number (a uint256 has at most 78 decimal digits).
+* ``max_number_digits``: the longest run of digits in a number (a uint256 has at most 78 decimal digits);
+* ``refuse_lone_surrogates`` (off unless asked): a string or key holding a lone surrogate, which JSON can write
+  (``"\\ud800"``) but no Unicode text holds. Python keeps it in a ``str`` that ``.encode()``, hashing and a UTF-8
+  terminal then refuse with ``UnicodeEncodeError``. The error's field is ``field`` and the JSON path of the first
+  one (``body.userOps[0].metadata``). The SDK's readers ask for it; the node's HTTP edge checks on its own.
 
 Every failure is an :class:`~smartsessions.errors.InvalidInputError` whose ``field`` is the ``field`` argument (say
 ``"body"`` or ``"session_details"``) and whose message says what to fix. ``NaN`` and ``Infinity``, which
@@ -25,6 +29,7 @@ Every failure is an :class:`~smartsessions.errors.InvalidInputError` whose ``fie
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from itertools import accumulate, repeat
@@ -33,7 +38,15 @@ from typing import Any
 
 from .errors import InvalidInputError
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NUMBER_DIGITS", "loads_bounded"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NUMBER_DIGITS",
+    "first_lone_surrogate",
+    "has_lone_surrogate",
+    "json_value_problem",
+    "loads_bounded",
+]
 
 #: Far above what a quote, a receipt or a list of session details needs (a few kB to a few hundred kB).
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
@@ -82,6 +95,97 @@ def _text_of(data: str | bytes | bytearray | memoryview, field: str, fix: str) -
         ) from exc
 
 
+# A lone surrogate reaches a parsed value only written raw in the text (a str, or bytes decoded as json.loads decodes
+# them) or as a \ud800-\udfff escape: text with neither holds none, which two searches at C speed tell.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONGEST_KEY_SHOWN = 40
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point (which, in a ``str``, is always a lone one)."""
+    return _SURROGATE.search(text) is not None
+
+
+# A JSON path while walking: the last segment and the path of the parent (None for the root). Built in constant time
+# per value, and joined only for the one path an error names: strings built at every level would make a deep value
+# cost quadratic time.
+_Path = tuple[str, "_Path"] | None
+
+
+def _joined(path: _Path) -> str:
+    parts = []
+    while path is not None:
+        segment, path = path
+        parts.append(segment)
+    return "".join(reversed(parts))
+
+
+def _key(key: str, parent: _Path) -> _Path:
+    return ("." + (key if len(key) <= _LONGEST_KEY_SHOWN else key[: _LONGEST_KEY_SHOWN - 3] + "..."), parent)
+
+
+def first_lone_surrogate(value: Any) -> str | None:
+    """The JSON path (``"[0].userOps[2].metadata"``; ``""`` for ``value`` itself) of the first string holding a lone
+    surrogate in parsed JSON, in document order; for a key, the path of its object. None if there is none. Iterative,
+    so the depth of ``value`` does not matter."""
+    stack: list[tuple[_Path, Any]] = [(None, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if has_lone_surrogate(item):
+                return _joined(path)
+        elif isinstance(item, dict):
+            children: list[tuple[_Path, Any]] = []
+            for key, child in item.items():
+                children.append((path, key))  # a bad key is reported at its object
+                children.append((_key(key, path) if isinstance(key, str) else path, child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([((f"[{k}]", path), child) for k, child in enumerate(item)]))
+    return None
+
+
+_SCALARS = (str, bool, type(None))
+
+
+def json_value_problem(
+    value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH, max_number_digits: int = DEFAULT_MAX_NUMBER_DIGITS
+) -> tuple[str, str] | None:
+    """``(path, problem)`` for the first part (in document order) of a Python value that is not JSON
+    :func:`loads_bounded` would read back: nesting deeper than ``max_depth`` (a cycle too), a key that is not a
+    string, an int of more than ``max_number_digits`` digits, NaN or infinity, a value of another type; None if
+    there is none. ``path`` is the JSON path (``".metadata[0].x"``, ``""`` for ``value`` itself). Iterative:
+    :func:`json.dumps` recurses in C, and with py_ecc's recursion limit a value some 50,000 levels deep overflows
+    the C stack instead of raising."""
+    too_large = 10**max_number_digits
+    stack: list[tuple[_Path, Any, int]] = [(None, value, 1)]
+    while stack:
+        path, item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > max_depth:
+                return _joined(path), f"nests arrays and objects more than {max_depth} levels deep"
+            if isinstance(item, dict):
+                children: list[tuple[_Path, Any, int]] = []
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        return _joined(path), f"has a key that is not a string ({type(key).__name__})"
+                    children.append((_key(key, path), child, depth + 1))
+                stack.extend(reversed(children))
+            else:
+                stack.extend(reversed([((f"[{k}]", path), child, depth + 1) for k, child in enumerate(item)]))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -too_large < item < too_large:
+                problem = f"is an int of more than {max_number_digits} digits; write it as a decimal string"
+                return _joined(path), problem
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return _joined(path), f"is {item}, which JSON does not have"
+        elif not isinstance(item, _SCALARS):
+            return _joined(path), f"is a {type(item).__name__}, which is not a JSON value"
+    return None
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
@@ -94,11 +198,13 @@ def loads_bounded(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_number_digits: int = DEFAULT_MAX_NUMBER_DIGITS,
     fix: str = _FIX,
+    refuse_lone_surrogates: bool = False,
 ) -> Any:
     """Parse JSON text from outside, refusing it (:class:`InvalidInputError` naming ``field``) when it is not JSON,
     is larger than ``max_bytes``, nests deeper than ``max_depth`` or has a number longer than ``max_number_digits``
-    digits. ``fix`` is what the error tells the caller to do when the text is not JSON at all. Valid JSON within the
-    bounds parses exactly as :func:`json.loads` parses it."""
+    digits; with ``refuse_lone_surrogates``, also when a string or key holds a lone surrogate (the error's field is
+    ``field`` and the JSON path of the first). ``fix`` is what the error tells the caller to do when the text is not
+    JSON at all. Valid JSON within the bounds parses exactly as :func:`json.loads` parses it."""
     if not isinstance(data, (str, bytes, bytearray, memoryview)):
         raise InvalidInputError(field, f"expected JSON text (str or bytes), got {type(data).__name__}", fix=fix)
     size = data.nbytes if isinstance(data, memoryview) else len(data)
@@ -124,7 +230,7 @@ def loads_bounded(
             fix="write large integers as decimal or 0x hex strings of at most 78 digits (uint256)",
         )
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             field,
@@ -134,3 +240,12 @@ def loads_bounded(
         ) from exc
     except (ValueError, RecursionError) as exc:  # NaN/Infinity (above), or a bound json.loads has of its own
         raise InvalidInputError(field, f"is not JSON: {exc}", fix=fix, cause=exc) from exc
+    if refuse_lone_surrogates and (_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text)):
+        path = first_lone_surrogate(value)
+        if path is not None:
+            raise InvalidInputError(
+                field + path,
+                "is not valid Unicode text: it holds a lone surrogate (half of a UTF-16 pair, such as \\ud800)",
+                fix="send text UTF-8 can encode: a character above U+FFFF as itself, or as both escapes of its pair",
+            )
+    return value

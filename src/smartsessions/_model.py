@@ -12,6 +12,7 @@ from typing import Annotated, Any, Self
 
 from hexbytes import HexBytes
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,7 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
-from ._coerce import to_address, to_bytes, to_hex, to_uint
+from ._coerce import to_address, to_bytes, to_hex, to_text, to_uint
 from .errors import InvalidInputError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Bytes32",
     "HexData",
     "Model",
+    "Text",
     "Uint8",
     "Uint48",
     "Uint64",
@@ -74,6 +76,8 @@ Uint48 = Annotated[int, BeforeValidator(_uint_of(48))]
 Uint64 = Annotated[int, BeforeValidator(_uint_of(64))]
 Uint128 = Annotated[int, BeforeValidator(_uint_of(128))]
 Uint256 = Annotated[int, BeforeValidator(_uint_of(256))]
+#: A ``str`` that UTF-8 can encode (no lone surrogates): what is hashed or ABI-encoded as a Solidity ``string``.
+Text = Annotated[str, AfterValidator(_wrap(lambda v, f: to_text(v, field=f)))]
 
 
 def validation_error(model: str, exc: ValidationError) -> InvalidInputError:

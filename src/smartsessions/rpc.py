@@ -11,12 +11,13 @@ the raw revert bytes in ``revert_data``; transport failures become ``RpcError`` 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from ._json import loads_bounded
+from ._json import json_value_problem, loads_bounded
 from ._repr import bounded_repr
 from .errors import InvalidInputError, RpcError
 
@@ -24,9 +25,11 @@ __all__ = [
     "RpcClient",
     "RpcRevertError",
     "SyncRpcClient",
+    "call_word",
     "decode_response",
     "encode_request",
     "quantity",
+    "return_data",
 ]
 
 DEFAULT_TIMEOUT = 30.0
@@ -34,6 +37,8 @@ DEFAULT_TIMEOUT = 30.0
 #: ``debug_traceTransaction`` call tree nests two levels per call frame; stock Python's json refuses 1,000 levels.
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 MAX_RESPONSE_DEPTH = 1000
+# An int json.dumps can write (Python refuses decimal strings of more than 4,300 digits).
+_MAX_DIGITS_WRITTEN = 4000
 
 
 class RpcRevertError(RpcError):
@@ -53,19 +58,54 @@ class RpcRevertError(RpcError):
         )
 
 
+# What int(_, 16) and bytes.fromhex take besides hex digits (``_``, whitespace, non-ASCII digits) is refused.
+_QUANTITY = re.compile(r"0[xX][0-9a-fA-F]{1,64}")
+_HEX_DATA = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
+
+
 def quantity(value: Any, *, what: str) -> int:
     """A JSON-RPC quantity (``"0x1a"``) read from an endpoint's answer; anything else (a faulty or hostile endpoint)
     is an :class:`RpcError` naming ``what`` was read (``"eth_blockNumber"``, ``"the block's timestamp"``)."""
-    if isinstance(value, str) and value[:2] in ("0x", "0X") and 2 < len(value) <= 66:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):
+        return int(value, 16)
     raise RpcError(f"The endpoint answered {what} with {bounded_repr(value)}, not a hex quantity.")
 
 
+def return_data(value: Any, *, what: str) -> bytes:
+    """The bytes of hex data (``"0x"`` and an even number of hex digits: ``eth_call`` return data, code) read from an
+    endpoint's answer; anything else is an :class:`RpcError` naming ``what`` was read."""
+    if isinstance(value, str) and _HEX_DATA.fullmatch(value):
+        return bytes.fromhex(value[2:])
+    raise RpcError(f"The endpoint answered {what} with {bounded_repr(value)}, not 0x hex data.")
+
+
+def call_word(value: Any, *, what: str, bits: int = 256, empty: int | None = None) -> int:
+    """The first 32-byte word of ``eth_call`` return data as a ``uint<bits>`` (a bool is a uint8 of 0 or 1): what a
+    function returning one value answers. Empty return data (no code at the address, a function that returns
+    nothing) gives ``empty``; with ``empty`` None, it is an :class:`RpcError` naming ``what`` was read, as are data
+    that are not hex, shorter than a word, or a word above the type's range (``decimals()`` answering 2**255)."""
+    data = return_data(value, what=what)
+    if not data and empty is not None:
+        return empty
+    word = int.from_bytes(data[:32], "big")
+    if len(data) < 32 or word >> bits:
+        got = "no data" if not data else bounded_repr(value)
+        raise RpcError(
+            f"The endpoint answered {what} with {got}, not a 32-byte ABI word holding a uint{bits}.",
+            meta_messages=["Check that the address is the contract meant and that the endpoint serves its chain."],
+        )
+    return word
+
+
 def encode_request(method: str, params: Sequence[Any] | None, request_id: int) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params or [])}
+    """One JSON-RPC request; ``params`` that json.dumps cannot write (or would overflow the C stack on, nested
+    deeply enough) are an :class:`InvalidInputError` naming the part."""
+    values = list(params or [])
+    found = json_value_problem(values, max_depth=MAX_RESPONSE_DEPTH, max_number_digits=_MAX_DIGITS_WRITTEN)
+    if found is not None:
+        where, problem = found
+        raise InvalidInputError(f"{method} params{where}", problem, fix="pass JSON values (0x hex for quantities)")
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": values}
 
 
 def _revert_bytes(data: Any) -> bytes | None:
@@ -116,27 +156,31 @@ def decode_response(body: Any, *, method: str, url: str) -> Any:
 
 def _parse_body(content: bytes, url: str) -> Any:
     try:
-        return loads_bounded(content, field="body", max_bytes=MAX_RESPONSE_BYTES, max_depth=MAX_RESPONSE_DEPTH)
+        return loads_bounded(
+            content,
+            field="body",
+            max_bytes=MAX_RESPONSE_BYTES,
+            max_depth=MAX_RESPONSE_DEPTH,
+            refuse_lone_surrogates=True,
+        )
     except InvalidInputError as exc:
         raise RpcError(
             f"The JSON-RPC endpoint {url} answered something that is not JSON.",
             meta_messages=["Check that the URL is a JSON-RPC endpoint."],
-            details=f"{exc.problem}; the answer starts with {content[:200]!r}",
+            details=f"`{exc.field}` {exc.problem}; the answer starts with {content[:200]!r}",
             cause=exc,
         ) from exc
 
 
 def _hex_result(result: Any, method: str, url: str) -> bytes:
     """The bytes of a hex ``result`` (``eth_call``, ``eth_getCode``)."""
-    if isinstance(result, str) and result.startswith(("0x", "0X")):
-        try:
-            return bytes.fromhex(result[2:])
-        except ValueError:
-            pass
-    raise RpcError(
-        f"{method}: the endpoint answered a result that is not 0x hex.",
-        details=f"result {bounded_repr(result, 200)}, endpoint {url}",
-    )
+    try:
+        return return_data(result, what=method)
+    except RpcError as exc:
+        raise RpcError(
+            f"{method}: the endpoint answered a result that is not 0x hex.",
+            details=f"result {bounded_repr(result, 200)}, endpoint {url}",
+        ) from exc
 
 
 def _transport_error(exc: Exception, url: str) -> RpcError:

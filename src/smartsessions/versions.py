@@ -5,11 +5,13 @@ The devnet places its own contracts at these same addresses, so these defaults s
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from ._model import Address, Model
+from ._model import Address, Model, _wrap
+from ._repr import bounded_repr
 from .errors import ConfigurationError
 
 __all__ = [
@@ -45,6 +47,32 @@ def _omit_none(value: object) -> bool:
     return value is None
 
 
+# Three runs of ASCII digits: int() alone would also take "2_1", " 2", "٢" (Arabic-Indic) and 5,000-digit parts.
+_VERSION_NUMBER = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
+
+
+def version_number(version: object, *, field: str = "version") -> tuple[int, int, int]:
+    """``"2.1.0"`` as ``(2, 1, 0)``, for comparing versions; anything else is a :class:`ConfigurationError` naming
+    ``field``."""
+    if not isinstance(version, str) or not _VERSION_NUMBER.fullmatch(version):
+        raise ConfigurationError(
+            field,
+            "is not an MEE version number (MAJOR.MINOR.PATCH in ASCII digits)",
+            fix="write it as the MEE versions are written, e.g. '2.1.0'",
+            value=version,
+        )
+    major, minor, patch = version.split(".")
+    return int(major), int(minor), int(patch)
+
+
+def _checked_version(value: object, field: str) -> str:
+    version_number(value, field=field)
+    return str(value)
+
+
+_VersionNumber = Annotated[str, BeforeValidator(_wrap(_checked_version))]
+
+
 class ModuleRegistry(Model):
     """MEE 1.x only: the ERC-7484 registry the account consults (unused by 2.x)."""
 
@@ -59,7 +87,7 @@ class MeeVersionConfig(Model):
     Field order is the SDK's key order, which is the order the JSON is written in.
     """
 
-    version: str
+    version: _VersionNumber
     account_id: str
     factory_address: Address
     boot_strap_address: Address = Field(alias="bootStrapAddress")
@@ -78,11 +106,7 @@ class MeeVersionConfig(Model):
     @property
     def session_validator_init_data_is_packed(self) -> bool:
         """MEE >= 3.0.0 wraps the redeemer with a stateless-validator address (spec §3.4)."""
-        return _version_tuple(self.version) >= (3, 0, 0)
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split("."))
+        return version_number(self.version, field="MeeVersionConfig.version") >= (3, 0, 0)
 
 
 _ZERO = "0x0000000000000000000000000000000000000000"
@@ -231,6 +255,6 @@ def get_mee_version(version: str | MeeVersionConfig = DEFAULT_MEE_VERSION) -> Me
     except KeyError:
         raise ConfigurationError(
             "version",
-            f"unknown MEE version {version!r}",
+            f"unknown MEE version {bounded_repr(version)}",
             fix=f"use one of {', '.join(MEE_VERSIONS)} or pass a MeeVersionConfig",
         ) from None

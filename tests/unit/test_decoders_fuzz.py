@@ -9,7 +9,8 @@ crash) fails the test with Hypothesis' smallest example.
 Decoders covered (anything that reads data from outside):
 
 * ``smartsessions._json.loads_bounded``: the bounded JSON reader every decoder of JSON text goes through;
-* ``session_details_from_json`` (str, bytes, parsed JSON);
+* ``session_details_from_json`` (str, bytes, parsed JSON), and what a caller does next with what it read (the session
+  digest, the signature, the JSON again): reading must refuse what using would choke on (a lone surrogate);
 * ``SmartSessionMode.parse``; ``get_permission_id`` (of a session dict); ``decode_smart_session_signature``;
   ``decode_mee_short_signature``; ``flz_decompress``; ``decode_execute``; ``decode_action_config``; ``verify_proof``;
 * ``_coerce``: ``to_bytes``, ``to_bytes32``, ``to_address``, ``to_uint``; ``InvalidInputError`` itself (its ``value``);
@@ -18,12 +19,13 @@ Decoders covered (anything that reads data from outside):
 * ``mee.quote.recover_commitment_signer`` and ``verify_commitment`` (of a quote's JSON or anything else);
 * ``mee.client.parse_error_message``; ``mee._refusals.explain_refusal`` and ``where_of``;
   ``mee.receipt.summarize_receipt``;
-* ``rpc.decode_response`` and the batch reader ``rpc._batch_results``;
+* ``rpc.decode_response`` and the batch reader ``rpc._batch_results``; the readers of RPC results ``rpc.quantity``,
+  ``rpc.return_data`` and ``rpc.call_word``;
 * ``versions.get_mee_version``;
 * ``devnet.entrypoint.parse_user_op_results`` and ``decode_handle_ops_revert``; ``devnet.artifacts.decode_revert``.
 
-The normal suite runs 100 examples per decoder (about 8 s for the module). ``make fuzz`` runs the same properties
-with many more (``make fuzz FUZZ_EXAMPLES=50000``; 10,000 by default, about 12 minutes): it sets
+The normal suite runs 100 examples per decoder (about 10 s for the module). ``make fuzz`` runs the same properties
+with many more (``make fuzz FUZZ_EXAMPLES=50000``; 10,000 by default, about 15 minutes): it sets
 ``SMARTSESSIONS_FUZZ_EXAMPLES``, the examples per decoder this module reads (100 when unset), so
 ``SMARTSESSIONS_FUZZ_EXAMPLES=20000 pytest tests/unit/test_decoders_fuzz.py`` does the same. Examples are
 derandomized, so a run is reproducible; a failure prints the input that caused it.
@@ -65,6 +67,7 @@ from smartsessions import (
     flz_decompress,
     get_mee_version,
     get_permission_id,
+    get_session_digest,
     get_universal_action_policy,
     session_details_from_json,
     session_details_to_json,
@@ -99,7 +102,7 @@ from smartsessions.mee.wire import (
     to_wire,
 )
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, decode_action_config
-from smartsessions.rpc import _batch_results, decode_response
+from smartsessions.rpc import _batch_results, call_word, decode_response, quantity, return_data
 
 EXAMPLES = int(os.environ.get("SMARTSESSIONS_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
@@ -414,7 +417,9 @@ def mutated_text(draw: st.DrawFn, seeds: list[str]) -> str:
         kind = draw(st.sampled_from(["insert", "cut", "delete", "brackets", "digits"]))
         if kind == "insert":
             text = (
-                text[:where] + draw(ANY_TEXT | st.sampled_from(['"', "\\", "[", "{", "\ud800", "NaN"])) + text[where:]
+                text[:where]
+                + draw(ANY_TEXT | st.sampled_from(['"', "\\", "[", "{", "\ud800", "\\udc00", "NaN"]))
+                + text[where:]
             )
         elif kind == "cut":
             text = text[:where]
@@ -480,6 +485,32 @@ def _batch(body: Any) -> object:
     return _batch_results(body, payload, "http://rpc", return_errors=True)
 
 
+def _details_used(value: Any) -> object:
+    """Session details read, then used as a caller uses them: hashed, encoded, written out again."""
+    out = []
+    for details in session_details_from_json(value):
+        if details.enable_session_data is not None:
+            enable = details.enable_session_data.enable_session
+            get_session_digest(enable.session_to_enable, account=ACCOUNT, nonce=0)
+            encode_smart_session_signature(
+                mode=details.mode, signature=b"\x77" * 65, enable_session_data=details.enable_session_data
+            )
+        out.append(session_details_to_json(details))
+    return out
+
+
+def _call_word(value: Any) -> object:
+    result, bits = value
+    return call_word(result, what="decimals()", bits=bits, empty=0)
+
+
+# The seed with its ERC-7739 content name (a string the session digest hashes) replaced: lone surrogates included.
+NAMED_DETAILS = (st.sampled_from(["\ud800", "a\udfff", "\U0001f600"]) | ANY_TEXT).map(
+    lambda name: DETAILS_JSON[0].replace('"Mail"', json.dumps(name))
+)
+HEX_RESULTS = bytes_inputs([(6).to_bytes(32, "big"), b"\x01" * 32 + b"\x02" * 64])
+
+
 def _invalid_input(value: Any) -> object:
     return str(InvalidInputError("value", "is wrong", fix="pass a right one", value=value))
 
@@ -499,6 +530,8 @@ DECODERS: dict[str, Decoder] = {
         session_details_from_json,
         json_inputs([DETAILS_WIRE, [DETAILS_WIRE], json.loads(DETAILS_JSON[0])]),
     ),
+    "session_details_from_json[text]+use": (_details_used, NAMED_DETAILS | text_inputs(DETAILS_JSON)),
+    "session_details_from_json[json]+use": (_details_used, json_inputs([DETAILS_WIRE, json.loads(DETAILS_JSON[0])])),
     "SmartSessionMode.parse": (
         SmartSessionMode.parse,
         st.one_of(st.sampled_from(["USE", "0x01", "ENABLE_AND_USE", b"\x02", 1]), ANY_TEXT, ANYTHING),
@@ -547,6 +580,9 @@ DECODERS: dict[str, Decoder] = {
     ),
     "rpc.decode_response": (lambda v: decode_response(v, method="eth_call", url="http://rpc"), json_inputs(RPC_BODIES)),
     "rpc._batch_results": (_batch, json_inputs([RPC_BODIES, [RPC_BODIES[1]]])),
+    "rpc.quantity": (lambda v: quantity(v, what="eth_blockNumber"), HEX_RESULTS),
+    "rpc.return_data": (lambda v: return_data(v, what="eth_call"), HEX_RESULTS),
+    "rpc.call_word": (_call_word, st.tuples(HEX_RESULTS, st.sampled_from([1, 8, 160, 256]))),
     "get_mee_version": (get_mee_version, st.one_of(st.sampled_from(["2.1.0", "3.0.0"]), ANY_TEXT, ANYTHING)),
     "parse_user_op_results": (parse_user_op_results, json_inputs([RECEIPT])),
     "decode_handle_ops_revert": (decode_handle_ops_revert, bytes_inputs(REVERTS)),

@@ -47,6 +47,7 @@ from smartsessions.account.instructions import (
 )
 from smartsessions.account.multichain import MultichainNexusAccount, NexusDeployment
 from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.mee._fee_token import FeeTokenInfo
 from smartsessions.mee.client import MeeClient, parse_error_message
 from smartsessions.mee.quote import PERMIT_TYPEHASH, get_permit_digest
 from smartsessions.rpc import RpcClient
@@ -824,3 +825,163 @@ def test_decode_execute_is_the_inverse_of_encode_execute() -> None:
         [Call(to=COUNTER, data=b""), Call(to=ACCOUNT, data=b"1")],
     ):
         assert decode_execute(encode_execute(calls)) == [c.model_copy(update={"gas_limit": None}) for c in calls]
+
+
+# -- hostile chain answers (issue 11): our errors, naming what was read ------------------------------------------------
+
+GET_NONCE_SESSIONS = encode_function_call("getNonce(bytes32,address)", [b"\x00" * 32, ACCOUNT])[:4].hex()
+IS_MODULE_INSTALLED = encode_function_call("isModuleInstalled(uint256,address,bytes)", [1, ACCOUNT, b""])[:4].hex()
+DECIMALS, NONCES = "313ce567", "7ecebe00"
+WORD_0 = "0x" + "00" * 32
+
+
+def answer(chain: FakeChain, method: str, result: Any, *, to: str | None = None, selector: str | None = None) -> None:
+    """``chain`` answers ``method`` (an ``eth_call`` to ``to`` with ``selector``) with ``result``, as a broken or
+    hostile endpoint would."""
+    original = chain._result
+
+    def result_of(m: str, params: list[Any]) -> Any:
+        if m == method and (
+            method != "eth_call"
+            or ((to is None or params[0]["to"].lower() == to.lower()) and params[0]["data"][2:10] == selector)
+        ):
+            return result
+        return original(m, params)
+
+    chain._result = result_of  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("hostile", ["0xzz", "0x" + "zz" * 32, "0x1 ", 7, None, ["0x01"]])
+async def test_permit_token_answers_that_are_not_hex_data(world: World, hostile: Any) -> None:
+    from smartsessions.mee.client import _read_permit_token
+
+    answer(world.chains[8453], "eth_call", hostile, to=USDC[8453], selector=NONCES)
+    deployment = world.account().deployment_on(8453)
+    with pytest.raises(RpcError, match=r"answered nonces\(owner\) of the token 0x8335.* not 0x hex data"):
+        await _read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
+
+
+async def test_permit_token_nonce_shorter_than_a_word_is_no_permit(world: World) -> None:
+    from smartsessions.mee.client import _read_permit_token
+
+    answer(world.chains[8453], "eth_call", "0x01", to=USDC[8453], selector=NONCES)
+    deployment = world.account().deployment_on(8453)
+    with pytest.raises(ConfigurationError, match=r"its nonces\(owner\) answered 1 bytes, not a uint256") as refused:
+        await _read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
+    assert refused.value.field == "trigger.token_address"
+
+
+@pytest.mark.parametrize(
+    ("receipt", "match"),
+    [
+        ("a receipt", r"eth_getTransactionReceipt\(0x.*\) on chain \d+ with 'a receipt', not a receipt"),
+        ([1, 2], r"with \[1, 2\], not a receipt"),
+        ({"gasUsed": "0xzz"}, r"the gasUsed of eth_getTransactionReceipt\(0x.*'0xzz', not a hex quantity"),
+        ({"gasUsed": 21_000}, r"with 21000, not a hex quantity"),
+    ],
+)
+async def test_receipts_that_are_not_receipts(world: World, receipt: Any, match: str) -> None:
+    answer(world.chains[10], "eth_getTransactionReceipt", receipt)
+    world.node.explorer = [explorer("MINED_SUCCESS", "MINED_SUCCESS", "MINED_SUCCESS")]
+    client = await world.client()
+    with pytest.raises(RpcError, match=match):
+        await client.wait_for_supertransaction_receipt("0x" + "12" * 32, polling_interval=0.001)
+
+
+def test_gas_used_of_a_receipt_that_is_not_hex() -> None:
+    from smartsessions.mee.client import SupertransactionReceipt
+
+    receipt = SupertransactionReceipt(
+        hash="0x", status="MINED_SUCCESS", is_finalised=True, json={}, payload=None,  # type: ignore[arg-type]
+        receipts=[{"gasUsed": "0x5208"}, {"gasUsed": "0x_1"}],
+    )  # fmt: skip
+    with pytest.raises(RpcError, match="a receipt's gasUsed with '0x_1', not a hex quantity"):
+        _ = receipt.gas_used
+
+
+@pytest.mark.parametrize(("installed", "needed"), [(WORD_0[:-1] + "1", False), (WORD_0, True), ("0x", True)])
+async def test_install_instruction_reads_is_module_installed(world: World, installed: str, needed: bool) -> None:
+    from smartsessions.sessions.mee_actions import _install_instruction
+
+    answer(world.chains[8453], "eth_call", installed, to=ACCOUNT, selector=IS_MODULE_INSTALLED)
+    deployment = world.account().deployment_on(8453)
+    assert (await _install_instruction(deployment, SMART_SESSIONS_ADDRESS) is not None) == needed
+
+
+@pytest.mark.parametrize("hostile", ["0xzz", "0x" + "zz" * 32, "0x" + "00" * 31, 1])
+async def test_install_instruction_with_an_answer_that_is_not_a_word(world: World, hostile: Any) -> None:
+    from smartsessions.sessions.mee_actions import _install_instruction
+
+    answer(world.chains[8453], "eth_call", hostile, to=ACCOUNT, selector=IS_MODULE_INSTALLED)
+    deployment = world.account().deployment_on(8453)
+    with pytest.raises(RpcError, match=rf"isModuleInstalled\(validator, {SMART_SESSIONS_ADDRESS}\) of the account"):
+        await _install_instruction(deployment, SMART_SESSIONS_ADDRESS)
+
+
+def _sudo_action(chain_id: int = 8453) -> ActionConfig:
+    return ActionConfig(
+        chain_id=chain_id, action_target=COUNTER, action_target_selector=INCREMENT, action_policies=[get_sudo_policy()]
+    )
+
+
+@pytest.mark.parametrize(
+    ("decimals", "match"),
+    [
+        ("0xzz", r"decimals\(\) of the fee token 0x8335.* with '0xzz', not 0x hex data"),
+        ("0x06", r"decimals\(\) of the fee token 0x8335.* with '0x06', not a 32-byte ABI word holding a uint8"),
+        ("0x" + (256).to_bytes(32, "big").hex(), r"decimals\(\) .* not a 32-byte ABI word holding a uint8"),
+        ("0x" + "ff" * 32, r"decimals\(\) .* not a 32-byte ABI word holding a uint8"),  # 10**(2**256) never ends
+    ],
+)
+async def test_fee_token_decimals_that_are_not_a_uint8(world: World, decimals: str, match: str) -> None:
+    from smartsessions.sessions.mee_actions import _enable_instructions
+
+    answer(world.chains[8453], "eth_call", decimals, to=USDC[8453], selector=DECIMALS)
+    answer(world.chains[8453], "eth_call", WORD_0, to=SMART_SESSIONS_ADDRESS, selector=GET_NONCE_SESSIONS)
+    client = await world.client()
+    with pytest.raises(RpcError, match=match):
+        await _enable_instructions(
+            client,
+            redeemer=REDEEMER.address,
+            actions=[_sudo_action()],
+            fee_token=FeeTokenInfo.model_validate(fee()),
+            max_payment_amount=None,
+        )
+    with pytest.raises(RpcError, match=match):
+        await client.extend(mee_session_actions).grant_permission_typed_data_sign(
+            redeemer=REDEEMER.address, actions=[_sudo_action()], fee_token=fee()
+        )
+
+
+async def test_a_session_nonce_that_is_not_a_word(world: World) -> None:
+    answer(world.chains[8453], "eth_call", "0x_1", to=SMART_SESSIONS_ADDRESS, selector=GET_NONCE_SESSIONS)
+    client = await world.client()
+    with pytest.raises(RpcError, match=r"SmartSessions.getNonce on chain 8453 with '0x_1', not 0x hex data"):
+        await client.extend(mee_session_actions).grant_permission_typed_data_sign(
+            redeemer=REDEEMER.address, actions=[_sudo_action()]
+        )
+
+
+async def test_permission_ids_that_do_not_decode(world: World) -> None:
+    from smartsessions import EncodingError
+
+    selector = encode_function_call("getPermissionIDs(address)", [ACCOUNT])[:4].hex()
+    answer(world.chains[8453], "eth_call", "0x" + (32).to_bytes(32, "big").hex() + "ff" * 32, selector=selector)
+    client = await world.client()
+    with pytest.raises(EncodingError, match=r"Cannot decode SmartSessions.getPermissionIDs on chain 8453"):
+        await client.extend(mee_session_actions).list_permissions(chain_id=8453)
+
+
+async def test_an_account_version_that_is_not_a_version_number(world: World) -> None:
+    """A config copied with a version that was never validated (model_copy does not validate) is refused when its
+    number is compared, not with int()'s ValueError."""
+    client = await world.client()
+    quote = await client.get_quote(instructions=[increment(8453)], fee_token=fee(8453))
+    deployment = client.account.deployment_on(8453)
+    deployment.version = deployment.version.model_copy(update={"version": "2.x"})
+    with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
+        await client.sign_quote(quote)
+    assert refused.value.field == "MeeVersionConfig.version"
+    with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
+        await client.get_quote(instructions=[increment(8453)], fee_token=fee(8453))
+    assert refused.value.field == "chain_configurations.version"

@@ -22,7 +22,7 @@ from .._model import Address, HexData, Model, Uint64
 from ..encoding.abi import encode_function_call
 from ..encoding.userop import get_nonce_key
 from ..errors import AccountError, ChainNotConfiguredError, ConfigurationError, RpcError
-from ..rpc import RpcClient, quantity
+from ..rpc import RpcClient, call_word, quantity
 from ..signer import Signer
 from ..versions import ENTRY_POINT_V07_ADDRESS, MeeVersionConfig, get_mee_version
 from .calls import Call, encode_execute
@@ -145,7 +145,7 @@ class NexusDeployment:
         if check_code:
             self._deployed = results.pop() not in ("0x", "0x0", None)
         return QuoteReads(
-            nonces=[quantity(r, what="getNonce") for r in results],
+            nonces=[call_word(r, what=f"EntryPoint.getNonce on chain {self.chain_id}") for r in results],
             deployed=self._deployed,
             timestamp=quantity(block.get("timestamp") if isinstance(block, dict) else None, what="the block timestamp"),
         )
@@ -225,11 +225,17 @@ async def _deployment(signer: Signer, config: ChainConfiguration, index: int) ->
             f"MEE {version.version} contracts are missing on chain {config.chain_id}: {', '.join(missing)}",
             fix="use the MEE version deployed on that chain, or pass version_check=False",
         )
-    address = (
-        to_address(config.account_address, field="account_address")
-        if owner is None
-        else to_address(bytes.fromhex(results[1][2:])[12:32], field="computeAccountAddress")
-    )
+    if owner is None:
+        address = to_address(config.account_address, field="account_address")
+    else:
+        try:
+            computed = call_word(
+                results[1], what=f"computeAccountAddress on the factory {version.factory_address}", bits=160
+            )
+        except RpcError:
+            await rpc.aclose()
+            raise
+        address = to_address(computed.to_bytes(20, "big"), field="computeAccountAddress")
     return NexusDeployment(
         chain_id=config.chain_id, address=address, version=version, rpc=rpc, owner=owner, index=index
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -14,11 +13,14 @@ from typing import Any
 
 import click
 
-from ..errors import SmartSessionsError
+from .._json import loads_bounded
+from .._repr import bounded_repr
+from ..errors import DevnetError, InvalidInputError, SmartSessionsError
 
 __all__ = ["main"]
 
 DEFAULT_STATE_FILE = "devnet.json"
+MAX_INFO_BYTES = 1024 * 1024  # the node's /info is a few kB
 
 
 def _fail(err: SmartSessionsError) -> None:
@@ -173,13 +175,20 @@ def up(
             time.sleep(0.2)
     finally:
         net.stop()
-        if state_file.exists():
-            try:
-                if json.loads(state_file.read_text()).get("pid") == os.getpid():
-                    state_file.unlink()
-            except (OSError, json.JSONDecodeError):
-                pass
+        mine = _state_if_there(state_file)
+        if mine is not None and mine["pid"] == os.getpid():
+            state_file.unlink(missing_ok=True)
         click.echo("devnet stopped", err=True)
+
+
+def _state_if_there(state_file: Path) -> dict[str, Any] | None:
+    """The state in ``state_file``; None if there is none (yet), or what is there is not a state file."""
+    from ..devnet.network import read_state
+
+    try:
+        return read_state(state_file)
+    except DevnetError:
+        return None
 
 
 def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None, child_args: list[str]) -> None:
@@ -199,15 +208,11 @@ def _up_background(chain_ids: list[int], state_file: Path, log_dir: Path | None,
     while time.monotonic() < deadline:
         if child.poll() is not None:
             _fail(SmartSessionsError("The devnet failed to start.", details=log.read_text(errors="replace")[-2000:]))
-        if state_file.exists():
-            try:
-                state = json.loads(state_file.read_text())
-            except json.JSONDecodeError:
-                state = {}
-            if state.get("pid") == child.pid:
-                click.echo(_summary(state))
-                click.echo(f"\ndevnet running in the background (pid {child.pid}); log {log}; state {state_file}")
-                return
+        state = _state_if_there(state_file)
+        if state is not None and state["pid"] == child.pid:
+            click.echo(_summary(state))
+            click.echo(f"\ndevnet running in the background (pid {child.pid}); log {log}; state {state_file}")
+            return
         time.sleep(0.05)
     child.terminate()
     _fail(SmartSessionsError("The devnet did not become ready within 120 s.", details=str(log)))
@@ -232,6 +237,13 @@ def down(state_file: Path) -> None:
         state_file.unlink(missing_ok=True)
         click.echo(f"no devnet process {pid}; removed the stale {state_file}")
         return
+    except PermissionError:
+        _fail(
+            DevnetError(
+                f"Process {pid} of {state_file} is another user's: the file is stale, or not this user's devnet.",
+                meta_messages=["Fix: delete the file if no devnet of yours runs from it."],
+            )
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.05)
@@ -244,6 +256,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:  # there is such a process, another user's
+        return True
     try:  # a zombie child of ours is not alive
         done, _ = os.waitpid(pid, os.WNOHANG)
         return done == 0
@@ -258,7 +272,7 @@ def _alive(pid: int) -> bool:
 def status(state_file: Path) -> None:
     """Report whether the devnet of the state file is running, and its chains."""
     from ..devnet.network import read_state
-    from ..rpc import SyncRpcClient
+    from ..rpc import SyncRpcClient, quantity
 
     try:
         state = read_state(state_file)
@@ -269,7 +283,7 @@ def status(state_file: Path) -> None:
     for chain in state["chains"]:
         try:
             with SyncRpcClient(chain["rpcUrl"], timeout=2.0) as rpc:
-                block = int(rpc.request("eth_blockNumber"), 16)
+                block = quantity(rpc.request("eth_blockNumber"), what="eth_blockNumber")
             click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} up, block {block}")
         except SmartSessionsError:
             click.echo(f"  chain {chain['chainId']}: {chain['rpcUrl']} DOWN")
@@ -278,11 +292,33 @@ def status(state_file: Path) -> None:
         import httpx
 
         headers = {"x-api-key": node["apiKey"]} if node.get("apiKey") else {}
+        answer = bytearray()
         try:
-            info = httpx.get(f"{node['url']}/info", headers=headers, timeout=2.0).json()
-            click.echo(f"  MEE node: {node['url']} up ({info.get('version')}, node {info.get('node')})")
-        except (httpx.HTTPError, ValueError):
+            with httpx.stream("GET", f"{node['url']}/info", headers=headers, timeout=2.0) as response:
+                for chunk in response.iter_bytes():  # no more than loads_bounded would take
+                    answer += chunk
+                    if len(answer) > MAX_INFO_BYTES:
+                        break
+        except httpx.HTTPError:
             click.echo(f"  MEE node: {node['url']} DOWN")
+            return
+        try:
+            info = loads_bounded(answer, field="/info", max_bytes=MAX_INFO_BYTES, refuse_lone_surrogates=True)
+        except InvalidInputError as exc:
+            click.echo(f"  MEE node: {node['url']} answers /info with something that {exc.problem}")
+            return
+        if not isinstance(info, dict):
+            click.echo(f"  MEE node: {node['url']} answers /info with a JSON {type(info).__name__}, not its info")
+            return
+        click.echo(f"  MEE node: {node['url']} up ({_shown(info.get('version'))}, node {_shown(info.get('node'))})")
+
+
+def _shown(value: object) -> str:
+    """A value from the node's answer, as the terminal can show it: a short printable string as it is, else its
+    bounded repr (no escape sequences, no megabytes)."""
+    if isinstance(value, str) and len(value) <= 80 and value.isprintable():
+        return value
+    return bounded_repr(value, 80)
 
 
 if __name__ == "__main__":

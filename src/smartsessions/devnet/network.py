@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DevnetError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .._json import loads_bounded
+from .._repr import bounded_repr
+from ..errors import DevnetError, InvalidInputError
 from ..rpc import SyncRpcClient
 from .anvil import AnvilProcess, find_anvil
 from .deploy import DeployedChain, TestKey, deploy_suite, test_keys
@@ -159,15 +164,90 @@ class Devnet:
         tmp.replace(path)  # atomic: a reader never sees half a file
 
 
+#: A state file of a few chains is a few kB; a file far larger is something else (and is not read whole).
+MAX_STATE_BYTES = 4 * 1024 * 1024
+_NOT_OURS_FIX = (
+    "Fix: delete the file if no devnet runs from it, or pass --state-file with the file `smartsessions devnet up` "
+    "wrote."
+)
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, strict=True)
+
+
+class _ChainState(_Shape):
+    chain_id: int
+    rpc_url: str
+    base_fee: int | None = None
+    block_time: float | None = None
+    contracts: dict[str, str]
+
+
+class _KeyState(_Shape):
+    role: str
+    address: str
+    private_key: str
+
+
+class _NodeState(_Shape):
+    url: str
+    api_key: str | None
+    address: str
+
+
+class _State(_Shape):
+    """What :meth:`Devnet.state` writes (checked before the CLI reads it; the dict itself is returned)."""
+
+    version: int
+    # 0 and -1 would make `devnet down` signal a whole process group, or every process of the user
+    pid: int = Field(gt=1, lt=2**31)
+    started_at: int | None = None
+    chains: list[_ChainState]
+    keys: list[_KeyState]
+    node: _NodeState | None = None
+
+
+def _not_ours(path: Path, problem: str, cause: BaseException | None = None) -> DevnetError:
+    return DevnetError(
+        f"{path} is not a devnet state file written by smartsessions: {problem}.",
+        meta_messages=[_NOT_OURS_FIX],
+        cause=cause,
+    )
+
+
 def read_state(path: Path) -> dict[str, Any]:
+    """The state file ``smartsessions devnet up`` wrote at ``path``; a file missing, unreadable, or of another shape
+    (corrupt, foreign, huge, another version) is a :class:`DevnetError` naming it and what to do."""
     try:
-        state: dict[str, Any] = json.loads(path.read_text())
+        with path.open("rb") as file:
+            data = file.read(MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         raise DevnetError(
             f"No devnet state file at {path}.", meta_messages=["Start one with `smartsessions devnet up`."]
         ) from None
-    except json.JSONDecodeError as exc:
-        raise DevnetError(f"The devnet state file {path} is not valid JSON.", cause=exc) from exc
+    except OSError as exc:
+        raise DevnetError(
+            f"Cannot read the devnet state file {path}: {exc.strerror or exc}.",
+            meta_messages=["Fix: pass --state-file with a file you can read."],
+            cause=exc,
+        ) from exc
+    try:
+        state = loads_bounded(data, field="", max_bytes=MAX_STATE_BYTES, max_depth=8, refuse_lone_surrogates=True)
+    except InvalidInputError as exc:
+        where = exc.field.lstrip(".")  # the JSON path of a string that is not Unicode text; "" for the file
+        raise _not_ours(path, f"`{where}`: {exc.problem}" if where else exc.problem, exc) from exc
+    if not isinstance(state, dict):
+        raise _not_ours(path, f"it holds a JSON {type(state).__name__}, not an object")
     if state.get("version") != STATE_VERSION:
-        raise DevnetError(f"The devnet state file {path} has an unknown version {state.get('version')!r}.")
+        raise DevnetError(
+            f"The devnet state file {path} has an unknown version {bounded_repr(state.get('version'))}.",
+            meta_messages=[f"This smartsessions reads version {STATE_VERSION}. {_NOT_OURS_FIX}"],
+        )
+    try:
+        _State.model_validate(state)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        raise _not_ours(path, f"`{where}`: {first['msg']}", exc) from exc
     return state

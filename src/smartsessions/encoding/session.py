@@ -13,7 +13,7 @@ from hexbytes import HexBytes
 from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
 from .._coerce import keccak, to_address, to_bytes
-from .._model import Address, Bytes4, Bytes32, HexData, Model, Uint8, Uint64, Uint256, _wrap
+from .._model import Address, Bytes4, Bytes32, HexData, Model, Text, Uint8, Uint64, Uint256, _wrap
 from ..errors import InvalidInputError
 from .abi import abi_encode
 
@@ -126,7 +126,7 @@ class ActionData(Model):
 
 class ERC7739Context(Model):
     app_domain_separator: Bytes32  # bytes32
-    content_name: tuple[str, ...]  # string[] (the Solidity field is `contentNames`; ABI/EIP-712 say contentName)
+    content_name: tuple[Text, ...]  # string[] (the Solidity field is `contentNames`; ABI/EIP-712 say contentName)
 
     def to_abi(self) -> tuple[bytes, list[str]]:
         return (bytes(self.app_domain_separator), list(self.content_name))

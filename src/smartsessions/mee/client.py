@@ -37,7 +37,7 @@ import httpx
 from eth_abi.abi import decode as abi_decode
 
 from .._coerce import keccak, to_address, to_bytes32
-from .._json import loads_bounded
+from .._json import json_value_problem, loads_bounded
 from .._model import Address, Model, Uint64
 from .._repr import bounded_repr
 from ..account.calls import Call, decode_execute
@@ -68,10 +68,16 @@ from ..errors import (
     SupertransactionFailedError,
     SupertransactionTimeoutError,
 )
-from ..rpc import RpcClient
+from ..rpc import RpcClient, quantity, return_data
 from ..sessions.details import SessionDetails
 from ..signer import sign_typed_digest
-from ..versions import SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS, USDC_BASE_ADDRESS, MeeVersionConfig
+from ..versions import (
+    SMART_SESSIONS_ADDRESS,
+    SPONSORSHIP_GAS_TANK_ADDRESS,
+    USDC_BASE_ADDRESS,
+    MeeVersionConfig,
+    version_number,
+)
 from ._fee_token import FeeTokenInfo
 from ._refusals import OpContext, explain_refusal
 from ._transactions import send_transaction, wait_for_transaction
@@ -290,7 +296,7 @@ class SupertransactionReceipt:
         """The gas of the bundle transactions that carried the userOps, once receipts were read."""
         if self.receipts is None:
             return None
-        return sum(int(r.get("gasUsed", "0x0"), 16) for r in self.receipts if r)
+        return sum(quantity(r.get("gasUsed", "0x0"), what="a receipt's gasUsed") for r in self.receipts if r)
 
 
 # -- the node's errors ------------------------------------------------------------------------------------------------
@@ -418,10 +424,6 @@ class _NonceLanes:
 _LANES = _NonceLanes()
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".")[:3])
-
-
 # -- the permit trigger -----------------------------------------------------------------------------------------------
 
 _EIP712_DOMAIN = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
@@ -457,21 +459,27 @@ def _domain_matches(name: str, version: str, chain_id: int, contract: str, salt:
 
 async def _read_permit_token(deployment: NexusDeployment, token: str, owner: str, chain_id: int) -> _PermitToken:
     """``nonces(owner)``, ``name()``, ``version()``, ``DOMAIN_SEPARATOR()`` and ``eip712Domain()`` in one batch."""
-    selectors = [
-        encode_function_call("nonces(address)", [owner]),
-        bytes.fromhex("06fdde03"),
-        bytes.fromhex("54fd4d50"),
-        bytes.fromhex("3644e515"),
-        bytes.fromhex("84b0196e"),
-    ]
+    reads = {
+        "nonces(owner)": encode_function_call("nonces(address)", [owner]),
+        "name()": bytes.fromhex("06fdde03"),
+        "version()": bytes.fromhex("54fd4d50"),
+        "DOMAIN_SEPARATOR()": bytes.fromhex("3644e515"),
+        "eip712Domain()": bytes.fromhex("84b0196e"),
+    }
     results = await deployment.rpc.batch(
-        [("eth_call", [{"to": token, "data": "0x" + s.hex()}, "latest"]) for s in selectors], return_errors=True
+        [("eth_call", [{"to": token, "data": "0x" + s.hex()}, "latest"]) for s in reads.values()], return_errors=True
     )
-    raw = [None if isinstance(r, RpcError) or r in (None, "0x") else bytes.fromhex(str(r)[2:]) for r in results]
+    # A reverted call is a function the token does not have; an answer that is not hex data is the endpoint's fault.
+    raw = [
+        None if isinstance(r, RpcError) else return_data(r, what=f"{name} of the token {token}") or None
+        for name, r in zip(reads, results, strict=True)
+    ]
     nonce_raw, name_raw, version_raw, separator_raw, domain_raw = raw
     problem = None
     if nonce_raw is None:
         problem = "it has no nonces(owner), which EIP-2612 requires"
+    elif len(nonce_raw) < 32:
+        problem = f"its nonces(owner) answered {len(nonce_raw)} bytes, not a uint256"
     elif separator_raw is None:
         problem = "it has no DOMAIN_SEPARATOR()"
     name = version = None
@@ -575,6 +583,10 @@ class MeeClient:
     ) -> Any:
         """One call to the node (``base_url/path``); a non-2xx answer raises :class:`MeeApiError`."""
         url = f"{(base_url or self.url).rstrip('/')}/{path}"
+        found = None if body is None else json_value_problem(body, max_depth=1000, max_number_digits=4000)
+        if found is not None:  # json.dumps would raise, or recurse deep enough to overflow the C stack
+            where, problem = found
+            raise InvalidInputError(f"body{where}", problem, fix="pass JSON values, as the MEE API describes them")
         content = None if body is None else json.dumps(body, separators=(",", ":"))
         try:
             for attempt in range(BUSY_RETRIES + 1):
@@ -593,14 +605,14 @@ class MeeClient:
                 cause=exc,
             ) from exc
         try:
-            answer: Any = loads_bounded(response.content, field="body")
-        except InvalidInputError as exc:  # not JSON, or too large or deeply nested to be an answer of the node
+            answer: Any = loads_bounded(response.content, field="body", refuse_lone_surrogates=True)
+        except InvalidInputError as exc:  # not JSON, too large or deeply nested, or not Unicode text
             if response.is_success:
                 raise MeeApiError(
-                    f"The MEE node answered {method} {path} with something that is not JSON.",
+                    f"The MEE node answered {method} {path} with something that is not JSON the SDK reads.",
                     status=response.status_code,
                     body=response.text,
-                    details=f"{exc.problem}; the answer starts with {response.text[:500]!r}",
+                    details=f"`{exc.field}` {exc.problem}; the answer starts with {response.text[:500]!r}",
                     cause=exc,
                 ) from exc
             answer = response.text or response.reason_phrase
@@ -962,21 +974,32 @@ class MeeClient:
 
     # -- signing and execution ---------------------------------------------------------------------------------------
 
-    def _mee_versions_of(self, quote: MeeQuote) -> list[dict[str, Any]]:
+    def _version_chains_of(self, quote: MeeQuote) -> list[int]:
+        """The chains of the quote's userOps (the payment userOp's left out when sponsored), in order."""
         start = 1 if quote.sponsored else 0
-        chains = list(dict.fromkeys(op.chain_id for op in quote.payload.user_ops[start:]))
+        return list(dict.fromkeys(op.chain_id for op in quote.payload.user_ops[start:]))
+
+    def _mee_versions_of(self, quote: MeeQuote) -> list[dict[str, Any]]:
         return [
             to_wire(MeeVersionEntry(version=self.account.deployment_on(c).version.to_wire(), chain_id=c))
-            for c in chains
+            for c in self._version_chains_of(quote)
         ]
+
+    def _first_version_of(self, quote: MeeQuote) -> tuple[int, int, int] | None:
+        """The MEE version number of the quote's first chain, which decides how it is signed (None: no userOps)."""
+        chains = self._version_chains_of(quote)
+        if not chains:
+            return None
+        return version_number(self.account.deployment_on(chains[0]).version.version, field="MeeVersionConfig.version")
 
     async def sign_quote(self, quote: MeeQuote) -> SignedMeeQuote:
         """Sign the super-transaction hash with the account's signer (MEE < 2.2.1: ``0x177eee00 ‖ personal_sign``)."""
         versions = self._mee_versions_of(quote)
-        if versions and _version_tuple(str(versions[0]["version"]["version"])) >= _V2_2_1:
+        first = self._first_version_of(quote)
+        if first is not None and first >= _V2_2_1:
             raise ConfigurationError(
                 "version",
-                f"MEE {versions[0]['version']['version']} quotes are signed as EIP-712 SuperTx data, which this SDK "
+                f"MEE {'.'.join(map(str, first))} quotes are signed as EIP-712 SuperTx data, which this SDK "
                 "does not support yet",
                 fix="use MEE version 2.0.0 or 2.1.0",
             )
@@ -1148,8 +1171,8 @@ class MeeClient:
             return await self._sign_onchain_quote(fusion_quote, confirmations=confirmations, timeout=timeout)
         if permit is None:
             raise InvalidInputError("fusion_quote.permit", "is missing", fix="get the quote with get_fusion_quote")
-        versions = self._mee_versions_of(quote)
-        if versions and _version_tuple(str(versions[0]["version"]["version"])) >= (3, 0, 0):
+        first = self._first_version_of(quote)
+        if first is not None and first >= (3, 0, 0):
             raise ConfigurationError(
                 "version", "permit signatures of MEE >= 3.0.0 are not supported yet", fix="use MEE 2.0.0 or 2.1.0"
             )
@@ -1176,7 +1199,7 @@ class MeeClient:
         body = {
             **quote.json,
             "signature": "0x" + bytes(encoded).hex(),
-            "meeVersions": versions,
+            "meeVersions": self._mee_versions_of(quote),
             "isEIP712TrustedSponsorshipSupported": True,
         }
         return SignedMeeQuote(json=body)
@@ -1290,6 +1313,12 @@ class MeeClient:
             unique = list(dict.fromkeys(hashes))
             rpc: RpcClient = self.account.deployment_on(chain_id).rpc
             results = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in unique])
+            for h, receipt in zip(unique, results, strict=True):  # gas_used adds them up: read them now
+                what = f"eth_getTransactionReceipt({h}) on chain {chain_id}"
+                if receipt is not None and not isinstance(receipt, dict):
+                    raise RpcError(f"The endpoint answered {what} with {bounded_repr(receipt)}, not a receipt.")
+                if receipt:
+                    quantity(receipt.get("gasUsed", "0x0"), what=f"the gasUsed of {what}")
             return dict(zip(unique, results, strict=True))
 
         found: dict[str, Any] = {}
@@ -1333,7 +1362,7 @@ def _simulation(simulation: Simulation | Mapping[str, Any] | None) -> Simulation
 
 
 def _check_consistent_versions(versions: Sequence[MeeVersionConfig]) -> None:
-    sides = {_version_tuple(v.version) >= _V2_2_1 for v in versions}
+    sides = {version_number(v.version, field="chain_configurations.version") >= _V2_2_1 for v in versions}
     if len(sides) > 1:
         raise ConfigurationError(
             "chain_configurations.version",

@@ -26,10 +26,19 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from hexbytes import HexBytes
-from pydantic import ConfigDict, Field, PlainSerializer, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from .._coerce import to_address
-from .._model import Address, Bytes32, HexData, Model, Uint8, Uint64, Uint256
+from .._json import json_value_problem
+from .._model import Address, Bytes32, HexData, Model, Uint8, Uint64, Uint256, _wrap
 from ..encoding.userop import PackedUserOperation
 from ..errors import InvalidInputError
 from ..sessions.details import SessionDetails, to_wire_session_details
@@ -92,7 +101,20 @@ EXECUTION_STATUSES: tuple[str, ...] = (
     "SKIPPED",
 )
 
-JsonObject = dict[str, Any]
+
+def _json_object(value: dict[str, Any], field: str) -> dict[str, Any]:
+    found = json_value_problem(value)
+    if found is not None:
+        where, problem = found
+        where = where.lstrip(".") or "the object"
+        shown = where if len(where) <= 80 else "..." + where[-77:]
+        raise InvalidInputError(field, f"{shown} {problem}", fix="pass JSON data")
+    return value
+
+
+#: A JSON object kept as it is (metadata, simulation overrides): JSON that loads_bounded would read back, so that
+#: writing it can neither fail nor, nested deep enough, overflow the C stack in json.dumps.
+JsonObject = Annotated[dict[str, Any], AfterValidator(_wrap(_json_object))]
 
 
 class WireModel(Model):

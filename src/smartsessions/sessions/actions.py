@@ -16,15 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from eth_abi.abi import decode as abi_decode
-
 from .._coerce import to_address, to_bytes32
 from ..account.multichain import MultichainNexusAccount
-from ..encoding.abi import encode_function_call
+from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import get_permission_id
 from ..errors import InvalidInputError
 from ..mee._fee_token import FeeTokenInfo
-from ..rpc import quantity
+from ..rpc import call_word
 from ..signer import Signer
 from ..versions import SMART_SESSIONS_ADDRESS
 from .details import SessionDetails
@@ -66,10 +64,6 @@ class SmartSessionsModule:
 
 def to_smart_sessions_module(*, signer: Signer, address: str = SMART_SESSIONS_ADDRESS) -> SmartSessionsModule:
     return SmartSessionsModule(address=to_address(address, field="address"), signer=signer)
-
-
-def _word(result: str) -> int:
-    return quantity(result, what="eth_call") if result not in ("0x", None) else 0
 
 
 async def _grant(
@@ -118,9 +112,13 @@ async def _grant(
 
     chains = list(dict.fromkeys([*versions, *([decimals_chain] if decimals_chain is not None else [])]))
     results = dict(await asyncio.gather(*(read(c) for c in chains)))
-    nonces = {c: _word(results[c][0]) for c in versions}
+    nonces = {c: call_word(results[c][0], what=f"SmartSessions.getNonce on chain {c}", empty=0) for c in versions}
     if decimals_chain is not None:
-        max_payment_amount = default_max_payment_amount(_word(results[decimals_chain][-1]))
+        assert fee is not None
+        decimals = call_word(
+            results[decimals_chain][-1], what=f"decimals() of the fee token {fee.address}", bits=8, empty=0
+        )
+        max_payment_amount = default_max_payment_amount(decimals)
     sessions = build_grant_sessions(
         redeemer=redeemer,
         actions=parsed,
@@ -216,5 +214,6 @@ async def list_permissions(client: HasAccount, *, chain_id: int) -> list[str]:
     """The permission ids enabled for the account on ``chain_id`` (``SmartSession.getPermissionIDs``)."""
     deployment = client.account.deployment_on(chain_id)
     data = encode_function_call("getPermissionIDs(address)", [deployment.address])
-    [ids] = abi_decode(["bytes32[]"], await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data))
+    answer = await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data)
+    [ids] = abi_decode(["bytes32[]"], answer, what=f"SmartSessions.getPermissionIDs on chain {chain_id}")
     return ["0x" + bytes(i).hex() for i in ids]

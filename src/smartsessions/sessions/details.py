@@ -132,7 +132,7 @@ def session_details_from_json(data: str | bytes | Sequence[Any] | dict[str, Any]
     and values that do not fit the model.
     """
     if isinstance(data, (str, bytes, bytearray, memoryview)):
-        parsed = loads_bounded(data, field=_FIELD, max_depth=_MAX_DEPTH, fix=_FIX)
+        parsed = loads_bounded(data, field=_FIELD, max_depth=_MAX_DEPTH, fix=_FIX, refuse_lone_surrogates=True)
     else:
         parsed = data
     items = parsed if isinstance(parsed, list) else [parsed]

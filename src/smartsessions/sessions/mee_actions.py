@@ -38,11 +38,12 @@ from ..encoding.session import (
     EnableSessionData,
     SmartSessionMode,
 )
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, RpcError
 from ..mee._fee_token import FeeTokenInfo
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
 from ..mee.wire import Simulation, Trigger
 from ..policies.payment import SessionAction
+from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
 from .actions import (
     SmartSessionsModule,
@@ -102,8 +103,11 @@ async def _install_instruction(deployment: NexusDeployment, module: str) -> Comp
         return_errors=True,
     )
     deployed = isinstance(code, str) and code not in ("0x", "0x0")
-    if deployed and isinstance(installed, str) and len(installed) > 2 and int(installed, 16) == 1:
-        return None
+    # A reverted call (an account that does not know isModuleInstalled) answers "not installed", as does no code.
+    if deployed and not isinstance(installed, RpcError):
+        what = f"isModuleInstalled(validator, {module}) of the account {deployment.address}"
+        if call_word(installed, what=what, empty=0) == 1:
+            return None
     chain_id = deployment.chain_id
     meta = {"type": "CUSTOM", "description": "Install smart sessions module", "chainId": chain_id}
     calls = [
@@ -165,7 +169,8 @@ async def _enable_instructions(
     if fee_token is not None and not max_payment_amount:
         deployment = account.deployment_on(fee_token.chain_id)
         raw = await deployment.rpc.request("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
-        amount = default_max_payment_amount(int(raw, 16) if raw not in ("0x", None) else 0)
+        decimals = call_word(raw, what=f"decimals() of the fee token {fee_token.address}", bits=8, empty=0)
+        amount = default_max_payment_amount(decimals)
     instructions, details = [], []
     for chain_id in dict.fromkeys(g.chain_id for g in groups):
         deployment = account.deployment_on(chain_id)
