@@ -45,7 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..._coerce import to_bytes32
-from ..._json import loads_bounded
+from ..._json import first_lone_surrogate, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import quantity
@@ -253,37 +253,12 @@ def parse_body(raw: bytes) -> Any:
         value = loads_bounded(raw, field="body", fix="send a JSON object, as the MEE API describes it")
     except InvalidInputError as exc:
         raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
-    where = _first_unencodable(value)
+    where = first_lone_surrogate(value)
     if where is not None:
-        raise NodeError(400, f"{where or 'body'}: is not valid Unicode text (a lone surrogate); send UTF-8 text")
+        raise NodeError(
+            400, f"{where.lstrip('.') or 'body'}: is not valid Unicode text (a lone surrogate); send UTF-8 text"
+        )
     return value
-
-
-def _first_unencodable(value: Any) -> str | None:
-    """The JSON path (``userOps[0].metadata[0].description``) of the first string, or key, that UTF-8 cannot encode;
-    None if there is none. Iterative: the depth of the value does not matter."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, str):
-            if not _encodable(item):
-                return path
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if not _encodable(key):
-                    return path or "body"
-                stack.append((f"{path}.{key}" if path else key, child))
-        elif isinstance(item, list):
-            stack.extend((f"{path}[{k}]", child) for k, child in enumerate(item))
-    return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _error(status: int, message: str) -> JSONResponse:
