@@ -50,9 +50,15 @@ def to_bytes(value: object, *, field: str, length: int | None = None) -> HexByte
             raise InvalidInputError(
                 field, "hex string has an odd number of digits", fix="pad it with a leading 0", value=value
             )
-        if not _HEX_DIGITS.issuperset(digits):
+        # bytes.fromhex refuses every non-hex character but skips whitespace, which we refuse too: then it returns
+        # fewer bytes. One C pass, where checking the characters against a set first took ~8x as long on a signature.
+        try:
+            raw = bytes.fromhex(digits)
+        except ValueError:
+            raw = b""
+        if 2 * len(raw) != len(digits):
             raise InvalidInputError(field, "not a hex string", fix="use only 0-9 and a-f after 0x", value=value)
-        out = HexBytes(bytes.fromhex(digits))
+        out = HexBytes(raw)
     else:
         raise InvalidInputError(
             field,

@@ -4,6 +4,8 @@ bare ValueError or crashes inside a dependency."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from smartsessions import (
     ChainDigest,
@@ -26,6 +28,7 @@ from smartsessions import (
     get_usage_limit_policy,
     get_value_limit_policy,
 )
+from smartsessions._coerce import to_bytes
 from smartsessions.encoding import MerkleTree, get_nonce_key
 from smartsessions.encoding.signature import decode_mee_short_signature
 
@@ -55,6 +58,8 @@ def rule(**over: object) -> ParamRule:
         ("11" * 32, "must start with 0x"),
         ("0x" + "1" * 63, "odd number of digits"),
         ("0x" + "zz" * 32, "not a hex string"),
+        ("0x" + "11" * 31 + "\t\t", "not a hex string"),  # whitespace, which bytes.fromhex alone would skip
+        ("0x" + " 11" * 21 + "1", "not a hex string"),
         (12345, "expected a 0x hex string or bytes"),
         ("0x" + "11" * 31, "expected exactly 32 bytes, got 31"),
         (b"\x11" * 33, "expected exactly 32 bytes, got 33"),
@@ -241,3 +246,16 @@ def test_zero_redeemer_is_refused() -> None:
         get_session_validator_init_data(MEE_VERSIONS["2.0.0"], "0x" + "00" * 20)
     assert "the session signer's address" in str(refused.value)
     assert bytes(get_session_validator_init_data(MEE_VERSIONS["2.0.0"], "0x" + "00" * 19 + "01")) == bytes(19) + b"\1"
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF \t\nxg\u0660\uff10", max_size=12))
+@example("11 ")
+@example("1 1")
+@example(" 11 ")
+def test_hex_strings_are_exactly_even_hex_digits(digits: str) -> None:
+    valid = len(digits) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in digits)
+    if valid:
+        assert to_bytes("0x" + digits, field="f") == bytes.fromhex(digits)
+    else:
+        with pytest.raises(InvalidInputError):
+            to_bytes("0x" + digits, field="f")

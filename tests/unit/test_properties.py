@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from math import trunc
+
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from smartsessions import (
@@ -28,6 +30,7 @@ from smartsessions import (
 )
 from smartsessions.encoding import MerkleTree, verify_proof
 from smartsessions.encoding.abi import SESSION, abi_decode, abi_encode
+from smartsessions.encoding.flz import _HASH_SCALE
 from smartsessions.encoding.signature import _session_from_abi, decode_mee_short_signature, encode_mee_short_signature
 from smartsessions.policies import LimitUsage, decode_action_config
 
@@ -100,6 +103,52 @@ def enable_data(draw: st.DrawFn) -> EnableSessionData:
 @settings(max_examples=300)
 def test_flz_round_trip(data: bytes) -> None:
     assert flz_decompress(flz_compress(data)) == data
+
+
+@st.composite
+def repeats_with_changes(draw: st.DrawFn) -> bytes:
+    """A block, then copies of it (whole or cut) with a few bytes changed: long matches that end anywhere."""
+    block = draw(st.binary(min_size=1, max_size=600))
+    out = bytearray(block)
+    for _ in range(draw(st.integers(1, 4))):
+        copy = bytearray(block[: draw(st.integers(0, len(block)))])
+        for at in draw(st.lists(st.integers(0, max(len(copy) - 1, 0)), max_size=3)):
+            if copy:
+                copy[at] ^= draw(st.integers(1, 255))
+        out += copy + draw(st.binary(max_size=8))
+    return bytes(out)
+
+
+@given(repeats_with_changes())
+@settings(max_examples=300)
+def test_flz_round_trip_near_copies(data: bytes) -> None:
+    # Byte identity with the reference is what tests/vectors/flz.json checks; this checks validity on many more
+    # inputs shaped like the ones where the encoder's match-length arithmetic matters.
+    assert flz_decompress(flz_compress(data)) == data
+
+
+def _js_flz_hash(x: int) -> int:
+    """The reference's ``((2654435769 * x) >> 19) & 8191`` in exact integers: an IEEE-754 double multiply (round to
+    53 bits, ties to even), then ToInt32 (the low 32 bits), of which the shift and mask keep bits 19..31."""
+    product = 2654435769 * x
+    excess = product.bit_length() - 53
+    if excess > 0:
+        kept, rest = divmod(product, 1 << excess)
+        half = 1 << (excess - 1)
+        if rest > half or (rest == half and kept & 1):
+            kept += 1
+        product = kept << excess
+    return (product >> 19) & 8191
+
+
+@given(st.integers(min_value=0, max_value=(1 << 24) - 1))
+@example(3883895)  # the first x whose rounding carries into bit 19: the integer product would hash differently
+@example(6505335)
+@example((1 << 24) - 1)
+@settings(max_examples=2000)
+def test_flz_hash_is_the_references_double_multiply(x: int) -> None:
+    # flz_compress hashes a 24-bit value as trunc(x * _HASH_SCALE) & 8191 (see the comment at _HASH_SCALE).
+    assert trunc(x * _HASH_SCALE) & 8191 == _js_flz_hash(x)
 
 
 @given(sessions)

@@ -40,9 +40,14 @@ ENABLE_SESSION = f"(uint8,{CHAIN_DIGEST}[],{SESSION},bytes)"
 
 
 class _Type:
-    """One parsed ABI type: whether it is dynamic, and how to encode a value of it (head or tail bytes)."""
+    """One parsed ABI type: whether it is dynamic, and how to encode a value of it (head or tail bytes).
 
-    __slots__ = ("bits", "dynamic", "elem", "kind", "length", "members", "size")
+    Parsed once per type string (``_parse`` is cached), so what the encoder would otherwise recompute for every value
+    is kept here: ``head`` (the bytes it takes in its parent's head: 32 if dynamic, else its whole inline encoding)
+    and, for a tuple, ``members_head`` (the size of its own head, where the first tail starts).
+    """
+
+    __slots__ = ("bits", "dynamic", "elem", "head", "kind", "length", "members", "members_head", "size")
 
     def __init__(self, kind: str, *, dynamic: bool, **attrs: Any) -> None:
         self.kind = kind
@@ -52,6 +57,16 @@ class _Type:
         self.elem: _Type | None = attrs.get("elem")
         self.length: int | None = attrs.get("length")
         self.members: tuple[_Type, ...] = attrs.get("members", ())
+        self.members_head = sum(m.head for m in self.members)
+        if dynamic:
+            self.head = 32
+        elif kind == "tuple":  # static tuples and static arrays are inlined in the head
+            self.head = self.members_head
+        elif kind == "array":
+            assert self.elem is not None and self.length is not None
+            self.head = self.elem.head * self.length
+        else:
+            self.head = 32
 
 
 def _split_top(inner: str) -> list[str]:
@@ -97,72 +112,86 @@ def _pad_right(data: bytes) -> bytes:
 
 
 def _enc(t: _Type, v: Any) -> bytes:
-    kind = t.kind
+    kind = t.kind  # the kinds in the order the SmartSessions structs need them most
+    if kind == "tuple":
+        return _enc_seq(t, v)
+    if kind == "array":
+        return _enc_array(t, v)
     if kind == "address":
         raw = bytes.fromhex(v[2:]) if isinstance(v, str) else bytes(v)
         if len(raw) != 20:
             raise ValueError(f"address must be 20 bytes, got {len(raw)}")
         return b"\x00" * 12 + raw
+    if kind == "bytes":
+        raw = bytes(v)
+        return len(raw).to_bytes(32, "big") + _pad_right(raw)
+    if kind == "fixed_bytes":
+        raw = bytes(v)
+        if len(raw) != t.size:
+            raise ValueError(f"bytes{t.size} value has {len(raw)} bytes")
+        return raw + bytes(32 - t.size)
     if kind == "uint":
         if v < 0 or v >> t.bits:
             raise ValueError(f"{v} does not fit uint{t.bits}")
         return int(v).to_bytes(32, "big")
     if kind == "bool":
         return b"\x00" * 31 + (b"\x01" if v else b"\x00")
-    if kind == "fixed_bytes":
-        raw = bytes(v)
-        if len(raw) != t.size:
-            raise ValueError(f"bytes{t.size} value has {len(raw)} bytes")
-        return raw + bytes(32 - t.size)
-    if kind == "bytes" or kind == "string":
-        raw = v.encode("utf-8") if kind == "string" else bytes(v)
-        return len(raw).to_bytes(32, "big") + _pad_right(raw)
-    if kind == "tuple":
-        return _enc_seq(t.members, v)
-    assert t.elem is not None
-    items = list(v)
-    if t.length is None:
-        return len(items).to_bytes(32, "big") + _enc_seq((t.elem,) * len(items), items)
-    if len(items) != t.length:
-        raise ValueError(f"expected {t.length} items, got {len(items)}")
-    return _enc_seq((t.elem,) * len(items), items)
+    raw = v.encode("utf-8")  # string
+    return len(raw).to_bytes(32, "big") + _pad_right(raw)
 
 
-def _enc_seq(types: Sequence[_Type], values: Sequence[Any]) -> bytes:
-    if len(types) != len(values):
-        raise ValueError(f"expected {len(types)} values, got {len(values)}")
-    if not any(t.dynamic for t in types):
-        return b"".join(_enc(t, v) for t, v in zip(types, values, strict=True))
+def _enc_seq(t: _Type, values: Sequence[Any]) -> bytes:
+    """The members of tuple type ``t``: heads, then the tails of the dynamic ones."""
+    members = t.members
+    if len(members) != len(values):
+        raise ValueError(f"expected {len(members)} values, got {len(values)}")
+    if not t.dynamic:
+        return b"".join([_enc(m, v) for m, v in zip(members, values, strict=True)])
     heads: list[bytes] = []
     tails: list[bytes] = []
-    offset = sum(_head_size(t) for t in types)  # static tuples and static arrays are inlined in the head
-    for t, v in zip(types, values, strict=True):
-        if t.dynamic:
+    offset = t.members_head
+    for m, v in zip(members, values, strict=True):
+        if m.dynamic:
             heads.append(offset.to_bytes(32, "big"))
-            tail = _enc(t, v)
+            tail = _enc(m, v)
             tails.append(tail)
             offset += len(tail)
         else:
-            heads.append(_enc(t, v))
+            heads.append(_enc(m, v))
     return b"".join(heads) + b"".join(tails)
 
 
-def _head_size(t: _Type) -> int:
-    if t.dynamic:
-        return 32
-    if t.kind == "tuple":
-        return sum(_head_size(m) for m in t.members)
-    if t.kind == "array":
-        assert t.elem is not None and t.length is not None
-        return _head_size(t.elem) * t.length
-    return 32
+def _enc_array(t: _Type, v: Any) -> bytes:
+    """An array: its length word if dynamic-sized, then its items as a tuple of that many elements."""
+    elem = t.elem
+    assert elem is not None
+    items = v if isinstance(v, (list, tuple)) else list(v)
+    if t.length is None:
+        prefix = len(items).to_bytes(32, "big")
+    elif len(items) != t.length:
+        raise ValueError(f"expected {t.length} items, got {len(items)}")
+    else:
+        prefix = b""
+    if not elem.dynamic:
+        return prefix + b"".join([_enc(elem, x) for x in items])
+    heads: list[bytes] = []
+    tails: list[bytes] = []
+    offset = 32 * len(items)
+    for x in items:
+        heads.append(offset.to_bytes(32, "big"))
+        tail = _enc(elem, x)
+        tails.append(tail)
+        offset += len(tail)
+    return prefix + b"".join(heads) + b"".join(tails)
 
 
 def abi_encode(types: Sequence[str], values: Sequence[Any], *, what: str) -> bytes:
     """``abi.encode``, by a small encoder of our own: the hot paths (enable payloads, call data) spend most of their
-    time here, and a generic library is several times slower. Inputs reaching here were validated by the models."""
+    time here, and a generic library is several times slower. Inputs reaching here were validated by the models.
+
+    The argument list is encoded as the members of the tuple type ``(types...)``, parsed (and cached) as one type."""
     try:
-        return _enc_seq([_parse(t) for t in types], values)
+        return _enc_seq(_parse(f"({','.join(types)})"), values)
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidInputError(what, f"cannot be ABI-encoded as {', '.join(types)}: {exc}", cause=exc) from exc
 

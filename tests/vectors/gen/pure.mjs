@@ -41,6 +41,7 @@ import * as MS from "@rhinestone/module-sdk";
 import * as AJ from "@biconomy/abstractjs";
 import { encodeEnableSessionSignatureAbi } from "../../../node_modules/@rhinestone/module-sdk/_esm/module/smart-sessions/abi.js";
 import { GRANT_DOMAIN, GRANT_TYPES } from "./eip712_types.mjs";
+import { makeRng } from "./rng.mjs";
 
 const require = createRequire(import.meta.url);
 const { standardLeafHash } = require("@openzeppelin/merkle-tree/dist/hashes.js");
@@ -658,6 +659,9 @@ async function genMeeShortSignature(rng, R, A) {
 // ---------------------------------------------------------------------------------------------------------------
 // 8. flz.json
 
+const FLZ_EDGE_SEED = 75798;
+const byteHex = (b) => (b | 0x100).toString(16).slice(1);
+
 function genFlz(rng, R, A) {
   const datas = [];
   const hexRepeat = (pattern, n) => {
@@ -711,6 +715,23 @@ function genFlz(rng, R, A) {
   datas.push(((b) => concatHex([b, b]))(rng.bytes(8000)));
   datas.push(((b) => concatHex([b, b]))(rng.bytes(8200)));
   datas.push(concatHex([rng.bytes(100), hexRepeat("0x00", 8300), rng.bytes(50)]));
+  // Edge cases added later, drawn from their own stream (seed FLZ_EDGE_SEED) so that no other file changed:
+  // every length around the end of the match search (the encoder looks for matches up to 14 bytes before the end),
+  // and matches whose first difference, or whose end at the end of the data, falls around 32, 96, 224 and 480 bytes
+  // (the chunks of 32, 64, 128, 256 bytes in which our encoder measures a match).
+  const edge = makeRng(FLZ_EDGE_SEED);
+  for (let n = 10; n <= 40; n++) for (const period of [1, 2, 3, 5]) datas.push(hexRepeat(edge.bytes(period), n));
+  const block = edge.bytes(600);
+  const flip = (hex, t) => {
+    const byte = parseInt(hex.slice(2 + 2 * t, 4 + 2 * t), 16) ^ 0x5a;
+    return hex.slice(0, 2 + 2 * t) + byteHex(byte) + hex.slice(4 + 2 * t);
+  };
+  for (const t of [0, 1, 2, 3, 4, 5, 31, 32, 33, 34, 35, 36, 37, 38, 39, 95, 96, 97, 98, 99, 100, 101, 102, 103,
+                   223, 224, 225, 226, 227, 228, 229, 230, 231, 479, 480, 481, 482, 483, 484, 485, 486, 487]) {
+    datas.push(concatHex([block, flip(block, t), edge.bytes(edge.int(0, 20))]));
+  }
+  for (const m of [36, 37, 38, 39, 40, 41, 42, 43, 44, 100, 101, 102, 103, 104, 105, 106])
+    datas.push(concatHex([block, block.slice(0, 2 + 2 * m)]));
 
   const cases = datas.map((data) => {
     const compressed = LibZip.flzCompress(data);
@@ -722,7 +743,9 @@ function genFlz(rng, R, A) {
       "compressed = solady LibZip.flzCompress(data) (import 'solady', JS 0.0.235); every case was checked with LibZip.flzDecompress(compressed) == data. " +
       "Inputs: empty, 1..20 random bytes, incompressible random up to 5000 bytes, zero/0xff runs (long matches > 262), periodic patterns " +
       "(periods 1..300), ABI-encoded enable-session payloads abi.encode(EnableSession, bytes) of sessions with 16-rule universal " +
-      "policies, mixtures, and repeats at distance 8000 / 8200 (FastLZ window 8192). Case: {data, compressed}.",
+      "policies, mixtures, repeats at distance 8000 / 8200 (FastLZ window 8192), then (from the stream of seed " + FLZ_EDGE_SEED + ") " +
+      "periodic data of every length 10..40, and a 600-byte block followed by a copy with one byte changed at offsets around " +
+      "32 / 96 / 224 / 480 or by a prefix of it ending around there. Case: {data, compressed}.",
     cases,
   };
 }
