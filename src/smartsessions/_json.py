@@ -158,7 +158,13 @@ def json_value_problem(
     there is none. ``path`` is the JSON path (``".metadata[0].x"``, ``""`` for ``value`` itself). Iterative:
     :func:`json.dumps` recurses in C, and with py_ecc's recursion limit a value some 50,000 levels deep overflows
     the C stack instead of raising."""
-    too_large = 10**max_number_digits
+    if _plainly_json(value, max_depth, max_number_digits):
+        return None
+    return _first_problem(value, max_depth, max_number_digits)
+
+
+def _first_problem(value: Any, max_depth: int, max_number_digits: int) -> tuple[str, str] | None:
+    too_large = _limit(max_number_digits)
     stack: list[tuple[_Path, Any, int]] = [(None, value, 1)]
     while stack:
         path, item, depth = stack.pop()
@@ -184,6 +190,47 @@ def json_value_problem(
         elif not isinstance(item, _SCALARS):
             return _joined(path), f"is a {type(item).__name__}, which is not a JSON value"
     return None
+
+
+@lru_cache(maxsize=8)
+def _limit(digits: int) -> int:
+    return int(10**digits)
+
+
+def _plainly_json(value: Any, max_depth: int, max_number_digits: int) -> bool:
+    """True for a value of plain JSON types within the bounds: the common case, checked without building paths
+    (every RPC request's params go through :func:`json_value_problem`). False means "look closer", not "bad":
+    subclasses (a ``HexBytes``, an ``IntEnum``) are left to the full walk."""
+    too_large = _limit(max_number_digits)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if depth > max_depth:
+                return False
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                if type(child) is not str:
+                    stack.append((child, depth + 1))
+        elif kind is list or kind is tuple:
+            if depth > max_depth:
+                return False
+            stack.extend((child, depth + 1) for child in item if type(child) is not str)
+        elif kind is int:
+            if not -too_large < item < too_large:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif not (kind is str or kind is bool or item is None):
+            return False
+    return True
+
+
+#: The problem of the :class:`InvalidInputError` :func:`loads_bounded` raises for a lone surrogate.
+LONE_SURROGATE_PROBLEM = "is not valid Unicode text: it holds a lone surrogate (half of a UTF-16 pair, such as \\ud800)"
 
 
 def _no_constants(name: str) -> Any:
@@ -245,7 +292,7 @@ def loads_bounded(
         if path is not None:
             raise InvalidInputError(
                 field + path,
-                "is not valid Unicode text: it holds a lone surrogate (half of a UTF-16 pair, such as \\ud800)",
+                LONE_SURROGATE_PROBLEM,
                 fix="send text UTF-8 can encode: a character above U+FFFF as itself, or as both escapes of its pair",
             )
     return value

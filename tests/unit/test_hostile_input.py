@@ -28,6 +28,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smartsessions import (
     ConfigurationError,
@@ -43,7 +45,7 @@ from smartsessions import (
     session_details_to_json,
     to_multichain_nexus_account,
 )
-from smartsessions._json import first_lone_surrogate, json_value_problem, loads_bounded
+from smartsessions._json import _first_problem, first_lone_surrogate, json_value_problem, loads_bounded
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.mee.client import MeeClient
@@ -396,6 +398,28 @@ def test_json_value_problem() -> None:
         "is an int of more than 100 digits; write it as a decimal string",
     )
     assert json_value_problem({"b": b"\x01"}) == (".b", "is a bytes, which is not a JSON value")
+
+
+_ANY_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.text(max_size=3)
+    | st.integers(-(10**6), 10**6)
+    | st.sampled_from([10**5, -(10**5), 10**6, float("nan"), float("inf"), 1.5, b"x", {1}, True]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 2), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_ANY_VALUE, depth=st.integers(1, 4), digits=st.integers(1, 7))
+def test_json_value_problem_fast_path_agrees_with_the_full_walk(value: Any, depth: int, digits: int) -> None:
+    """The path-free first pass (every RPC request's params go through it) may only say "fine" where the full walk
+    finds nothing."""
+    assert json_value_problem(value, max_depth=depth, max_number_digits=digits) == _first_problem(value, depth, digits)
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..._coerce import to_bytes32
-from ..._json import first_lone_surrogate, loads_bounded
+from ..._json import LONE_SURROGATE_PROBLEM, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
 from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import quantity
@@ -250,15 +250,14 @@ def parse_body(raw: bytes) -> Any:
     than 100 digits (:func:`~smartsessions._json.loads_bounded`), or text that is not Unicode (a lone surrogate such as
     ``"\\ud800"`` parses, but could never be stored or answered)."""
     try:
-        value = loads_bounded(raw, field="body", fix="send a JSON object, as the MEE API describes it")
-    except InvalidInputError as exc:
-        raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
-    where = first_lone_surrogate(value)
-    if where is not None:
-        raise NodeError(
-            400, f"{where.lstrip('.') or 'body'}: is not valid Unicode text (a lone surrogate); send UTF-8 text"
+        return loads_bounded(
+            raw, field="body", fix="send a JSON object, as the MEE API describes it", refuse_lone_surrogates=True
         )
-    return value
+    except InvalidInputError as exc:
+        if exc.problem == LONE_SURROGATE_PROBLEM:
+            where = exc.field.removeprefix("body").lstrip(".") or "body"
+            raise NodeError(400, f"{where}: is not valid Unicode text (a lone surrogate); send UTF-8 text") from exc
+        raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
 
 
 def _error(status: int, message: str) -> JSONResponse:
