@@ -262,15 +262,20 @@ def loads_bounded(
             fix="send less data at once",
         )
     text = _text_of(data, field, fix)
-    skeleton = _STRING.sub('""', text)
-    depth = _depth_over(skeleton, max_depth)
-    if depth is not None:
-        raise InvalidInputError(
-            field,
-            f"nests arrays and objects {depth} levels deep, more than the {max_depth} allowed",
-            fix="flatten the JSON; no value this library reads nests that deeply",
-        )
-    if _digit_run(max_number_digits).search(skeleton):
+    # The strings are cut out (a copy of the text) only when the text as it is could break a bound: fewer brackets
+    # than max_depth in all cannot nest deeper, and no digit run anywhere means none outside the strings either.
+    skeleton = None
+    if text.count("[") + text.count("{") > max_depth:
+        skeleton = _STRING.sub('""', text)
+        depth = _depth_over(skeleton, max_depth)
+        if depth is not None:
+            raise InvalidInputError(
+                field,
+                f"nests arrays and objects {depth} levels deep, more than the {max_depth} allowed",
+                fix="flatten the JSON; no value this library reads nests that deeply",
+            )
+    digit_run = _digit_run(max_number_digits)
+    if digit_run.search(text) and digit_run.search(skeleton or _STRING.sub('""', text)):
         raise InvalidInputError(
             field,
             f"has a number of more than {max_number_digits} digits",

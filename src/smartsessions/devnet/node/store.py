@@ -231,6 +231,7 @@ CREATE TABLE IF NOT EXISTS bundles (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bundles_by_hash ON bundles(hash);
+CREATE INDEX IF NOT EXISTS bundles_by_sender ON bundles(chain_id, sender, nonce);
 CREATE INDEX IF NOT EXISTS super_txs_open ON super_txs(finished);
 """
 
