@@ -152,16 +152,16 @@ def ms(x: float) -> str:
     return f"{x * 1000:8.1f}"
 
 
-def server_marks(database: Path, hashes: list[str]) -> dict[str, tuple[float, float, float]]:
-    """(quote created, accepted, bundle signed) per quote hash, from the node's store (read-only)."""
+def server_marks(database: Path, hashes: list[str]) -> dict[str, tuple[float, float, float, float]]:
+    """(quote stored, accepted, bundle signed, receipt recorded) per quote hash, from the node's store (read-only)."""
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     out = {}
     for h in hashes:
         created = db.execute("SELECT created_at FROM quotes WHERE hash = ?", (h,)).fetchone()
         accepted = db.execute("SELECT accepted_at FROM super_txs WHERE hash = ?", (h,)).fetchone()
-        bundle = db.execute("SELECT MIN(created_at) FROM bundles WHERE hash = ?", (h,)).fetchone()
-        if created and accepted and bundle and bundle[0] is not None:
-            out[h] = (created[0], accepted[0], bundle[0])
+        bundle = db.execute("SELECT MIN(created_at), MAX(settled_at) FROM bundles WHERE hash = ?", (h,)).fetchone()
+        if created and accepted and bundle and bundle[0] is not None and bundle[1] is not None:
+            out[h] = (created[0], accepted[0], bundle[0], bundle[1])
     db.close()
     return out
 
@@ -190,10 +190,12 @@ def latency(signer: Signer, runs: int, poll: float, database: Path) -> None:
     # The node starts executing while /exec's answer is on its way, so the node's side is a timeline of its own:
     # the three rows below add up to "sign -> final" and overlap the last two client rows.
     sub: list[tuple[str, list[float]]] = [
-        ("  /exec sent -> node has accepted (verify, store)", [a - r.marks["sign"] for r, (_, a, _) in both]),
-        ("  node: accepted -> bundle signed (simulate handleOps, fees, nonce, sign)", [b - a for _, (_, a, b) in both]),
-        ("  node: bundle signed -> client sees final (send, mine, receipt poll, store)",
-         [r.marks["final"] - b for r, (_, _, b) in both]),
+        ("  /exec sent -> node has accepted (check, verify, store)", [a - r.marks["sign"] for r, (_, a, _, _) in both]),
+        ("  node: accepted -> bundle signed (simulate, check bundle, sign, store)",
+         [b - a for _, (_, a, b, _) in both]),
+        ("  node: bundle signed -> receipt recorded (send, mine, receipt, store)", [m - b for _, (_, _, b, m) in both]),
+        ("  node: receipt recorded -> client sees final (its explorer poll)",
+         [r.marks["final"] - m for r, (_, _, _, m) in both]),
     ]  # fmt: skip
     print(f"\n(c) where the time goes (ms; client explorer poll every {poll * 1000:.0f} ms)")
     print(f"    {'phase':<80}{'p50':>8}{'mean':>9}{'share':>8}")

@@ -235,13 +235,17 @@ CREATE INDEX IF NOT EXISTS bundles_by_sender ON bundles(chain_id, sender, nonce)
 CREATE INDEX IF NOT EXISTS super_txs_open ON super_txs(finished);
 """
 
-#: Columns added to ``user_ops`` after the first schema, on open: to a new file as to one an older node wrote.
-_ADDED_USER_OP_COLUMNS = {
-    "mining_timestamp": "INTEGER",
-    "block_number": "INTEGER",
-    "mined_timestamp": "INTEGER",
-    "actual_gas_cost": "TEXT",
-    "revert_error": "TEXT",
+#: Columns added after the first schema, on open: to a new file as to one an older node wrote.
+_ADDED_COLUMNS = {
+    "user_ops": {
+        "mining_timestamp": "INTEGER",
+        "block_number": "INTEGER",
+        "mined_timestamp": "INTEGER",
+        "actual_gas_cost": "TEXT",
+        "revert_error": "TEXT",
+    },
+    # when the node recorded the bundle's receipt (its clock, like created_at): for the benchmarks' timelines
+    "bundles": {"settled_at": "REAL"},
 }
 
 _USER_OP_COLUMNS = (
@@ -264,10 +268,11 @@ class SqliteStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._db.executescript(_SCHEMA)  # its own transaction (executescript commits first)
-            present = {row[1] for row in self._db.execute("PRAGMA table_info(user_ops)").fetchall()}
-            for column, kind in _ADDED_USER_OP_COLUMNS.items():
-                if column not in present:
-                    self._db.execute(f"ALTER TABLE user_ops ADD COLUMN {column} {kind}")
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})").fetchall()}
+                for column, kind in columns.items():
+                    if column not in present:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -507,7 +512,10 @@ class SqliteStore:
         with self._tx() as db:
             for quote_hash, outcomes in results.items():
                 self._write_results(db, quote_hash, outcomes)
-            db.executemany("UPDATE bundles SET state = 'MINED' WHERE id = ?", [(i,) for i in bundle_ids])
+            settled = time.time()
+            db.executemany(
+                "UPDATE bundles SET state = 'MINED', settled_at = ? WHERE id = ?", [(settled, i) for i in bundle_ids]
+            )
 
     def next_nonce_floor(self, chain_id: int, sender: str) -> int:
         rows = self._read(
