@@ -124,3 +124,32 @@ def test_busy_on_and_stats(tmp_path: Path) -> None:
     store.finish(H)
     assert store.stats()["unfinished"] == 0 and store.stats()["bytes"] > 0
     store.close()
+
+
+def test_records_read_again_after_every_write(tmp_path: Path) -> None:
+    """The store keeps the records it read; each write drops the ones it changed, so a read never sees an older
+    state than the file's (the explorer answers from these records)."""
+    store = SqliteStore(tmp_path / "node.sqlite", sender=NODE)
+    quote = QuoteRecord(H, 1.0, 2.0, {"hash": H, "userOps": []}, {})
+    ops = [UserOpRecord(0, 8453, "0x" + "01" * 32, "0xaa"), UserOpRecord(1, 10, "0x" + "02" * 32, "0xbb")]
+    assert store.get_super_tx(H) is None
+    store.accept(H, {"hash": H}, ops, quote=quote)
+
+    def states() -> list[tuple[str, str | None]]:
+        record = store.get_super_tx(H.upper().replace("0X", "0x"))
+        assert record is not None
+        return [(op.status, op.tx_hash) for op in record.user_ops]
+
+    assert states() == [("PENDING", None), ("PENDING", None)]
+    assert store.get_super_tx(H) is store.get_super_tx(H)  # kept between writes
+    [bundle] = store.record_bundle(8453, [(H, [0])], 1, "0x" + "cc" * 32, "0x02f8")
+    assert states() == [("MINING", "0x" + "cc" * 32), ("PENDING", None)]
+    store.settle_bundle([bundle.id], {H: [Outcome(0, "MINED_SUCCESS")]})
+    assert states() == [("MINED_SUCCESS", "0x" + "cc" * 32), ("PENDING", None)]
+    record = store.get_super_tx(H)
+    assert record is not None and not record.finished
+    store.set_user_op_results(H, [Outcome(1, "FAILED", "window ended")])
+    record = store.get_super_tx(H)
+    assert record is not None and record.finished  # the last outcome finishes it, in the same transaction
+    assert store.stats()["unfinished"] == 0 and store.unfinished() == []
+    store.close()

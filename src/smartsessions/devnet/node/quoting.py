@@ -282,7 +282,8 @@ class QuoteBuilder:
         self.config = config
         self.chains = chains
         self.store = store
-        self.node_address = config.address
+        self._account = Account.from_key(config.private_key)  # derived once: the commitment signs every quote
+        self.node_address = str(self._account.address)
 
     # -- entry point ------------------------------------------------------------------------------------------------
 
@@ -754,7 +755,7 @@ class QuoteBuilder:
         # The commitment as Biconomy's node makes it (its quote service signs the Merkle root with the node's key):
         # EIP-191 over the 32 raw bytes of the root, viem's signMessage({message: {raw: root}}), 65 bytes r ‖ s ‖ v.
         # Raw bytes, not the root's hex string, is our reading: the source read did not show which its signer uses.
-        commitment = bytes(personal_sign(Account.from_key(self.config.private_key), root))
+        commitment = bytes(personal_sign(self._account, root))
         decimals = token.decimals if token is not None else 6
         token_amount = format_units(token_wei, decimals)
         usd = Fraction(token_wei, 10**decimals) * (token.usd_fraction if token is not None else 1)

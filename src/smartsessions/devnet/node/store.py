@@ -248,6 +248,9 @@ _ADDED_COLUMNS = {
     "bundles": {"settled_at": "REAL"},
 }
 
+#: Super-transaction records the store keeps in memory (the oldest read leaves first).
+_RECORDS_KEPT = 4096
+
 _USER_OP_COLUMNS = (
     "idx, chain_id, user_op_hash, signature, status, tx_hash, error, confirmed, mining_timestamp, block_number, "
     "mined_timestamp, actual_gas_cost, revert_error"
@@ -262,6 +265,10 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._sender = sender
         self._lock = threading.Lock()
+        #: Super-transaction records as last read, by hash: the explorer's polls and the executor's rounds read the
+        #: same records many times between two changes. This store is the file's only writer (one node process),
+        #: and every write drops the records it changes (:meth:`_tx`).
+        self._records: dict[str, SuperTxRecord] = {}
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -275,7 +282,9 @@ class SqliteStore:
                         self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *changed: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the records of the super-transactions it ``changed`` leave the cache once it is
+        committed, before the lock is released, so no read can cache what it wrote over."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -284,16 +293,12 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            for quote_hash in changed:
+                self._records.pop(quote_hash.lower(), None)
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return list(self._db.execute(sql, tuple(args)).fetchall())
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """Several reads that see one state of the file: no write comes between them (one connection, locked)."""
-        with self._lock:
-            yield self._db
 
     def close(self) -> None:
         with self._lock:
@@ -334,7 +339,7 @@ class SqliteStore:
         quote_hash = quote_hash.lower()
         if quote.hash.lower() != quote_hash:
             raise NodeError(500, f"the quote {quote.hash} is not the one of super-transaction {quote_hash}")
-        with self._tx() as db:  # BEGIN IMMEDIATE: two /exec of one quote cannot both pass the check below
+        with self._tx(quote_hash) as db:  # BEGIN IMMEDIATE: two /exec of one quote cannot both pass the check below
             if db.execute("SELECT 1 FROM super_txs WHERE hash = ?", (quote_hash,)).fetchone() is not None:
                 return False  # a replay: nothing is written, the quote row stays the one accepted first
             self._put_quote(db, quote)
@@ -363,14 +368,24 @@ class SqliteStore:
         return True
 
     def get_super_tx(self, quote_hash: str) -> SuperTxRecord | None:
-        with self._snapshot() as db:
-            rows = db.execute(
-                "SELECT hash, accepted_at, body, finished FROM super_txs WHERE hash = ?", (quote_hash.lower(),)
-            ).fetchall()
-            if not rows:
-                return None
-            h, accepted, body, finished = rows[0]
-            ops = db.execute(f"SELECT {_USER_OP_COLUMNS} FROM user_ops WHERE hash = ? ORDER BY idx", (h,)).fetchall()
+        key = quote_hash.lower()
+        with self._lock:  # the cache is read and filled under the lock the writes drop records under
+            record = self._records.get(key)
+            if record is None:
+                record = self._read_super_tx(key)
+                if record is not None:
+                    if len(self._records) >= _RECORDS_KEPT:
+                        del self._records[next(iter(self._records))]
+                    self._records[key] = record
+        return record
+
+    def _read_super_tx(self, key: str) -> SuperTxRecord | None:
+        db = self._db
+        rows = db.execute("SELECT hash, accepted_at, body, finished FROM super_txs WHERE hash = ?", (key,)).fetchall()
+        if not rows:
+            return None
+        h, accepted, body, finished = rows[0]
+        ops = db.execute(f"SELECT {_USER_OP_COLUMNS} FROM user_ops WHERE hash = ? ORDER BY idx", (h,)).fetchall()
         return SuperTxRecord(
             hash=h,
             accepted_at=accepted,
@@ -423,7 +438,7 @@ class SqliteStore:
         error: str | None = None,
         confirmed: bool | None = None,
     ) -> None:
-        with self._tx() as db:
+        with self._tx(quote_hash) as db:
             for index in indices:
                 db.execute(
                     "UPDATE user_ops SET status = ?, tx_hash = COALESCE(?, tx_hash), error = COALESCE(?, error), "
@@ -432,7 +447,7 @@ class SqliteStore:
                 )
 
     def set_user_op_results(self, quote_hash: str, results: Sequence[Outcome]) -> None:
-        with self._tx() as db:
+        with self._tx(quote_hash) as db:
             self._write_results(db, quote_hash, results)
 
     @staticmethod
@@ -454,9 +469,16 @@ class SqliteStore:
                 for o in results
             ],
         )
+        # the last outcome finishes the super-transaction in the same transaction, so that a client that sees every
+        # userOp final also sees it finished (/health, the backlog)
+        db.execute(
+            "UPDATE super_txs SET finished = 1 WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM user_ops WHERE hash = ? "
+            "AND status NOT IN ('MINED_SUCCESS', 'MINED_FAIL', 'FAILED'))",
+            (quote_hash, quote_hash),
+        )
 
     def finish(self, quote_hash: str) -> None:
-        with self._tx() as db:
+        with self._tx(quote_hash) as db:
             db.execute("UPDATE super_txs SET finished = 1 WHERE hash = ?", (quote_hash,))
 
     # -- bundles ------------------------------------------------------------------------------------------------------
@@ -473,7 +495,7 @@ class SqliteStore:
     ) -> list[BundleRecord]:
         created = time.time()
         records = []
-        with self._tx() as db:
+        with self._tx(*(quote_hash for quote_hash, _ in parts)) as db:
             for quote_hash, indices in parts:
                 cursor = db.execute(
                     "INSERT INTO bundles (hash, chain_id, sender, indices, nonce, tx_hash, raw_tx, state, created_at) "
@@ -509,7 +531,7 @@ class SqliteStore:
         return [BundleRecord(i, h, c, tuple(json.loads(ix)), n, t, r, s, ts) for i, h, c, ix, n, t, r, s, ts in rows]
 
     def settle_bundle(self, bundle_ids: Sequence[int], results: Mapping[str, Sequence[Outcome]]) -> None:
-        with self._tx() as db:
+        with self._tx(*results) as db:
             for quote_hash, outcomes in results.items():
                 self._write_results(db, quote_hash, outcomes)
             settled = time.time()
