@@ -12,7 +12,7 @@ reference SDK sends, built by the node tests' helpers (``tests/node/helpers.py``
 (a) latency: one signer, ``--runs`` USE super-transactions back to back, each from building the quote request to the
     receipt in which every userOp is final; (b) throughput: 1, 4, 16 signers on threads, each sending USE
     super-transactions back to back for ``--seconds``; (c) where the time goes, from client timestamps and, on the
-    node's side, the timestamps in its SQLite store (quote created, super-transaction accepted, bundle signed).
+    node's side, the timestamps in its SQLite store (super-transaction accepted, bundle signed, its receipt recorded).
 """
 
 from __future__ import annotations
