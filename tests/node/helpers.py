@@ -20,7 +20,8 @@ from eth_account import Account
 
 from smartsessions import ActionConfig, get_permission_id, get_sudo_policy
 from smartsessions.devnet.deploy import TestKey, usdc_address
-from smartsessions.devnet.node import NodeConfig
+from smartsessions.devnet.network import Devnet
+from smartsessions.devnet.node import NodeConfig, NodeServer, devnet_node_config
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.encoding.userop import get_nonce_key
 from smartsessions.mee.quote import sign_quote
@@ -29,6 +30,7 @@ from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, MEE_VERSIONS, SMART_
 
 from ..contracts.flows import COUNTER, INCREMENT, deployed_with_sessions_module
 from ..contracts.harness import Chain
+from .proxy import FlakyProxy
 
 FINAL = ("MINED_SUCCESS", "MINED_FAIL", "FAILED")
 API_KEY = "test-node-key"
@@ -349,3 +351,18 @@ def two_chain_session(chains: Sequence[Chain], usdc: int = 10_000_000) -> tuple[
         for c in chains
     ]  # fmt: skip
     return account, grant(list(chains), account, owner, redeemer, actions)
+
+
+@contextlib.contextmanager
+def node_with_chain_10_behind_a_proxy(devnet: Devnet, database: Path) -> Iterator[tuple[NodeClient, FlakyProxy]]:
+    """A node on a thread (no API key) whose chain 10 is reached through a :class:`FlakyProxy` the test can take down:
+    a chain outage, for real. Chain 8453 is reached directly."""
+    proxy = FlakyProxy(devnet.url(10))
+    server = NodeServer(devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=database)).start()
+    client = NodeClient(server.url, api_key=None)
+    try:
+        yield client, proxy
+    finally:
+        client.close()
+        server.stop()
+        proxy.close()

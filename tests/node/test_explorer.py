@@ -12,7 +12,6 @@ from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.entrypoint import parse_user_op_results
 from smartsessions.devnet.network import Devnet
-from smartsessions.devnet.node import NodeServer, devnet_node_config
 from smartsessions.encoding.abi import abi_encode, encode_function_call
 from smartsessions.mee.receipt import summarize_receipt
 from smartsessions.mee.wire import ExplorerResponse, from_wire
@@ -20,8 +19,15 @@ from smartsessions.mee.wire import ExplorerResponse, from_wire
 from ..contracts.flows import increment_call
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import Lanes, NodeClient, paused_mining, session_quote, signed, statuses, two_chain_session
-from .proxy import FlakyProxy
+from .helpers import (
+    Lanes,
+    node_with_chain_10_behind_a_proxy,
+    paused_mining,
+    session_quote,
+    signed,
+    statuses,
+    two_chain_session,
+)
 
 
 def _head(chain: Chain) -> int:
@@ -182,11 +188,7 @@ def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
     c8453, c10 = chains
     account, details = two_chain_session(chains)
     request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
-    proxy = FlakyProxy(devnet.url(10))
-    config = devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=tmp_path / "node.sqlite")
-    server = NodeServer(config).start()
-    client = NodeClient(server.url, api_key=None)
-    try:
+    with node_with_chain_10_behind_a_proxy(devnet, tmp_path / "node.sqlite") as (client, proxy):
         quote_hash = client.execute(signed(client.quote(request), c8453.keys["session_signer"], request))
         assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
         proxy.down()
@@ -198,7 +200,3 @@ def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
         proxy.up()
         status, answer = client.get(f"/explorer/{quote_hash}?confirmations=1")
         assert status == 200 and answer["userOps"][1]["confirmations"] >= 1 and answer["userOps"][1]["isConfirmed"]
-    finally:
-        client.close()
-        server.stop()
-        proxy.close()

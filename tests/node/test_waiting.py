@@ -17,7 +17,6 @@ import pytest
 from smartsessions.account.calls import Call, encode_execute
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
-from smartsessions.devnet.node import NodeServer, devnet_node_config
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.mee.wire import GetQuotePayload, from_wire
 
@@ -26,10 +25,10 @@ from ..contracts.harness import Chain
 from .conftest import Node
 from .helpers import (
     Lanes,
-    NodeClient,
     fund_usdc,
     is_permission_enabled,
     mee_versions,
+    node_with_chain_10_behind_a_proxy,
     paused_mining,
     payment_info,
     session_quote,
@@ -39,7 +38,6 @@ from .helpers import (
     usdc_balance,
     user_op,
 )
-from .proxy import FlakyProxy
 
 ZERO = "0x" + "00" * 20
 BRIDGE = "0x000000000000000000000000000000000000b12d"  # where the deposit on the fee chain goes
@@ -213,11 +211,7 @@ def test_a_chain_outage_delays_a_userop_but_does_not_strand_it(
     redeemer = c8453.keys["session_signer"]
     account, details = two_chain_session(chains)
     request = session_quote(list(chains), account, details, [(c10, increment_call())], Lanes(), enable=True)
-    proxy = FlakyProxy(devnet.url(10))
-    config = devnet_node_config({8453: devnet.url(8453), 10: proxy.url}, database=tmp_path / "node.sqlite")
-    server = NodeServer(config).start()
-    client = NodeClient(server.url, api_key=None)
-    try:
+    with node_with_chain_10_behind_a_proxy(devnet, tmp_path / "node.sqlite") as (client, proxy):
         before = counter_value(c10)
         quote = client.quote(request)
         proxy.down()
@@ -229,7 +223,3 @@ def test_a_chain_outage_delays_a_userop_but_does_not_strand_it(
         proxy.up()
         assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
         assert counter_value(c10) == before + 1 and is_permission_enabled(c10, details[1], account)
-    finally:
-        client.close()
-        server.stop()
-        proxy.close()

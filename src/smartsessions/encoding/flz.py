@@ -59,7 +59,7 @@ def flz_compress(data: object) -> bytes:
       it is less than 8192 bytes back (the reference's ``c = 0x1000000`` for a far candidate never equals a 24-bit
       value), tested in that order because most candidates differ;
     * the search is a ``for`` loop over a ``range``, left at a match and resumed after it;
-    * the match length comes from XOR over chunks (see below), and literal runs are emitted inline.
+    * the match length comes from XOR over chunks (see below), and tokens are emitted inline.
 
     The reference tests ``i < b - 9`` only after stepping past a match's start, so it never takes a match that starts
     at ``b - 10`` or later; the search stops there, 14 bytes before the end. Every read therefore stays inside the
@@ -89,16 +89,8 @@ def flz_compress(data: object) -> bytes:
                     break
             else:
                 break
-            if i > a:  # the literals before the match, in runs of at most 32
-                run = i - a
-                while run >= 32:
-                    emit(31)
-                    extend(ib[a : a + 32])
-                    a += 32
-                    run -= 32
-                if run:
-                    emit(run - 1)
-                    extend(ib[a:i])
+            if i > a:  # the literals before the match
+                _literals(ob, ib, a, i)
             # Match extension: the length of the common run from r+3 / i+3 (at most e), plus one when it ends on a
             # mismatch (the reference's l++ after the failing compare). The first differing byte is the highest set
             # byte of the XOR of the two chunks read big-endian, so a match costs a few C-speed operations instead of
@@ -142,16 +134,19 @@ def flz_compress(data: object) -> bytes:
             ht[trunc(w[i] * scale) & 8191] = i
             i += 1
             a = i
-    run = n - a  # the trailing literals
-    while run >= 32:
-        emit(31)
-        extend(ib[a : a + 32])
-        a += 32
-        run -= 32
-    if run:
-        emit(run - 1)
-        extend(ib[a:])
+    _literals(ob, ib, a, n)  # the trailing literals
     return bytes(ob)
+
+
+def _literals(ob: bytearray, ib: bytes, start: int, end: int) -> None:
+    """``ib[start:end]`` as literal runs of at most 32 bytes, each after its length - 1."""
+    while end - start >= 32:
+        ob.append(31)
+        ob.extend(ib[start : start + 32])
+        start += 32
+    if end > start:
+        ob.append(end - start - 1)
+        ob.extend(ib[start:end])
 
 
 def flz_decompress(data: object) -> bytes:
