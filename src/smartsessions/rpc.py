@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ._httpio import aread_at_most, read_at_most
 from ._json import json_value_problem, loads_bounded
 from ._repr import bounded_repr
 from .errors import InvalidInputError, RpcError
@@ -154,6 +155,16 @@ def decode_response(body: Any, *, method: str, url: str) -> Any:
     return body["result"]
 
 
+def _within_bound(content: bytes | None, url: str) -> bytes:
+    """The answer read by :func:`~smartsessions._httpio.aread_at_most`; None (it ran past the bound) is an error."""
+    if content is None:
+        raise RpcError(
+            f"The JSON-RPC endpoint {url} answered more than {MAX_RESPONSE_BYTES} bytes.",
+            meta_messages=["Check that the URL is a JSON-RPC endpoint; ask for less at once (a shorter log range)."],
+        )
+    return content
+
+
 def _parse_body(content: bytes, url: str) -> Any:
     try:
         return loads_bounded(
@@ -217,11 +228,15 @@ class RpcClient:
 
     async def _post(self, payload: Any) -> Any:
         try:
-            response = await self._client.post(self.url, json=payload)
+            request = self._client.build_request("POST", self.url, json=payload)
+            response = await self._client.send(request, stream=True)
+            if response.is_error:
+                await response.aclose()
             response.raise_for_status()
+            content = await aread_at_most(response, MAX_RESPONSE_BYTES)
         except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
-        return _parse_body(response.content, self.url)
+        return _parse_body(_within_bound(content, self.url), self.url)
 
     async def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
         body = await self._post(encode_request(method, params, next(self._ids)))
@@ -262,11 +277,15 @@ class SyncRpcClient:
 
     def _post(self, payload: Any) -> Any:
         try:
-            response = self._client.post(self.url, json=payload)
+            request = self._client.build_request("POST", self.url, json=payload)
+            response = self._client.send(request, stream=True)
+            if response.is_error:
+                response.close()
             response.raise_for_status()
+            content = read_at_most(response, MAX_RESPONSE_BYTES)
         except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
-        return _parse_body(response.content, self.url)
+        return _parse_body(_within_bound(content, self.url), self.url)
 
     def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
         body = self._post(encode_request(method, params, next(self._ids)))

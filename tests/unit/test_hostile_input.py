@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,17 @@ from smartsessions import (
 from smartsessions._json import _first_problem, first_lone_surrogate, json_value_problem, loads_bounded
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
-from smartsessions.mee.client import MeeClient
+from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
 from smartsessions.mee.wire import MeeVersionEntry, Simulation
-from smartsessions.rpc import RpcClient, call_word, encode_request, quantity, return_data
+from smartsessions.rpc import (
+    MAX_RESPONSE_BYTES,
+    RpcClient,
+    SyncRpcClient,
+    call_word,
+    encode_request,
+    quantity,
+    return_data,
+)
 from smartsessions.versions import MEE_VERSIONS, version_number
 
 from .test_decoders_fuzz import ACCOUNT, DETAILS, DETAILS_JSON, SESSION
@@ -374,6 +382,55 @@ async def test_an_rpc_answer_with_a_lone_surrogate() -> None:
     str(refused.value).encode()
 
 
+class _Endless(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """A body that never ends (1 MiB chunks), and how much of it was read."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def _chunks(self) -> Iterator[bytes]:
+        chunk = b"[" + b"0," * (512 * 1024 - 1)
+        while True:
+            self.sent += len(chunk)
+            yield chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():
+            yield chunk
+
+
+async def test_an_endless_mee_answer_is_refused_at_the_bound() -> None:
+    """A hostile node that answers without end: the client stops reading at the bound (16 MiB), not at the end of
+    the machine's memory."""
+    body = _Endless()
+    client = MeeClient(
+        account=None,  # type: ignore[arg-type]
+        url="http://node/v1",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=body)),
+    )
+    with pytest.raises(MeeApiError, match=f"answered GET info with more than {MAX_ANSWER_BYTES} bytes"):
+        await client.request("info", method="GET")
+    assert MAX_ANSWER_BYTES < body.sent <= MAX_ANSWER_BYTES + 2 * 1024 * 1024
+    await client.aclose()
+
+
+async def test_an_endless_rpc_answer_is_refused_at_the_bound() -> None:
+    body = _Endless()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=body))
+    async with RpcClient("http://rpc", transport=transport) as rpc:
+        with pytest.raises(RpcError, match="answered more than 268435456 bytes"):
+            await rpc.request("eth_getLogs", [])
+    assert body.sent <= MAX_RESPONSE_BYTES + 2 * 1024 * 1024
+    sync_body = _Endless()
+    sync_transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=sync_body))
+    with SyncRpcClient("http://rpc", transport=sync_transport) as sync_rpc, pytest.raises(RpcError):
+        sync_rpc.request("eth_getLogs", [])
+    assert sync_body.sent <= MAX_RESPONSE_BYTES + 2 * 1024 * 1024
+
+
 # -- Python values json.dumps cannot write -----------------------------------------------------------------------------
 
 
@@ -445,7 +502,7 @@ def test_deep_values_sent_to_an_endpoint_are_refused_without_a_crash() -> None:
         """
         import asyncio, httpx
         from smartsessions import InvalidInputError
-        from smartsessions.mee.client import MeeClient
+        from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
         from smartsessions.rpc import RpcClient, encode_request
 
         deep = []

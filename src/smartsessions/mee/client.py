@@ -37,7 +37,8 @@ import httpx
 from eth_abi.abi import decode as abi_decode
 
 from .._coerce import keccak, to_address, to_bytes32
-from .._json import json_value_problem, loads_bounded
+from .._httpio import aread_at_most
+from .._json import DEFAULT_MAX_BYTES, json_value_problem, loads_bounded
 from .._model import Address, Model, Uint64
 from .._repr import bounded_repr
 from ..account.calls import Call, decode_execute
@@ -590,7 +591,9 @@ class MeeClient:
         content = None if body is None else json.dumps(body, separators=(",", ":"))
         try:
             for attempt in range(BUSY_RETRIES + 1):
-                response = await self._http.request(method, url, content=content, headers=dict(headers or {}))
+                request = self._http.build_request(method, url, content=content, headers=dict(headers or {}))
+                response = await self._http.send(request, stream=True)
+                raw = await aread_at_most(response, MAX_ANSWER_BYTES)  # never more than that in memory
                 wait = _retry_after(response)
                 if wait is None or attempt == BUSY_RETRIES:
                     break
@@ -604,18 +607,27 @@ class MeeClient:
                 details=f"{type(exc).__name__}: {exc}",
                 cause=exc,
             ) from exc
+        if raw is None:
+            raise MeeApiError(
+                f"The MEE node answered {method} {path} with more than {MAX_ANSWER_BYTES} bytes.",
+                status=response.status_code,
+                body=None,
+                meta_messages=["Check that the URL is an MEE node's API."],
+                details=f"{method} {url} answered {response.status_code}",
+            )
+        text = raw.decode("utf-8", "replace")
         try:
-            answer: Any = loads_bounded(response.content, field="body", refuse_lone_surrogates=True)
-        except InvalidInputError as exc:  # not JSON, too large or deeply nested, or not Unicode text
+            answer: Any = loads_bounded(raw, field="body", max_bytes=MAX_ANSWER_BYTES, refuse_lone_surrogates=True)
+        except InvalidInputError as exc:  # not JSON, too deeply nested, or not Unicode text
             if response.is_success:
                 raise MeeApiError(
                     f"The MEE node answered {method} {path} with something that is not JSON the SDK reads.",
                     status=response.status_code,
-                    body=response.text,
-                    details=f"`{exc.field}` {exc.problem}; the answer starts with {response.text[:500]!r}",
+                    body=text,
+                    details=f"`{exc.field}` {exc.problem}; the answer starts with {text[:500]!r}",
                     cause=exc,
                 ) from exc
-            answer = response.text or response.reason_phrase
+            answer = text or response.reason_phrase
         if not response.is_success:
             error = answer.get("error") if isinstance(answer, dict) and answer.get("error") is not None else answer
             message = parse_error_message(error if error not in (None, "", {}) else response.reason_phrase)
@@ -1342,6 +1354,8 @@ def _is_self_hosted(url: str) -> bool:
 #: wait it accepts from one ``Retry-After`` (longer ones are raised at once, as the node's refusal).
 BUSY_RETRIES = 3
 MAX_RETRY_AFTER = 30.0
+#: The most of an answer the client reads from the node: a quote or a receipt is a few kB, an /info a few hundred.
+MAX_ANSWER_BYTES = DEFAULT_MAX_BYTES
 
 
 def _retry_after(response: httpx.Response) -> float | None:
