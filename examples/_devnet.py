@@ -4,7 +4,6 @@ key from its own configuration."""
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 
 from smartsessions import (
     ChainConfiguration,
+    DevnetError,
     FeeTokenInfo,
     SessionClient,
     create_mee_client,
@@ -22,6 +22,7 @@ from smartsessions import (
     to_multichain_nexus_account,
     to_smart_sessions_module,
 )
+from smartsessions.devnet.network import read_state
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.mee.client import SupertransactionReceipt
 
@@ -53,7 +54,10 @@ class Devnet:
 
     @classmethod
     def load(cls, path: Path) -> Devnet:
-        state = json.loads(path.read_text())
+        try:  # a missing, foreign or corrupt file: a message naming it, not a traceback
+            state = read_state(path)
+        except DevnetError as exc:
+            raise SystemExit(str(exc)) from None
         if not state.get("node"):
             raise SystemExit(f"{path} names no MEE node: start the devnet with `smartsessions devnet up`")
         keys = {k["role"]: k["privateKey"] for k in state["keys"]}

@@ -21,7 +21,6 @@ Only devnet.json is read: the chains' RPC URLs and contracts, the funded test ke
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ from eth_account import Account
 from smartsessions import (
     ActionConfig,
     ChainConfiguration,
+    DevnetError,
     FeeTokenInfo,
     Instruction,
     ParamCondition,
@@ -47,6 +47,7 @@ from smartsessions import (
     to_multichain_nexus_account,
     to_smart_sessions_module,
 )
+from smartsessions.devnet.network import read_state
 from smartsessions.encoding.abi import encode_function_call, selector
 from smartsessions.mee.client import SupertransactionReceipt
 
@@ -91,7 +92,10 @@ async def read_uint(client: Any, chain_id: int, to: str, signature: str, args: l
 
 
 async def main(state_file: Path) -> None:
-    state = json.loads(state_file.read_text())
+    try:  # a missing, foreign or corrupt file: a message naming it, not a traceback
+        state = read_state(state_file)
+    except DevnetError as exc:
+        raise SystemExit(str(exc)) from None
     if not state.get("node"):
         raise SystemExit(f"{state_file} names no MEE node: start the devnet with `smartsessions devnet up`")
     keys = {k["role"]: k["privateKey"] for k in state["keys"]}

@@ -142,6 +142,13 @@ def to_uint(value: object, *, field: str, bits: int = 256) -> int:
         out = value
     elif isinstance(value, str):
         text = value.strip()
+        if not text.isascii() or "_" in text:  # int() takes "1_000" and other scripts' digits; JSON and viem do not
+            raise InvalidInputError(
+                field,
+                "not an integer",
+                fix="pass an int, a decimal string or a 0x hex string (ASCII digits only)",
+                value=value,
+            )
         try:
             out = int(text, 16) if text.startswith(("0x", "0X")) else int(text, 10)
         except ValueError as exc:

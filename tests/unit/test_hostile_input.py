@@ -45,9 +45,11 @@ from smartsessions import (
     session_details_to_json,
     to_multichain_nexus_account,
 )
+from smartsessions._coerce import to_uint
 from smartsessions._json import _first_problem, first_lone_surrogate, json_value_problem, loads_bounded
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
+from smartsessions.encoding.session import SmartSessionMode
 from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
 from smartsessions.mee.wire import MeeVersionEntry, Simulation
 from smartsessions.rpc import (
@@ -535,3 +537,18 @@ def test_rpc_params_json_cannot_write() -> None:
     with pytest.raises(InvalidInputError, match=r"Invalid `eth_call params\[0\].to`: is a bytes"):
         encode_request("eth_call", [{"to": b"\x01"}], 1)
     assert encode_request("eth_call", [{"to": ACCOUNT}, "latest"], 7)["params"] == [{"to": ACCOUNT}, "latest"]
+
+
+@pytest.mark.parametrize("text", ["1_000", "0x_1", "0x1_0", "\u0661\u0662", "\uff11"])
+def test_integers_are_ascii_digits_only(text: str) -> None:
+    """int() takes underscores and other scripts' digits; JSON, viem and the nodes do not, so neither do we."""
+    with pytest.raises(InvalidInputError, match="not an integer"):
+        to_uint(text, field="amount")
+    assert to_uint(" 12 ", field="amount") == 12 and to_uint("0x1f", field="amount") == 31
+
+
+def test_a_session_mode_in_hex_is_one_of_three_strings() -> None:
+    assert SmartSessionMode.parse("0x02") is SmartSessionMode.UNSAFE_ENABLE
+    for text in ("0x_1", "0x 1", "0x-1"):
+        with pytest.raises(InvalidInputError, match="unknown SmartSessions mode"):
+            SmartSessionMode.parse(text)

@@ -64,11 +64,8 @@ class SmartSessionMode(IntEnum):
                 return cls.UNSAFE_ENABLE
             if upper in cls.__members__:
                 return cls[upper]
-            if value.startswith("0x") and len(value) == 4:
-                try:
-                    return cls(int(value, 16))
-                except ValueError:
-                    pass
+            if value in ("0x00", "0x01", "0x02"):  # exactly (int() would also take "0x_1" or "0x 1")
+                return cls(int(value, 16))
         elif isinstance(value, (bytes, bytearray)) and len(value) == 1:
             if value[0] in (0, 1, 2):
                 return cls(value[0])
