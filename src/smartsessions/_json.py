@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import accumulate, repeat
 from operator import sub
@@ -237,6 +238,77 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+#: Text with at most this many brackets is parsed before its nesting is measured: the C parser recurses once per
+#: level, and a few hundred levels are safe on any thread's stack (py_ecc's recursion limit lets 100,000 overflow it).
+_SAFE_TO_PARSE = 256
+
+
+class _TooManyDigitsError(ValueError):
+    """A number literal longer than the bound (raised from json.loads's number hooks, before int() reads it)."""
+
+
+@lru_cache(maxsize=8)
+def _number_parsers(max_digits: int) -> tuple[Callable[[str], int], Callable[[str], float]]:
+    """json.loads's ``parse_int`` / ``parse_float``: a literal with a run of more than ``max_digits`` digits is
+    refused before it is converted (int() of a long literal takes quadratic time)."""
+    run = _digit_run(max_digits)
+
+    def parse_int(literal: str) -> int:
+        if len(literal) > max_digits and run.search(literal):
+            raise _TooManyDigitsError(literal[:20])
+        return int(literal)
+
+    def parse_float(literal: str) -> float:
+        if len(literal) > max_digits and run.search(literal):
+            raise _TooManyDigitsError(literal[:20])
+        return float(literal)
+
+    return parse_int, parse_float
+
+
+def _value_depth(value: Any) -> int:
+    """How deep the arrays and objects of a value json.loads made nest (1 for ``[]``; 0 for a scalar). Iterative;
+    only containers are pushed (json.loads makes exactly dicts and lists)."""
+    if type(value) is not dict and type(value) is not list:
+        return 0
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if depth > deepest:
+            deepest = depth
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                push((child, depth + 1))
+    return deepest
+
+
+def _may_hold_lone_surrogate(text: str) -> bool:
+    """False when ``text`` cannot hold one: ASCII text (no raw surrogate; a flag Python keeps) without a ``\\u``
+    escape needs no regular expression at all."""
+    if text.isascii():
+        return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+    return _SURROGATE_ESCAPE.search(text) is not None or _SURROGATE.search(text) is not None
+
+
+def _too_many_digits(field: str, max_digits: int) -> InvalidInputError:
+    return InvalidInputError(
+        field,
+        f"has a number of more than {max_digits} digits",
+        fix="write large integers as decimal or 0x hex strings of at most 78 digits (uint256)",
+    )
+
+
+def _too_deep(field: str, depth: int, max_depth: int) -> InvalidInputError:
+    return InvalidInputError(
+        field,
+        f"nests arrays and objects {depth} levels deep, more than the {max_depth} allowed",
+        fix="flatten the JSON; no value this library reads nests that deeply",
+    )
+
+
 def loads_bounded(
     data: str | bytes | bytearray | memoryview,
     *,
@@ -262,37 +334,33 @@ def loads_bounded(
             fix="send less data at once",
         )
     text = _text_of(data, field, fix)
-    # The strings are cut out (a copy of the text) only when the text as it is could break a bound: fewer brackets
-    # than max_depth in all cannot nest deeper, and no digit run anywhere means none outside the strings either.
-    skeleton = None
-    if text.count("[") + text.count("{") > max_depth:
-        skeleton = _STRING.sub('""', text)
-        depth = _depth_over(skeleton, max_depth)
+    brackets = text.count("[") + text.count("{")  # inside strings too: an upper bound of the nesting
+    if brackets > max(max_depth, _SAFE_TO_PARSE):
+        # Deep enough that json.loads could overflow the C stack: measure the nesting on the text first, strings cut
+        # out (a copy of the text, so only when it could matter).
+        depth = _depth_over(_STRING.sub('""', text), max_depth)
         if depth is not None:
-            raise InvalidInputError(
-                field,
-                f"nests arrays and objects {depth} levels deep, more than the {max_depth} allowed",
-                fix="flatten the JSON; no value this library reads nests that deeply",
-            )
-    digit_run = _digit_run(max_number_digits)
-    if digit_run.search(text) and digit_run.search(skeleton or _STRING.sub('""', text)):
-        raise InvalidInputError(
-            field,
-            f"has a number of more than {max_number_digits} digits",
-            fix="write large integers as decimal or 0x hex strings of at most 78 digits (uint256)",
-        )
+            raise _too_deep(field, depth, max_depth)
+    parse_int, parse_float = _number_parsers(max_number_digits)
     try:
-        value = json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            field,
-            f"is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            fix=fix,
-            cause=exc,
-        ) from exc
-    except (ValueError, RecursionError) as exc:  # NaN/Infinity (above), or a bound json.loads has of its own
+        value = json.loads(text, parse_int=parse_int, parse_float=parse_float, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:  # too long a number, not JSON, NaN/Infinity (above), a bound of its own
+        # Which bound to report, nesting first, is decided on the text with its strings cut out, as before parsing.
+        skeleton = _STRING.sub('""', text)
+        depth = _depth_over(skeleton, max_depth) if brackets > max_depth else None
+        if depth is not None:
+            raise _too_deep(field, depth, max_depth) from exc
+        if isinstance(exc, _TooManyDigitsError) or _digit_run(max_number_digits).search(skeleton):
+            raise _too_many_digits(field, max_number_digits) from exc
+        if isinstance(exc, json.JSONDecodeError):
+            problem = f"is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            raise InvalidInputError(field, problem, fix=fix, cause=exc) from exc
         raise InvalidInputError(field, f"is not JSON: {exc}", fix=fix, cause=exc) from exc
-    if refuse_lone_surrogates and (_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text)):
+    if max_depth < brackets <= _SAFE_TO_PARSE:  # shallow enough to parse first: the nesting of the value itself
+        depth = _value_depth(value)
+        if depth > max_depth:
+            raise _too_deep(field, depth, max_depth)
+    if refuse_lone_surrogates and _may_hold_lone_surrogate(text):
         path = first_lone_surrogate(value)
         if path is not None:
             raise InvalidInputError(

@@ -552,3 +552,69 @@ def test_a_session_mode_in_hex_is_one_of_three_strings() -> None:
     for text in ("0x_1", "0x 1", "0x-1"):
         with pytest.raises(InvalidInputError, match="unknown SmartSessions mode"):
             SmartSessionMode.parse(text)
+
+
+def _bounded_model(text: str, max_depth: int, max_digits: int) -> Any:
+    """The bounds as first written: checked on the text with its strings cut out, then json.loads. The model the
+    faster loads_bounded must agree with (value, or which bound is reported first)."""
+    import re as _re
+
+    skeleton = _re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', '""', text, flags=_re.DOTALL)
+    depth = deepest = 0
+    for char in skeleton:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > max_depth:
+        return ("deep", deepest)
+    if _re.search(f"[0-9]{{{max_digits + 1}}}", skeleton):
+        return ("digits",)
+    try:
+        return ("value", json.loads(text, parse_constant=lambda name: float(name)))
+    except ValueError:
+        return ("not json",)
+
+
+_JSON_TEXT = st.recursive(
+    st.integers(-(10**12), 10**12).map(str)
+    | st.sampled_from(
+        ["1" * 12, "9" * 13, "-" + "7" * 13, "1.5e3", "2." + "0" * 12, '"[[{{"', '"]]]}"', '"0000000000000"']
+    )
+    | st.text(alphabet='ab[]{}0123"\\', max_size=6).map(json.dumps),
+    lambda inner: (
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]")
+        | st.lists(inner, max_size=3).map(lambda xs: "{" + ",".join(f'"k{k}":{x}' for k, x in enumerate(xs)) + "}")
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    text=_JSON_TEXT,
+    cut=st.integers(0, 3),
+    wrap=st.integers(0, 12),
+    max_depth=st.integers(1, 6),
+    max_digits=st.integers(3, 14),
+)
+def test_loads_bounded_agrees_with_the_bounds_checked_on_the_text(
+    text: str, cut: int, wrap: int, max_depth: int, max_digits: int
+) -> None:
+    """loads_bounded parses shallow text first and measures the parsed value (and reads number literals through
+    json.loads's hooks); the answer is the same as checking the bounds on the text first."""
+    text = "[" * wrap + text + "]" * max(0, wrap - cut)  # cut > 0: not JSON, which must not hide a bound
+    model = _bounded_model(text, max_depth, max_digits)
+    try:
+        got: Any = ("value", loads_bounded(text, field="t", max_depth=max_depth, max_number_digits=max_digits))
+    except InvalidInputError as exc:
+        if "levels deep" in exc.problem:
+            got = ("deep", int(exc.problem.split()[4]))
+        elif "digits" in exc.problem:
+            got = ("digits",)
+        else:
+            got = ("not json",)
+    if model[0] == "value" and got[0] == "not json":  # NaN/Infinity: loads_bounded refuses them as not JSON
+        assert any(c in text for c in ("NaN", "Infinity"))
+        return
+    assert got == model, (text, max_depth, max_digits)
