@@ -26,11 +26,30 @@ def _hex(data: bytes) -> str:
     return "0x" + bytes(data).hex()
 
 
-def _fees(history: Any, priority: int) -> ChainFees:
-    """``maxFeePerGas = 2 × base fee + tip``, the base fee being the next block's from an ``eth_feeHistory`` answer."""
+def _call_params(to: str, data: bytes, *, sender: str | None, gas: int | None, at_time: int | None) -> list[Any]:
+    """``eth_call``'s params on the latest state, with the block timestamp overridden when ``at_time`` is given."""
+    call: dict[str, str] = {"to": to, "data": _hex(data)}
+    if sender is not None:
+        call["from"] = sender
+    if gas is not None:
+        call["gas"] = hex(gas)
+    return [call, "latest"] if at_time is None else [call, "latest", {}, {"time": hex(at_time)}]
+
+
+def _fee_requests(priority_fee: int | None) -> list[tuple[str, list[Any]]]:
+    """What :func:`_fees` reads: the fee history, and the chain's tip unless the node sets its own."""
+    history: tuple[str, list[Any]] = ("eth_feeHistory", ["0x1", "latest", []])
+    return [history] if priority_fee is not None else [history, ("eth_maxPriorityFeePerGas", [])]
+
+
+def _fees(answers: Sequence[Any], priority_fee: int | None) -> ChainFees:
+    """``maxFeePerGas = 2 × base fee + tip`` from the answers to :func:`_fee_requests`, the base fee being the next
+    block's from ``eth_feeHistory``."""
+    history = answers[0]
+    tip = priority_fee if priority_fee is not None else quantity(answers[1], what="eth_maxPriorityFeePerGas")
     base_fees = (history.get("baseFeePerGas") if isinstance(history, dict) else None) or ["0x0"]
     base = quantity(base_fees[-1], what="eth_feeHistory's next base fee")
-    return ChainFees(base_fee=base, max_priority_fee_per_gas=priority, max_fee_per_gas=2 * base + priority)
+    return ChainFees(base_fee=base, max_priority_fee_per_gas=tip, max_fee_per_gas=2 * base + tip)
 
 
 class ChainClient:
@@ -48,15 +67,7 @@ class ChainClient:
     ) -> bytes:
         """``eth_call`` on the latest state; ``at_time`` overrides the block timestamp (the next block's, which the
         latest block's may lag by seconds on a devnet that mines only on demand)."""
-        obj: dict[str, str] = {"to": to, "data": _hex(data)}
-        if sender is not None:
-            obj["from"] = sender
-        if gas is not None:
-            obj["gas"] = hex(gas)
-        params: list[Any] = [obj, "latest"]
-        if at_time is not None:
-            params += [{}, {"time": hex(at_time)}]
-        result = await self.rpc.request("eth_call", params)
+        result = await self.rpc.request("eth_call", _call_params(to, data, sender=sender, gas=gas, at_time=at_time))
         return bytes.fromhex(str(result)[2:])
 
     async def calls(self, calls: Sequence[tuple[str, bytes]]) -> list[bytes]:
@@ -71,11 +82,7 @@ class ChainClient:
     async def fees(self, priority_fee: int | None) -> ChainFees:
         """The fees a userOp (and a bundle) offers, as Biconomy's node sets them in its "fast" gas-price mode:
         ``maxFeePerGas = 2 × base fee + tip``, the base fee being the next block's from ``eth_feeHistory``."""
-        history_call = ("eth_feeHistory", ["0x1", "latest", []])
-        if priority_fee is None:
-            history, tip = await self.rpc.batch([history_call, ("eth_maxPriorityFeePerGas", [])])
-            return _fees(history, quantity(tip, what="eth_maxPriorityFeePerGas"))
-        return _fees(await self.rpc.request(*history_call), priority_fee)
+        return _fees(await self.rpc.batch(_fee_requests(priority_fee)), priority_fee)
 
     async def bundle_check(
         self, to: str, data: bytes, *, sender: str, gas: int, at_time: int, priority_fee: int | None
@@ -83,22 +90,18 @@ class ChainClient:
         """What a bundle needs before it is signed, in one round trip: the ``eth_call`` of it (None if it passes,
         else its error, a :class:`~smartsessions.rpc.RpcRevertError` for a revert), the sender's pending transaction
         count and the fees (:meth:`fees`)."""
-        call = {"from": sender, "to": to, "data": _hex(data), "gas": hex(gas)}
         requests: list[tuple[str, list[Any]]] = [
-            ("eth_call", [call, "latest", {}, {"time": hex(at_time)}]),
+            ("eth_call", _call_params(to, data, sender=sender, gas=gas, at_time=at_time)),
             ("eth_getTransactionCount", [sender, "pending"]),
-            ("eth_feeHistory", ["0x1", "latest", []]),
+            *_fee_requests(priority_fee),
         ]
-        if priority_fee is None:
-            requests.append(("eth_maxPriorityFeePerGas", []))
         results = await self.rpc.batch(requests, return_errors=True)
         for result in results[1:]:
             if isinstance(result, RpcError):
                 raise result
         check = results[0] if isinstance(results[0], RpcError) else None
         count = quantity(results[1], what="eth_getTransactionCount")
-        priority = priority_fee if priority_fee is not None else quantity(results[3], what="eth_maxPriorityFeePerGas")
-        return check, count, _fees(results[2], priority)
+        return check, count, _fees(results[2:], priority_fee)
 
     async def timestamp(self) -> int:
         block = await self.rpc.request("eth_getBlockByNumber", ["latest", False])

@@ -69,26 +69,22 @@ class LoopbackRpcClient(RpcClient):
         return _parse_body(content, self.url)
 
     async def _exchange(self, request: bytes) -> bytes:
-        while self._idle:  # a kept-alive connection; one the server has closed meanwhile fails before any answer
-            reader, writer = self._idle.pop()
+        while True:
+            fresh = not self._idle  # a kept-alive connection first; one the server closed fails before any answer
+            reader, writer = self._idle.pop() if self._idle else await asyncio.open_connection(self._host, self._port)
             try:
                 writer.write(request)
                 return await self._answer(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError, _StaleConnectionError):
+            except (ConnectionError, asyncio.IncompleteReadError, _StaleConnectionError) as exc:
                 writer.close()
+                if not fresh:
+                    continue  # the next kept-alive connection, or a new one
+                if isinstance(exc, _StaleConnectionError):
+                    raise _HttpError("the server closed the connection without an answer") from exc
+                raise
             except BaseException:
                 writer.close()
                 raise
-        reader, writer = await asyncio.open_connection(self._host, self._port)
-        try:
-            writer.write(request)
-            return await self._answer(reader, writer)
-        except _StaleConnectionError as exc:
-            writer.close()
-            raise _HttpError("the server closed the connection without an answer") from exc
-        except BaseException:
-            writer.close()
-            raise
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
         """Read one response; the connection goes back to the idle list unless the server closes it."""
