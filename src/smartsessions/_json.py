@@ -290,7 +290,7 @@ def _may_hold_lone_surrogate(text: str) -> bool:
     escape needs no regular expression at all."""
     if text.isascii():
         return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
-    return _SURROGATE_ESCAPE.search(text) is not None or _SURROGATE.search(text) is not None
+    return _SURROGATE_ESCAPE.search(text) is not None or has_lone_surrogate(text)
 
 
 def _too_many_digits(field: str, max_digits: int) -> InvalidInputError:

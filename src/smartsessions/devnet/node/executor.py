@@ -377,7 +377,9 @@ class Executor:
             if op.signature is not None:
                 by_chain.setdefault(op.chain_id, []).append(op.index)
         await asyncio.gather(*(self._run_chain(record, quote, c, ix) for c, ix in by_chain.items()))
-        await asyncio.to_thread(self.store.finish, quote_hash)
+        done = self.store.get_super_tx(quote_hash)
+        if done is not None and not done.finished:  # the last outcome written finishes it; this covers a run with none
+            await asyncio.to_thread(self.store.finish, quote_hash)
 
     def _statuses(self, quote_hash: str) -> dict[int, str]:
         record = self.store.get_super_tx(quote_hash)

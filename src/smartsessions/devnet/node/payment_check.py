@@ -86,16 +86,16 @@ async def check_signed_user_ops(
     packed = [op.user_op.to_packed(signature) for _, op, signature in ops]
     for _ in range(NONCE_WAIT_ATTEMPTS):
         results = await simulate_user_ops(chain, packed, sender=node)
-        refusals = [(ops[i], results[i]) for i in judged if _refusal(ops[i][0], ops[i][1], results[i], paid)]
-        if not refusals:
+        refused = ((ops[i][1], results[i], _refusal(ops[i][0], ops[i][1], results[i], paid)) for i in judged)
+        first = next(((op, result, why) for op, result, why in refused if why is not None), None)
+        if first is None:
             return
-        (k, op, _), result = refusals[0]
+        op, result, why = first
         nonce_ahead = (result.error or "").startswith("AA25") and await _nonce_ahead(chain, op)
         if not (nonce_ahead or busy()):
             break
         await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
-    (k, op, _), result = refusals[0]
-    raise NodeError(400, _refusal(k, op, result, paid) or "")
+    raise NodeError(400, why)
 
 
 def _check_window(op: MeeFilledUserOpDetails, now: int) -> None:
