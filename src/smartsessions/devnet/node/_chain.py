@@ -133,9 +133,6 @@ class ChainClient:
         blocks = await self.rpc.request("eth_simulateV1", [params, "latest"])
         return list(blocks[0]["calls"])
 
-    async def transaction_count(self, address: str) -> int:
-        return int(await self.rpc.request("eth_getTransactionCount", [address, "pending"]), 16)
-
     async def send_raw(self, raw: bytes) -> str:
         return str(await self.rpc.request("eth_sendRawTransaction", [_hex(raw)]))
 
