@@ -60,7 +60,6 @@ from .errors import (
     SupertransactionTimeoutError,
 )
 from .mee.client import MeeClient, SponsorshipOptions, create_mee_client
-from .mee.wire import FeeTokenInfo, Trigger
 from .policies import (
     SPENDING_LIMITS_POLICY_ADDRESS,
     SUDO_POLICY_ADDRESS,
@@ -96,6 +95,7 @@ from .versions import (
     MeeVersionConfig,
     get_mee_version,
 )
+from .wire.mee import FeeTokenInfo, Trigger
 
 __version__ = "0.1.0"
 

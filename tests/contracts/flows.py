@@ -28,12 +28,12 @@ from smartsessions.account import (
 )
 from smartsessions.devnet.deploy import TestKey, usdc_address
 from smartsessions.devnet.entrypoint import UserOpResult
+from smartsessions.devnet.validator_layouts import encode_onchain_signature_full, encode_simple_signature_full
 from smartsessions.encoding import MerkleTree, get_mee_user_op_hash
 from smartsessions.encoding.abi import SESSION, abi_encode, encode_function_call
 from smartsessions.encoding.eip712 import get_session_digest, hash_chain_digests
 from smartsessions.encoding.signature import encode_mee_short_signature
 from smartsessions.encoding.userop import PackedUserOperation
-from smartsessions.mee.quote import encode_onchain_signature_full, encode_simple_signature_full
 from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS
 
 from .harness import ZERO, Chain, sign_personal, sign_raw

@@ -66,8 +66,8 @@ def test_owner_op_mee_simple(chain: Chain, extra: int) -> None:
 
 
 def test_mee_simple_signature_outside_its_window_is_refused(chain: Chain) -> None:
+    from smartsessions.devnet.validator_layouts import encode_simple_signature_full
     from smartsessions.encoding import MerkleTree
-    from smartsessions.mee.quote import encode_simple_signature_full
 
     from .harness import sign_personal
 
@@ -118,9 +118,10 @@ def test_owner_op_in_permit_mode_pulls_the_permitted_tokens(chain: Chain) -> Non
 
     from smartsessions.account import Call, encode_execute
     from smartsessions.devnet.deploy import usdc_address
+    from smartsessions.devnet.validator_layouts import encode_permit_signature_full
     from smartsessions.encoding import MerkleTree
     from smartsessions.encoding.abi import encode_function_call
-    from smartsessions.mee.quote import encode_permit_signature_full, get_permit_digest
+    from smartsessions.encoding.quote import get_permit_digest
 
     usdc = usdc_address(chain.chain_id)
     owner = chain.keys["owner"]

@@ -21,10 +21,11 @@ from eth_account import Account as EthAccount
 from smartsessions._coerce import keccak
 from smartsessions.devnet.artifacts import decode_revert
 from smartsessions.devnet.deploy import usdc_address
+from smartsessions.devnet.validator_layouts import encode_permit_signature_full, encode_simple_signature_full
 from smartsessions.encoding import MerkleTree, get_mee_user_op_hash
 from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.encoding.quote import get_permit_digest
 from smartsessions.encoding.userop import PackedUserOperation
-from smartsessions.mee.quote import encode_permit_signature_full, encode_simple_signature_full, get_permit_digest
 from smartsessions.rpc import RpcRevertError
 
 from .flows import Account, counter_value, counterfactual, increment_call, k1, owner_op_no_mee
@@ -498,7 +499,7 @@ def test_onchain_v_is_read_as_production_reads_it(
     """Production's ``_adjustV`` takes v the same way for both types: 0 and 1 are the parity, 37 and above EIP-155,
     anything else as it is. So an EIP-1559 transaction written with v 27/28 and an unprotected legacy one with v 0/1
     still recover the owner; v 2/3 or 35/36 recover no one (not valid, no revert)."""
-    from smartsessions.mee.quote import encode_onchain_signature_short
+    from smartsessions.devnet.validator_layouts import encode_onchain_signature_short
 
     account = _deployed(chain)
     owner = chain.keys["owner"]

@@ -9,15 +9,15 @@ import pytest
 
 from smartsessions import SmartSessionMode, encode_smart_session_signature
 from smartsessions.devnet.deploy import TestKey, usdc_address
-from smartsessions.encoding import MerkleTree, get_mee_user_op_hash
-from smartsessions.encoding.abi import encode_function_call
-from smartsessions.encoding.userop import PackedUserOperation
-from smartsessions.mee.quote import (
+from smartsessions.devnet.validator_layouts import (
     encode_onchain_signature_full,
     encode_onchain_signature_short,
     encode_simple_signature_full,
     to_onchain_tx_payload,
 )
+from smartsessions.encoding import MerkleTree, get_mee_user_op_hash
+from smartsessions.encoding.abi import encode_function_call
+from smartsessions.encoding.userop import PackedUserOperation
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
 
 from .flows import (

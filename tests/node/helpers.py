@@ -23,8 +23,8 @@ from smartsessions.devnet.deploy import TestKey, usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeConfig, NodeServer, devnet_node_config
 from smartsessions.encoding.abi import encode_function_call
+from smartsessions.encoding.quote import sign_quote
 from smartsessions.encoding.userop import get_nonce_key
-from smartsessions.mee.quote import sign_quote
 from smartsessions.sessions import SessionDetails, grant_permission_offline, to_wire_session_details
 from smartsessions.versions import ENTRY_POINT_V07_ADDRESS, MEE_VERSIONS, SMART_SESSIONS_ADDRESS
 

@@ -9,7 +9,7 @@ import pytest
 
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.node.quoting import DEFAULT_WINDOW
-from smartsessions.mee.wire import GetInfoPayload, from_wire
+from smartsessions.wire.mee import GetInfoPayload, from_wire
 
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup

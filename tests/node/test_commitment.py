@@ -16,10 +16,10 @@ from eth_account import Account
 from smartsessions.account.calls import Call, encode_execute_single
 from smartsessions.devnet.node import NodeConfig
 from smartsessions.encoding.abi import encode_function_call
+from smartsessions.encoding.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, verify_commitment
 from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
-from smartsessions.mee.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, verify_commitment
-from smartsessions.mee.wire import GetQuotePayload, from_wire
 from smartsessions.signer import personal_sign
+from smartsessions.wire.mee import GetQuotePayload, from_wire
 
 from ..contracts.flows import counter_value
 from .conftest import Node, SessionSetup

@@ -14,7 +14,7 @@ from smartsessions.devnet.entrypoint import parse_user_op_results
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import abi_encode, encode_function_call
 from smartsessions.mee.receipt import summarize_receipt
-from smartsessions.mee.wire import ExplorerResponse, from_wire
+from smartsessions.wire.mee import ExplorerResponse, from_wire
 
 from ..contracts.flows import increment_call
 from ..contracts.harness import Chain

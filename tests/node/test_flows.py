@@ -10,17 +10,17 @@ from smartsessions.account import Call, encode_execute
 from smartsessions.account.calls import ComposableExecution, encode_execute_composable, to_composable_execution
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.encoding.abi import encode_function_call
-from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
-from smartsessions.mee.quote import (
+from smartsessions.encoding.quote import (
     SuperTxEntry,
     encode_permit_quote_signature,
     get_permit_digest,
     get_super_tx_tree,
     verify_commitment,
 )
-from smartsessions.mee.wire import ExplorerResponse, GetQuotePayload, from_wire
+from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from smartsessions.policies import ParamCondition, ParamRule, ParamRules
 from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS
+from smartsessions.wire.mee import ExplorerResponse, GetQuotePayload, from_wire
 
 from ..contracts.flows import (
     COUNTER,

@@ -12,8 +12,8 @@ import pytest
 from smartsessions.account import Call, encode_execute
 from smartsessions.devnet.deploy import TestKey, usdc_address
 from smartsessions.encoding.abi import encode_function_call
-from smartsessions.mee.quote import encode_onchain_quote_signature
-from smartsessions.mee.wire import GetQuotePayload, from_wire
+from smartsessions.encoding.quote import encode_onchain_quote_signature
+from smartsessions.wire.mee import GetQuotePayload, from_wire
 
 from ..contracts.flows import COUNTER, INCREMENT, counter_value, counterfactual
 from ..contracts.harness import ZERO, Chain

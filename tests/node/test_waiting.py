@@ -18,7 +18,7 @@ from smartsessions.account.calls import Call, encode_execute
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
-from smartsessions.mee.wire import GetQuotePayload, from_wire
+from smartsessions.wire.mee import GetQuotePayload, from_wire
 
 from ..contracts.flows import counter_value, deployed_with_sessions_module, increment_call
 from ..contracts.harness import Chain

@@ -23,9 +23,9 @@ from smartsessions import (
 from smartsessions.account import Call, encode_execute, to_bootstrap_call, to_factory_data, to_init_code, to_init_data
 from smartsessions.encoding import MerkleTree, PackedUserOperation, get_mee_user_op_hash, get_nonce_key, to_nonce
 from smartsessions.encoding.eip712 import hash_action_data, hash_erc7739_data, hash_policy_data
+from smartsessions.encoding.quote import sign_quote
 from smartsessions.encoding.session import ERC7739Data
 from smartsessions.encoding.signature import encode_enable_session_payload, encode_mee_short_signature
-from smartsessions.mee.quote import sign_quote
 from smartsessions.policies.payment import payment_action
 from smartsessions.signer import personal_sign, sign_typed_digest
 

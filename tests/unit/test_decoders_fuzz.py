@@ -84,12 +84,14 @@ from smartsessions.devnet.entrypoint import (
 )
 from smartsessions.encoding import verify_proof
 from smartsessions.encoding.abi import abi_encode, selector
+from smartsessions.encoding.quote import recover_commitment_signer, verify_commitment
 from smartsessions.encoding.signature import decode_mee_short_signature, encode_mee_short_signature
 from smartsessions.mee._refusals import OpContext, explain_refusal, where_of
 from smartsessions.mee.client import parse_error_message
-from smartsessions.mee.quote import recover_commitment_signer, verify_commitment
 from smartsessions.mee.receipt import summarize_receipt
-from smartsessions.mee.wire import (
+from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, decode_action_config
+from smartsessions.rpc import _batch_results, call_word, decode_response, quantity, return_data
+from smartsessions.wire.mee import (
     ErrorResponse,
     ExecResponse,
     ExplorerResponse,
@@ -101,8 +103,6 @@ from smartsessions.mee.wire import (
     from_wire,
     to_wire,
 )
-from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, decode_action_config
-from smartsessions.rpc import _batch_results, call_word, decode_response, quantity, return_data
 
 EXAMPLES = int(os.environ.get("SMARTSESSIONS_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(

@@ -51,7 +51,6 @@ from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.encoding.session import SmartSessionMode
 from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
-from smartsessions.mee.wire import MeeVersionEntry, Simulation
 from smartsessions.rpc import (
     MAX_RESPONSE_BYTES,
     RpcClient,
@@ -62,6 +61,7 @@ from smartsessions.rpc import (
     return_data,
 )
 from smartsessions.versions import MEE_VERSIONS, version_number
+from smartsessions.wire.mee import MeeVersionEntry, Simulation
 
 from .test_decoders_fuzz import ACCOUNT, DETAILS, DETAILS_JSON, SESSION
 

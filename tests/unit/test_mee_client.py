@@ -47,9 +47,8 @@ from smartsessions.account.instructions import (
 )
 from smartsessions.account.multichain import MultichainNexusAccount, NexusDeployment
 from smartsessions.encoding.abi import abi_encode, encode_function_call
-from smartsessions.mee._fee_token import FeeTokenInfo
+from smartsessions.encoding.quote import PERMIT_TYPEHASH, get_permit_digest
 from smartsessions.mee.client import MeeClient, parse_error_message
-from smartsessions.mee.quote import PERMIT_TYPEHASH, get_permit_digest
 from smartsessions.rpc import RpcClient
 from smartsessions.sessions import grant_permission_offline
 from smartsessions.signer import personal_sign
@@ -60,6 +59,7 @@ from smartsessions.versions import (
     USDC_BASE_ADDRESS,
     get_mee_version,
 )
+from smartsessions.wire.mee import FeeTokenInfo
 
 OWNER = Account.from_key("0x" + "11" * 32)
 REDEEMER = Account.from_key("0x" + "22" * 32)

@@ -1,5 +1,6 @@
-"""A quote's commitment: the node EOA's EIP-191 signature over the 32 raw bytes of ``quote.hash``, as Biconomy's node
-makes it (viem ``signMessage({message: {raw: root}})``), recovered and checked by :mod:`smartsessions.mee.quote`."""
+"""A quote's commitment: the node EOA's EIP-191 signature over the 32 raw bytes of ``quote.hash``, as
+Biconomy's node makes it (viem ``signMessage({message: {raw: root}})``), recovered and checked by
+:mod:`smartsessions.encoding.quote`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from eth_account.messages import encode_defunct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartsessions.mee.quote import recover_commitment_signer, verify_commitment
-from smartsessions.mee.wire import GetQuotePayload, from_wire
+from smartsessions.encoding.quote import recover_commitment_signer, verify_commitment
 from smartsessions.signer import personal_sign
+from smartsessions.wire.mee import GetQuotePayload, from_wire
 
 NODE = Account.from_key("0x" + "44" * 32)
 OTHER = Account.from_key("0x" + "55" * 32)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from smartsessions import SmartSessionMode
 from smartsessions.errors import InvalidInputError
-from smartsessions.mee.wire import (
+from smartsessions.sessions import session_details_from_json
+from smartsessions.wire.mee import (
     ExplorerResponse,
     FilledUserOp,
     GetInfoPayload,
@@ -21,7 +22,6 @@ from smartsessions.mee.wire import (
     from_wire,
     to_wire,
 )
-from smartsessions.sessions import session_details_from_json
 
 ACCOUNT = "0xB26EbAe99D63001370F0b76f8DDfFb191DFe501D"
 USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"

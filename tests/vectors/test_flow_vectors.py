@@ -28,7 +28,7 @@ from smartsessions.account import (
     to_init_data,
 )
 from smartsessions.encoding import get_nonce_key, to_nonce
-from smartsessions.mee.quote import (
+from smartsessions.encoding.quote import (
     encode_onchain_quote_signature,
     encode_permit_quote_signature,
     get_permit_digest,

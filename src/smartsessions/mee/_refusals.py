@@ -47,7 +47,7 @@ from ..policies import (
     decode_action_config,
 )
 from ..policies.universal_action import CONDITION_SYMBOLS
-from ..sessions.details import SessionDetails
+from ..wire.session import SessionDetails
 
 __all__ = ["POLICY_NAMES", "OpContext", "explain_refusal", "where_of"]
 

@@ -52,6 +52,13 @@ from ..account.instructions import (
 )
 from ..account.multichain import MultichainNexusAccount, NexusDeployment
 from ..encoding.abi import abi_encode, encode_function_call
+from ..encoding.quote import (
+    encode_onchain_quote_signature,
+    encode_permit_quote_signature,
+    get_permit_digest,
+    recover_commitment_signer,
+    sign_quote,
+)
 from ..encoding.session import SmartSessionMode
 from ..encoding.userop import get_nonce_key
 from ..errors import (
@@ -70,7 +77,6 @@ from ..errors import (
     SupertransactionTimeoutError,
 )
 from ..rpc import RpcClient, quantity, return_data
-from ..sessions.details import SessionDetails
 from ..signer import sign_typed_digest
 from ..versions import (
     SMART_SESSIONS_ADDRESS,
@@ -79,20 +85,10 @@ from ..versions import (
     MeeVersionConfig,
     version_number,
 )
-from ._fee_token import FeeTokenInfo
-from ._refusals import OpContext, explain_refusal
-from ._transactions import send_transaction, wait_for_transaction
-from .quote import (
-    encode_onchain_quote_signature,
-    encode_permit_quote_signature,
-    get_permit_digest,
-    recover_commitment_signer,
-    sign_quote,
-)
-from .receipt import summarize_receipt
-from .wire import (
+from ..wire.mee import (
     ExplorerResponse,
     ExplorerUserOp,
+    FeeTokenInfo,
     GetInfoPayload,
     GetQuotePayload,
     MeeVersionEntry,
@@ -106,6 +102,10 @@ from .wire import (
     from_wire,
     to_wire,
 )
+from ..wire.session import SessionDetails
+from ._refusals import OpContext, explain_refusal
+from ._transactions import send_transaction, wait_for_transaction
+from .receipt import summarize_receipt
 
 __all__ = [
     "DEFAULT_GAS_LIMIT",

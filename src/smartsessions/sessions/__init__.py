@@ -1,11 +1,11 @@
-"""Smart Sessions on the MEE: session details, grants, and (with the client) the six session actions.
+"""Smart Sessions on the MEE: grants (owner side) and the six session actions (with the client)."""
 
-The actions that need the MEE client (:mod:`.mee_actions`) are imported on first use: the client's wire models
-import the session details, so importing them here eagerly would be circular.
-"""
-
-from typing import TYPE_CHECKING, Any
-
+from ..wire.session import (
+    SessionDetails,
+    session_details_from_json,
+    session_details_to_json,
+    to_wire_session_details,
+)
 from .actions import (
     SmartSessionsModule,
     check_enabled_permissions,
@@ -14,12 +14,6 @@ from .actions import (
     is_permission_enabled,
     list_permissions,
     to_smart_sessions_module,
-)
-from .details import (
-    SessionDetails,
-    session_details_from_json,
-    session_details_to_json,
-    to_wire_session_details,
 )
 from .grant import (
     ActionConfig,
@@ -30,34 +24,14 @@ from .grant import (
     sign_grant,
     to_grant_session_details,
 )
-
-if TYPE_CHECKING:
-    from .mee_actions import (
-        PrepareForPermissionsResult,
-        SessionClient,
-        mee_session_actions,
-        prepare_for_permissions,
-        revoke_permission,
-        use_permission,
-    )
-
-_LAZY = {
-    "PrepareForPermissionsResult",
-    "SessionClient",
-    "mee_session_actions",
-    "prepare_for_permissions",
-    "revoke_permission",
-    "use_permission",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import mee_actions
-
-        return getattr(mee_actions, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .mee_actions import (
+    PrepareForPermissionsResult,
+    SessionClient,
+    mee_session_actions,
+    prepare_for_permissions,
+    revoke_permission,
+    use_permission,
+)
 
 __all__ = [
     "ActionConfig",

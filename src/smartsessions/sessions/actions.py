@@ -21,11 +21,11 @@ from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import get_permission_id
 from ..errors import InvalidInputError
-from ..mee._fee_token import FeeTokenInfo
 from ..rpc import call_word
 from ..signer import Signer
 from ..versions import SMART_SESSIONS_ADDRESS
-from .details import SessionDetails
+from ..wire.mee import FeeTokenInfo
+from ..wire.session import SessionDetails
 from .grant import (
     ActionConfig,
     build_grant_sessions,

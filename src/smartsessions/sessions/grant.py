@@ -37,12 +37,12 @@ from ..encoding.session import (
     SmartSessionMode,
 )
 from ..errors import ConfigurationError, InvalidInputError
-from ..mee._fee_token import FeeTokenInfo
 from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
 from ..policies.sudo import get_sudo_policy
 from ..signer import Signer, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
-from .details import MOCK_SIGNATURE, SessionDetails
+from ..wire.mee import FeeTokenInfo
+from ..wire.session import MOCK_SIGNATURE, SessionDetails
 
 __all__ = [
     "ActionConfig",

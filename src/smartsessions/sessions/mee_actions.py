@@ -39,12 +39,12 @@ from ..encoding.session import (
     SmartSessionMode,
 )
 from ..errors import InvalidInputError, RpcError
-from ..mee._fee_token import FeeTokenInfo
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
-from ..mee.wire import Simulation, Trigger
 from ..policies.payment import SessionAction
 from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
+from ..wire.mee import FeeTokenInfo, Simulation, Trigger
+from ..wire.session import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
 from .actions import (
     SmartSessionsModule,
     check_enabled_permissions,
@@ -53,7 +53,6 @@ from .actions import (
     is_permission_enabled,
     list_permissions,
 )
-from .details import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
 from .grant import ActionConfig, default_max_payment_amount, new_session, payment_groups
 
 __all__ = [

@@ -53,11 +53,12 @@ from eth_abi.abi import decode as abi_decode
 from ..._coerce import keccak, to_address
 from ...encoding.abi import encode_function_call
 from ...encoding.merkle import MerkleTree
+from ...encoding.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer
 from ...encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from ...errors import InvalidInputError, RpcError
-from ...mee.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, to_onchain_tx_payload
-from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
 from ...versions import MEE_VERSIONS
+from ...wire.mee import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
+from ..validator_layouts import to_onchain_tx_payload
 from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import NodeError
@@ -491,7 +492,7 @@ def _trigger_chain(body: SignedQuote, signature: QuoteSignature) -> int | None:
 
 def _needed(facts: QuoteFacts) -> int:
     """What a permit or an approve must allow: the trigger's amount as the client sends it at ``/exec`` (the SDKs add
-    the fee to it, as the trigger's docstring in :mod:`smartsessions.mee.wire` says), and at least the fee when the
+    the fee to it, as the trigger's docstring in :mod:`smartsessions.wire.mee` says), and at least the fee when the
     payment pulls it from the EOA."""
     amount = (facts.trigger.amount or 0) if facts.trigger is not None else 0
     return max(amount, facts.fee if facts.fusion_payment else 0)

@@ -47,8 +47,8 @@ from starlette.routing import Route
 from ..._coerce import to_bytes32
 from ..._json import LONE_SURROGATE_PROBLEM, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
-from ...mee.wire import QuoteRequest, SignedQuote, from_wire
 from ...rpc import quantity
+from ...wire.mee import QuoteRequest, SignedQuote, from_wire
 from ._chain import ChainClient
 from ._http import rpc_client
 from .acceptance import Acceptor

@@ -63,9 +63,9 @@ from eth_account.signers.local import LocalAccount
 
 from ...encoding.userop import PackedUserOperation
 from ...errors import RpcError
-from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, from_wire
 from ...rpc import RpcRevertError, quantity
 from ...versions import ENTRY_POINT_V07_ADDRESS
+from ...wire.mee import GetQuotePayload, MeeFilledUserOpDetails, from_wire
 from ..entrypoint import UserOpResult, encode_handle_ops, max_gas_limit, parse_user_op_results
 from ._chain import ChainClient
 from .config import NodeConfig

@@ -28,8 +28,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from ...encoding.abi import encode_function_call
-from ...mee.wire import MeeFilledUserOpDetails
 from ...versions import ENTRY_POINT_V07_ADDRESS
+from ...wire.mee import MeeFilledUserOpDetails
 from ._chain import ChainClient
 from .errors import NodeError
 from .simulation import SimulatedOp, simulate_user_ops

@@ -34,7 +34,7 @@ from eth_abi.abi import decode as abi_decode
 from ..._coerce import to_address
 from ...account.calls import decode_execute
 from ...errors import EncodingError
-from ...mee.wire import GetQuotePayload, MeeVersionEntry, Trigger, to_wire
+from ...wire.mee import GetQuotePayload, MeeVersionEntry, Trigger, to_wire
 from ..entrypoint import max_gas_limit
 from .errors import NodeError
 

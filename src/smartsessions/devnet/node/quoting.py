@@ -64,10 +64,13 @@ from ..._coerce import keccak
 from ...account.calls import Call, encode_execute_single
 from ...encoding.abi import abi_encode, encode_function_call
 from ...encoding.merkle import MerkleTree
+from ...encoding.quote import SuperTxEntry, get_super_tx_tree
 from ...encoding.session import SmartSessionMode
 from ...encoding.userop import PackedUserOperation, get_mee_user_op_hash, get_user_op_hash
-from ...mee.quote import SuperTxEntry, get_super_tx_tree
-from ...mee.wire import (
+from ...policies.payment import payment_cap
+from ...signer import personal_sign
+from ...versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
+from ...wire.mee import (
     FilledPaymentInfo,
     FilledUserOp,
     GetQuotePayload,
@@ -77,10 +80,7 @@ from ...mee.wire import (
     from_wire,
     to_wire,
 )
-from ...policies.payment import payment_cap
-from ...sessions.details import MOCK_SIGNATURE, SessionDetails
-from ...signer import personal_sign
-from ...versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
+from ...wire.session import MOCK_SIGNATURE, SessionDetails
 from ..deploy import NODE_PAYMASTER_ADDRESS
 from ..entrypoint import max_gas_limit
 from ._chain import ChainClient, ChainFees

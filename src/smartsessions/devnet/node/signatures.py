@@ -26,20 +26,22 @@ from hexbytes import HexBytes
 from ..._coerce import keccak, to_address
 from ...account.nexus import BOOTSTRAP_SELECTOR, CREATE_ACCOUNT_SELECTOR
 from ...encoding.abi import encode_function_call
-from ...encoding.session import SmartSessionMode
-from ...encoding.signature import encode_mee_short_signature, encode_smart_session_signature
-from ...mee.quote import (
+from ...encoding.quote import (
     PERMIT_TYPEHASH,
     QUOTE_PREFIX_ONCHAIN,
     QUOTE_PREFIX_PERMIT,
     QUOTE_PREFIX_SIMPLE,
+    get_permit_digest,
+)
+from ...encoding.session import SmartSessionMode
+from ...encoding.signature import encode_mee_short_signature, encode_smart_session_signature
+from ...wire.session import MOCK_SIGNATURE, SessionDetails
+from ..validator_layouts import (
     encode_onchain_signature_full,
     encode_onchain_signature_short,
     encode_permit_signature_full,
     encode_simple_signature_full,
-    get_permit_digest,
 )
-from ...sessions.details import MOCK_SIGNATURE, SessionDetails
 from .errors import NodeError
 
 __all__ = [

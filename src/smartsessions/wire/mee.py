@@ -7,14 +7,14 @@ Conventions, as the reference client writes and reads them:
 * JS bigints are **decimal strings** (:data:`BigIntStr`: any integer form is read, a decimal string is written);
   values §9 types as ``number`` stay numbers (timestamps in a quote request, ``meeVersions[].chainId``,
   ``trigger.chainId``, token decimals);
-* session details use the wire form of :mod:`smartsessions.sessions.details` (bigints as decimal strings);
+* session details use the wire form of :mod:`smartsessions.wire.session` (bigints as decimal strings);
 * absent optional keys are omitted (``undefined`` in JS), never written as ``null``: use :func:`to_wire`.
 
 Unknown keys: every model here **ignores** keys it does not know (pydantic ``extra="ignore"``). The reference client
 sends more than §9 lists (its types evolve between SDK versions) and the hosted node answers more than the SDK reads
 (spec Appendix E.6); refusing them would break one side on every minor version. Everything a node or client acts on
 is modelled and validated; a key that is dropped is by definition not acted on. The structs inside session details
-(:class:`~smartsessions.sessions.details.SessionDetails`) keep their strict validation: their bytes are signed.
+(:class:`~smartsessions.wire.session.SessionDetails`) keep their strict validation: their bytes are signed.
 
 Parse with :func:`from_wire`, which reports the first bad field by its JSON path (``userOps[0].callData``), so a
 node can answer ``400 {"error": "userOps[0].callData: ..."}``.
@@ -41,8 +41,7 @@ from .._json import json_value_problem
 from .._model import Address, Bytes32, HexData, Model, Uint8, Uint64, Uint256, _wrap
 from ..encoding.userop import PackedUserOperation
 from ..errors import InvalidInputError
-from ..sessions.details import SessionDetails, to_wire_session_details
-from ._fee_token import FeeTokenInfo
+from .session import SessionDetails, to_wire_session_details
 
 __all__ = [
     "EXECUTION_STATUSES",
@@ -272,6 +271,15 @@ class QuoteRequestUserOp(WireModel):
     simulation_overrides: JsonObject | None = None
 
 
+class FeeTokenInfo(Model):
+    """The token the super-transaction's fee is paid in, and the chain it is paid on. A plain (strict) model, not a
+    :class:`WireModel`: the session layer builds it from user input, where an unknown key is a mistake to name."""
+
+    address: Address
+    chain_id: Uint64
+    gas_refund_address: Address | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
 class PaymentInfo(WireModel):
     """Who pays the super-transaction's fee, in what, and on which chain (§9.3 ``paymentInfo``)."""
 
@@ -372,7 +380,8 @@ class MeeFilledUserOpDetails(WireModel):
 
 class GetQuotePayload(WireModel):
     """The quote (§9.4): ``hash`` is the super-transaction hash (the Merkle root the client signs); ``commitment``
-    is the node's EIP-191 signature over that root (65 bytes, see :func:`smartsessions.mee.quote.verify_commitment`;
+    is the node's EIP-191 signature over that root (65 bytes, see
+    :func:`smartsessions.encoding.quote.verify_commitment`;
     kept as bytes of any length, so that a node answering otherwise still parses); ``userOps[0]`` is the payment
     userOp (the gas-tank entry when sponsored)."""
 

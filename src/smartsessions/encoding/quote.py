@@ -1,5 +1,6 @@
-"""Super-transaction hashing and the quote signature formats the client sends to the MEE node (spec §9.6, §9.7),
-plus the K1MeeValidator layouts the node turns them into (spec §11.2).
+"""Super-transaction hashing and the quote signature formats the client sends to the MEE node (spec §9.6, §9.7).
+The K1MeeValidator layouts the node turns them into (spec §11.2) are the node's business:
+:mod:`smartsessions.devnet.validator_layouts`.
 
 One signature covers every userOp of every chain: the signer signs the Merkle root of the userOps' leaves (the
 super-transaction hash); each userOp later carries the proof of its own leaf.
@@ -31,20 +32,15 @@ __all__ = [
     "QUOTE_PREFIX_SIMPLE",
     "SuperTxEntry",
     "encode_onchain_quote_signature",
-    "encode_onchain_signature_full",
-    "encode_onchain_signature_short",
     "encode_permit_quote_signature",
-    "encode_permit_signature_full",
-    "encode_simple_signature_full",
     "get_permit_digest",
     "get_super_tx_leaf",
     "get_super_tx_tree",
     "recover_commitment_signer",
     "sign_quote",
-    "to_onchain_tx_payload",
+    "signature_vrs",
     "verify_commitment",
 ]
-
 QUOTE_PREFIX_SIMPLE = bytes.fromhex("177eee00")
 QUOTE_PREFIX_ONCHAIN = bytes.fromhex("177eee01")
 QUOTE_PREFIX_PERMIT = bytes.fromhex("177eee02")
@@ -102,7 +98,7 @@ def recover_commitment_signer(*, quote_hash: object, commitment: object) -> str 
 def verify_commitment(quote: Any, node: object | None = None) -> bool:
     """True if ``quote.commitment`` is ``node``'s signature over ``quote.hash`` (see :func:`recover_commitment_signer`).
 
-    ``quote`` is a :class:`~smartsessions.mee.wire.GetQuotePayload` (or anything with ``hash``, ``commitment`` and
+    ``quote`` is a :class:`~smartsessions.wire.mee.GetQuotePayload` (or anything with ``hash``, ``commitment`` and
     ``node`` attributes) or the quote's wire JSON; ``node`` defaults to the address the quote names (``quote.node``).
     A client that knows its node's address (from ``GET /info``) passes it, so that a quote cannot name another."""
     if isinstance(quote, Mapping):
@@ -150,7 +146,8 @@ def get_permit_digest(
     return HexBytes(keccak(b"\x19\x01" + bytes(to_bytes32(domain_separator, field="domain_separator")) + struct))
 
 
-def _split(signature: object) -> tuple[int, bytes, bytes]:
+def signature_vrs(signature: object) -> tuple[int, bytes, bytes]:
+    """``(v, r, s)`` of a 65-byte ``r ‖ s ‖ v`` signature: the order the permit layouts encode them in."""
     sig = bytes(to_bytes(signature, field="signature", length=65))
     return sig[64], sig[:32], sig[32:64]
 
@@ -167,7 +164,7 @@ def encode_permit_quote_signature(
 ) -> HexBytes:
     """The fusion permit quote signature:
     ``0x177eee02 ‖ abi.encode(token, spender, domainSeparator, PERMIT_TYPEHASH, amount, chainId, nonce, v, r, s)``."""
-    v, r, s = _split(signature)
+    v, r, s = signature_vrs(signature)
     body = abi_encode(
         [
             "address",
@@ -206,133 +203,3 @@ def encode_onchain_quote_signature(*, tx_hash: object, chain_id: object) -> HexB
         what="on-chain signature",
     )
     return HexBytes(QUOTE_PREFIX_ONCHAIN + body)
-
-
-def encode_simple_signature_full(
-    *,
-    super_tx_hash: object,
-    lower_bound_timestamp: object,
-    upper_bound_timestamp: object,
-    proof: Sequence[object],
-    signature: object,
-) -> HexBytes:
-    """The K1MeeValidator userOp layout for an owner userOp (spec §11.2, simple mode):
-    ``0x177eee00 ‖ abi.encode(superTxHash, uint48 lower, uint48 upper, bytes32[] proof, bytes sig)``."""
-    lower = to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48)
-    upper = to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48)
-    if upper < lower:
-        raise InvalidInputError(
-            "upper_bound_timestamp",
-            "is before lower_bound_timestamp",
-            fix="pass a window with upper >= lower",
-        )
-    body = abi_encode(
-        ["bytes32", "uint48", "uint48", "bytes32[]", "bytes"],
-        [
-            bytes(to_bytes32(super_tx_hash, field="super_tx_hash")),
-            lower,
-            upper,
-            [bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof)],
-            bytes(to_bytes(signature, field="signature")),
-        ],
-        what="simple signature",
-    )
-    return HexBytes(QUOTE_PREFIX_SIMPLE + body)
-
-
-def encode_permit_signature_full(
-    *,
-    token: object,
-    spender: object,
-    domain_separator: object,
-    amount: object,
-    nonce: object,
-    is_permit_tx: bool,
-    super_tx_hash: object,
-    lower_bound_timestamp: object,
-    upper_bound_timestamp: object,
-    signature: object,
-    proof: Sequence[object],
-) -> HexBytes:
-    """The K1MeeValidator userOp layout for a fusion permit (spec §11.2): ``0x177eee02 ‖ abi.encode(tuple)``.
-
-    ``signature`` is the owner's EIP-2612 permit signature with ``deadline = uint256(super_tx_hash)``; with
-    ``is_permit_tx`` the validator submits the permit to the token before the userOp runs.
-    """
-    v, r, s = _split(signature)
-    body = abi_encode(
-        ["(address,address,bytes32,uint256,uint256,bool,bytes32,uint48,uint48,uint8,bytes32,bytes32,bytes32[])"],
-        [
-            (
-                to_address(token, field="token"),
-                to_address(spender, field="spender"),
-                bytes(to_bytes32(domain_separator, field="domain_separator")),
-                to_uint(amount, field="amount"),
-                to_uint(nonce, field="nonce"),
-                bool(is_permit_tx),
-                bytes(to_bytes32(super_tx_hash, field="super_tx_hash")),
-                to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48),
-                to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48),
-                v,
-                r,
-                s,
-                [bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof)],
-            )
-        ],
-        what="permit signature",
-    )
-    return HexBytes(QUOTE_PREFIX_PERMIT + body)
-
-
-def to_onchain_tx_payload(raw_transaction: object) -> bytes:
-    """The ``txType ‖ rlp`` the K1MeeValidator reads from a signed transaction in its EIP-2718 form (what
-    ``eth_getRawTransactionByHash`` returns): an EIP-1559 transaction (``0x02 ‖ rlp``) as is, a legacy one (a bare
-    RLP list) with ``0x00`` prepended (spec §11.2). Other types are refused: the validator reads only these two."""
-    raw = bytes(to_bytes(raw_transaction, field="raw_transaction"))
-    if not raw:
-        raise InvalidInputError("raw_transaction", "is empty")
-    if raw[0] >= 0xC0:
-        return b"\x00" + raw
-    if raw[0] == 0x02:
-        return raw
-    raise InvalidInputError(
-        "raw_transaction",
-        f"is a type 0x{raw[0]:02x} transaction; on-chain triggers must be legacy or EIP-1559 (type 0x02)",
-        fix="send the trigger as a legacy or EIP-1559 transaction",
-    )
-
-
-def _proof_items(proof: Sequence[object]) -> bytes:
-    if len(proof) > 255:
-        raise InvalidInputError("proof", f"has {len(proof)} items; the on-chain layout counts them in one byte")
-    return b"".join(bytes(to_bytes32(p, field=f"proof[{k}]")) for k, p in enumerate(proof))
-
-
-def encode_onchain_signature_full(
-    *,
-    signed_transaction: object,
-    proof: Sequence[object],
-    lower_bound_timestamp: object,
-    upper_bound_timestamp: object,
-) -> HexBytes:
-    """The K1MeeValidator userOp layout for an on-chain trigger (spec §11.2): ``0x177eee01 ‖ txType ‖ rlpSignedTx ‖
-    proof items ‖ uint8 proofCount ‖ uint48 lower ‖ uint48 upper`` (packed). ``signed_transaction`` is the raw
-    transaction (see :func:`to_onchain_tx_payload`), whose data ends with the super-transaction hash."""
-    lower = to_uint(lower_bound_timestamp, field="lower_bound_timestamp", bits=48)
-    upper = to_uint(upper_bound_timestamp, field="upper_bound_timestamp", bits=48)
-    return HexBytes(
-        QUOTE_PREFIX_ONCHAIN
-        + to_onchain_tx_payload(signed_transaction)
-        + _proof_items(proof)
-        + bytes([len(proof)])
-        + lower.to_bytes(6, "big")
-        + upper.to_bytes(6, "big")
-    )
-
-
-def encode_onchain_signature_short(*, signed_transaction: object, proof: Sequence[object]) -> HexBytes:
-    """The short on-chain layout (spec §11.4; session userOps and ERC-1271): ``0x177eee01 ‖ txType ‖ rlpSignedTx ‖
-    proof items ‖ uint8 proofCount``, no timestamps (the leaf is the hash itself)."""
-    return HexBytes(
-        QUOTE_PREFIX_ONCHAIN + to_onchain_tx_payload(signed_transaction) + _proof_items(proof) + bytes([len(proof)])
-    )
