@@ -24,7 +24,7 @@ from smartsessions import (
 )
 from smartsessions.devnet.network import read_state
 from smartsessions.encoding.abi import encode_function_call
-from smartsessions.mee.client import SupertransactionReceipt
+from smartsessions.mee.results import SupertransactionReceipt
 
 MEE_VERSION = "2.1.0"
 

@@ -17,7 +17,7 @@ Decoders covered (anything that reads data from outside):
 * ``mee.wire.from_wire`` for ``QuoteRequest``, ``GetQuotePayload``, ``SignedQuote``, ``ExplorerResponse``,
   ``GetInfoPayload``, ``ExecResponse`` and ``ErrorResponse``;
 * ``mee.quote.recover_commitment_signer`` and ``verify_commitment`` (of a quote's JSON or anything else);
-* ``mee.client.parse_error_message``; ``mee._refusals.explain_refusal`` and ``where_of``;
+* ``mee.node_errors.parse_error_message``; ``mee._refusals.explain_refusal`` and ``where_of``;
   ``mee.receipt.summarize_receipt``;
 * ``rpc.decode_response`` and the batch reader ``rpc._batch_results``; the readers of RPC results ``rpc.quantity``,
   ``rpc.return_data`` and ``rpc.call_word``;
@@ -87,7 +87,7 @@ from smartsessions.encoding.abi import abi_encode, selector
 from smartsessions.encoding.quote import recover_commitment_signer, verify_commitment
 from smartsessions.encoding.signature import decode_mee_short_signature, encode_mee_short_signature
 from smartsessions.mee._refusals import OpContext, explain_refusal, where_of
-from smartsessions.mee.client import parse_error_message
+from smartsessions.mee.node_errors import parse_error_message
 from smartsessions.mee.receipt import summarize_receipt
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, decode_action_config
 from smartsessions.rpc import _batch_results, call_word, decode_response, quantity, return_data

@@ -50,7 +50,8 @@ from smartsessions._json import _first_problem, first_lone_surrogate, json_value
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.encoding.session import SmartSessionMode
-from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
+from smartsessions.mee.client import MeeClient
+from smartsessions.mee.http import MAX_ANSWER_BYTES
 from smartsessions.rpc import (
     MAX_RESPONSE_BYTES,
     RpcClient,
@@ -504,7 +505,8 @@ def test_deep_values_sent_to_an_endpoint_are_refused_without_a_crash() -> None:
         """
         import asyncio, httpx
         from smartsessions import InvalidInputError
-        from smartsessions.mee.client import MAX_ANSWER_BYTES, MeeClient
+        from smartsessions.mee.client import MeeClient
+        from smartsessions.mee.http import MAX_ANSWER_BYTES
         from smartsessions.rpc import RpcClient, encode_request
 
         deep = []

@@ -258,7 +258,7 @@ class World:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     clock = SimpleNamespace(time=lambda: NOW + 0.5)
-    monkeypatch.setattr("smartsessions.mee.client.time", clock)
+    monkeypatch.setattr("smartsessions.mee.request.time", clock)
     return World(FakeNode(), {8453: FakeChain(8453), 10: FakeChain(10)})
 
 
@@ -853,21 +853,21 @@ def answer(chain: FakeChain, method: str, result: Any, *, to: str | None = None,
 
 @pytest.mark.parametrize("hostile", ["0xzz", "0x" + "zz" * 32, "0x1 ", 7, None, ["0x01"]])
 async def test_permit_token_answers_that_are_not_hex_data(world: World, hostile: Any) -> None:
-    from smartsessions.mee.client import _read_permit_token
+    from smartsessions.mee.permit import read_permit_token
 
     answer(world.chains[8453], "eth_call", hostile, to=USDC[8453], selector=NONCES)
     deployment = world.account().deployment_on(8453)
     with pytest.raises(RpcError, match=r"answered nonces\(owner\) of the token 0x8335.* not 0x hex data"):
-        await _read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
+        await read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
 
 
 async def test_permit_token_nonce_shorter_than_a_word_is_no_permit(world: World) -> None:
-    from smartsessions.mee.client import _read_permit_token
+    from smartsessions.mee.permit import read_permit_token
 
     answer(world.chains[8453], "eth_call", "0x01", to=USDC[8453], selector=NONCES)
     deployment = world.account().deployment_on(8453)
     with pytest.raises(ConfigurationError, match=r"its nonces\(owner\) answered 1 bytes, not a uint256") as refused:
-        await _read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
+        await read_permit_token(deployment, USDC[8453], OWNER.address, 8453)
     assert refused.value.field == "trigger.token_address"
 
 
@@ -889,7 +889,7 @@ async def test_receipts_that_are_not_receipts(world: World, receipt: Any, match:
 
 
 def test_gas_used_of_a_receipt_that_is_not_hex() -> None:
-    from smartsessions.mee.client import SupertransactionReceipt
+    from smartsessions.mee.results import SupertransactionReceipt
 
     receipt = SupertransactionReceipt(
         hash="0x", status="MINED_SUCCESS", is_finalised=True, json={}, payload=None,  # type: ignore[arg-type]

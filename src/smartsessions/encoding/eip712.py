@@ -17,7 +17,7 @@ from typing import Any
 
 from hexbytes import HexBytes
 
-from .._coerce import keccak, to_address, to_uint
+from .._coerce import keccak, to_address, to_bytes32, to_uint
 from .._model import HexData
 from ..versions import SMART_SESSIONS_ADDRESS
 from .session import (
@@ -47,6 +47,7 @@ __all__ = [
     "SESSION_TYPEHASH",
     "SIGNED_PERMISSIONS_TYPEHASH",
     "SMART_SESSION_DOMAIN_SEPARATOR",
+    "domain_separator",
     "get_session_digest",
     "hash_action_data",
     "hash_chain_digests",
@@ -101,8 +102,33 @@ SESSION_TYPEHASH = _typehash("SignedSession")
 CHAIN_SESSION_TYPEHASH = _typehash("ChainSession")
 MULTICHAIN_SESSION_TYPEHASH = _typehash("MultiChainSession")
 
-_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version)")
-SMART_SESSION_DOMAIN_SEPARATOR = keccak(_DOMAIN_TYPEHASH + keccak(b"SmartSession") + keccak(b"1"))
+
+def domain_separator(
+    *,
+    name: str,
+    version: str,
+    chain_id: int | None = None,
+    verifying_contract: str | None = None,
+    salt: object | None = None,
+) -> bytes:
+    """``hashStruct(EIP712Domain)`` over the fields given (EIP-712 leaves out the ones a domain does not use, and
+    keeps the others in this order): the one domain hash, for SmartSessions' own domain and for a permit token's."""
+    fields = ["string name", "string version"]
+    words = [keccak(name.encode()), keccak(version.encode())]
+    if chain_id is not None:
+        fields.append("uint256 chainId")
+        words.append(to_uint(chain_id, field="chain_id").to_bytes(32, "big"))
+    if verifying_contract is not None:
+        fields.append("address verifyingContract")
+        words.append(_addr(to_address(verifying_contract, field="verifying_contract")))
+    if salt is not None:
+        fields.append("bytes32 salt")
+        words.append(bytes(to_bytes32(salt, field="salt")))
+    typehash = keccak(f"EIP712Domain({','.join(fields)})".encode())
+    return keccak(typehash + b"".join(words))
+
+
+SMART_SESSION_DOMAIN_SEPARATOR = domain_separator(name="SmartSession", version="1")
 
 #: The ``types`` object of the typed data, as viem / eth-account take it.
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {

@@ -10,14 +10,18 @@ is the node's ``isConfirmed``, which it sets once the userOp's block has its ``?
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._repr import bounded_repr
-from ..errors import InvalidInputError
+from ..account.multichain import MultichainNexusAccount
+from ..errors import InvalidInputError, RpcError
+from ..rpc import RpcClient, quantity
+from ..wire.mee import ExplorerResponse
 
-__all__ = ["ReceiptSummary", "summarize_receipt"]
+__all__ = ["ReceiptSummary", "summarize_receipt", "transaction_receipts"]
 
 Status = Literal["PENDING", "MINING", "MINED_SUCCESS", "MINED_FAIL", "FAILED"]
 
@@ -106,3 +110,33 @@ def summarize_receipt(
     if relevant and all(statuses[k] == "MINED_SUCCESS" and confirmed(op) for k, op in relevant):
         return ReceiptSummary("MINED_SUCCESS", True)
     return ReceiptSummary("PENDING", False)
+
+
+async def transaction_receipts(account: MultichainNexusAccount, payload: ExplorerResponse) -> list[dict[str, Any]]:
+    """The receipts of the transactions that carried a succeeded super-transaction's userOps (one batch per chain,
+    chains at once), in the userOps' order; ``{}`` for one the chain does not know."""
+    by_chain: dict[int, list[str]] = {}
+    for op in payload.user_ops[1:]:
+        if op.execution_data is not None and (not op.is_clean_up_user_op or op.execution_status == "MINED_SUCCESS"):
+            by_chain.setdefault(op.chain_id, []).append("0x" + bytes(op.execution_data).hex())
+
+    async def chain_receipts(chain_id: int, hashes: list[str]) -> dict[str, Any]:
+        unique = list(dict.fromkeys(hashes))
+        rpc: RpcClient = account.deployment_on(chain_id).rpc
+        results = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in unique])
+        for h, receipt in zip(unique, results, strict=True):  # gas_used adds them up: read them now
+            what = f"eth_getTransactionReceipt({h}) on chain {chain_id}"
+            if receipt is not None and not isinstance(receipt, dict):
+                raise RpcError(f"The endpoint answered {what} with {bounded_repr(receipt)}, not a receipt.")
+            if receipt:
+                quantity(receipt.get("gasUsed", "0x0"), what=f"the gasUsed of {what}")
+        return dict(zip(unique, results, strict=True))
+
+    found: dict[str, Any] = {}
+    for part in await asyncio.gather(*(chain_receipts(c, h) for c, h in by_chain.items())):
+        found.update(part)
+    return [
+        found.get("0x" + bytes(op.execution_data).hex()) or {}
+        for op in payload.user_ops[1:]
+        if op.execution_data is not None
+    ]

@@ -40,6 +40,7 @@ from ..encoding.session import (
 )
 from ..errors import InvalidInputError, RpcError
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
+from ..mee.request import first_mode_per_chain, session_details_by_chain
 from ..policies.payment import SessionAction
 from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -322,21 +323,16 @@ def _reassign_modes(
     signed: SignedMeeQuote, details: Sequence[SessionDetails], mode: SmartSessionMode
 ) -> SignedMeeQuote:
     """The signed quote's session details: the first userOp of each chain gets ``mode``, later ones USE (the
-    sponsor's entry is left as it is)."""
+    sponsor's entry is left as it is), by the rule the quote request was built with."""
     body = dict(signed.json)
     ops = [dict(op) for op in body["userOps"]]
     start = 1 if body.get("paymentInfo", {}).get("sponsored") else 0
-    by_chain: dict[int, SessionDetails] = {}
-    for d in details:
-        if d.chain_id is not None:
-            by_chain.setdefault(d.chain_id, d)
-    seen: set[int] = set()
-    for k in range(start, len(ops)):
-        chain_id = int(ops[k]["chainId"])
+    by_chain = session_details_by_chain(details)
+    chains = [int(op["chainId"]) for op in ops[start:]]
+    for chain_id in chains:
         if chain_id not in by_chain:
             raise InvalidInputError("session_details", f"No session details found for chainId {chain_id}")
-        op_mode = mode if chain_id not in seen else SmartSessionMode.USE
-        seen.add(chain_id)
+    for k, (chain_id, op_mode) in enumerate(zip(chains, first_mode_per_chain(chains, mode), strict=True), start):
         ops[k]["sessionDetails"] = to_wire_session_details(by_chain[chain_id].model_copy(update={"mode": op_mode}))
     body["userOps"] = ops
     return SignedMeeQuote(json=body)
