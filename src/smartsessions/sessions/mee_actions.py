@@ -13,11 +13,10 @@ MEE client (``session_client.wait_for_supertransaction_receipt(...)``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Literal
 
 from .._coerce import to_address, to_bytes32
 from ..account.calls import Call
@@ -69,8 +68,6 @@ __all__ = [
 #: The reference SDK's error text for ENABLE_AND_USE with details that cannot enable (prepare-flow details).
 ENABLE_AND_USE_ERROR = "ENABLE_AND_USE mode cannot be used with given session details, instead try USE mode directly"
 _ZERO = "0x0000000000000000000000000000000000000000"
-P = ParamSpec("P")
-R = TypeVar("R")
 _MODULE_TYPE_VALIDATOR = 1
 
 
@@ -423,45 +420,23 @@ async def revoke_permission(
 # -- binding ----------------------------------------------------------------------------------------------------------
 
 
-class _Bound(Generic[P, R]):
-    """An action bound to the session client's MEE client on attribute access (typed like the action, minus the
-    client)."""
+class SessionClient(MeeClient):
+    """A MEE client with the session actions as its own methods (``mee_client.extend(mee_session_actions)``): the
+    seed's six, ``list_permissions`` and ``revoke_permission``, on top of everything the MEE client does. It is the
+    client it extends, seen with more methods: the same node connection, account and state (closing either closes
+    both). Each method is the module function of the same name, with this client as its first argument."""
 
-    def __init__(self, fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> None:
-        self.fn = fn
-        self.__doc__ = fn.__doc__
+    def __init__(self, client: MeeClient) -> None:  # the extended client's own state, shared, not copied
+        vars(self).update(vars(client))
 
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> _Bound[P, R]: ...
-
-    @overload
-    def __get__(self, obj: SessionClient, owner: type[Any]) -> Callable[P, Awaitable[R]]: ...
-
-    def __get__(self, obj: SessionClient | None, owner: type[Any]) -> _Bound[P, R] | Callable[P, Awaitable[R]]:
-        if obj is None:
-            return self
-        return functools.partial(self.fn, obj.client)
-
-
-class SessionClient:
-    """A MEE client with the session actions bound to it (``mee_client.extend(mee_session_actions)``): the seed's six
-    methods, ``list_permissions`` and ``revoke_permission``. Anything else is the MEE client's (``get_quote``,
-    ``wait_for_supertransaction_receipt``, ``account``, ...)."""
-
-    prepare_for_permissions = _Bound(prepare_for_permissions)
-    grant_permission_typed_data_sign = _Bound(grant_permission_typed_data_sign)
-    grant_permission_personal_sign = _Bound(grant_permission_personal_sign)
-    use_permission = _Bound(use_permission)
-    is_permission_enabled = _Bound(is_permission_enabled)
-    check_enabled_permissions = _Bound(check_enabled_permissions)
-    list_permissions = _Bound(list_permissions)
-    revoke_permission = _Bound(revoke_permission)
-
-    def __init__(self, client: MeeClient) -> None:
-        self.client = client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
+    prepare_for_permissions = prepare_for_permissions
+    grant_permission_typed_data_sign = grant_permission_typed_data_sign
+    grant_permission_personal_sign = grant_permission_personal_sign
+    use_permission = use_permission
+    is_permission_enabled = is_permission_enabled
+    check_enabled_permissions = check_enabled_permissions
+    list_permissions = list_permissions
+    revoke_permission = revoke_permission
 
 
 def mee_session_actions(client: MeeClient) -> SessionClient:
