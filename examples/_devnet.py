@@ -87,7 +87,7 @@ class Devnet:
         client = await create_mee_client(
             account=account, url=self.state["node"]["url"], api_key=self.state["node"]["apiKey"]
         )
-        self.opened += [client, account]
+        self.opened.append(client)  # closing it closes the account's connections too
         return client.extend(mee_session_actions)
 
     async def owner_client(self) -> SessionClient:

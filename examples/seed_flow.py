@@ -222,8 +222,8 @@ async def main(state_file: Path) -> None:
         line("rule", refused.rule)
     line("counter", f"{await read_uint(dapp_client, home, counter, 'number()')} (unchanged)")
 
-    for closable in (dapp_client, redeemer_account, mee_client, account):
-        await closable.aclose()
+    for client in (dapp_client, mee_client):  # a client closes its account's connections too
+        await client.aclose()
     title("Done.")
 
 

@@ -88,7 +88,7 @@ from .sessions import (
     to_smart_sessions_module,
 )
 from .sessions.mee_actions import SessionClient, mee_session_actions
-from .signer import Signer
+from .signer import AnySigner, HashSigner, Signer
 from .versions import (
     ENTRY_POINT_V07_ADDRESS,
     SMART_SESSIONS_ADDRESS,
@@ -111,6 +111,7 @@ __all__ = [
     "AccountError",
     "ActionConfig",
     "ActionData",
+    "AnySigner",
     "Call",
     "ChainConfiguration",
     "ChainDigest",
@@ -129,6 +130,7 @@ __all__ = [
     "FeePaymentBlockedError",
     "FeeTokenInfo",
     "FeeTokenNotSupportedError",
+    "HashSigner",
     "Instruction",
     "InsufficientBalanceError",
     "InvalidInputError",

@@ -226,6 +226,10 @@ class RpcClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._client.is_closed
+
     async def _post(self, payload: Any) -> Any:
         try:
             request = self._client.build_request("POST", self.url, json=payload)

@@ -50,8 +50,7 @@ from smartsessions._json import _first_problem, first_lone_surrogate, json_value
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.encoding.session import SmartSessionMode
-from smartsessions.mee.client import MeeClient
-from smartsessions.mee.http import MAX_ANSWER_BYTES
+from smartsessions.mee.http import MAX_ANSWER_BYTES, NodeConnection
 from smartsessions.rpc import (
     MAX_RESPONSE_BYTES,
     RpcClient,
@@ -365,7 +364,7 @@ def _answering(content: bytes) -> httpx.MockTransport:
 
 
 async def test_an_mee_answer_with_a_lone_surrogate() -> None:
-    client = MeeClient(account=None, url="http://node/v1", transport=_answering(b'{"error": "x\\ud800"}'))  # type: ignore[arg-type]
+    client = NodeConnection("http://node/v1", transport=_answering(b'{"error": "x\\ud800"}'))
     with pytest.raises(MeeApiError) as refused:
         await client.request("info", method="GET")
     message = str(refused.value)
@@ -409,10 +408,8 @@ async def test_an_endless_mee_answer_is_refused_at_the_bound() -> None:
     """A hostile node that answers without end: the client stops reading at the bound (16 MiB), not at the end of
     the machine's memory."""
     body = _Endless()
-    client = MeeClient(
-        account=None,  # type: ignore[arg-type]
-        url="http://node/v1",
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=body)),
+    client = NodeConnection(
+        "http://node/v1", transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=body))
     )
     with pytest.raises(MeeApiError, match=f"answered GET info with more than {MAX_ANSWER_BYTES} bytes"):
         await client.request("info", method="GET")
@@ -505,8 +502,7 @@ def test_deep_values_sent_to_an_endpoint_are_refused_without_a_crash() -> None:
         """
         import asyncio, httpx
         from smartsessions import InvalidInputError
-        from smartsessions.mee.client import MeeClient
-        from smartsessions.mee.http import MAX_ANSWER_BYTES
+        from smartsessions.mee.http import NodeConnection
         from smartsessions.rpc import RpcClient, encode_request
 
         deep = []
@@ -520,7 +516,7 @@ def test_deep_values_sent_to_an_endpoint_are_refused_without_a_crash() -> None:
             except InvalidInputError as exc:
                 print(exc.field, "|", exc.problem)
             try:
-                await MeeClient(account=None, url="http://node", transport=ok).request("quote", body={"a": deep})
+                await NodeConnection("http://node", transport=ok).request("quote", body={"a": deep})
             except InvalidInputError as exc:
                 print(exc.field[:9], "|", exc.problem)
 

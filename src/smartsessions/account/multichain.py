@@ -23,7 +23,7 @@ from ..encoding.abi import encode_function_call
 from ..encoding.userop import get_nonce_key
 from ..errors import AccountError, ChainNotConfiguredError, ConfigurationError, RpcError
 from ..rpc import RpcClient, call_word, quantity
-from ..signer import Signer
+from ..signer import AnySigner
 from ..versions import ENTRY_POINT_V07_ADDRESS, MeeVersionConfig, get_mee_version
 from .calls import Call, encode_execute
 from .nexus import to_init_code, to_init_data
@@ -159,7 +159,7 @@ class NexusDeployment:
 
 @dataclass
 class MultichainNexusAccount:
-    signer: Signer
+    signer: AnySigner
     deployments: list[NexusDeployment]
 
     @property
@@ -180,11 +180,18 @@ class MultichainNexusAccount:
     def address_on(self, chain_id: int) -> str:
         return self.deployment_on(chain_id).address
 
+    async def __aenter__(self) -> MultichainNexusAccount:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
+        """Close the RPC connection of every chain (closing twice is harmless)."""
         await asyncio.gather(*(d.rpc.aclose() for d in self.deployments))
 
 
-async def _deployment(signer: Signer, config: ChainConfiguration, index: int) -> NexusDeployment:
+async def _deployment(signer: AnySigner, config: ChainConfiguration, index: int) -> NexusDeployment:
     version = get_mee_version(config.version)
     rpc = RpcClient(config.rpc_url)
     owner = None if config.account_address is not None else signer.address
@@ -243,7 +250,7 @@ async def _deployment(signer: Signer, config: ChainConfiguration, index: int) ->
 
 async def to_multichain_nexus_account(
     *,
-    signer: Signer,
+    signer: AnySigner,
     chain_configurations: Sequence[ChainConfiguration | dict[str, Any]],
     index: int = 0,
 ) -> MultichainNexusAccount:

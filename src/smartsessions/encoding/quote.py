@@ -23,7 +23,7 @@ from ..encoding.abi import abi_encode
 from ..encoding.merkle import MerkleTree
 from ..encoding.userop import get_mee_user_op_hash
 from ..errors import InvalidInputError
-from ..signer import Signer, personal_sign
+from ..signer import AnySigner, apersonal_sign, personal_sign
 
 __all__ = [
     "PERMIT_TYPEHASH",
@@ -31,6 +31,7 @@ __all__ = [
     "QUOTE_PREFIX_PERMIT",
     "QUOTE_PREFIX_SIMPLE",
     "SuperTxEntry",
+    "asign_quote",
     "encode_onchain_quote_signature",
     "encode_permit_quote_signature",
     "get_permit_digest",
@@ -72,9 +73,14 @@ def get_super_tx_tree(entries: Sequence[SuperTxEntry]) -> MerkleTree:
     return MerkleTree([get_super_tx_leaf(e) for e in entries])
 
 
-def sign_quote(signer: Signer, quote_hash: object) -> HexBytes:
+def sign_quote(signer: AnySigner, quote_hash: object) -> HexBytes:
     """The simple-mode quote signature for MEE < 2.2.1: ``0x177eee00 ‖ personal_sign(quote.hash)``."""
     return HexBytes(QUOTE_PREFIX_SIMPLE + bytes(personal_sign(signer, quote_hash)))
+
+
+async def asign_quote(signer: AnySigner, quote_hash: object) -> HexBytes:
+    """:func:`sign_quote` for any signer, a remote one included."""
+    return HexBytes(QUOTE_PREFIX_SIMPLE + bytes(await apersonal_sign(signer, quote_hash)))
 
 
 def recover_commitment_signer(*, quote_hash: object, commitment: object) -> str | None:

@@ -36,10 +36,10 @@ from ..account.instructions import AnyInstruction, to_instruction
 from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import encode_function_call
 from ..encoding.quote import (
+    asign_quote,
     encode_onchain_quote_signature,
     encode_permit_quote_signature,
     get_permit_digest,
-    sign_quote,
 )
 from ..errors import (
     ChainNotSupportedError,
@@ -49,7 +49,7 @@ from ..errors import (
     MeeApiError,
     SupertransactionTimeoutError,
 )
-from ..signer import sign_typed_digest
+from ..signer import asign_typed_digest
 from ..versions import version_number
 from ..wire.mee import (
     ExplorerResponse,
@@ -163,8 +163,14 @@ class MeeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP connection to the node (the account's RPC connections are the account's)."""
-        await self._node.aclose()
+        """Close every connection the client opened and its account's RPC connections: ``async with await
+        create_mee_client(...) as client:`` leaves nothing open (closing twice is harmless)."""
+        await asyncio.gather(self._node.aclose(), self.account.aclose())
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the node connection and every RPC connection of the account are closed."""
+        return self._node.is_closed and all(d.rpc.is_closed for d in self.account.deployments)
 
     def extend(self, actions: Callable[[MeeClient], _T]) -> _T:
         """Bind a set of actions to this client: ``session_client = mee_client.extend(mee_session_actions)``."""
@@ -333,7 +339,7 @@ class MeeClient:
                 "does not support yet",
                 fix="use MEE version 2.0.0 or 2.1.0",
             )
-        return signed_body(quote, sign_quote(self.account.signer, quote.hash), versions)
+        return signed_body(quote, await asign_quote(self.account.signer, quote.hash), versions)
 
     async def execute_signed_quote(self, signed_quote: SignedMeeQuote) -> ExecuteResult:
         """``POST /exec``: the node checks the signature and the payment userOp, then submits the userOps.
@@ -462,7 +468,7 @@ class MeeClient:
             nonce=permit.nonce,
             deadline=int(quote.hash, 16),
         )
-        signature = sign_typed_digest(self.account.signer, digest)
+        signature = await asign_typed_digest(self.account.signer, digest)
         encoded = encode_permit_quote_signature(
             token=trigger.token_address,
             spender=permit.spender,

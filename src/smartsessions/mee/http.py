@@ -59,6 +59,10 @@ class NodeConnection:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
     async def request(
         self,
         path: str,

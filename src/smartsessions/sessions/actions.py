@@ -22,17 +22,17 @@ from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import get_permission_id
 from ..errors import InvalidInputError
 from ..rpc import call_word
-from ..signer import Signer
+from ..signer import AnySigner
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo
 from ..wire.session import SessionDetails
 from .grant import (
     ActionConfig,
+    asign_grant,
     build_grant_sessions,
     default_max_payment_amount,
     get_grant_chain_digests,
     get_session_validator_init_data,
-    sign_grant,
     to_grant_session_details,
 )
 
@@ -58,11 +58,11 @@ class SmartSessionsModule:
     """The SmartSessions validator as the SDK describes it: its address and the session signer."""
 
     address: str
-    signer: Signer
+    signer: AnySigner
     module_type: str = "validator"
 
 
-def to_smart_sessions_module(*, signer: Signer, address: str = SMART_SESSIONS_ADDRESS) -> SmartSessionsModule:
+def to_smart_sessions_module(*, signer: AnySigner, address: str = SMART_SESSIONS_ADDRESS) -> SmartSessionsModule:
     return SmartSessionsModule(address=to_address(address, field="address"), signer=signer)
 
 
@@ -129,7 +129,7 @@ async def _grant(
     )
     accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
-    signature = sign_grant(account.signer, digests, variant=variant)
+    signature = await asign_grant(account.signer, digests, variant=variant)
     first = account.deployment_on(parsed[0].chain_id)
     return to_grant_session_details(sessions, digests, signature, validator=first.version.default_validator_address)
 

@@ -39,13 +39,14 @@ from ..encoding.session import (
 from ..errors import ConfigurationError, InvalidInputError
 from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
 from ..policies.sudo import get_sudo_policy
-from ..signer import Signer, personal_sign, sign_typed_digest
+from ..signer import AnySigner, apersonal_sign, asign_typed_digest, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
 from ..wire.mee import FeeTokenInfo
 from ..wire.session import MOCK_SIGNATURE, SessionDetails
 
 __all__ = [
     "ActionConfig",
+    "asign_grant",
     "build_grant_sessions",
     "get_grant_chain_digests",
     "get_session_validator_init_data",
@@ -245,16 +246,26 @@ def get_grant_chain_digests(
     return out
 
 
+def _grant_digest(chain_digests: Sequence[ChainDigest], variant: str) -> HexBytes:
+    if variant not in ("typed", "personal"):
+        raise InvalidInputError("variant", "must be 'typed' or 'personal'", value=variant)
+    return hash_chain_digests(chain_digests)
+
+
 def sign_grant(
-    signer: Signer, chain_digests: Sequence[ChainDigest], *, variant: Literal["typed", "personal"] = "typed"
+    signer: AnySigner, chain_digests: Sequence[ChainDigest], *, variant: Literal["typed", "personal"] = "typed"
 ) -> HexBytes:
     """The owner's one signature over every chain's session (``permissionEnableSig``, 65 raw bytes)."""
-    digest = hash_chain_digests(chain_digests)
-    if variant == "typed":
-        return sign_typed_digest(signer, digest)
-    if variant == "personal":
-        return personal_sign(signer, digest)
-    raise InvalidInputError("variant", "must be 'typed' or 'personal'", value=variant)
+    digest = _grant_digest(chain_digests, variant)
+    return sign_typed_digest(signer, digest) if variant == "typed" else personal_sign(signer, digest)
+
+
+async def asign_grant(
+    signer: AnySigner, chain_digests: Sequence[ChainDigest], *, variant: Literal["typed", "personal"] = "typed"
+) -> HexBytes:
+    """:func:`sign_grant` for any signer, a remote one included."""
+    digest = _grant_digest(chain_digests, variant)
+    return await (asign_typed_digest(signer, digest) if variant == "typed" else apersonal_sign(signer, digest))
 
 
 def to_grant_session_details(
@@ -288,7 +299,7 @@ def to_grant_session_details(
 
 def grant_permission_offline(
     *,
-    signer: Signer,
+    signer: AnySigner,
     redeemer: object,
     actions: Sequence[ActionConfig | dict[str, Any]],
     accounts: Mapping[int, object] | object,
