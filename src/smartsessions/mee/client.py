@@ -41,6 +41,7 @@ from ..encoding.quote import (
     encode_permit_quote_signature,
     get_permit_digest,
 )
+from ..encoding.session import SmartSessionMode
 from ..errors import (
     ChainNotSupportedError,
     ConfigurationError,
@@ -97,6 +98,7 @@ from .request import (
     gas_token,
     plan_quote,
     to_fee_token,
+    to_session_mode,
     to_trigger,
 )
 from .results import (
@@ -230,7 +232,7 @@ class MeeClient:
         module_address: str | None = None,
         short_encoding_super_txn: bool | None = None,
         session_details: Sequence[SessionDetails] | None = None,
-        smart_session_mode: SmartSessionModeName | None = None,
+        smart_session_mode: SmartSessionModeName | SmartSessionMode | None = None,
         simulation: Simulation | Mapping[str, Any] | None = None,
         tags: Sequence[str] | None = None,
     ) -> MeeQuote:
@@ -258,7 +260,7 @@ class MeeClient:
             module_address=module_address,
             short_encoding_super_txn=short_encoding_super_txn,
             session_details=None if session_details is None else tuple(session_details),
-            smart_session_mode=smart_session_mode,
+            smart_session_mode=to_session_mode(smart_session_mode),
             simulation=simulation,
             tags=None if tags is None else tuple(tags),
         )

@@ -76,6 +76,7 @@ __all__ = [
     "plan_quote",
     "session_details_by_chain",
     "to_fee_token",
+    "to_session_mode",
     "to_simulation",
     "to_trigger",
 ]
@@ -91,6 +92,19 @@ V2_2_1 = (2, 2, 1)
 _ZERO = "0x0000000000000000000000000000000000000000"
 
 SmartSessionModeName = Literal["USE", "ENABLE_AND_USE"]
+
+
+def to_session_mode(value: object, *, field: str = "smart_session_mode") -> SmartSessionMode:
+    """The mode of a session quote as the one enum: the seed's names (``"USE"``, ``"ENABLE_AND_USE"``) are read here,
+    at the edge, and nowhere else; ``None`` is USE. ENABLE (the owner-signed enable without the unsafe flag) is not a
+    mode the MEE flow uses."""
+    if value is None:
+        return SmartSessionMode.USE
+    if isinstance(value, SmartSessionMode) or value in ("USE", "ENABLE_AND_USE"):
+        mode = SmartSessionMode.parse(value, field=field)
+        if mode is not SmartSessionMode.ENABLE:
+            return mode
+    raise InvalidInputError(field, "must be 'ENABLE_AND_USE' or 'USE'", value=value)
 
 
 # -- inputs -----------------------------------------------------------------------------------------------------------
@@ -154,7 +168,7 @@ class QuoteParams:
     module_address: str | None = None
     short_encoding_super_txn: bool | None = None
     session_details: tuple[SessionDetails, ...] | None = None
-    smart_session_mode: SmartSessionModeName | None = None
+    smart_session_mode: SmartSessionMode = SmartSessionMode.USE
     simulation: Simulation | Mapping[str, Any] | None = None
     tags: tuple[str, ...] | None = None
     quote_type: str = "simple"
@@ -316,7 +330,7 @@ def plan_quote(
             "fee_token", "is required unless the quote is sponsored", fix="pass fee_token=, or sponsorship=True"
         )
     module = None if params.module_address is None else to_address(params.module_address, field="module_address")
-    mode = SmartSessionMode.UNSAFE_ENABLE if params.smart_session_mode == "ENABLE_AND_USE" else SmartSessionMode.USE
+    mode = params.smart_session_mode
 
     resolved = _with_default_metadata(params.instructions)
     final = batch_instructions(resolved) if params.batch else list(resolved)

@@ -16,7 +16,7 @@ import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .._coerce import to_address, to_bytes32
 from ..account.calls import Call
@@ -39,7 +39,7 @@ from ..encoding.session import (
 )
 from ..errors import InvalidInputError, RpcError
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
-from ..mee.request import first_mode_per_chain, session_details_by_chain
+from ..mee.request import SmartSessionModeName, first_mode_per_chain, session_details_by_chain, to_session_mode
 from ..policies.payment import SessionAction
 from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -339,7 +339,7 @@ async def use_permission(
     client: MeeClient,
     *,
     session_details: Sequence[SessionDetails] | SessionDetails,
-    mode: Literal["ENABLE_AND_USE", "USE"],
+    mode: SmartSessionModeName | SmartSessionMode,
     instructions: Sequence[Instruction | dict[str, Any]],
     fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
     sponsorship: bool = False,
@@ -353,10 +353,10 @@ async def use_permission(
     :func:`prepare_for_permissions`) ``mode="USE"``. The client's account is the granter's account, signed for by
     the session signer. Returns the super-transaction hash (wait for it with
     ``wait_for_supertransaction_receipt``)."""
-    if mode not in ("ENABLE_AND_USE", "USE"):
-        raise InvalidInputError("mode", "must be 'ENABLE_AND_USE' or 'USE'", value=mode)
+    session_mode = to_session_mode(mode, field="mode")
     details = _details_list(session_details)
-    if mode == "ENABLE_AND_USE" and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
+    enabling = session_mode is SmartSessionMode.UNSAFE_ENABLE
+    if enabling and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
         raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=mode)
     if not sponsorship and fee_token is None:
         raise InvalidInputError("fee_token", "is required unless sponsored", fix="pass fee_token=, or sponsorship=True")
@@ -374,7 +374,7 @@ async def use_permission(
         module_address=SMART_SESSIONS_ADDRESS,
         short_encoding_super_txn=True,
         session_details=details,
-        smart_session_mode=mode,
+        smart_session_mode=session_mode,
         batch=batch,
         simulation=simulation,
         verification_gas_limit=verification_gas_limit,
@@ -383,8 +383,7 @@ async def use_permission(
         fee_token=None if sponsorship else fee_token,
     )
     signed = await client.sign_quote(quote)
-    first = SmartSessionMode.UNSAFE_ENABLE if mode == "ENABLE_AND_USE" else SmartSessionMode.USE
-    return await client.execute_signed_quote(_reassign_modes(signed, details, first))
+    return await client.execute_signed_quote(_reassign_modes(signed, details, session_mode))
 
 
 # -- revoke -----------------------------------------------------------------------------------------------------------
