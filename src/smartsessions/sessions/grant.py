@@ -51,6 +51,7 @@ __all__ = [
     "get_grant_chain_digests",
     "get_session_validator_init_data",
     "grant_permission_offline",
+    "group_actions",
     "sign_grant",
     "to_grant_session_details",
 ]
@@ -63,6 +64,30 @@ class ActionConfig(Model):
     action_target: Address
     action_target_selector: Bytes4
     action_policies: tuple[PolicyData, ...]
+
+
+def group_actions(actions: Sequence[ActionConfig | SessionAction | Mapping[str, Any]]) -> list[SessionAction]:
+    """The actions as the SDK groups them per chain (``{chainId, actions}``), the one place an :class:`ActionConfig`
+    becomes the :class:`~smartsessions.encoding.session.ActionData` a session holds: ActionConfigs join their chain's
+    first group (chains in order of first appearance), SessionAction groups (or their dicts) stay as given."""
+    groups: list[SessionAction] = []
+    for item in actions:
+        if isinstance(item, Mapping):
+            item = SessionAction.model_validate(item) if "actions" in item else ActionConfig.model_validate(item)
+        if isinstance(item, SessionAction):
+            groups.append(item)
+            continue
+        action = ActionData(
+            action_target_selector=item.action_target_selector,
+            action_target=item.action_target,
+            action_policies=item.action_policies,
+        )
+        k = next((k for k, g in enumerate(groups) if g.chain_id == item.chain_id), None)
+        if k is None:
+            groups.append(SessionAction(chain_id=item.chain_id, actions=(action,)))
+        else:
+            groups[k] = groups[k].model_copy(update={"actions": (*groups[k].actions, action)})
+    return groups
 
 
 def get_session_validator_init_data(version: MeeVersionConfig, redeemer: object) -> HexBytes:
@@ -182,32 +207,20 @@ def build_grant_sessions(
             "is required with a fee token in an offline grant",
             fix="pass it (the SDK default is 5 * 10**decimals of the fee token)",
         )
-    chain_ids = list(dict.fromkeys(a.chain_id for a in parsed))
-    if salts is not None and len(salts) != len(chain_ids):
-        raise InvalidInputError("salts", f"expected one salt per chain ({len(chain_ids)}), got {len(salts)}")
-    by_chain = _versions_by_chain(chain_ids, versions)
+    groups = group_actions(parsed)  # one group per chain: grants take ActionConfigs only
+    if salts is not None and len(salts) != len(groups):
+        raise InvalidInputError("salts", f"expected one salt per chain ({len(groups)}), got {len(salts)}")
+    by_chain = _versions_by_chain([g.chain_id for g in groups], versions)
+    amount = 0 if fee is None else to_uint(max_payment_amount, field="max_payment_amount")
 
     sessions = []
-    for k, chain_id in enumerate(chain_ids):
-        chain_actions = [
-            ActionData(
-                action_target_selector=a.action_target_selector,
-                action_target=a.action_target,
-                action_policies=a.action_policies,
-                chain_id=chain_id,
-            )
-            for a in parsed
-            if a.chain_id == chain_id
-        ]
-        if fee is not None and fee.chain_id == chain_id:
-            [group] = payment_groups(
-                [SessionAction(chain_id=chain_id, actions=tuple(chain_actions))],
-                chain_id=chain_id,
-                fee=fee,
-                max_payment_amount=to_uint(max_payment_amount, field="max_payment_amount"),
-                check_fee_payment=check_fee_payment,
-            )
-            chain_actions = [a.model_copy(update={"chain_id": chain_id}) for a in group.actions]
+    for k, group in enumerate(groups):
+        chain_id = group.chain_id
+        [paid] = payment_groups(
+            [group], chain_id=chain_id, fee=fee, max_payment_amount=amount, check_fee_payment=check_fee_payment
+        )
+        # the grant flow leaves each action's chain id in the session, as the reference's grant does
+        chain_actions = [a.model_copy(update={"chain_id": chain_id}) for a in paid.actions]
         sessions.append(
             new_session(
                 chain_id=chain_id,

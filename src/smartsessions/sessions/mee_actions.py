@@ -31,7 +31,6 @@ from ..account.instructions import (
 from ..account.multichain import NexusDeployment
 from ..encoding.abi import SESSION, abi_encode, encode_function_call
 from ..encoding.session import (
-    ActionData,
     ChainDigest,
     EnableSession,
     EnableSessionData,
@@ -53,7 +52,7 @@ from .actions import (
     is_permission_enabled,
     list_permissions,
 )
-from .grant import ActionConfig, default_max_payment_amount, new_session, payment_groups
+from .grant import ActionConfig, default_max_payment_amount, group_actions, new_session, payment_groups
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -123,29 +122,6 @@ async def _install_instruction(deployment: NexusDeployment, module: str) -> Comp
     return ComposableInstruction(chain_id=chain_id, calls=tuple(calls), metadata=(meta,) * len(calls))
 
 
-def _session_actions(actions: Sequence[ActionConfig | SessionAction | dict[str, Any]]) -> list[SessionAction]:
-    """``ActionConfig`` s (one per permitted call, as in grants) grouped per chain, or the SDK's ``SessionAction``
-    groups as they are."""
-    groups: list[SessionAction] = []
-    for item in actions:
-        if isinstance(item, dict):
-            item = SessionAction.model_validate(item) if "actions" in item else ActionConfig.model_validate(item)
-        if isinstance(item, SessionAction):
-            groups.append(item)
-            continue
-        action = ActionData(
-            action_target_selector=item.action_target_selector,
-            action_target=item.action_target,
-            action_policies=item.action_policies,
-        )
-        last = next((g for g in groups if g.chain_id == item.chain_id), None)
-        if last is None:
-            groups.append(SessionAction(chain_id=item.chain_id, actions=(action,)))
-        else:
-            groups[groups.index(last)] = last.model_copy(update={"actions": (*last.actions, action)})
-    return groups
-
-
 async def _enable_instructions(
     client: MeeClient,
     *,
@@ -155,7 +131,7 @@ async def _enable_instructions(
     max_payment_amount: int | None,
 ) -> tuple[list[ComposableInstruction], list[SessionDetails]]:
     """``SmartSessions.enableSessions([session])`` per chain, and the sessions' details (mode USE)."""
-    groups = _session_actions(actions)
+    groups = group_actions(actions)
     if not groups:
         raise InvalidInputError("actions", "Smart sessions actions are missing", fix="pass one or more ActionConfig")
     for g in groups:
