@@ -1,4 +1,5 @@
 # Everything a fresh machine needs is installed by the targets themselves (venv, Python deps, npm packages).
+# `make install`: the SDK with both extras, `devnet` (the chains, the node, the CLI) and `dev` (test and lint tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,devnet]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -23,7 +23,8 @@ catch everything; catch a subclass to handle one domain::
     │   └── EnableSignatureUsedError
     ├── SupertransactionFailedError     a submitted super-transaction failed (names the failing userOp)
     ├── SupertransactionTimeoutError    a super-transaction was not final in time
-    └── DevnetError                     the local chains or node could not be started or used
+    ├── DevnetError                     the local chains or node could not be started or used
+    └── ExtraNotInstalledError          a module of an extra was imported without it (also an ``ImportError``)
 
 Errors that explain a refusal (policy, session state, balance) raised from a node's answer or a receipt keep the
 :class:`MeeApiError` or :class:`SupertransactionFailedError` they were read from as ``__cause__``.
@@ -48,6 +49,7 @@ __all__ = [
     "DevnetError",
     "EnableSignatureUsedError",
     "EncodingError",
+    "ExtraNotInstalledError",
     "FailedUserOp",
     "FeePaymentBlockedError",
     "FeeTokenNotSupportedError",
@@ -346,3 +348,21 @@ class SupertransactionTimeoutError(SmartSessionsError):
 
 class DevnetError(SmartSessionsError):
     docs_anchor = "devneterror"
+
+
+class ExtraNotInstalledError(SmartSessionsError, ImportError):
+    """A module that needs an extra (``smartsessions.devnet``, its node and the CLI need ``devnet``) was imported
+    without it. ``module`` is what was imported, ``extra`` the extra that provides it, ``missing`` the packages of the
+    extra that are not installed. An ``ImportError`` too, so ``except ImportError`` around an optional import works."""
+
+    docs_anchor = "extranotinstallederror"
+
+    def __init__(self, module: str, *, extra: str, missing: Sequence[str]) -> None:
+        self.module = module
+        self.extra = extra
+        self.missing = tuple(missing)
+        verb = "is" if len(self.missing) == 1 else "are"
+        super().__init__(
+            f"{module} needs the {extra} extra ({', '.join(self.missing)} {verb} not installed): "
+            f"pip install 'smartsessions[{extra}]'"
+        )

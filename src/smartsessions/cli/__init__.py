@@ -1,4 +1,8 @@
-"""The ``smartsessions`` command: ``smartsessions devnet up / down / status``."""
+"""The ``smartsessions`` command: ``smartsessions devnet up / down / status``.
+
+Needs the ``devnet`` extra; without it, importing this module raises
+:class:`~smartsessions.errors.ExtraNotInstalledError`, and the console script (:mod:`smartsessions.__main__`) prints
+that and exits with status 1."""
 
 from __future__ import annotations
 
@@ -11,7 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
+try:
+    import click
+except ImportError:  # say which extra to install (or, if click is there but broken, re-raise as it was)
+    from .._extras import CLI_NEEDS, require_extra
+
+    require_extra(__name__, CLI_NEEDS)
+    raise
 
 from .._json import loads_bounded
 from .._repr import bounded_repr
