@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartsessions import SmartSessionMode
+from smartsessions.encoding.userop import PackedUserOperation
 from smartsessions.errors import InvalidInputError
 from smartsessions.sessions import session_details_from_json
 from smartsessions.wire.mee import (
@@ -274,3 +275,18 @@ def test_filled_user_op_round_trips(nonce: int, gas: int, data: bytes) -> None:
     wire = to_wire(op)
     assert wire["nonce"] == str(nonce) and wire["callData"] == "0x" + data.hex() and "signature" not in wire
     assert from_wire(FilledUserOp, json.loads(json.dumps(wire))) == op
+
+
+def test_a_userop_crosses_the_wire_edge_unchanged() -> None:
+    """The quote's userOp form and the EntryPoint's packed userOp convert into each other field for field: every
+    field but the signature, which the client adds at /exec."""
+    op = PackedUserOperation(
+        sender=ACCOUNT, nonce=(5 << 64) | 9, init_code=b"\x01" * 40, call_data=b"\x02" * 36, call_gas_limit=75_000,
+        verification_gas_limit=250_000, pre_verification_gas=50_000, max_fee_per_gas=10**9 + 1,
+        max_priority_fee_per_gas=10**6, paymaster_and_data=b"\x03" * 52, signature=b"\x04" * 65,
+    )  # fmt: skip
+    filled = FilledUserOp.from_packed(op)
+    assert filled.signature is None
+    assert to_wire(filled)["nonce"] == str((5 << 64) | 9) and to_wire(filled)["maxFeePerGas"] == "1000000001"
+    assert filled.to_packed(op.signature) == op
+    assert filled.to_packed() == op.model_copy(update={"signature": b""})

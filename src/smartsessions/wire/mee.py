@@ -326,6 +326,10 @@ class FilledPaymentInfo(PaymentInfo):
     orchestration_fee: str | None = None
 
 
+#: The fields a packed userOp and its quote form share: all but the signature.
+_PACKED_FIELDS = tuple(name for name in PackedUserOperation.model_fields if name != "signature")
+
+
 class FilledUserOp(WireModel):
     """The packed userOp's fields as the node filled them (bigints as decimal strings)."""
 
@@ -341,20 +345,17 @@ class FilledUserOp(WireModel):
     pre_verification_gas: BigIntStr
     signature: HexData | None = None
 
+    # The one userOp model is :class:`~smartsessions.encoding.userop.PackedUserOperation`; this is its JSON form in a
+    # quote (bigints as decimal strings, the signature apart). The two conversions below are the only crossings.
+
     def to_packed(self, signature: object = b"") -> PackedUserOperation:
-        return PackedUserOperation(
-            sender=self.sender,
-            nonce=self.nonce,
-            init_code=self.init_code,
-            call_data=self.call_data,
-            call_gas_limit=self.call_gas_limit,
-            verification_gas_limit=self.verification_gas_limit,
-            pre_verification_gas=self.pre_verification_gas,
-            max_fee_per_gas=self.max_fee_per_gas,
-            max_priority_fee_per_gas=self.max_priority_fee_per_gas,
-            paymaster_and_data=self.paymaster_and_data,
-            signature=signature,
-        )
+        """The userOp the EntryPoint takes, with ``signature``."""
+        return PackedUserOperation(**{name: getattr(self, name) for name in _PACKED_FIELDS}, signature=signature)
+
+    @classmethod
+    def from_packed(cls, op: PackedUserOperation) -> FilledUserOp:
+        """The quote's form of ``op`` (without its signature, which the client adds at ``/exec``)."""
+        return cls(**{name: getattr(op, name) for name in _PACKED_FIELDS})
 
 
 class MeeFilledUserOpDetails(WireModel):
