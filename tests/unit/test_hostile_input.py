@@ -47,6 +47,7 @@ from smartsessions import (
 )
 from smartsessions._coerce import to_uint
 from smartsessions._json import _first_problem, first_lone_surrogate, json_value_problem, loads_bounded
+from smartsessions.account.multichain import MultichainNexusAccount
 from smartsessions.cli import main as cli
 from smartsessions.devnet.network import read_state
 from smartsessions.encoding.session import SmartSessionMode
@@ -345,7 +346,7 @@ def test_session_details_with_a_lone_surrogate_are_refused_where_it_is() -> None
     assert refused.value.field.endswith("allowed_erc7739_content.0.content_name.0")
     assert "lone surrogate" in refused.value.problem
     details = session_details_from_json(_with_content_name("\U0001f600"))[0]  # a whole character is text
-    session = details.enable_session_data.enable_session.session_to_enable  # type: ignore[union-attr]
+    session = details.enable_session_data.enable_session.session_to_enable
     assert get_session_digest(session, account=ACCOUNT, nonce=0)
     assert session_details_from_json(session_details_to_json(details)) == [details]
     assert session_details_from_json(DETAILS_JSON[0])[0] == DETAILS
@@ -360,12 +361,17 @@ def test_erc7739_content_names_are_text() -> None:
     assert get_session_digest(SESSION, account=ACCOUNT, nonce=0)
 
 
+def _no_account() -> MultichainNexusAccount:
+    """An account on no chain: the node's answers below are read before any chain is."""
+    return MultichainNexusAccount(signer=Account.from_key("0x" + "11" * 32), deployments=[])
+
+
 def _answering(content: bytes) -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: httpx.Response(200, content=content))
 
 
 async def test_an_mee_answer_with_a_lone_surrogate() -> None:
-    client = MeeClient(account=None, url="http://node/v1", transport=_answering(b'{"error": "x\\ud800"}'))  # type: ignore[arg-type]
+    client = MeeClient(account=_no_account(), url="http://node/v1", transport=_answering(b'{"error": "x\\ud800"}'))
     with pytest.raises(MeeApiError) as refused:
         await client.request("info", method="GET")
     message = str(refused.value)
@@ -410,7 +416,7 @@ async def test_an_endless_mee_answer_is_refused_at_the_bound() -> None:
     the machine's memory."""
     body = _Endless()
     client = MeeClient(
-        account=None,  # type: ignore[arg-type]
+        account=_no_account(),
         url="http://node/v1",
         transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=body)),
     )
