@@ -38,7 +38,7 @@ fuzz: install
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy src tests examples bench
 
 format: install
 	$(VENV)/bin/ruff format src tests bench examples

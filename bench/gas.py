@@ -29,7 +29,15 @@ from tests.contracts.flows import (
 )
 from tests.contracts.harness import ZERO, Chain, RevertedError, sign_raw
 
-from smartsessions import ActionData, ParamCondition, ParamRule, SmartSessionMode, get_universal_action_policy
+from smartsessions import (
+    ActionData,
+    EnableSessionData,
+    ParamCondition,
+    ParamRule,
+    Session,
+    SmartSessionMode,
+    get_universal_action_policy,
+)
 from smartsessions.account import Call, encode_execute
 from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
 from smartsessions.devnet.network import Devnet
@@ -87,7 +95,15 @@ def owner_op(chain: Chain, account: Account, call_data: bytes, *, deploy: bool =
     return build
 
 
-def session_use(chain: Chain, account: Account, call_data: bytes, session: object, **kw: object) -> Builder:
+def session_use(
+    chain: Chain,
+    account: Account,
+    call_data: bytes,
+    session: Session,
+    *,
+    mode: SmartSessionMode = SmartSessionMode.USE,
+    enable: EnableSessionData | None = None,
+) -> Builder:
     nonce = chain.next_nonce(account.address, SMART_SESSIONS_ADDRESS)
     redeemer = chain.keys["session_signer"]
     return lambda call_gas: session_op(
@@ -98,7 +114,8 @@ def session_use(chain: Chain, account: Account, call_data: bytes, session: objec
         session=session,
         nonce=nonce,
         call_gas_limit=call_gas,
-        **kw,  # type: ignore[arg-type]
+        mode=mode,
+        enable=enable,
     )
 
 

@@ -11,6 +11,7 @@ to the node) would have to pass the same rules, and a recipient rule refuses it.
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from _devnet import Devnet, line, show, state_path
 
@@ -67,7 +68,7 @@ async def main() -> None:
             ("1 USDC to the recipient", transfer(RECIPIENT, ONE_USDC)),
             ("1 USDC more (3 in total)", transfer(RECIPIENT, ONE_USDC)),
         ]
-        mode = "ENABLE_AND_USE"
+        mode: Literal["ENABLE_AND_USE", "USE"] = "ENABLE_AND_USE"
         for label, instruction in attempts:
             print(f"{label}:")
             try:

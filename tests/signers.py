@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 
 
 @dataclass
@@ -24,5 +25,5 @@ class RemoteSigner:
     async def sign_hash(self, digest: bytes) -> bytes:
         self.calls += 1
         await asyncio.sleep(0)
-        sig = bytes(self.account.unsafe_sign_hash(digest).signature)
+        sig = bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
         return sig[:64] + bytes([sig[64] - 27 + self.recovery_id_base])

@@ -116,7 +116,7 @@ class Model(BaseModel):
 
     # Tell pydantic this is not a custom __init__: nested models are then validated in one pass (fast, and the error
     # keeps the full path), while direct construction still goes through the wrapper above.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's marker on a function
 
     @classmethod
     def model_validate(

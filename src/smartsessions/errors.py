@@ -216,10 +216,10 @@ class RpcError(SmartSessionsError):
 
     docs_anchor = "rpcerror"
 
-    def __init__(self, short_message: str, *, code: int | None = None, data: object = None, **kwargs: object) -> None:
+    def __init__(self, short_message: str, *, code: int | None = None, data: object = None, **kwargs: Any) -> None:
         self.code = code
         self.data = data
-        super().__init__(short_message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(short_message, **kwargs)
 
 
 class MeeApiError(SmartSessionsError):
@@ -227,10 +227,10 @@ class MeeApiError(SmartSessionsError):
 
     docs_anchor = "meeapierror"
 
-    def __init__(self, short_message: str, *, status: int, body: object, **kwargs: object) -> None:
+    def __init__(self, short_message: str, *, status: int, body: object, **kwargs: Any) -> None:
         self.status = status
         self.body = body
-        super().__init__(short_message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(short_message, **kwargs)
 
 
 class QuoteCommitmentError(SmartSessionsError):

@@ -121,12 +121,13 @@ class Chain:
         return MEE_VERSIONS[version].factory_address
 
     def account_address(self, init_data: bytes, index: int = 0, version: str = "2.0.0") -> str:
-        return self.call(
+        address: str = self.call(
             self.factory(version),
             "computeAccountAddress(bytes,bytes32)",
             [init_data, index.to_bytes(32, "big")],
             ["address"],
         )
+        return address
 
     def next_nonce(self, sender: str, validator: str, mode: int = 0) -> int:
         """A fresh nonce lane, as the SDK uses one per userOp (the 3-byte lane is a counter here)."""

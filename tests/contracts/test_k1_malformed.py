@@ -14,6 +14,7 @@ revert data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from eth_account import Account as EthAccount
@@ -38,6 +39,8 @@ N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 DIGEST = b"\x11" * 32
 #: ``InvalidSignature()`` of the ERC-7739 branch (high s).
 INVALID_SIGNATURE = bytes.fromhex("8baa579f")
+#: how a case breaks a well-formed signature
+Tamper = Callable[[bytes], bytes]
 
 
 def _deployed(chain: Chain) -> Account:
@@ -112,9 +115,9 @@ def test_signatures_shorter_than_the_type_revert(chain: Chain) -> None:
         assert _refusal(chain, op.model_copy(update={"signature": signature})) == ("AA23 reverted", b"")
     signer = bytes.fromhex(owner.address[2:])
     for signature in (b"", b"\x01", b"\x17\x7e", b"\x17\x7e\xee", b"\x00\x00\x00"):
-        assert _revert_data(lambda s=signature: _validate_with_data(chain, DIGEST, s, signer)) == b""
+        assert _revert_data(partial(_validate_with_data, chain, DIGEST, signature, signer)) == b""
     for signature in (b"", b"\x01", b"\x17\x7e", b"\x17\x7e\xee"):
-        assert _revert_data(lambda s=signature: _is_valid_signature(chain, account.address, DIGEST, s)) == b""
+        assert _revert_data(partial(_is_valid_signature, chain, account.address, DIGEST, signature)) == b""
     detection = bytes.fromhex("7739" * 16)
     assert _revert_data(lambda: _is_valid_signature(chain, account.address, detection, b"")) == b""
     assert _revert_data(
@@ -145,7 +148,7 @@ def _simple_op(
     return op.model_copy(update={"signature": bytes(signature)}), lower, upper
 
 
-SIMPLE_FULL_CASES = {
+SIMPLE_FULL_CASES: dict[str, tuple[Tamper, bytes | None]] = {
     # the signature's length word: above 2^64 - 1, or an allocation ending past 2^64 - 1 (production's free-memory
     # pointer is 0x140 there), panics; one byte less is a signature running past the calldata
     "signature-length-2^64": (lambda s: _set_word(s, 0xE0, 2**64), ALLOCATION),
@@ -226,7 +229,7 @@ def test_malformed_simple_short_layout(chain: Chain) -> None:
     assert _validate_with_data(chain, DIGEST, session, owner)
     for length, expected in ((2**64 - 0xBF, ALLOCATION), (2**64 - 0xC0, b""), (2**64, ALLOCATION)):
         bad = _set_word(session, 0xA0, length)
-        assert _revert_data(lambda b=bad: _validate_with_data(chain, DIGEST, b, owner)) == expected, hex(length)
+        assert _revert_data(partial(_validate_with_data, chain, DIGEST, bad, owner)) == expected, hex(length)
     # cut short, the signature reads on into the next argument (the session data), still inside the calldata: no
     # fault, just no valid signature
     assert not _validate_with_data(chain, DIGEST, session[:-40], owner)
@@ -243,7 +246,7 @@ def test_malformed_simple_short_layout(chain: Chain) -> None:
     assert _is_valid_signature(chain, account.address, DIGEST, erc1271) == MAGIC
     for length, expected in ((2**64 - 0x11F, ALLOCATION), (2**64 - 0x120, b"")):
         bad = _set_word(erc1271, 0xA0, length)
-        assert _revert_data(lambda b=bad: _is_valid_signature(chain, account.address, DIGEST, b)) == expected
+        assert _revert_data(partial(_is_valid_signature, chain, account.address, DIGEST, bad)) == expected
     assert _is_valid_signature(chain, account.address, DIGEST, _short_simple(chain, leaf, signer="alice")) == INVALID
 
 
@@ -273,7 +276,7 @@ def _permit_short(chain: Chain, leaf: bytes, signer: str = "owner", high_s: bool
     )
 
 
-PERMIT_SHORT_CASES = {
+PERMIT_SHORT_CASES: dict[str, tuple[Tamper, bytes]] = {
     "dirty-spender": (lambda s: _set_word(s, 0x20, 1 << 160 | 0xBEEF), b""),
     "dirty-v": (lambda s: _set_word(s, 0xC0, 0x11B), b""),
     "proof-offset-2^64": (lambda s: _set_word(s, 0x120, 2**64), b""),
@@ -306,7 +309,7 @@ def test_permit_short_layout_proof_allocation_and_signers(chain: Chain) -> None:
     session = _permit_short(chain, DIGEST)
     for length, expected in ((2**59 - 0xE, ALLOCATION), (2**59 - 0xF, b"")):
         bad = _set_word(session, 0x140, length)
-        assert _revert_data(lambda b=bad: _validate_with_data(chain, DIGEST, b, owner)) == expected
+        assert _revert_data(partial(_validate_with_data, chain, DIGEST, bad, owner)) == expected
     alice = _permit_short(chain, DIGEST, signer="alice")
     assert not _validate_with_data(chain, DIGEST, alice, owner)
     assert _revert_data(lambda: _validate_with_data(chain, DIGEST, _set_word(alice, 0x140, 2**64), owner)) == (
@@ -318,7 +321,7 @@ def test_permit_short_layout_proof_allocation_and_signers(chain: Chain) -> None:
     erc1271 = _permit_short(chain, leaf)
     for length, expected in ((2**59 - 0x11, ALLOCATION), (2**59 - 0x12, b"")):
         bad = _set_word(erc1271, 0x140, length)
-        assert _revert_data(lambda b=bad: _is_valid_signature(chain, account.address, DIGEST, b)) == expected
+        assert _revert_data(partial(_is_valid_signature, chain, account.address, DIGEST, bad)) == expected
     assert _is_valid_signature(chain, account.address, DIGEST, _permit_short(chain, leaf, signer="alice")) == INVALID
 
 
@@ -349,7 +352,7 @@ def _permit_op(
     return op.model_copy(update={"signature": bytes(signature)})
 
 
-PERMIT_FULL_CASES = {
+PERMIT_FULL_CASES: dict[str, tuple[Tamper, bytes]] = {
     "dirty-token": (lambda s: _set_word(s, 0x20, int.from_bytes(s[0x24:0x44], "big") | 1 << 200), b""),
     "dirty-is-permit-tx": (lambda s: _set_word(s, 0xC0, 2), b""),
     "dirty-lower": (lambda s: _set_word(s, 0x100, int.from_bytes(s[0x104:0x124], "big") | 1 << 48), b""),
@@ -464,7 +467,7 @@ def test_erc6492_unwrapping_is_unbounded_as_in_production(chain: Chain) -> None:
     unknown = bytes.fromhex("177eee07") + b"\x00" * 61
     for length, expected in ((2**64 - 0x11F, ALLOCATION), (2**64 - 0x120, b""), (2**40, b"")):
         bad = wrapped(length, unknown)
-        assert _revert_data(lambda b=bad: _is_valid_signature(chain, account.address, DIGEST, b)) == expected
+        assert _revert_data(partial(_is_valid_signature, chain, account.address, DIGEST, bad)) == expected
     assert _is_valid_signature(chain, account.address, DIGEST, wrapped(len(unknown), unknown)) == INVALID
 
 
@@ -473,7 +476,7 @@ def test_erc6492_unwrapping_is_unbounded_as_in_production(chain: Chain) -> None:
 
 def _with_v(raw: bytes, new_v: Callable[[int], int]) -> bytes:
     """The signed transaction ``raw`` with its v (yParity) replaced by ``new_v(v)``."""
-    import rlp
+    import rlp  # type: ignore[import-untyped]  # pyrlp (an eth-account dependency) ships no type information
 
     typed = raw[0] == 2
     items = rlp.decode(raw[1:] if typed else raw)

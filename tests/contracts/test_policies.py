@@ -67,7 +67,7 @@ def set_number(n: int) -> Call:
 
 
 def rule(condition: ParamCondition, ref: int, **extra: object) -> ParamRule:
-    return ParamRule(condition=condition, offset=0, ref=ref, **extra)  # type: ignore[arg-type]
+    return ParamRule(condition=condition, offset=0, ref=ref, **extra)
 
 
 CASES = [

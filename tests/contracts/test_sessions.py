@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartsessions import ActionData, EnableSessionData, Session, SmartSessionMode, get_sudo_policy
+from smartsessions import ActionData, EnableSessionData, PolicyData, Session, SmartSessionMode, get_sudo_policy
 from smartsessions.account import Call, encode_execute
 from smartsessions.devnet.deploy import TestKey
 from smartsessions.encoding.abi import encode_function_call
@@ -201,11 +201,11 @@ def test_delegatecall_is_refused(chain: Chain) -> None:
     ],
 )
 def test_paymaster_needs_permission_and_a_user_op_policy(
-    chain: Chain, permit_paymaster: bool, user_op_policies: list[object] | None, error: str
+    chain: Chain, permit_paymaster: bool, user_op_policies: list[PolicyData] | None, error: str
 ) -> None:
     owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
     account = deployed_with_sessions_module(chain, owner)
-    session = session_for(redeemer, user_op_policies=user_op_policies, permit_paymaster=permit_paymaster)  # type: ignore[arg-type]
+    session = session_for(redeemer, user_op_policies=user_op_policies, permit_paymaster=permit_paymaster)
     [data] = grant([(chain, session)], account)
     from smartsessions.devnet.node.quoting import paymaster_and_data
 

@@ -205,7 +205,7 @@ def test_owner_super_transaction_deploys_the_account_and_installs_smart_sessions
     fund_usdc(c8453, account.address, 5_000_000, owner)
     lanes = Lanes()
     call = install_smart_sessions_call(account)
-    request = {
+    request: dict[str, Any] = {
         "quoteType": "simple",
         "userOps": [
             user_op(c8453, account.address, call, lanes.nonce(c8453, account.address, ZERO)),
@@ -334,7 +334,7 @@ def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: 
     )  # fmt: skip
     install = install_smart_sessions_call(account)
     with_pull = bytes(encode_execute_composable([pull, *_composable_executions(account)]))
-    request = {
+    request: dict[str, Any] = {
         "quoteType": "permit",
         "userOps": [
             user_op(c8453, account.address, with_pull, lanes.nonce(c8453, account.address, ZERO)),
@@ -423,7 +423,7 @@ def test_a_sponsored_super_transaction_uses_the_virtual_gas_tank(node: Node, cha
                       action_policies=[get_sudo_policy()])],
     )  # fmt: skip
     lanes = Lanes()
-    request = {
+    request: dict[str, Any] = {
         "quoteType": "simple",
         "userOps": [
             user_op(chain, account.address, increment_call(), lanes.nonce(chain, account.address,

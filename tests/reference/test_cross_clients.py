@@ -48,8 +48,8 @@ async def test_our_grant_is_used_by_the_reference_client(
     sdk: Sdk, devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path
 ) -> None:
     owner = await prepared(sdk)
-    account = owner.account.address  # type: ignore[attr-defined]
-    details = await owner.grant_permission_typed_data_sign(  # type: ignore[attr-defined]
+    account = owner.account.address
+    details = await owner.grant_permission_typed_data_sign(
         redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action(c) for c in CHAINS]
     )
     stored = tmp_path / "ours.json"
@@ -61,14 +61,14 @@ async def test_our_grant_is_used_by_the_reference_client(
         assert used["status"] == "MINED_SUCCESS"
     assert {c: sdk.counter(c) for c in CHAINS} == {c: before[c] + 2 for c in CHAINS}
     pids = ["0x" + bytes(d.permission_id).hex() for d in details]
-    assert await owner.check_enabled_permissions(details) == {pids[0]: {8453: True}, pids[1]: {10: True}}  # type: ignore[attr-defined]
+    assert await owner.check_enabled_permissions(details) == {pids[0]: {8453: True}, pids[1]: {10: True}}
 
 
 async def test_the_reference_grant_is_used_by_our_sdk(
     sdk: Sdk, devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path
 ) -> None:
     owner = await prepared(sdk)
-    account = owner.account.address  # type: ignore[attr-defined]
+    account = owner.account.address
     stored = tmp_path / "reference.json"
     granted = reference("grant", state_file(devnet, node, tmp_path), "--out", str(stored))
     details = session_details_from_json(stored.read_text())
@@ -85,4 +85,5 @@ async def test_the_reference_grant_is_used_by_our_sdk(
         assert receipt.status == "MINED_SUCCESS"
     assert {c: sdk.counter(c) for c in CHAINS} == {c: before[c] + 2 for c in CHAINS}
     for d in details:
+        assert d.chain_id is not None  # checked against CHAINS above
         assert await redeemer.is_permission_enabled(permission_id=d.permission_id, chain_id=d.chain_id) is True

@@ -327,7 +327,7 @@ def _fake_quote(request: dict[str, Any]) -> dict[str, Any]:
             "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "1",
             "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "0",
         }  # fmt: skip
-        extra = {k: op[k] for k in ("sessionDetails", "metadata") if k in op}
+        extra: dict[str, Any] = {k: op[k] for k in ("sessionDetails", "metadata") if k in op}
         return {
             "userOp": user_op,
             "userOpHash": "0x" + secrets.token_hex(32), "meeUserOpHash": "0x" + secrets.token_hex(32),

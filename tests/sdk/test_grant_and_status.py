@@ -3,13 +3,13 @@ the contracts on first use; permission status reads across two chains."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from eth_account import Account
 
-from smartsessions import ActionConfig, SmartSessionMode, get_sudo_policy
+from smartsessions import ActionConfig, SessionDetails, SmartSessionMode, get_sudo_policy
 from smartsessions.account.multichain import ChainConfiguration, MultichainNexusAccount, to_multichain_nexus_account
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
@@ -55,7 +55,9 @@ async def owner_client(devnet: Devnet) -> Client:
 
 
 @pytest.mark.parametrize("grant", [grant_permission_typed_data_sign, grant_permission_personal_sign])
-async def test_sdk_grant_is_accepted_on_two_chains(devnet: Devnet, chains: tuple[Chain, Chain], grant: object) -> None:
+async def test_sdk_grant_is_accepted_on_two_chains(
+    devnet: Devnet, chains: tuple[Chain, Chain], grant: Callable[..., Awaitable[list[SessionDetails]]]
+) -> None:
     c8453, c10 = chains
     owner, redeemer = c8453.keys["owner"], c8453.keys["session_signer"]
     accounts = [deployed_with_sessions_module(c, owner) for c in (c8453, c10)]
@@ -71,7 +73,7 @@ async def test_sdk_grant_is_accepted_on_two_chains(devnet: Devnet, chains: tuple
             )
             for chain_id in (8453, 10)
         ]
-        details = await grant(  # type: ignore[operator]
+        details = await grant(
             client,
             redeemer=redeemer.address,
             actions=actions,

@@ -21,6 +21,8 @@ from smartsessions import (
     MeeApiError,
     ParamCondition,
     ParamRule,
+    SessionClient,
+    SessionDetails,
     SessionNotEnabledError,
     SmartSessionsError,
     create_mee_client,
@@ -36,12 +38,12 @@ from .conftest import API_KEY, Sdk, increment, increment_action
 from .test_mee_flows import prepared
 
 
-async def granted(sdk: Sdk) -> tuple[object, object, list[object]]:
+async def granted(sdk: Sdk) -> tuple[SessionClient, SessionClient, list[SessionDetails]]:
     owner = await prepared(sdk)
-    details = await owner.grant_permission_typed_data_sign(  # type: ignore[attr-defined]
+    details = await owner.grant_permission_typed_data_sign(
         redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action()]
     )
-    redeemer = await sdk.redeemer_client(owner.account.address)  # type: ignore[attr-defined]
+    redeemer = await sdk.redeemer_client(owner.account.address)
     return owner, redeemer, details
 
 
@@ -51,11 +53,11 @@ async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
     enabled it is refused there, and the SDK names the permission and the chain."""
     _, redeemer, details = await granted(sdk)
     with pytest.raises(SessionNotEnabledError) as refused:
-        await redeemer.use_permission(  # type: ignore[attr-defined]
+        await redeemer.use_permission(
             session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
         )
     err = refused.value
-    assert err.permission_id == "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
+    assert err.permission_id == "0x" + bytes(details[0].permission_id).hex()
     assert err.chain_id == 8453 and "ENABLE_AND_USE" in str(err)
     cause = err.__cause__
     assert isinstance(cause, MeeApiError) and cause.status == 400
@@ -66,12 +68,12 @@ async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
 @pytest.mark.slow  # a super-transaction, then a refusal
 async def test_enable_signature_used_twice(sdk: Sdk) -> None:
     _, redeemer, details = await granted(sdk)
-    used = await redeemer.use_permission(  # type: ignore[attr-defined]
+    used = await redeemer.use_permission(
         session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
     )
-    await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+    await redeemer.wait_for_supertransaction_receipt(used.hash)
     with pytest.raises(EnableSignatureUsedError) as refused:
-        await redeemer.use_permission(  # type: ignore[attr-defined]
+        await redeemer.use_permission(
             session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
         )
     assert refused.value.chain_id == 8453 and "mode='USE'" in str(refused.value)
@@ -81,23 +83,23 @@ async def test_enable_signature_used_twice(sdk: Sdk) -> None:
 @pytest.mark.slow  # four super-transactions
 async def test_revoke_then_a_refused_use(sdk: Sdk) -> None:
     owner, redeemer, details = await granted(sdk)
-    pid = "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
-    used = await redeemer.use_permission(  # type: ignore[attr-defined]
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    used = await redeemer.use_permission(
         session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
     )
-    await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
-    revoked = await owner.revoke_permission(permission_id=pid, chain_id=8453, fee_token=sdk.fee())  # type: ignore[attr-defined]
-    await owner.wait_for_supertransaction_receipt(revoked.hash)  # type: ignore[attr-defined]
-    assert await owner.is_permission_enabled(permission_id=pid, chain_id=8453) is False  # type: ignore[attr-defined]
-    assert await owner.list_permissions(chain_id=8453) == []  # type: ignore[attr-defined]
+    await redeemer.wait_for_supertransaction_receipt(used.hash)
+    revoked = await owner.revoke_permission(permission_id=pid, chain_id=8453, fee_token=sdk.fee())
+    await owner.wait_for_supertransaction_receipt(revoked.hash)
+    assert await owner.is_permission_enabled(permission_id=pid, chain_id=8453) is False
+    assert await owner.list_permissions(chain_id=8453) == []
     counter = sdk.counter()
     with pytest.raises(SessionNotEnabledError):
-        used = await redeemer.use_permission(  # type: ignore[attr-defined]
+        used = await redeemer.use_permission(
             session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
         )
-        await redeemer.wait_for_supertransaction_receipt(used.hash)  # type: ignore[attr-defined]
+        await redeemer.wait_for_supertransaction_receipt(used.hash)
     with pytest.raises(EnableSignatureUsedError):  # the old grant cannot enable it again
-        await redeemer.use_permission(  # type: ignore[attr-defined]
+        await redeemer.use_permission(
             session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
         )
     assert sdk.counter() == counter
@@ -189,19 +191,19 @@ async def test_a_fee_above_the_sessions_max_payment_is_refused_at_the_quote(sdk:
     """The session pays the fee under its own payment policy: with a max payment of 0.001 USDC, the node refuses
     the quote (before anything is signed or sent), naming the fee, the cap, the permission and the policy."""
     owner = await prepared(sdk)
-    details = await owner.grant_permission_typed_data_sign(  # type: ignore[attr-defined]
+    details = await owner.grant_permission_typed_data_sign(
         redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action()], max_payment_amount=1_000
     )
-    redeemer = await sdk.redeemer_client(owner.account.address)  # type: ignore[attr-defined]
+    redeemer = await sdk.redeemer_client(owner.account.address)
     before = sdk.counter()
     with pytest.raises(SmartSessionsError) as refused:
-        await redeemer.use_permission(  # type: ignore[attr-defined]
+        await redeemer.use_permission(
             session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
         )
     node_error = refused.value if isinstance(refused.value, MeeApiError) else refused.value.__cause__
     assert isinstance(node_error, MeeApiError) and node_error.status == 400
     text = str(node_error.body)
-    pid = "0x" + bytes(details[0].permission_id).hex()  # type: ignore[attr-defined]
+    pid = "0x" + bytes(details[0].permission_id).hex()
     assert re.search(r"the fee of 0\.\d+ USDC \(\d+ base units\) is more than permission " + pid, text), text
     assert "at most 0.001 USDC per payment and at most 0.001 USDC in all (its maxPaymentAmount)" in text, text
     assert "UniActionPolicy" in text and "maxPaymentAmount" in text, text

@@ -8,7 +8,9 @@ import pytest
 from smartsessions import (
     SMART_SESSIONS_ADDRESS,
     InvalidInputError,
+    MeeApiError,
     ParamCondition,
+    SessionClient,
     get_universal_action_policy,
     session_details_from_json,
     session_details_to_json,
@@ -25,14 +27,13 @@ pytestmark = pytest.mark.slow  # whole flows through the node, a second or more 
 TRIGGER = 10_000_000  # 10 USDC from the owner's EOA
 
 
-async def prepared(sdk: Sdk, **kwargs: object) -> object:
+async def prepared(sdk: Sdk) -> SessionClient:
     """The owner's client after a permit-funded prepare_for_permissions (the seed's step 2)."""
     owner = await sdk.owner_client()
     result = await owner.prepare_for_permissions(
         smart_sessions_validator=to_smart_sessions_module(signer=sdk.signer),
         fee_token=sdk.fee(),
         trigger={"token_address": usdc_address(8453), "chain_id": 8453, "amount": TRIGGER},
-        **kwargs,
     )
     assert result is not None
     receipt = await owner.wait_for_supertransaction_receipt(result.hash)
@@ -208,7 +209,7 @@ async def test_a_universal_action_policy_limits_the_argument(sdk: Sdk) -> None:
     assert err.policy_name is not None and "UniActionPolicy" in err.policy_name
     assert err.rule == "rule 0: argument 1 (offset 0) must be <= 10, got 11"
     assert err.chain_id == 8453
-    assert "Rule: rule 0" in str(err) and err.__cause__ is not None and err.__cause__.status == 400  # type: ignore[attr-defined]
+    assert "Rule: rule 0" in str(err) and isinstance(err.__cause__, MeeApiError) and err.__cause__.status == 400
     assert sdk.counter() == 7
 
 

@@ -15,10 +15,7 @@ from ..contracts.flows import COUNTER, INCREMENT
 
 
 def configs(devnet: Devnet, version: str = "2.0.0", **extra: object) -> list[ChainConfiguration]:
-    return [
-        ChainConfiguration(chain_id=c, rpc_url=devnet.url(c), version=version, **extra)  # type: ignore[arg-type]
-        for c in (8453, 10)
-    ]
+    return [ChainConfiguration(chain_id=c, rpc_url=devnet.url(c), version=version, **extra) for c in (8453, 10)]
 
 
 async def test_same_address_on_every_chain_from_the_factory(devnet: Devnet) -> None:

@@ -91,7 +91,7 @@ def fake_quote(request: dict[str, Any]) -> dict[str, Any]:
             "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "7",
             "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "50000",
         }  # fmt: skip
-        extra = {key: op[key] for key in ("sessionDetails", "metadata", "isCleanUpUserOp") if key in op}
+        extra: dict[str, Any] = {key: op[key] for key in ("sessionDetails", "metadata", "isCleanUpUserOp") if key in op}
         return {
             "userOp": user_op, "userOpHash": digest, "meeUserOpHash": digest,
             "lowerBoundTimestamp": str(op.get("lowerBoundTimestamp", 0)),
@@ -342,7 +342,7 @@ def assert_same(ours: list[tuple[str, Any]], reference: list[tuple[str, Any]]) -
         assert not found, f"POST {path}: " + "\n".join(found[:10])
 
 
-PREPARE_CASES = {
+PREPARE_CASES: dict[str, dict[str, Any]] = {
     "permit trigger, undeployed": {
         "kind": "prepare", "feeToken": fee(),
         "trigger": {"tokenAddress": usdc_address(8453), "chainId": 8453, "amount": "10000000"},
@@ -429,7 +429,7 @@ async def test_use_and_execute_bodies_equal_the_reference(
 
     two_chains = [increment(8453), increment(10, gas_limit=123_456), increment(8453)]
     remove = encode_function_call("removeSession(bytes32)", [bytes(details[0].permission_id)])
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"kind": "use", "mode": "ENABLE_AND_USE", "feeToken": fee(), "instructions": two_chains},
         {"kind": "use", "mode": "USE", "feeToken": fee(), "instructions": [increment(10)]},
         {"kind": "use", "mode": "ENABLE_AND_USE", "sponsorship": True, "instructions": two_chains},
@@ -487,7 +487,7 @@ def trigger_tx_of(exec_body: dict[str, Any], chain: Chain) -> dict[str, Any]:
     signature = bytes.fromhex(exec_body["signature"][2:])
     assert signature[:4] == bytes.fromhex("177eee01") and len(signature) == 4 + 64
     assert int.from_bytes(signature[36:68], "big") == 8453
-    tx = chain.rpc.request("eth_getTransactionByHash", ["0x" + signature[4:36].hex()])
+    tx: dict[str, Any] | None = chain.rpc.request("eth_getTransactionByHash", ["0x" + signature[4:36].hex()])
     assert tx is not None and tx["blockNumber"] is not None
     data = bytes.fromhex(tx["input"][2:])
     assert data[:4] == bytes.fromhex("095ea7b3") and data[-32:] == bytes.fromhex(exec_body["hash"][2:])
@@ -500,7 +500,7 @@ async def test_onchain_trigger_bodies_equal_the_reference(
     """A trigger token the node says has no permit: both clients ask for an "onchain" quote and send the approve
     transaction with the quote hash appended; the signatures differ only by the transaction's hash."""
     recording_node.permit_enabled = False
-    case = {
+    case: dict[str, Any] = {
         "kind": "prepare", "feeToken": fee(),
         "trigger": {"tokenAddress": usdc_address(8453), "chainId": 8453, "amount": "10000000"},
     }  # fmt: skip

@@ -15,7 +15,7 @@ from smartsessions.encoding.abi import ENABLE_SESSION, SESSION, abi_encode
 # characters(codec="utf-8"), for which Hypothesis encodes every code point with the codec the first time it is drawn
 # from (about 1.5 s, cached in .hypothesis/ afterwards): on a fresh clone that lands in the first draw and fails the
 # too_slow health check. Validating here does the (cheap, category-based) set-up at import, not in a draw.
-UTF8_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
+UTF8_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 UTF8_TEXT.validate()
 
 

@@ -191,7 +191,7 @@ def _word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-RECEIPT = {
+RECEIPT: dict[str, Any] = {
     "status": "0x1",
     "logs": [
         {
@@ -205,7 +205,7 @@ RECEIPT = {
     ],
 }
 
-FILLED_OP = {
+FILLED_OP: dict[str, Any] = {
     "userOp": {
         "sender": ACCOUNT, "nonce": "7", "initCode": "0x", "callData": _hex(CALL_DATA[0]), "callGasLimit": "100000",
         "verificationGasLimit": "250000", "maxFeePerGas": "1000000000", "maxPriorityFeePerGas": "1000000",
@@ -215,12 +215,12 @@ FILLED_OP = {
     "lowerBoundTimestamp": "1750000000", "upperBoundTimestamp": "1750000180", "maxGasLimit": "400000",
     "maxFeePerGas": "1000000000", "chainId": "8453", "shortEncoding": True, "sessionDetails": DETAILS_WIRE,
 }  # fmt: skip
-PAYMENT_INFO = {
+PAYMENT_INFO: dict[str, Any] = {
     "sponsored": False, "sender": ACCOUNT, "token": USDC, "nonce": "155826593755885330608267756555062058671",
     "callGasLimit": "75000", "verificationGasLimit": "1000000", "chainId": "8453", "shortEncoding": True,
     "sessionDetails": DETAILS_WIRE,
 }  # fmt: skip
-QUOTE_REQUEST = {
+QUOTE_REQUEST: dict[str, Any] = {
     "quoteType": "simple",
     "userOps": [{
         "lowerBoundTimestamp": 1750000000, "upperBoundTimestamp": 1750000180, "sender": ACCOUNT,
@@ -232,13 +232,13 @@ QUOTE_REQUEST = {
     "meeVersions": [{"version": {"version": "2.1.0", "validatorAddress": VALIDATOR}, "chainId": 8453}],
     "trigger": {"tokenAddress": USDC, "chainId": 8453, "amount": "1000"},
 }  # fmt: skip
-QUOTE = {
+QUOTE: dict[str, Any] = {
     "hash": "0x" + "cc" * 32, "node": ACCOUNT, "commitment": "0x" + "dd" * 65,
     "paymentInfo": {**PAYMENT_INFO, "tokenAmount": "0.01", "tokenWeiAmount": "10000", "tokenValue": "0.01"},
     "userOps": [FILLED_OP, FILLED_OP], "quoteType": "simple",
 }  # fmt: skip
 SIGNED_QUOTE = {**QUOTE, "signature": "0x177eee00" + "11" * 65, "meeVersions": QUOTE_REQUEST["meeVersions"]}
-EXPLORER = {
+EXPLORER: dict[str, Any] = {
     **QUOTE,
     "itxHash": QUOTE["hash"],
     "userOps": [
@@ -247,7 +247,7 @@ EXPLORER = {
          "executionError": "execution reverted: 0x" + POLICY_VIOLATION.hex(), "actualGasCost": "123"},
     ],
 }  # fmt: skip
-INFO = {
+INFO: dict[str, Any] = {
     "version": "1.0", "node": ACCOUNT, "supportedChains": [{"chainId": "8453", "name": "Base"}],
     "supportedGasTokens": [{"chainId": "8453", "paymentTokens": [
         {"name": "USD Coin", "address": USDC, "symbol": "USDC", "decimals": 6, "permitEnabled": True}]}],
@@ -515,6 +515,10 @@ def _invalid_input(value: Any) -> object:
     return str(InvalidInputError("value", "is wrong", fix="pass a right one", value=value))
 
 
+def _from_wire_of(model: type[WireModel]) -> Callable[[Any], object]:
+    return lambda v: from_wire(model, v)
+
+
 def _to_uint(value: Any) -> object:
     number, bits = value
     return to_uint(number, field="value", bits=bits)
@@ -560,7 +564,7 @@ DECODERS: dict[str, Decoder] = {
     "InvalidInputError(value=...)": (_invalid_input, ANYTHING),
     **{
         f"from_wire[{model.__name__}]": (
-            lambda v, model=model: from_wire(model, v),  # type: ignore[misc]
+            _from_wire_of(model),
             json_inputs([seed]),
         )
         for model, seed in WIRE_SEEDS.items()
@@ -672,7 +676,7 @@ def test_loads_bounded_refuses_what_json_loads_crashes_or_leaks_on() -> None:
     with pytest.raises(InvalidInputError, match="is 11 bytes long, more than the 10 allowed"):
         loads_bounded(b"[1,2,3,4,5]", field="body", max_bytes=10)
     with pytest.raises(InvalidInputError, match="expected JSON text"):
-        loads_bounded({"a": 1}, field="body")  # type: ignore[arg-type]
+        loads_bounded({"a": 1}, field="body")  # type: ignore[arg-type]  # not text on purpose: the refusal is tested
 
 
 def test_loads_bounded_reads_valid_json_as_json_loads_does() -> None:
@@ -734,7 +738,7 @@ def test_a_node_message_with_a_huge_number_is_explained() -> None:
     assert where_of("userOps[2] (chain 18446744073709551616): x") == ("userOps[2]", None)  # 2**64: no uint64
     assert where_of("userOps[2] (chain 18446744073709551615): x") == ("userOps[2]", 2**64 - 1)
     with pytest.raises(InvalidInputError, match="expected the node's message as a string, got dict"):
-        explain_refusal({"error": "x"})  # type: ignore[arg-type]
+        explain_refusal({"error": "x"})  # type: ignore[arg-type]  # a dict on purpose: the refusal is tested
 
 
 def test_invalid_input_error_shows_a_huge_int() -> None:
@@ -755,12 +759,12 @@ def test_summarize_receipt_with_entries_that_are_not_objects() -> None:
         ("MINED_SUCCESS", "userOps"),
     ):
         with pytest.raises(InvalidInputError) as info:
-            summarize_receipt(entries)  # type: ignore[arg-type]
+            summarize_receipt(entries)  # type: ignore[arg-type]  # entries that are not objects: the refusal is tested
         assert info.value.field == field
 
 
 def test_malformed_entry_point_receipts_and_reverts() -> None:
-    log = RECEIPT["logs"][1]  # type: ignore[index]
+    log = RECEIPT["logs"][1]
     for receipt, error, field in (
         ({"logs": [{"data": "0x"}]}, InvalidInputError, "receipt.logs[0].topics"),
         ({"logs": [{**log, "topics": log["topics"][:2]}]}, InvalidInputError, "receipt.logs[0].topics"),
@@ -770,7 +774,7 @@ def test_malformed_entry_point_receipts_and_reverts() -> None:
         ([], InvalidInputError, "receipt"),
     ):
         with pytest.raises(error) as info:
-            parse_user_op_results(receipt)  # type: ignore[arg-type]
+            parse_user_op_results(receipt)  # type: ignore[arg-type]  # one is a list on purpose: its refusal is tested
         assert field is None or getattr(info.value, "field", None) == field
     with pytest.raises(EncodingError, match="Cannot decode FailedOp revert data"):
         decode_handle_ops_revert(FAILED_OP[:40])

@@ -117,7 +117,7 @@ def test_the_offline_grant_refuses_before_signing() -> None:
 
     with pytest.raises(FeePaymentBlockedError):
         grant_permission_offline(
-            signer=Recording(),  # type: ignore[arg-type]
+            signer=Recording(),
             redeemer=ALICE,
             actions=[transfer_action(rule(ParamCondition.EQUAL, 0, ALICE))],
             versions="2.1.0",

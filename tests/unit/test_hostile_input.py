@@ -344,7 +344,7 @@ def test_session_details_with_a_lone_surrogate_are_refused_where_it_is() -> None
     assert refused.value.field.endswith("allowed_erc7739_content.0.content_name.0")
     assert "lone surrogate" in refused.value.problem
     details = session_details_from_json(_with_content_name("\U0001f600"))[0]  # a whole character is text
-    session = details.enable_session_data.enable_session.session_to_enable  # type: ignore[union-attr]
+    session = details.enable_session_data.enable_session.session_to_enable
     assert get_session_digest(session, account=ACCOUNT, nonce=0)
     assert session_details_from_json(session_details_to_json(details)) == [details]
     assert session_details_from_json(DETAILS_JSON[0])[0] == DETAILS

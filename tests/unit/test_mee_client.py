@@ -59,7 +59,7 @@ from smartsessions.versions import (
     USDC_BASE_ADDRESS,
     get_mee_version,
 )
-from smartsessions.wire.mee import FeeTokenInfo
+from smartsessions.wire.mee import ExplorerResponse, FeeTokenInfo, from_wire
 
 OWNER = Account.from_key("0x" + "11" * 32)
 REDEEMER = Account.from_key("0x" + "22" * 32)
@@ -84,6 +84,11 @@ class FakeChain:
     timestamp: int = NOW  # the latest block's
     calls: list[dict[str, Any]] = field(default_factory=list)
     posts: int = 0  # HTTP requests (a JSON-RPC batch is one)
+    # what the chain answers to a JSON-RPC call: the honest answers below unless a test swaps in a hostile one
+    result: Callable[[str, list[Any]], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.result = self._result
 
     def _result(self, method: str, params: list[Any]) -> Any:
         if method == "eth_getCode":
@@ -101,7 +106,9 @@ class FakeChain:
         raise AssertionError(f"unexpected {method}")
 
     def _token(self, to: str, data: bytes) -> str:
-        word = lambda v: "0x" + abi_encode(["uint256"], [v], what="w").hex()  # noqa: E731
+        def word(v: int) -> str:
+            return "0x" + abi_encode(["uint256"], [v], what="w").hex()
+
         if to.lower() != USDC[self.chain_id].lower():
             raise LookupError("not a token")
         if data[:4] == bytes.fromhex("313ce567"):
@@ -128,7 +135,7 @@ class FakeChain:
         for item in items:
             self.calls.append(item)
             try:
-                out.append({"jsonrpc": "2.0", "id": item["id"], "result": self._result(item["method"], item["params"])})
+                out.append({"jsonrpc": "2.0", "id": item["id"], "result": self.result(item["method"], item["params"])})
             except LookupError as exc:
                 out.append({"jsonrpc": "2.0", "id": item["id"], "error": {"code": 3, "message": f"reverted {exc}"}})
         return httpx.Response(200, json=out if isinstance(body, list) else out[0])
@@ -211,12 +218,14 @@ class FakeNode:
         if path == "info":
             return httpx.Response(200, json=self.info)
         if path in ("quote", "quote-permit"):
+            assert isinstance(body, dict)
             if self.on_quote is not None:
                 return self.on_quote(body)
             quote = quote_for(body)
             self.quotes[quote["hash"]] = quote
             return httpx.Response(200, json=quote)
         if path == "exec":
+            assert isinstance(body, dict)
             if self.on_exec is not None:
                 return self.on_exec(body)
             return httpx.Response(200, json={"hash": body["hash"]})
@@ -566,13 +575,13 @@ async def test_a_chain_answering_nonsense_is_an_rpc_error(world: World, timestam
     """A faulty or hostile chain endpoint (here: the latest block's timestamp) raises our RpcError naming what was
     read, never a ValueError or TypeError (issue 11, item 7)."""
     chain = world.chains[8453]
-    original = chain._result
+    original = chain.result
 
     def lying(method: str, params: list[Any]) -> Any:
         answer = original(method, params)
         return {**answer, "timestamp": timestamp} if method == "eth_getBlockByNumber" else answer
 
-    chain._result = lying  # type: ignore[method-assign]
+    chain.result = lying
     client = await world.client()
     with pytest.raises(RpcError, match=r"answered the block timestamp with .*, not a hex quantity"):
         await client.get_quote(instructions=[increment(8453)], fee_token=fee())
@@ -810,6 +819,7 @@ def test_batching_merges_each_chain_in_first_appearance_order() -> None:
                     lower_bound_timestamp=10, upper_bound_timestamp=100)  # fmt: skip
     merged = batch_instructions([a, b, c])
     assert [i.chain_id for i in merged] == [10, 8453]
+    assert isinstance(merged[0], Instruction)  # plain calls merge into a plain instruction
     assert [bytes(call.data) for call in merged[0].calls] == [b"\x01", b"\x03"]
     assert merged[0].metadata == ({"n": 1}, {"n": 3})
     assert (merged[0].lower_bound_timestamp, merged[0].upper_bound_timestamp) == (10, 100)  # the widest window
@@ -838,7 +848,7 @@ WORD_0 = "0x" + "00" * 32
 def answer(chain: FakeChain, method: str, result: Any, *, to: str | None = None, selector: str | None = None) -> None:
     """``chain`` answers ``method`` (an ``eth_call`` to ``to`` with ``selector``) with ``result``, as a broken or
     hostile endpoint would."""
-    original = chain._result
+    original = chain.result
 
     def result_of(m: str, params: list[Any]) -> Any:
         if m == method and (
@@ -848,7 +858,7 @@ def answer(chain: FakeChain, method: str, result: Any, *, to: str | None = None,
             return result
         return original(m, params)
 
-    chain._result = result_of  # type: ignore[method-assign]
+    chain.result = result_of
 
 
 @pytest.mark.parametrize("hostile", ["0xzz", "0x" + "zz" * 32, "0x1 ", 7, None, ["0x01"]])
@@ -892,7 +902,8 @@ def test_gas_used_of_a_receipt_that_is_not_hex() -> None:
     from smartsessions.mee.results import SupertransactionReceipt
 
     receipt = SupertransactionReceipt(
-        hash="0x", status="MINED_SUCCESS", is_finalised=True, json={}, payload=None,  # type: ignore[arg-type]
+        hash="0x", status="MINED_SUCCESS", is_finalised=True, json={},
+        payload=from_wire(ExplorerResponse, explorer("MINED_SUCCESS", "MINED_SUCCESS")),
         receipts=[{"gasUsed": "0x5208"}, {"gasUsed": "0x_1"}],
     )  # fmt: skip
     with pytest.raises(RpcError, match="a receipt's gasUsed with '0x_1', not a hex quantity"):

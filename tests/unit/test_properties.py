@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import trunc
+from typing import Literal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -43,7 +44,7 @@ def model(cls: type, **fields: st.SearchStrategy[object]) -> st.SearchStrategy[o
 addresses = st.binary(min_size=20, max_size=20)
 # Any text UTF-8 encodes, set up at import (see UTF8_TEXT in test_abi.py: st.text()'s default alphabet costs over a
 # second on a fresh clone, inside the first draw).
-utf8_characters = st.characters(exclude_categories=("Cs",))
+utf8_characters = st.characters(exclude_categories=["Cs"])
 utf8_characters.validate()
 bytes32 = st.binary(min_size=32, max_size=32)
 small_bytes = st.binary(max_size=200)
@@ -220,12 +221,12 @@ def test_merkle_proofs_verify(leaves: list[bytes]) -> None:
 )
 @settings(max_examples=60)
 def test_session_details_json_round_trip(
-    data: EnableSessionData, mode: SmartSessionMode, chain_id: int | None, form: str
+    data: EnableSessionData, mode: SmartSessionMode, chain_id: int | None, form: Literal["reference", "wire"]
 ) -> None:
     session = data.enable_session.session_to_enable.model_copy(update={"chain_id": chain_id})
     data = data.model_copy(
         update={"enable_session": data.enable_session.model_copy(update={"session_to_enable": session})}
     )
     details = SessionDetails(mode=mode, permission_id=session.permission_id, enable_session_data=data)
-    assert session_details_from_json(session_details_to_json([details, details], form=form)) == [details, details]  # type: ignore[arg-type]
-    assert session_details_from_json(session_details_to_json(details, form=form)) == [details]  # type: ignore[arg-type]
+    assert session_details_from_json(session_details_to_json([details, details], form=form)) == [details, details]
+    assert session_details_from_json(session_details_to_json(details, form=form)) == [details]

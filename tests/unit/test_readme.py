@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
-from smartsessions import session_details_from_json
+from smartsessions import SessionDetails, session_details_from_json
 from smartsessions.policies import decode_action_config
 
 
@@ -16,8 +18,12 @@ def test_readme_example_runs(capsys: object) -> None:
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
     details = namespace["details"]
-    [one] = details  # type: ignore[misc]
-    assert session_details_from_json(namespace["session_details_to_json"](details)) == [one]  # type: ignore[operator]
+    assert isinstance(details, list)
+    [one] = details
+    assert isinstance(one, SessionDetails)
+    # the README's own import, read back from the namespace its code ran in
+    to_json = cast(Callable[[list[SessionDetails]], str], namespace["session_details_to_json"])
+    assert session_details_from_json(to_json(details)) == [one]
     [action] = one.enable_session_data.enable_session.session_to_enable.actions
     config = decode_action_config(action.action_policies[0].init_data)
     assert config.param_rules.length == 2

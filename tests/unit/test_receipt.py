@@ -8,7 +8,7 @@ from smartsessions.mee.receipt import summarize_receipt
 
 
 def ops(*statuses: str, confirmed: bool = True, errors: dict[int, str] | None = None) -> list[dict[str, object]]:
-    payment = {"executionStatus": "FAILED", "executionError": "payment is ignored"}
+    payment: dict[str, object] = {"executionStatus": "FAILED", "executionError": "payment is ignored"}
     out: list[dict[str, object]] = [payment]
     for k, status in enumerate(statuses, start=1):
         op: dict[str, object] = {"executionStatus": status, "isConfirmed": confirmed}

@@ -11,6 +11,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 
 from smartsessions import HashSigner, InvalidInputError, Signer
 from smartsessions.encoding.quote import QUOTE_PREFIX_SIMPLE, asign_quote, sign_quote
@@ -33,11 +34,12 @@ class SyncHashSigner:
         return self.account.address
 
     def sign_hash(self, digest: bytes) -> bytes:
-        return bytes(self.account.unsafe_sign_hash(digest).signature)
+        return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
 
 
 def local() -> LocalAccount:
-    return Account.from_key(KEY)
+    account: LocalAccount = Account.from_key(KEY)
+    return account
 
 
 def test_the_shapes_are_recognised() -> None:

@@ -203,7 +203,7 @@ def filled_op(**extra: Any) -> dict[str, Any]:
 
 
 def test_signed_quote_and_explorer_answer() -> None:
-    quote = {
+    quote: dict[str, Any] = {
         "hash": "0x" + "cc" * 32,
         "node": ACCOUNT,
         "commitment": "0x" + "dd" * 32,
@@ -259,7 +259,7 @@ def test_signed_quote_and_explorer_answer() -> None:
     parsed = from_wire(ExplorerResponse, odd)
     assert parsed.itx_hash is None and parsed.funding_transaction is None
     op = parsed.user_ops[0]
-    assert op.confirmations is op.actual_gas_cost is op.revert_error is op.mined_timestamp is None
+    assert (op.confirmations, op.actual_gas_cost, op.revert_error, op.mined_timestamp) == (None, None, None, None)
 
 
 @given(

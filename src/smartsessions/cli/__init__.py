@@ -84,21 +84,21 @@ def _fees_line(chain: dict[str, Any]) -> str:
     return f"  {'base fee':<28} {price}, {blocks}"
 
 
-def _summary(state: dict[str, object]) -> str:
+def _summary(state: dict[str, Any]) -> str:
     lines = []
-    for chain in state["chains"]:  # type: ignore[attr-defined]
+    for chain in state["chains"]:
         lines.append(click.style(f"chain {chain['chainId']}", bold=True) + f"  {chain['rpcUrl']}")
         lines.append(_fees_line(chain))
         for name, address in chain["contracts"].items():
             lines.append(f"  {name:<28} {address}")
     lines.append(click.style("funded test keys (devnet only, never use them elsewhere)", bold=True))
-    for key in state["keys"]:  # type: ignore[attr-defined]
+    for key in state["keys"]:
         lines.append(f"  {key['role']:<15} {key['address']}  {key['privateKey']}")
     node = state.get("node")
     if node:
-        lines.append(click.style("MEE node", bold=True) + f"  {node['url']}")  # type: ignore[index]
-        lines.append(f"  {'address':<15} {node['address']}")  # type: ignore[index]
-        lines.append(f"  {'x-api-key':<15} {node['apiKey'] or '(none)'}")  # type: ignore[index]
+        lines.append(click.style("MEE node", bold=True) + f"  {node['url']}")
+        lines.append(f"  {'address':<15} {node['address']}")
+        lines.append(f"  {'x-api-key':<15} {node['apiKey'] or '(none)'}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..errors import DevnetError
 from ..rpc import SyncRpcClient
@@ -102,7 +103,7 @@ class AnvilProcess:
     log_path: Path
     base_fee: int | None = None
     block_time: float = 0.0
-    _log: object = field(repr=False, default=None)
+    _log: IO[bytes] | None = field(repr=False, default=None)
     _floor: BaseFeeFloor | None = field(repr=False, default=None)
 
     @classmethod
@@ -232,5 +233,5 @@ class AnvilProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout)
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
             self._log = None

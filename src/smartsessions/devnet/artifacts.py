@@ -93,7 +93,7 @@ def _errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     return table
 
 
-def decode_revert(data: bytes) -> str:
+def decode_revert(data: bytes | str) -> str:
     """A readable form of revert data: ``ErrorName(arg=value, ...)``, the hex when the selector is unknown, or
     ``ErrorName(0x…)`` when the arguments are no valid encoding. ``data`` is bytes or 0x hex (anything else raises
     :class:`~smartsessions.errors.InvalidInputError`)."""

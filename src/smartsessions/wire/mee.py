@@ -155,7 +155,7 @@ def from_wire(model: type[_M], data: Any) -> _M:
     if not isinstance(data, dict):
         raise InvalidInputError(model.__name__, "must be a JSON object", value=type(data).__name__)
     try:
-        return model.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
+        return model.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]  # pydantic-core types it Any
     except ValidationError as exc:
         raise wire_error(model.__name__, exc) from exc
 
