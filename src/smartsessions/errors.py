@@ -35,7 +35,7 @@ link, so that a log line alone tells the reader what went wrong and how to fix i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,13 +223,26 @@ class RpcError(SmartSessionsError):
 
 
 class MeeApiError(SmartSessionsError):
-    """The MEE node answered with a non-2xx status. ``status`` and ``body`` keep what it said."""
+    """The MEE node answered with a non-2xx status. ``status`` and ``body`` keep what it said; ``code`` and ``facts``
+    are the machine-readable cause and what the node knows of it, from a node that sends them (the local node does:
+    ``docs/errors.md`` lists its codes), else None and ``{}``."""
 
     docs_anchor = "meeapierror"
 
-    def __init__(self, short_message: str, *, status: int, body: object, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        status: int,
+        body: object,
+        code: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.status = status
         self.body = body
+        self.code = code
+        self.facts: dict[str, Any] = dict(facts or {})
         super().__init__(short_message, **kwargs)
 
 

@@ -3,7 +3,13 @@ explained the same way: the SmartSessions error inside the hex is found and deco
 
 from __future__ import annotations
 
-from smartsessions import PolicyViolationError, SessionNotEnabledError
+from smartsessions import (
+    EnableSignatureUsedError,
+    InsufficientBalanceError,
+    PolicyViolationError,
+    SessionNotEnabledError,
+    SessionStateError,
+)
 from smartsessions.encoding.abi import abi_encode, selector
 from smartsessions.mee._refusals import explain_refusal
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS
@@ -36,3 +42,55 @@ def test_an_unknown_permission_inside_raw_revert_data() -> None:
 def test_hex_without_a_known_error_is_left_alone() -> None:
     assert explain_refusal("AA23 reverted 0x08c379a0" + "00" * 96) is None
     assert explain_refusal("AA23 reverted 0x1234") is None
+
+
+# -- a node that sends codes: the code and its facts decide, the message is not read ----------------------------------
+
+USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+HOLDER = "0x1111111111111111111111111111111111111111"
+
+
+def test_a_code_decides_and_the_message_is_not_read() -> None:
+    facts = {"field": "userOps[0]", "chainId": 8453, "permissionId": "0x" + PID.hex(),
+             "policy": UNIVERSAL_ACTION_POLICY_ADDRESS.lower()}  # fmt: skip
+    err = explain_refusal("words that name nothing", code="POLICY_VIOLATION", facts=facts)
+    assert isinstance(err, PolicyViolationError)
+    assert (err.permission_id, err.policy, err.chain_id) == ("0x" + PID.hex(), UNIVERSAL_ACTION_POLICY_ADDRESS, 8453)
+    assert err.details == "words that name nothing"
+    # a message that spells out another refusal changes nothing when a code is given
+    text = "userOps[0] (chain 10): AA23 reverted: InvalidPermissionId(permissionId=0x" + "ab" * 32 + ")"
+    assert explain_refusal(text, code="POLICY_VIOLATION", facts=facts).chain_id == 8453  # type: ignore[union-attr]
+    assert explain_refusal(text, code="CHAIN_NOT_SERVED", facts={"chainId": 10}) is None
+
+
+def test_the_session_codes_and_the_balance_code() -> None:
+    pid = "0x" + PID.hex()
+    not_enabled = explain_refusal("x", code="SESSION_NOT_ENABLED", facts={"permissionId": pid, "chainId": 10})
+    assert isinstance(not_enabled, SessionNotEnabledError) and (not_enabled.permission_id, not_enabled.chain_id) == (
+        pid,
+        10,
+    )
+    used = explain_refusal("x", code="ENABLE_SIGNATURE_USED", facts={"permissionId": pid})
+    assert isinstance(used, EnableSignatureUsedError) and used.permission_id == pid
+    invalid = explain_refusal("x", code="ENABLE_SIGNATURE_INVALID", facts={"chainId": 8453})
+    assert type(invalid) is SessionStateError and invalid.chain_id == 8453
+    poor = explain_refusal(
+        "x",
+        code="INSUFFICIENT_BALANCE",
+        facts={"field": "paymentInfo", "chainId": 8453, "holder": HOLDER, "token": USDC.lower(), "balance": "5",
+               "required": "7000", "fee": "7000"},
+    )  # fmt: skip
+    assert isinstance(poor, InsufficientBalanceError)
+    assert (poor.holder, poor.token, poor.chain_id, poor.balance, poor.needed) == (HOLDER, USDC, 8453, 5, 7000)
+
+
+def test_facts_of_the_wrong_shape_are_left_unread() -> None:
+    err = explain_refusal(
+        "x",
+        code="INSUFFICIENT_BALANCE",
+        facts={"holder": 7, "token": "not an address", "balance": "1" * 100, "chainId": True, "required": -1},
+    )
+    assert isinstance(err, InsufficientBalanceError)
+    assert (err.holder, err.token, err.chain_id, err.balance, err.needed) == (None, None, None, None, None)
+    err = explain_refusal("x", code="SESSION_NOT_ENABLED", facts={"permissionId": "0x12"})
+    assert isinstance(err, SessionNotEnabledError) and err.permission_id is None

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from .._coerce import to_address
 from ..account.calls import Call
@@ -49,7 +50,15 @@ from ..policies import (
 from ..policies.universal_action import CONDITION_SYMBOLS
 from ..wire.session import SessionDetails
 
-__all__ = ["POLICY_NAMES", "OpContext", "explain_refusal", "where_of"]
+__all__ = [
+    "POLICY_NAMES",
+    "OpContext",
+    "Refusal",
+    "explain_refusal",
+    "refusal_from_code",
+    "refusal_from_text",
+    "where_of",
+]
 
 POLICY_NAMES = {
     SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
@@ -71,6 +80,7 @@ _NODE_BALANCE = re.compile(
     r"(0x[0-9a-fA-F]{40}) holds (\d+) base units of the fee token (0x[0-9a-fA-F]{40}) on chain (\d+), "
     r"but (\d+) are needed"
 )
+_PERMISSION_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 _GENERIC_BALANCE = re.compile(r"insufficient (?:funds|balance)|exceeds balance|not enough (?:funds|balance)", re.I)
 
 
@@ -175,9 +185,10 @@ def _failed_rule(init_data: bytes, call: Call) -> str | None:
     return None
 
 
-def _policy_violation(message: str, op: OpContext | None, pid: str | None, policy: str | None) -> PolicyViolationError:
+def _policy_violation(
+    message: str, op: OpContext | None, pid: str | None, policy: str | None, chain_id: int | None
+) -> PolicyViolationError:
     session = None if op is None or op.session_details is None else op.session_details
-    chain_id = None if op is None else op.chain_id
     calls = [] if op is None or op.calls is None else list(op.calls)
     target = selector = rule = None
     if op is not None and op.fee_token is not None and not calls:  # a quote's payment userOp: no call data yet
@@ -271,33 +282,151 @@ def _named_errors(message: str) -> str:
     return message if not found else message + " [" + "; ".join(found) + "]"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """What a refusal says, however the node said it: by a code and its facts (:func:`refusal_from_code`), or in
+    text only (:func:`refusal_from_text`, for nodes without codes). ``where`` names the userOp as the request does
+    (``paymentInfo``, ``userOps[0]``)."""
+
+    kind: Literal["policy", "not_enabled", "enable_used", "enable_invalid", "balance", "payer_balance"]
+    where: str | None = None
+    chain_id: int | None = None
+    permission_id: str | None = None
+    policy: str | None = None
+    holder: str | None = None
+    token: str | None = None
+    balance: int | None = None
+    needed: int | None = None
+
+
+def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
+    """The refusal a node's message spells out (the SmartSessions errors its revert names, the balance it names);
+    the path for nodes that send no code (Biconomy's hosted node). ``where``: the userOp, if the message does not
+    start with it (receipts)."""
+    message = _named_errors(message)
+    found_where, chain_id = where_of(message)
+    where = where or found_where
+    if match := _POLICY_VIOLATION.search(message):
+        return Refusal("policy", where, chain_id, permission_id=match.group(1), policy=match.group(2))
+    if _POLICY_REVERTED.search(message):
+        return Refusal("policy", where, chain_id)
+    if match := _NOT_ENABLED.search(message):
+        return Refusal("not_enabled", where, chain_id, permission_id=match.group(1))
+    if _HASH_MISMATCH.search(message):
+        return Refusal("enable_used", where, chain_id)
+    if _BAD_ENABLE_SIG.search(message):
+        return Refusal("enable_invalid", where, chain_id)
+    if match := _NODE_BALANCE.search(message):
+        holder, balance, token, chain_text, needed = match.groups()
+        return Refusal(
+            "balance",
+            where,
+            _number(chain_text, 64),
+            holder=to_address(holder, field="holder"),
+            token=to_address(token, field="token"),
+            balance=_number(balance, 256),
+            needed=_number(needed, 256),
+        )
+    if _GENERIC_BALANCE.search(message) and (where in (None, "paymentInfo")):
+        return Refusal("payer_balance", where, chain_id)
+    return None
+
+
+_CODE_KINDS: dict[str, Literal["policy", "not_enabled", "enable_used", "enable_invalid", "balance"]] = {
+    "POLICY_VIOLATION": "policy",
+    "SESSION_FEE_ABOVE_CAP": "policy",
+    "SESSION_NOT_ENABLED": "not_enabled",
+    "ENABLE_SIGNATURE_USED": "enable_used",
+    "ENABLE_SIGNATURE_INVALID": "enable_invalid",
+    "INSUFFICIENT_BALANCE": "balance",
+}
+_FACT_WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])")
+
+
+def _fact(facts: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = facts.get(key)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+def _fact_address(facts: Mapping[str, Any], key: str) -> str | None:
+    value = _fact(facts, key, str)
+    try:
+        return None if value is None else to_address(value, field=key)
+    except InvalidInputError:
+        return None
+
+
+def _fact_number(facts: Mapping[str, Any], key: str, bits: int) -> int | None:
+    value = facts.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 and value >> bits == 0 else None
+    return _number(value, bits) if isinstance(value, str) and value.isdigit() else None
+
+
+def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
+    """The refusal a node's ``code`` names, with its ``facts`` (the local node's codes, ``docs/errors.md``): nothing
+    of the message is read. None for a code that no typed error stands for (the node's error is raised as it is)."""
+    kind = _CODE_KINDS.get(code)
+    if kind is None:
+        return None
+    field = _fact(facts, "field", str)
+    match = None if field is None else _FACT_WHERE.match(field)
+    where = None if match is None else match.group(1)
+    pid = _fact(facts, "permissionId", str)
+    return Refusal(
+        kind,
+        where,
+        _fact_number(facts, "chainId", 64),
+        permission_id=pid if pid is not None and _PERMISSION_ID.fullmatch(pid) else None,
+        policy=_fact_address(facts, "policy"),
+        holder=_fact_address(facts, "holder"),
+        token=_fact_address(facts, "token"),
+        balance=_fact_number(facts, "balance", 256),
+        needed=_fact_number(facts, "required", 256),
+    )
+
+
 def explain_refusal(
     message: str,
     ops: Mapping[str, OpContext] | None = None,
     *,
     where: str | None = None,
+    code: str | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> SmartSessionsError | None:
-    """The specific error behind a node's refusal ``message``, or None. ``where`` names the userOp the message is
-    about when the message itself does not start with it (receipts). A number in the message too long for what it
-    stands for (a chain id, an amount) is left unread (None in the error). ``message`` and ``where`` must be strings
-    (:class:`~smartsessions.errors.InvalidInputError` otherwise)."""
-    message = _named_errors(_message(message))
+    """The specific error behind a node's refusal, or None. With ``code`` (a node that sends codes), the code and
+    its ``facts`` decide and the message is only carried along as the error's details; without, the message is read
+    (:func:`refusal_from_text`). ``where`` names the userOp the message is about when the message itself does not
+    start with it (receipts). A number too long for what it stands for (a chain id, an amount) is left unread (None
+    in the error). ``message`` and ``where`` must be strings (:class:`~smartsessions.errors.InvalidInputError`
+    otherwise)."""
+    message = _message(message)
     if where is not None:
         where = _message(where, "where")
-    found_where, chain_id = where_of(message)
-    where = where or found_where
+    if code is not None:
+        refusal = refusal_from_code(code, facts or {})
+        if refusal is not None and refusal.where is None:
+            refusal = replace(refusal, where=where)
+    else:
+        refusal = refusal_from_text(message, where)
+    if refusal is None:
+        return None
+    return _error_of(refusal, ops, _named_errors(message))
+
+
+def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: str) -> SmartSessionsError:
+    """The typed error of ``refusal``, told with what the client knows of its userOp (``ops``)."""
+    where, chain_id = refusal.where, refusal.chain_id
     op = None if ops is None or where is None else ops.get(where)
     if op is not None and chain_id is not None and op.chain_id is None:
         op = OpContext(op.where, chain_id, op.calls, op.session_details, op.fee_token, op.sender)
     chain = chain_id if chain_id is not None else (op.chain_id if op is not None else None)
     on_chain = f" on chain {chain}" if chain is not None else ""
 
-    if match := _POLICY_VIOLATION.search(message):
-        return _policy_violation(message, op, match.group(1), match.group(2))
-    if _POLICY_REVERTED.search(message):
-        return _policy_violation(message, op, _pid_of(op), None)
-    if match := _NOT_ENABLED.search(message):
-        pid = match.group(1)
+    if refusal.kind == "policy":
+        return _policy_violation(message, op, refusal.permission_id or _pid_of(op), refusal.policy, chain)
+    if refusal.kind == "not_enabled":
+        pid = refusal.permission_id or _pid_of(op)
         return SessionNotEnabledError(
             f"Permission {pid} is not enabled{on_chain}.",
             permission_id=pid,
@@ -309,8 +438,8 @@ def explain_refusal(
             ],
             details=message,
         )
-    if _HASH_MISMATCH.search(message):
-        pid = _pid_of(op)
+    if refusal.kind == "enable_used":
+        pid = refusal.permission_id or _pid_of(op)
         if op is not None and op.session_details is not None and op.session_details.mode is SmartSessionMode.USE:
             # Asked to USE a permission that is not enabled: the node tried to enable it from the details' enable
             # data, whose signature is spent. The permission was revoked, or enabled and used up elsewhere.
@@ -333,8 +462,8 @@ def explain_refusal(
             ],
             details=message,
         )
-    if _BAD_ENABLE_SIG.search(message):
-        pid = _pid_of(op)
+    if refusal.kind == "enable_invalid":
+        pid = refusal.permission_id or _pid_of(op)
         return SessionStateError(
             f"The owner's enable signature for permission {pid or '(unknown)'} was refused{on_chain}.",
             permission_id=pid,
@@ -345,31 +474,28 @@ def explain_refusal(
             ],
             details=message,
         )
-    if match := _NODE_BALANCE.search(message):
-        holder, balance, token, chain_text, needed = match.groups()
+    if refusal.kind == "balance" and refusal.holder is not None and refusal.token is not None:
         return InsufficientBalanceError(
-            f"{holder} holds {balance} base units of the fee token {token} on chain {chain_text}, but {needed} are "
-            "needed.",
-            holder=to_address(holder, field="holder"),
-            token=to_address(token, field="token"),
-            chain_id=_number(chain_text, 64),
-            balance=_number(balance, 256),
-            needed=_number(needed, 256),
+            f"{refusal.holder} holds {refusal.balance} base units of the fee token {refusal.token} on chain "
+            f"{refusal.chain_id}, but {refusal.needed} are needed.",
+            holder=refusal.holder,
+            token=refusal.token,
+            chain_id=refusal.chain_id,
+            balance=refusal.balance,
+            needed=refusal.needed,
             meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
             details=message,
         )
-    if _GENERIC_BALANCE.search(message) and (where in (None, "paymentInfo")):
-        holder = None if op is None else op.sender
-        token = None if op is None else op.fee_token
-        return InsufficientBalanceError(
-            f"{holder or 'The payer'} cannot pay the fee" + (f" in {token}" if token else "") + f"{on_chain}.",
-            holder=holder,
-            token=token,
-            chain_id=chain,
-            meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
-            details=message,
-        )
-    return None
+    holder = None if op is None else op.sender
+    token = None if op is None else op.fee_token
+    return InsufficientBalanceError(
+        f"{holder or 'The payer'} cannot pay the fee" + (f" in {token}" if token else "") + f"{on_chain}.",
+        holder=holder,
+        token=token,
+        chain_id=chain,
+        meta_messages=["Fix: fund the account with the fee token, pick another fee token, or use sponsorship."],
+        details=message,
+    )
 
 
 def _pid_of(op: OpContext | None) -> str | None:

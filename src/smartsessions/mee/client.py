@@ -292,7 +292,7 @@ class MeeClient:
         try:
             raw = await self.request(params.path, body=body)
         except MeeApiError as exc:
-            explained = explain_refusal(exc.short_message, request_contexts(request))
+            explained = explain_refusal(exc.short_message, request_contexts(request), code=exc.code, facts=exc.facts)
             if isinstance(explained, InsufficientBalanceError) and explained.balance is None:
                 explained = await with_balance(explained, self.account)
             if explained is not None:
@@ -355,7 +355,7 @@ class MeeClient:
                 contexts = quote_contexts(from_wire(SignedQuote, signed_quote.json))
             except InvalidInputError:
                 raise exc from None
-            explained = explain_refusal(exc.short_message, contexts)
+            explained = explain_refusal(exc.short_message, contexts, code=exc.code, facts=exc.facts)
             if explained is not None:
                 raise explained from exc
             raise

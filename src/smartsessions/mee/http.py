@@ -121,10 +121,14 @@ class NodeConnection:
         if not response.is_success:
             error = answer.get("error") if isinstance(answer, dict) and answer.get("error") is not None else answer
             message = parse_error_message(error if error not in (None, "", {}) else response.reason_phrase)
+            code = answer.get("code") if isinstance(answer, dict) else None
+            facts = answer.get("facts") if isinstance(answer, dict) else None
             raise MeeApiError(
                 message or f"The MEE node answered {response.status_code}.",
                 status=response.status_code,
                 body=answer,
+                code=code if isinstance(code, str) else None,
+                facts=facts if isinstance(facts, dict) else None,
                 details=f"{method} {url} answered {response.status_code}",
             )
         return answer

@@ -412,9 +412,12 @@ class ExecResponse(WireModel):
 
 
 class ErrorResponse(WireModel):
-    """Every non-2xx answer of the node: ``error`` says what was wrong (the client shows it as the message)."""
+    """Every non-2xx answer of the node: ``error`` says what was wrong (the client shows it as the message); a node
+    that sends codes (the local one) adds ``code``, the cause, and ``facts``, what it knows of it."""
 
     error: str
+    code: str | None = None
+    facts: JsonObject | None = None
 
 
 # -- receipts (§9.9) --------------------------------------------------------------------------------------------------
