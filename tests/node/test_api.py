@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from smartsessions.devnet.deploy import usdc_address
-from smartsessions.devnet.node.quoting import DEFAULT_WINDOW
+from smartsessions.devnet.node.quote_request import DEFAULT_WINDOW
 from smartsessions.mee.wire import GetInfoPayload, from_wire
 
 from ..contracts.harness import Chain

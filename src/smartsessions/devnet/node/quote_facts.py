@@ -8,11 +8,11 @@ the node's; :func:`quote_facts` reads the rest of what the node needs from those
 * **sponsored**: ``userOps[0]`` is the (virtual) gas-tank entry, with neither call data nor a paymaster (every userOp
   the node submits carries the node paymaster); ``paymentInfo.sponsored`` must say the same;
 * **the fee**: the payment userOp's call data is ``execute(single, token.transfer(node, fee))``, or for a fusion
-  payment ``execute(single, token.transferFrom(eoa, node, fee))`` (see :class:`~.quoting.QuoteBuilder`); it must pay
-  this node, and ``paymentInfo.token``, ``paymentInfo.eoa`` and ``paymentInfo.tokenWeiAmount`` must match it;
+  payment ``execute(single, token.transferFrom(eoa, node, fee))`` (:func:`~.quote_request.payment_call`); it must
+  pay this node, and ``paymentInfo.token``, ``paymentInfo.eoa`` and ``paymentInfo.tokenWeiAmount`` must match it;
 * **fusionPayment**: the payment pulls the fee from an EOA (``transferFrom``);
 * **triggerOpIndex** (and for a permit quote **permitTxIndex**, the userOp that submits the permit): the first
-  executed userOp on the trigger chain, as :meth:`~.quoting.QuoteBuilder._fusion` marks it at the quote;
+  executed userOp on the trigger chain, as :func:`~.quote_request.mark_trigger` marks it at the quote;
 * **weiCost**: each executed userOp's ``maxGasLimit × maxFeePerGas``, as the node priced it.
 
 What the root does not cover is not covered on Biconomy's node either, and is taken from the body as sent:
