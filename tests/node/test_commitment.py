@@ -15,10 +15,11 @@ from eth_account import Account
 
 from smartsessions.account.calls import Call, encode_execute_single
 from smartsessions.devnet.node import NodeConfig
+from smartsessions.devnet.node.store import QuoteMeta
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from smartsessions.mee.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, verify_commitment
-from smartsessions.mee.wire import GetQuotePayload, from_wire
+from smartsessions.mee.wire import GetQuotePayload, from_wire, to_wire
 from smartsessions.signer import personal_sign
 
 from ..contracts.flows import counter_value
@@ -75,14 +76,18 @@ def test_nothing_is_stored_until_exec(node: Node, node_config: NodeConfig, sessi
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     [(stored, meta_json)] = _quote_rows(node_config, quote["hash"])
     assert from_wire(GetQuotePayload, json.loads(stored)) == from_wire(GetQuotePayload, quote)
-    meta = json.loads(meta_json)
-    assert set(meta) == _META_KEYS
+    assert set(json.loads(meta_json)) == _META_KEYS
+    meta = QuoteMeta.model_validate_json(meta_json)
     fee = int(quote["paymentInfo"]["tokenWeiAmount"])
-    assert (meta["quoteType"], meta["sponsored"], meta["fusionPayment"], meta["tokenWeiAmount"]) == (
-        "simple", False, False, fee,
-    )  # fmt: skip
-    assert meta["weiCost"] == sum(int(op["maxGasLimit"]) * int(op["maxFeePerGas"]) for op in quote["userOps"])
-    assert meta["meeVersions"] == request["meeVersions"] and meta["trigger"] is None
+    assert (meta.quote_type, meta.sponsored, meta.fusion_payment, meta.token_wei_amount) == (
+        "simple",
+        False,
+        False,
+        fee,
+    )
+    assert meta.wei_cost == sum(int(op["maxGasLimit"]) * int(op["maxFeePerGas"]) for op in quote["userOps"])
+    assert [to_wire(v) for v in meta.mee_versions] == request["meeVersions"] and meta.trigger is None
+    assert (meta.permit_tx_index, meta.trigger_op_index, meta.simulated_gas) == (None, None, {})
 
 
 def _bad_commitment(quote: dict[str, Any]) -> None:

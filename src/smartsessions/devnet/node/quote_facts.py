@@ -27,16 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
 from ..._coerce import to_address
 from ...account.calls import decode_execute
 from ...errors import EncodingError
-from ...mee.wire import GetQuotePayload, MeeVersionEntry, Trigger, to_wire
+from ...mee.wire import GetQuotePayload, MeeVersionEntry, Trigger
 from ..entrypoint import max_gas_limit
 from .errors import NodeError
+from .store import QuoteMeta
 
 __all__ = ["QuoteFacts", "quote_facts"]
 
@@ -63,21 +63,19 @@ class QuoteFacts:
         """Whether the node submits ``userOps[index]`` (not the virtual gas-tank entry of a sponsored quote)."""
         return index != 0 or not self.sponsored
 
-    def meta(self) -> dict[str, Any]:
-        """The node's notes on an accepted quote, as :class:`~.store.QuoteRecord` keeps them. ``simulatedGas`` is
-        empty: the simulation's figures are not part of the quote, and the node keeps nothing at quote time."""
-        return {
-            "quoteType": self.quote_type,
-            "trigger": None if self.trigger is None else to_wire(self.trigger),
-            "sponsored": self.sponsored,
-            "fusionPayment": self.fusion_payment,
-            "permitTxIndex": self.permit_tx_index,
-            "triggerOpIndex": self.trigger_op_index,
-            "tokenWeiAmount": self.fee,
-            "weiCost": self.wei_cost,
-            "meeVersions": [to_wire(v) for v in self.mee_versions],
-            "simulatedGas": {},
-        }
+    def meta(self) -> QuoteMeta:
+        """The node's notes on an accepted quote, as :class:`~.store.QuoteRecord` keeps them."""
+        return QuoteMeta(
+            quote_type=self.quote_type,
+            trigger=self.trigger,
+            sponsored=self.sponsored,
+            fusion_payment=self.fusion_payment,
+            permit_tx_index=self.permit_tx_index,
+            trigger_op_index=self.trigger_op_index,
+            token_wei_amount=self.fee,
+            wei_cost=self.wei_cost,
+            mee_versions=self.mee_versions,
+        )
 
 
 def quote_facts(
