@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -29,6 +30,34 @@ def test_info_lists_the_chains_and_their_usdc(node: Node, chains: tuple[Chain, C
     assert body["supportedGasTokens"][0]["paymentTokens"][0]["decimals"] == 6  # a number, not a string
     assert body["supported_wallet_providers"] == []
     assert info.version.startswith("smartsessions-devnet-node/")
+
+
+def test_the_info_answer_byte_for_byte(node: Node, chains: tuple[Chain, Chain]) -> None:
+    expected = {
+        "version": "smartsessions-devnet-node/0.1.0",
+        "node": chains[0].keys["node"].address,
+        "supportedChains": [{"chainId": "8453", "name": "Base"}, {"chainId": "10", "name": "OP Mainnet"}],
+        "supportedGasTokens": [
+            {
+                "chainId": str(chain_id),
+                "paymentTokens": [
+                    {
+                        "name": "USD Coin",
+                        "address": usdc_address(chain_id),
+                        "symbol": "USDC",
+                        "decimals": 6,
+                        "permitEnabled": True,
+                    }
+                ],
+                "isArbitraryFeeTokensSupported": False,
+            }
+            for chain_id in (8453, 10)
+        ],
+        "supported_wallet_providers": [],
+    }
+    response = node.client.http.get("/info")
+    assert response.status_code == 200
+    assert response.content == json.dumps(expected, separators=(",", ":")).encode()
 
 
 @pytest.mark.parametrize("key", [None, "wrong"])
