@@ -12,12 +12,13 @@ Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body name
 (``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
 (``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
 
-The explorer answer is the quote as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``,
-``userOps``: the body without the client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus
-``itxHash`` (the super-transaction hash again) and ``fundingTransaction``: as on Biconomy's node, the ``trigger`` the
-client sent with ``/exec`` (token, chain, amount of a fusion quote), else null. Each userOp adds ``executionStatus``,
-``executionData`` (the bundle's transaction hash) and ``executionError`` when there are ones, and always (null until
-known, but ``confirmations``):
+``/info`` and the explorer answer are written by the wire models the SDK reads them with (:mod:`smartsessions.mee.wire`:
+``GetInfoPayload``; ``GetQuotePayload``, ``ExplorerUserOp`` and ``ExplorerResponse``). The explorer answer is the quote
+as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``, ``userOps``: the body without the
+client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus ``itxHash`` (the super-transaction hash
+again) and ``fundingTransaction``: as on Biconomy's node, the ``trigger`` the client sent with ``/exec`` (token, chain,
+amount of a fusion quote), else null. Each userOp adds ``executionStatus``, ``executionData`` (the bundle's transaction
+hash) and ``executionError`` when there are ones, and always (null until known, but ``confirmations``):
 
 * ``confirmations``: 0 until the userOp is in a block (as Biconomy's node), then the blocks from that one to the
   chain's head, both counted (viem's count: 1 in the block that mined it); ``isConfirmed`` once that reaches
@@ -32,12 +33,14 @@ known, but ``confirmations``):
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from hexbytes import HexBytes
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -47,7 +50,20 @@ from starlette.routing import Route
 from ..._coerce import to_bytes32
 from ..._json import LONE_SURROGATE_PROBLEM, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
-from ...mee.wire import QuoteRequest, SignedQuote, from_wire
+from ...mee.wire import (
+    ExplorerResponse,
+    ExplorerUserOp,
+    GetInfoPayload,
+    GetQuotePayload,
+    PaymentToken,
+    QuoteRequest,
+    SignedQuote,
+    SupportedChain,
+    SupportedGasTokens,
+    WireModel,
+    from_wire,
+    to_wire,
+)
 from ...rpc import quantity
 from ._chain import ChainClient
 from ._http import rpc_client
@@ -56,7 +72,7 @@ from .config import NodeConfig
 from .errors import NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
-from .store import QuoteRecord, SqliteStore, Store
+from .store import SqliteStore, Store
 
 __all__ = ["BUSY_RETRY_AFTER", "DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
 
@@ -82,7 +98,8 @@ class NodeService:
         self._quotes: QuoteBuilder | None = None
         self._acceptor: Acceptor | None = None
         self._head_reads: dict[int, asyncio.Future[int | None]] = {}
-        self._quote_cache: dict[str, QuoteRecord] = {}
+        self._quote_cache: dict[str, dict[str, Any]] = {}
+        self._info: dict[str, Any] | None = None
 
     async def start(self) -> list[str]:
         self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
@@ -102,29 +119,37 @@ class NodeService:
         self.store.close()
 
     def info(self) -> dict[str, Any]:
-        return {
-            "version": self.config.version,
-            "node": self.address,
-            "supportedChains": [{"chainId": str(c.chain_id), "name": c.name} for c in self.config.chains],
-            "supportedGasTokens": [
-                {
-                    "chainId": str(c.chain_id),
-                    "paymentTokens": [
-                        {
-                            "name": t.name,
-                            "address": t.address,
-                            "symbol": t.symbol,
-                            "decimals": t.decimals,
-                            "permitEnabled": t.permit_enabled,
-                        }
+        """``GET /v1/info``: this node's chains and their fee tokens; no arbitrary fee tokens, no wallet providers.
+        Built once (the configuration does not change), a copy each time."""
+        if self._info is None:
+            self._info = self._build_info()
+        return copy.deepcopy(self._info)
+
+    def _build_info(self) -> dict[str, Any]:
+        answer = GetInfoPayload(
+            version=self.config.version,
+            node=self.address,
+            supported_chains=tuple(SupportedChain(chain_id=c.chain_id, name=c.name) for c in self.config.chains),
+            supported_gas_tokens=tuple(
+                SupportedGasTokens(
+                    chain_id=c.chain_id,
+                    payment_tokens=tuple(
+                        PaymentToken(
+                            name=t.name,
+                            address=t.address,
+                            symbol=t.symbol,
+                            decimals=t.decimals,
+                            permit_enabled=t.permit_enabled,
+                        )
                         for t in c.fee_tokens
-                    ],
-                    "isArbitraryFeeTokensSupported": False,
-                }
+                    ),
+                    is_arbitrary_fee_tokens_supported=False,
+                )
                 for c in self.config.chains
-            ],
-            "supported_wallet_providers": [],
-        }
+            ),
+            supported_wallet_providers=(),
+        )
+        return to_wire(answer)
 
     def _check_backlog(self) -> None:
         """Backpressure: with ``max_unfinished`` super-transactions still running, new work waits (503 and
@@ -162,7 +187,7 @@ class NodeService:
             raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
-        for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
+        for issued, state in zip(quote["userOps"], record.user_ops, strict=True):
             depth = 0  # as Biconomy's node counts a userOp not (yet) in a block
             confirmed = state.confirmed
             if state.block_number is not None:
@@ -170,25 +195,37 @@ class NodeService:
                 # a chain that does not answer now: its status as stored, but no depth, so not confirmed
                 depth = 0 if head is None else max(0, head - state.block_number + 1)
                 confirmed = head is not None and depth >= confirmations
-            entry = {**op, "executionStatus": state.status, "isConfirmed": confirmed}
-            if state.tx_hash:
-                entry["executionData"] = state.tx_hash
+            known: dict[str, Any] = {"execution_data": HexBytes(state.tx_hash)} if state.tx_hash else {}
             if state.error:
-                entry["executionError"] = state.error
-            entry.update(
+                known["execution_error"] = state.error
+            status = _set_fields(
+                ExplorerUserOp,
+                execution_status=state.status,
+                is_confirmed=confirmed,
+                **known,
                 confirmations=depth,
-                actualGasCost=None if state.actual_gas_cost is None else str(state.actual_gas_cost),
-                revertError=state.revert_error,
-                miningTimestamp=state.mining_timestamp,
-                minedTimestamp=state.mined_timestamp,
+                actual_gas_cost=state.actual_gas_cost,
+                revert_error=state.revert_error,
+                mining_timestamp=state.mining_timestamp,
+                mined_timestamp=state.mined_timestamp,
             )
-            ops.append(entry)
-        return {**quote.quote, "itxHash": key, "fundingTransaction": record.body.get("trigger"), "userOps": ops}
+            # after the quote's fields (a quote's own isConfirmed keeps its place), the status, then isConfirmed
+            ops.append({**issued, "executionStatus": status["executionStatus"], **status})
+        about = _set_fields(ExplorerResponse, itx_hash=HexBytes(key), funding_transaction=record.body.get("trigger"))
+        return {**quote, "userOps": ops, **about}
 
-    def _accepted_quote(self, key: str) -> QuoteRecord | None:
-        """The quote of an accepted super-transaction, which never changes: read and parsed once, then kept (the
-        :data:`QUOTES_KEPT` most recently asked), since clients poll the explorer many times per super-transaction."""
-        quote = self._quote_cache.pop(key, None) or self.store.get_quote(key)
+    def _accepted_quote(self, key: str) -> dict[str, Any] | None:
+        """The quote of an accepted super-transaction, which never changes, as :class:`GetQuotePayload` writes it (the
+        fields it was accepted with): read, checked and written once, then kept (the :data:`QUOTES_KEPT` most recently
+        asked), since clients poll the explorer many times per super-transaction."""
+        quote = self._quote_cache.pop(key, None)
+        if quote is None:
+            record = self.store.get_quote(key)
+            try:
+                parsed = None if record is None else GetQuotePayload.model_validate(record.quote)
+            except InvalidInputError as exc:
+                raise NodeError(500, f"the stored quote {key} does not read: {exc.short_message}") from exc
+            quote = None if parsed is None else parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
         if quote is not None:
             self._quote_cache[key] = quote  # now the most recent
             while len(self._quote_cache) > QUOTES_KEPT:
@@ -218,6 +255,16 @@ class NodeService:
         except RpcError as exc:  # the stored statuses stand; without a head, nothing counts as confirmed
             log.warning("chain %d did not answer eth_blockNumber: %s", chain_id, exc.short_message)
             return None
+
+
+def _set_fields(model: type[WireModel], **values: Any) -> dict[str, Any]:
+    """``values`` as ``model`` writes those fields (its keys, in its field order, its JSON forms: a bigint as a
+    decimal string, bytes as hex; None as null), and nothing else. The values are the store's, already of the
+    fields' types: the model is not validated, only written, so that an explorer poll (clients make many) does not
+    pay for validating, and writing again, the quote that it repeats."""
+    built = model.model_construct(_fields_set=set(values), **values)
+    out: dict[str, Any] = built.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return out
 
 
 def _confirmations(request: Request) -> int:
