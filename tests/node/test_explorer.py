@@ -24,6 +24,7 @@ from .helpers import (
     Lanes,
     node_with_chain_10_behind_a_proxy,
     paused_mining,
+    refusal,
     session_quote,
     signed,
     statuses,
@@ -232,7 +233,8 @@ def test_a_bad_confirmations_parameter_is_a_400(node: Node, session: SessionSetu
     quote, _ = _run(node, session)
     for bad in ("-1", "three", "1.5", "1000000"):
         status, body = node.client.get(f"/explorer/{quote['hash']}?confirmations={bad}")
-        assert status == 400 and body["error"].startswith("confirmations: must be a whole number"), body
+        assert status == 400, body
+        assert refusal(body, "INVALID_FIELD", field="confirmations").startswith("confirmations: must be a whole number")
 
 
 def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
@@ -249,6 +251,8 @@ def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
         quote_hash = client.execute(signed(client.quote(request), c8453.keys["session_signer"], request))
         assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
         proxy.down()
+        status, answer = client.post("/quote", request)  # a quote needs the chain: the node cannot serve it now
+        assert status == 502 and refusal(answer, "CHAIN_UNAVAILABLE") and answer["facts"] == {}, answer
         status, answer = client.get(f"/explorer/{quote_hash}?confirmations=1")
         assert status == 200, answer
         fee, call = answer["userOps"]

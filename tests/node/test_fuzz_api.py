@@ -18,6 +18,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smartsessions.devnet.node.errors import Code
+
 from .conftest import Node, SessionSetup
 from .helpers import signed
 
@@ -113,7 +115,9 @@ def _check(node: Node, route: str, content: bytes) -> None:
     assert response.status_code < 500, (route, response.status_code, response.text[:500], content[:300])
     if response.status_code >= 400:
         answer = response.json()
-        assert isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"], answer
+        assert isinstance(answer, dict) and set(answer) == {"error", "code", "facts"}, answer
+        assert isinstance(answer["error"], str) and answer["error"], answer
+        assert answer["code"] in set(Code) and isinstance(answer["facts"], dict), answer
 
 
 def test_mutated_quote_requests_are_never_a_5xx(node: Node, session: SessionSetup) -> None:

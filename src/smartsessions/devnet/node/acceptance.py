@@ -28,8 +28,9 @@ names is the trigger's. A quote does not expire: Biconomy's node has no quote li
 kept in the configuration and ignored); its userOps' execution windows bound it, and a userOp whose window ended is
 failed by the executor without being submitted.
 
-Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>"}``, a bad signature too: the only 401
-of the node is a missing or wrong API key (app.py); a 5xx is the node's or a chain's own failure.
+Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>", "code": ..., "facts": {...}}``
+(:mod:`.errors`), a bad signature too: the only 401 of the node is a missing or wrong API key (app.py); a 5xx is the
+node's or a chain's own failure.
 
 Then it builds every userOp's signature (:mod:`.signatures`) and simulates the signed userOps (:mod:`.payment_check`):
 unless sponsored, the payment userOp on the fee chain, as Biconomy's node does (the node is paid before anything runs;
@@ -60,7 +61,7 @@ from ...mee.wire import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to
 from ...versions import MEE_VERSIONS
 from ._chain import ChainClient
 from .config import NodeConfig
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
 from .payment_check import check_signed_user_ops
 from .quote_facts import QuoteFacts, quote_facts
 from .signatures import (
@@ -92,13 +93,20 @@ def _already_scheduled(quote_hash: str) -> NodeError:
         400,
         f"hash: super-transaction {quote_hash} has already been scheduled for execution; a quote executes once (ask "
         "for a new one to run the same calls again)",
+        code=Code.ALREADY_SCHEDULED,
+        facts={"field": "hash", "hash": quote_hash},
     )
 
 
 def check_hashes(quote: GetQuotePayload) -> MerkleTree:
     """The quote's Merkle tree, recomputed from its userOps; a 400 naming the first hash they do not give."""
     if not quote.user_ops:
-        raise NodeError(400, "userOps: a quote has at least its payment userOp; send the quote as the node issued it")
+        raise NodeError(
+            400,
+            "userOps: a quote has at least its payment userOp; send the quote as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "userOps"},
+        )
     entries = []
     for k, op in enumerate(quote.user_ops):
         where = f"userOps[{k}]"
@@ -109,6 +117,14 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
                 f"{where}.userOp: does not hash to {where}.userOpHash 0x{bytes(op.user_op_hash).hex()} (its hash on "
                 f"chain {op.chain_id} is 0x{user_op_hash.hex()}): the quote was changed after the node issued it; "
                 "send it unchanged",
+                code=Code.QUOTE_CHANGED,
+                facts={
+                    "field": f"{where}.userOp",
+                    "userOpIndex": k,
+                    "chainId": op.chain_id,
+                    "sent": "0x" + bytes(op.user_op_hash).hex(),
+                    "expected": "0x" + user_op_hash.hex(),
+                },
             )
         lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
         mee_hash = bytes(get_mee_user_op_hash(user_op_hash, lower_bound_timestamp=lower, upper_bound_timestamp=upper))
@@ -117,6 +133,14 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
                 400,
                 f"{where}.meeUserOpHash: is not the hash of {where}.userOpHash and its window ({lower} to {upper}): "
                 "the quote was changed after the node issued it; send it unchanged",
+                code=Code.QUOTE_CHANGED,
+                facts={
+                    "field": f"{where}.meeUserOpHash",
+                    "userOpIndex": k,
+                    "chainId": op.chain_id,
+                    "sent": "0x" + bytes(op.mee_user_op_hash).hex(),
+                    "expected": "0x" + mee_hash.hex(),
+                },
             )
         entries.append(
             SuperTxEntry(
@@ -133,6 +157,8 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
             400,
             f"hash: the userOps do not hash to 0x{bytes(quote.hash).hex()} (their Merkle root is 0x{root.hex()}): the "
             "super-transaction is invalid or was changed; send the quote as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "hash", "sent": "0x" + bytes(quote.hash).hex(), "expected": "0x" + root.hex()},
         )
     return tree
 
@@ -146,7 +172,12 @@ class Acceptor:
 
     async def accept(self, body: SignedQuote) -> str:
         if len(body.user_ops) > self.config.max_user_ops + 1:  # the payment userOp, and at most max_user_ops
-            raise NodeError(400, f"userOps: {len(body.user_ops)} userOps is more than this node ever quotes")
+            raise NodeError(
+                400,
+                f"userOps: {len(body.user_ops)} userOps is more than this node ever quotes",
+                code=Code.TOO_MANY_USER_OPS,
+                facts={"field": "userOps", "count": len(body.user_ops), "max": self.config.max_user_ops + 1},
+            )
         quote_hash = "0x" + bytes(body.hash).hex()
         if self.store.get_super_tx(quote_hash) is not None:
             raise _already_scheduled(quote_hash)
@@ -217,11 +248,15 @@ class Acceptor:
                 400,
                 f"commitment: not signed by this node {self.node_address} over hash ({got}): the quote was not issued "
                 "by this node, or was changed; ask this node for a quote and send it unchanged",
+                code=Code.QUOTE_NOT_FROM_THIS_NODE,
+                facts={"field": "commitment", "node": self.node_address, "signer": signer},
             )
         if body.node != self.node_address:
             raise NodeError(
                 400,
                 f"node: is {body.node}, but the quote was issued by this node {self.node_address}; send it unchanged",
+                code=Code.QUOTE_NOT_FROM_THIS_NODE,
+                facts={"field": "node", "node": self.node_address, "sent": body.node},
             )
 
     # -- who must have signed -----------------------------------------------------------------------------------------
@@ -244,7 +279,12 @@ class Acceptor:
             if init_code:
                 owner = owner_from_init_code(init_code)
                 if owner is None:
-                    raise NodeError(400, f"the initCode for {account} on chain {chain_id} is not a Nexus deployment")
+                    raise NodeError(
+                        400,
+                        f"the initCode for {account} on chain {chain_id} is not a Nexus deployment",
+                        code=Code.ACCOUNT_OWNER_UNKNOWN,
+                        facts={"chainId": chain_id, "account": account},
+                    )
                 owners[(chain_id, account)] = owner
                 continue
             candidates = list(dict.fromkeys([*self._validators(chain_id, facts), *_K1_VALIDATORS]))
@@ -254,7 +294,12 @@ class Acceptor:
             found = [to_address(abi_decode(["address"], r)[0], field="owner") for r in raws]
             owner = next((o for o in found if int(o, 16) != 0), None)
             if owner is None:
-                raise NodeError(400, f"account {account} on chain {chain_id} has no K1MeeValidator owner")
+                raise NodeError(
+                    400,
+                    f"account {account} on chain {chain_id} has no K1MeeValidator owner",
+                    code=Code.ACCOUNT_OWNER_UNKNOWN,
+                    facts={"chainId": chain_id, "account": account},
+                )
             owners[(chain_id, account)] = owner
         return owners
 
@@ -276,11 +321,22 @@ class Acceptor:
         kinds = {"simple": ("a simple", "0x177eee00"), "permit": ("a permit", "0x177eee02"),
                  "onchain": ("an on-chain", "0x177eee01")}  # fmt: skip
         if signature.kind != quote_type:
+            mismatch: dict[str, Fact] = {"field": "signature", "quoteType": quote_type, "signatureType": signature.kind}
             if quote_type == "simple":
                 name, prefix = kinds[signature.kind]
-                raise NodeError(400, f"signature: {name} signature ({prefix}) needs {name} quote (POST /quote-permit)")
+                raise NodeError(
+                    400,
+                    f"signature: {name} signature ({prefix}) needs {name} quote (POST /quote-permit)",
+                    code=Code.SIGNATURE_TYPE_MISMATCH,
+                    facts=mismatch,
+                )
             name, prefix = kinds.get(quote_type, (quote_type, "?"))
-            raise NodeError(400, f"signature: {name} quote needs {name} signature ({prefix})")
+            raise NodeError(
+                400,
+                f"signature: {name} quote needs {name} signature ({prefix})",
+                code=Code.SIGNATURE_TYPE_MISMATCH,
+                facts=mismatch,
+            )
         if signature.onchain is not None:
             signature = await self._fetch_trigger(quote, signature, facts)
         owners = await self._owners(quote, facts)
@@ -294,28 +350,47 @@ class Acceptor:
                 init_data = bytes(op.session_details.enable_session_data.enable_session.session_to_enable
                                   .session_validator_init_data)  # fmt: skip
                 if len(init_data) < 20:
-                    raise NodeError(400, f"{where}.sessionDetails: the session has no redeemer in its validator data")
+                    raise NodeError(
+                        400,
+                        f"{where}.sessionDetails: the session has no redeemer in its validator data",
+                        code=Code.INVALID_FIELD,
+                        facts={"field": f"{where}.sessionDetails", "userOpIndex": k},
+                    )
                 expected, role = to_address(init_data[:20], field="redeemer"), "the session's redeemer"
             else:
                 expected, role = owners[(op.chain_id, op.user_op.sender)], "the account owner"
+            wanted: dict[str, Fact] = {
+                "userOpIndex": k,
+                "chainId": op.chain_id,
+                "expected": expected,
+                "role": "redeemer" if op.session_details is not None else "owner",
+            }
             if signature.onchain is not None:
                 if signature.onchain.sender != expected:
                     raise NodeError(
                         400,
                         f"signature.txHash: the trigger transaction was sent by {signature.onchain.sender}, but "
                         f"{where} must be signed by {role} {expected}",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature.txHash", **wanted, "signer": signature.onchain.sender},
                     )
             elif signature.kind == "simple":
                 if expected not in signers:
                     shown = signers[0] if signers else "nobody (not a valid secp256k1 signature)"
                     raise NodeError(
-                        400, f"signature: signed by {shown}, but {where} must be signed by {role} {expected}"
+                        400,
+                        f"signature: signed by {shown}, but {where} must be signed by {role} {expected}",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature", **wanted, "signer": signers[0] if signers else None},
                     )
             else:
                 assert signature.permit is not None
                 if not permit_signer_ok(signature.permit, expected, root):
                     raise NodeError(
-                        400, f"signature: the permit is not signed by {role} {expected} for this quote ({where})"
+                        400,
+                        f"signature: the permit is not signed by {role} {expected} for this quote ({where})",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature", **wanted},
                     )
         if signature.permit is not None:
             self._check_permit(quote, signature, facts)
@@ -332,31 +407,64 @@ class Acceptor:
             raise NodeError(
                 400, f"signature.chainId: the trigger transaction must be on the trigger chain {trigger_chain}, "
                      f"not {onchain.chain_id}",
+                code=Code.TRIGGER_INVALID,
+                facts={"field": "signature.chainId", "sent": onchain.chain_id, "expected": trigger_chain},
             )  # fmt: skip
         chain = self.chains.get(onchain.chain_id)
         if chain is None:
-            raise NodeError(400, f"signature.chainId: chain {onchain.chain_id} is not supported")
+            raise NodeError(
+                400,
+                f"signature.chainId: chain {onchain.chain_id} is not supported",
+                code=Code.CHAIN_NOT_SERVED,
+                facts={"field": "signature.chainId", "chainId": onchain.chain_id, "supported": sorted(self.chains)},
+            )
         tx_hash = "0x" + onchain.tx_hash.hex()
+        about: dict[str, Fact] = {"field": "signature.txHash", "chainId": onchain.chain_id, "txHash": tx_hash}
         tx = await chain.transaction(tx_hash)
         if tx is None:
-            raise NodeError(400, f"signature.txHash: no transaction {tx_hash} on chain {onchain.chain_id}")
+            raise NodeError(
+                400,
+                f"signature.txHash: no transaction {tx_hash} on chain {onchain.chain_id}",
+                code=Code.TRIGGER_TX_NOT_FOUND,
+                facts=about,
+            )
         receipt = await chain.receipt(tx_hash) if tx.get("blockNumber") else None
         if receipt is None:
-            raise NodeError(400, f"signature.txHash: transaction {tx_hash} is not mined yet; send /exec once it is")
+            raise NodeError(
+                400,
+                f"signature.txHash: transaction {tx_hash} is not mined yet; send /exec once it is",
+                code=Code.TRIGGER_TX_PENDING,
+                facts=about,
+            )
         if int(str(receipt.get("status", "0x0")), 16) != 1:
-            raise NodeError(400, f"signature.txHash: transaction {tx_hash} reverted on chain {onchain.chain_id}")
+            raise NodeError(
+                400,
+                f"signature.txHash: transaction {tx_hash} reverted on chain {onchain.chain_id}",
+                code=Code.TRIGGER_INVALID,
+                facts=about,
+            )
         raw = await chain.raw_transaction(tx_hash)
         if raw is None or keccak(raw) != onchain.tx_hash:
-            raise NodeError(502, f"chain {onchain.chain_id} did not return the raw transaction {tx_hash}")
+            raise NodeError(
+                502,
+                f"chain {onchain.chain_id} did not return the raw transaction {tx_hash}",
+                code=Code.CHAIN_UNAVAILABLE,
+                facts={"chainId": onchain.chain_id, "txHash": tx_hash},
+            )
         try:
             to_onchain_tx_payload(raw)
         except InvalidInputError as exc:
-            raise NodeError(400, f"signature.txHash: {exc.short_message}") from exc
+            raise NodeError(
+                400, f"signature.txHash: {exc.short_message}", code=Code.TRIGGER_INVALID, facts=about
+            ) from exc
         sender = to_address(tx.get("from"), field="from")
         eoa = quote.payment_info.eoa
         if eoa is not None and sender != eoa:
             raise NodeError(
-                400, f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}"
+                400,
+                f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}",
+                code=Code.TRIGGER_INVALID,
+                facts=about | {"sent": sender, "expected": eoa},
             )
         data = bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
         if len(data) < 32 or data[-32:] != bytes(quote.hash):
@@ -364,12 +472,16 @@ class Acceptor:
                 400,
                 f"signature.txHash: the data of transaction {tx_hash} does not end with the quote hash "
                 f"0x{bytes(quote.hash).hex()}",
+                code=Code.TRIGGER_INVALID,
+                facts=about,
             )
-        self._check_approve(quote, tx, data, facts)
+        self._check_approve(quote, tx, data, facts, about)
         resolved = replace(onchain, raw=raw, sender=sender)
         return replace(signature, onchain=resolved)
 
-    def _check_approve(self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, facts: QuoteFacts) -> None:
+    def _check_approve(
+        self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, facts: QuoteFacts, about: dict[str, Fact]
+    ) -> None:
         """An ``approve`` of the trigger token must be to the trigger userOp's account and cover what a permit would
         (other trigger calls, such as a custom ``call`` sent without a trigger, are the client's business)."""
         if facts.trigger is None:
@@ -380,13 +492,20 @@ class Acceptor:
         try:
             spender, amount = abi_decode(["address", "uint256"], data[4:-32])
         except Exception as exc:
-            raise NodeError(400, f"signature.txHash: the trigger's approve call is malformed ({exc})") from exc
+            raise NodeError(
+                400,
+                f"signature.txHash: the trigger's approve call is malformed ({exc})",
+                code=Code.TRIGGER_INVALID,
+                facts=about,
+            ) from exc
         index = facts.trigger_op_index
         account = quote.user_ops[index].user_op.sender if index is not None else None
         if account is not None and to_address(spender, field="spender") != account:
             raise NodeError(
                 400, f"signature.txHash: the trigger transaction approves {to_address(spender, field='spender')}, "
                      f"the account is {account}",
+                code=Code.TRIGGER_INVALID,
+                facts=about | {"sent": to_address(spender, field="spender"), "expected": account},
             )  # fmt: skip
         needed = _needed(facts)
         if int(amount) < needed:
@@ -394,6 +513,8 @@ class Acceptor:
                 400,
                 f"signature.txHash: the trigger transaction approves {int(amount)}, but the trigger amount and the fee "
                 f"need {needed}",
+                code=Code.TRIGGER_AMOUNT_TOO_LOW,
+                facts=about | {"amount": str(int(amount)), "required": str(needed)},
             )
 
     def _check_permit(self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts) -> None:
@@ -405,16 +526,31 @@ class Acceptor:
                 400,
                 f"signature: the permit is for {permit.token} on chain {permit.chain_id}, the quote's trigger is "
                 f"{trigger.token_address} on chain {trigger.chain_id}",
+                code=Code.TRIGGER_INVALID,
+                facts={
+                    "field": "signature",
+                    "token": permit.token,
+                    "chainId": permit.chain_id,
+                    "expectedToken": trigger.token_address,
+                    "expectedChainId": trigger.chain_id,
+                },
             )
         index = facts.permit_tx_index
         spender = quote.user_ops[index].user_op.sender if index is not None else None
         if spender is not None and permit.spender != spender:
-            raise NodeError(400, f"signature: the permit's spender is {permit.spender}, the account is {spender}")
+            raise NodeError(
+                400,
+                f"signature: the permit's spender is {permit.spender}, the account is {spender}",
+                code=Code.TRIGGER_INVALID,
+                facts={"field": "signature", "sent": permit.spender, "expected": spender},
+            )
         needed = _needed(facts)
         if permit.amount < needed:
             raise NodeError(
                 400,
                 f"signature: the permit allows {permit.amount}, but the trigger amount and the fee need {needed}",
+                code=Code.TRIGGER_AMOUNT_TOO_LOW,
+                facts={"field": "signature", "amount": str(permit.amount), "required": str(needed)},
             )
 
     # -- the userOps' signatures --------------------------------------------------------------------------------------
@@ -436,7 +572,12 @@ class Acceptor:
                 sig = self._user_op_signature(op, signature, k == facts.permit_tx_index, root, proof)
             except InvalidInputError as exc:
                 where = "paymentInfo" if k == 0 else f"userOps[{k - 1}]"
-                raise NodeError(400, f"{where}: cannot build the userOp signature: {exc.short_message}") from exc
+                raise NodeError(
+                    400,
+                    f"{where}: cannot build the userOp signature: {exc.short_message}",
+                    code=Code.INVALID_FIELD,
+                    facts={"field": where, "userOpIndex": k},
+                ) from exc
             out.append(UserOpRecord(k, op.chain_id, user_op_hash, "0x" + bytes(sig).hex()))
         return out
 

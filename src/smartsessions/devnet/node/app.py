@@ -8,8 +8,9 @@
 | ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9); ``?confirmations=N`` |
 | ``GET /v1/health`` | ours: ``{status, node, store: {superTransactions, unfinished, bytes}}`` |
 
-Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body names the JSON path of the bad field
-(``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
+Every non-2xx answer is ``{"error": "<what was wrong>", "code": "<CODE>", "facts": {...}}`` (:mod:`.errors`): a
+malformed body's message names the JSON path of the bad field (``userOps[0].callData: ...``), as its ``field`` fact
+does. With an API key configured, every route needs it in ``x-api-key``.
 (``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
 
 ``/info`` and the explorer answer are written by the wire models the SDK reads them with (:mod:`smartsessions.mee.wire`:
@@ -36,7 +37,7 @@ import asyncio
 import copy
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -69,7 +70,7 @@ from ._chain import ChainClient
 from ._http import rpc_client
 from .acceptance import Acceptor
 from .config import NodeConfig
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
 from .store import SqliteStore, Store
@@ -160,6 +161,12 @@ class NodeService:
                 503,
                 f"node: busy with {unfinished} unfinished super-transactions (at most {self.config.max_unfinished}); "
                 f"try again in {BUSY_RETRY_AFTER} s",
+                code=Code.BUSY,
+                facts={
+                    "unfinished": unfinished,
+                    "maxUnfinished": self.config.max_unfinished,
+                    "retryAfter": BUSY_RETRY_AFTER,
+                },
                 retry_after=BUSY_RETRY_AFTER,
             )
 
@@ -180,11 +187,16 @@ class NodeService:
         try:
             key = "0x" + bytes(to_bytes32(quote_hash, field="hash")).hex()
         except InvalidInputError as exc:
-            raise NodeError(400, f"hash: {exc.problem}") from exc
+            raise NodeError(400, f"hash: {exc.problem}", code=Code.INVALID_FIELD, facts={"field": "hash"}) from exc
         record = self.store.get_super_tx(key)
         quote = None if record is None else self._accepted_quote(key)
         if record is None or quote is None:
-            raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
+            raise NodeError(
+                404,
+                f"hash: no super-transaction {key} was executed by this node",
+                code=Code.UNKNOWN_SUPER_TRANSACTION,
+                facts={"hash": key},
+            )
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
         for issued, state in zip(quote["userOps"], record.user_ops, strict=True):
@@ -224,7 +236,9 @@ class NodeService:
             try:
                 parsed = None if record is None else GetQuotePayload.model_validate(record.quote)
             except InvalidInputError as exc:
-                raise NodeError(500, f"the stored quote {key} does not read: {exc.short_message}") from exc
+                raise NodeError(
+                    500, f"the stored quote {key} does not read: {exc.short_message}", code=Code.INTERNAL_ERROR
+                ) from exc
             quote = None if parsed is None else parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
         if quote is not None:
             self._quote_cache[key] = quote  # now the most recent
@@ -272,7 +286,12 @@ def _confirmations(request: Request) -> int:
     if raw is None or raw == "":
         return DEFAULT_CONFIRMATIONS
     if not raw.isdigit() or len(raw) > 6:
-        raise NodeError(400, f"confirmations: must be a whole number of blocks (0 to 999999), got {raw!r}")
+        raise NodeError(
+            400,
+            f"confirmations: must be a whole number of blocks (0 to 999999), got {raw!r}",
+            code=Code.INVALID_FIELD,
+            facts={"field": "confirmations"},
+        )
     return int(raw)
 
 
@@ -281,12 +300,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     as soon as the stream passes the limit, so a huge body never sits in memory."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
-        raise NodeError(413, f"body: {declared[:20]} bytes is more than this node takes ({limit}); send less")
+        raise NodeError(
+            413,
+            f"body: {declared[:20]} bytes is more than this node takes ({limit}); send less",
+            code=Code.BODY_TOO_LARGE,
+            facts={"limit": limit, "size": declared[:20]},
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise NodeError(413, f"body: more than {limit} bytes is more than this node takes; send a smaller quote")
+            raise NodeError(
+                413,
+                f"body: more than {limit} bytes is more than this node takes; send a smaller quote",
+                code=Code.BODY_TOO_LARGE,
+                facts={"limit": limit},
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -303,12 +332,25 @@ def parse_body(raw: bytes) -> Any:
     except InvalidInputError as exc:
         if exc.problem == LONE_SURROGATE_PROBLEM:
             where = exc.field.removeprefix("body").lstrip(".") or "body"
-            raise NodeError(400, f"{where}: is not valid Unicode text (a lone surrogate); send UTF-8 text") from exc
-        raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
+            raise NodeError(
+                400,
+                f"{where}: is not valid Unicode text (a lone surrogate); send UTF-8 text",
+                code=Code.INVALID_FIELD,
+                facts={"field": where},
+            ) from exc
+        raise NodeError(400, f"body: not JSON ({exc.problem})", code=Code.INVALID_JSON) from exc
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, code: Code, facts: Mapping[str, Fact] | None = None) -> JSONResponse:
+    return _answer(NodeError(status, message, code=code, facts=facts))
+
+
+def _answer(exc: NodeError) -> JSONResponse:
+    """A refusal as the client gets it: ``{"error", "code", "facts"}`` (:mod:`.errors`) and ``Retry-After``."""
+    response = JSONResponse(to_wire(exc.answer()), status_code=exc.status)
+    if exc.retry_after is not None:
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
 
 
 def _message(exc: InvalidInputError) -> str:
@@ -328,19 +370,16 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
             if config.api_key is not None:
                 given = request.headers.get("x-api-key", "")
                 if not hmac.compare_digest(given.encode(), config.api_key.encode()):
-                    return _error(401, "x-api-key: missing or wrong API key for this node")
+                    return _error(401, "x-api-key: missing or wrong API key for this node", Code.API_KEY_INVALID)
             try:
                 return JSONResponse(await handler(request), status_code=status)
             except NodeError as exc:
-                response = _error(exc.status, exc.message)
-                if exc.retry_after is not None:
-                    response.headers["retry-after"] = str(exc.retry_after)
-                return response
+                return _answer(exc)
             except InvalidInputError as exc:
-                return _error(400, _message(exc))
-            except SmartSessionsError as exc:
+                return _error(400, _message(exc), Code.INVALID_FIELD, {"field": exc.field})
+            except SmartSessionsError as exc:  # a chain failed, or answered what the node cannot read
                 log.exception("request failed")
-                return _error(502, exc.short_message)
+                return _error(502, exc.short_message, Code.CHAIN_UNAVAILABLE)
 
         return endpoint
 
@@ -362,13 +401,20 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
     async def explorer(request: Request) -> dict[str, Any]:
         return await node.explorer(str(request.path_params["hash"]), _confirmations(request))
 
-    async def http_error(_: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, str(exc.detail))
+        path = request.url.path
+        if exc.status_code == 404:
+            return _error(404, str(exc.detail), Code.ROUTE_NOT_FOUND, {"path": path})
+        if exc.status_code == 405:
+            return _error(405, str(exc.detail), Code.METHOD_NOT_ALLOWED, {"method": request.method, "path": path})
+        return await crash(request, exc)  # the router raises no other
 
     async def crash(_: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        return _error(
+            500, f"internal error: {type(exc).__name__}: {exc}", Code.INTERNAL_ERROR, {"exception": type(exc).__name__}
+        )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -32,9 +32,10 @@ from ...sessions.details import MOCK_SIGNATURE, SessionDetails
 from ...versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 from ._chain import ChainClient
 from .config import FeeTokenConfig, NodeConfig
-from .errors import NodeError
+from .errors import Code, NodeError
 from .quote_pricing import format_units
 from .quote_request import Draft
+from .refusals import RefusedOp, call_reverted, validation_failed
 from .signatures import (
     PLACEHOLDER_ROOT,
     owner_onchain_signature,
@@ -52,12 +53,25 @@ __all__ = [
     "nonce_overrides",
     "placeholder",
     "proof_depth",
+    "refused_op",
     "session_modes",
     "simulate_chain",
 ]
 
 _NONCE_SLOT = 1  # EntryPoint v0.7: nonceSequenceNumber, mapping(address => mapping(uint192 => uint256))
 _SEQUENCE_MASK = (1 << 64) - 1
+
+
+def refused_op(d: Draft) -> RefusedOp:
+    """The userOp as a refusal's facts name it: ``userOpIndex`` is its place in the quote, ``field`` the request's."""
+    return RefusedOp(
+        index=d.index,
+        field=d.where,
+        chain_id=d.chain_id,
+        nonce=d.nonce,
+        call_data=d.call_data,
+        session_details=d.session_details,
+    )
 
 
 def proof_depth(leaves: int) -> int:
@@ -183,6 +197,12 @@ async def simulate_chain(
                     f"trigger.tokenAddress: this node cannot simulate a {request.quote_type} trigger of "
                     f"{trigger.token_address} "
                     "(it knows no allowance slot for it); use a configured fee token",
+                    code=Code.FEE_TOKEN_NOT_SUPPORTED,
+                    facts={
+                        "field": "trigger.tokenAddress",
+                        "chainId": trigger.chain_id,
+                        "token": trigger.token_address,
+                    },
                 )
             key, value = allowance_override(token.allowance_slot, eoa, spender, (trigger.amount or 0) + 10**30)
             overrides[trigger.token_address] = {"stateDiff": {key: value}}
@@ -201,13 +221,28 @@ async def simulate_chain(
                     f" ({d.where}.nonce {d.nonce}: the userOps of one sender and nonce key on a chain must carry "
                     "consecutive nonces, in quote order)"
                 )
-            raise NodeError(400, f"{d.where} (chain {chain_id}): refused in simulation: {result.error}{hint}")
-        if result.reverted:
+            code, facts = validation_failed(refused_op(d), result)
             raise NodeError(
-                400, f"{d.where} (chain {chain_id}): the call reverts in simulation: {result.revert_reason}"
+                400,
+                f"{d.where} (chain {chain_id}): refused in simulation: {result.error}{hint}",
+                code=code,
+                facts=facts,
+            )
+        if result.reverted:
+            code, facts = call_reverted(refused_op(d), result)
+            raise NodeError(
+                400,
+                f"{d.where} (chain {chain_id}): the call reverts in simulation: {result.revert_reason}",
+                code=code,
+                facts=facts,
             )
         if result.paymaster_validation_data & ((1 << 160) - 1):
-            raise NodeError(500, f"{d.where}: the node paymaster refused the userOp in simulation")
+            raise NodeError(
+                500,
+                f"{d.where}: the node paymaster refused the userOp in simulation",
+                code=Code.INTERNAL_ERROR,
+                facts=refused_op(d).facts(),
+            )
 
 
 async def check_funds(chain: ChainClient, request: QuoteRequest, fusion: bool, fee: int) -> None:
@@ -222,6 +257,16 @@ async def check_funds(chain: ChainClient, request: QuoteRequest, fusion: bool, f
             400,
             f"paymentInfo: {holder} holds {balance} base units of the fee token {pay.token} on chain "
             f"{pay.chain_id}, but {needed} are needed (fee {fee})",
+            code=Code.INSUFFICIENT_BALANCE,
+            facts={
+                "field": "paymentInfo",
+                "chainId": pay.chain_id,
+                "holder": holder,
+                "token": pay.token,
+                "balance": str(balance),
+                "required": str(needed),
+                "fee": str(fee),
+            },
         )
 
 
@@ -244,8 +289,12 @@ async def check_session_payment(
     if result.error is None and not result.reverted:
         return
     reason = result.error or f"the transfer reverts: {result.revert_reason}"
-    if "PolicyViolation" not in reason:  # not the cap: say what it is (an enable already used, a revoked session)
-        raise NodeError(400, f"paymentInfo (chain {payment.chain_id}): refused in simulation: {reason}")
+    refused = refused_op(payment)
+    code, facts = validation_failed(refused, result) if result.error is not None else call_reverted(refused, result)
+    if facts.get("revertError") != "PolicyViolation":  # not the cap: say what it is (an enable used, a revoked session)
+        raise NodeError(
+            400, f"paymentInfo (chain {payment.chain_id}): refused in simulation: {reason}", code=code, facts=facts
+        )
     details = payment.session_details
     assert details is not None
     cap = payment_cap(details.enable_session_data.enable_session.session_to_enable.actions, fee_token=token.address)
@@ -264,4 +313,12 @@ async def check_session_payment(
         f"paymentInfo (chain {payment.chain_id}): the fee of {amount} is more than permission "
         f"0x{bytes(details.permission_id).hex()} may pay{allows} (refused in simulation: {reason}). Grant the "
         "session a larger maxPaymentAmount, pay with sponsorship, or use a fresh session",
+        code=Code.SESSION_FEE_ABOVE_CAP,
+        facts=facts
+        | {
+            "token": token.address,
+            "fee": str(fee),
+            "capPerPayment": None if cap is None or cap.per_payment is None else str(cap.per_payment),
+            "capInTotal": None if cap is None or cap.in_total is None else str(cap.in_total),
+        },
     )

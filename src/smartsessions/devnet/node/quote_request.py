@@ -39,7 +39,7 @@ from ...sessions.details import SessionDetails
 from ..deploy import NODE_PAYMASTER_ADDRESS
 from ._chain import ChainFees
 from .config import FeeTokenConfig, NodeConfig
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
 from .simulation import SimulatedOp
 
 __all__ = [
@@ -167,60 +167,133 @@ def check_request(config: NodeConfig, request: QuoteRequest, clocks: dict[int, i
     this node does not know). ``clocks`` are the times of the request's chains that this node serves."""
     supported = sorted(c.chain_id for c in config.chains)
     if request.quote_type not in ("simple", "permit", "onchain"):
-        raise NodeError(400, f"quoteType: {request.quote_type!r} quotes are not supported by this node")
+        raise NodeError(
+            400,
+            f"quoteType: {request.quote_type!r} quotes are not supported by this node",
+            code=Code.QUOTE_TYPE_NOT_SUPPORTED,
+            facts={"field": "quoteType", "quoteType": request.quote_type, "supported": ["simple", "permit", "onchain"]},
+        )
     if request.quote_type != "simple" and request.trigger is None:
-        raise NodeError(400, f"trigger: is required for {request.quote_type} quotes")
+        raise NodeError(
+            400,
+            f"trigger: is required for {request.quote_type} quotes",
+            code=Code.INVALID_FIELD,
+            facts={"field": "trigger"},
+        )
     if not request.user_ops:
-        raise NodeError(400, "userOps: a quote needs at least one userOp")
+        raise NodeError(
+            400, "userOps: a quote needs at least one userOp", code=Code.INVALID_FIELD, facts={"field": "userOps"}
+        )
     for k, op in enumerate(request.user_ops):
         where = f"userOps[{k}]"
         if config.chain(op.chain_id) is None:
-            raise NodeError(400, f"{where}.chainId: chain {op.chain_id} is not supported (supported: {supported})")
+            raise NodeError(
+                400,
+                f"{where}.chainId: chain {op.chain_id} is not supported (supported: {supported})",
+                code=Code.CHAIN_NOT_SERVED,
+                facts={"field": f"{where}.chainId", "chainId": op.chain_id, "supported": supported},
+            )
         if op.eip7702_auth is not None:
-            raise NodeError(400, f"{where}.eip7702Auth: EIP-7702 delegation is not supported by this node")
+            raise NodeError(
+                400,
+                f"{where}.eip7702Auth: EIP-7702 delegation is not supported by this node",
+                code=Code.EIP7702_NOT_SUPPORTED,
+                facts={"field": f"{where}.eip7702Auth"},
+            )
         if op.short_encoding and op.session_details is None:
             raise NodeError(
-                400, f"{where}.shortEncoding: only session userOps (with sessionDetails) can be short-encoded"
+                400,
+                f"{where}.shortEncoding: only session userOps (with sessionDetails) can be short-encoded",
+                code=Code.INVALID_FIELD,
+                facts={"field": f"{where}.shortEncoding"},
             )
         if op.session_details is not None and not op.short_encoding:
             raise NodeError(
-                400, f"{where}.shortEncoding: session userOps must be short-encoded (their leaf is the userOpHash)"
+                400,
+                f"{where}.shortEncoding: session userOps must be short-encoded (their leaf is the userOpHash)",
+                code=Code.INVALID_FIELD,
+                facts={"field": f"{where}.shortEncoding"},
             )
         if op.session_details is not None and request.quote_type == "permit":
-            raise NodeError(400, f"{where}.sessionDetails: session userOps need a simple or onchain quote")
+            raise NodeError(
+                400,
+                f"{where}.sessionDetails: session userOps need a simple or onchain quote",
+                code=Code.INVALID_FIELD,
+                facts={"field": f"{where}.sessionDetails", "quoteType": request.quote_type},
+            )
         now = clocks[op.chain_id]
         lower, upper = _window(op, now)
+        window: dict[str, Fact] = {
+            "field": f"{where}.upperBoundTimestamp",
+            "chainId": op.chain_id,
+            "lowerBoundTimestamp": lower,
+            "upperBoundTimestamp": upper,
+        }
         if upper < lower:
-            raise NodeError(400, f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}")
+            raise NodeError(
+                400,
+                f"{where}.upperBoundTimestamp: {upper} is before lowerBoundTimestamp {lower}",
+                code=Code.EXECUTION_WINDOW_INVALID,
+                facts=window | {"minWindow": MIN_WINDOW, "maxWindow": MAX_WINDOW},
+            )
         if not MIN_WINDOW <= upper - lower <= MAX_WINDOW:
             raise NodeError(
                 400,
                 f"{where}.upperBoundTimestamp: the execution window must last {MIN_WINDOW} to {MAX_WINDOW} s, "
                 f"this one lasts {upper - lower} s ({lower} to {upper}); set upperBoundTimestamp between "
                 f"{lower + MIN_WINDOW} and {lower + MAX_WINDOW}, or leave it out for {DEFAULT_WINDOW} s",
+                code=Code.EXECUTION_WINDOW_INVALID,
+                facts=window | {"minWindow": MIN_WINDOW, "maxWindow": MAX_WINDOW},
             )
         if upper <= now:
-            raise NodeError(400, f"{where}.upperBoundTimestamp: the window ended at {upper} (chain time {now})")
+            raise NodeError(
+                400,
+                f"{where}.upperBoundTimestamp: the window ended at {upper} (chain time {now})",
+                code=Code.EXECUTION_WINDOW_ENDED,
+                facts=window | {"chainTime": now},
+            )
     pay = request.payment_info
     if pay.eip7702_auth is not None:
-        raise NodeError(400, "paymentInfo.eip7702Auth: EIP-7702 delegation is not supported by this node")
+        raise NodeError(
+            400,
+            "paymentInfo.eip7702Auth: EIP-7702 delegation is not supported by this node",
+            code=Code.EIP7702_NOT_SUPPORTED,
+            facts={"field": "paymentInfo.eip7702Auth"},
+        )
     if request.trigger is not None and config.chain(request.trigger.chain_id) is None:
-        raise NodeError(400, f"trigger.chainId: chain {request.trigger.chain_id} is not supported")
+        raise NodeError(
+            400,
+            f"trigger.chainId: chain {request.trigger.chain_id} is not supported",
+            code=Code.CHAIN_NOT_SERVED,
+            facts={"field": "trigger.chainId", "chainId": request.trigger.chain_id, "supported": supported},
+        )
     if pay.sponsored:
         chain = config.chain(pay.chain_id)
         return None if chain is None else chain.fee_token(pay.token)
     chain = config.chain(pay.chain_id)
     if chain is None:
-        raise NodeError(400, f"paymentInfo.chainId: chain {pay.chain_id} is not supported (supported: {supported})")
+        raise NodeError(
+            400,
+            f"paymentInfo.chainId: chain {pay.chain_id} is not supported (supported: {supported})",
+            code=Code.CHAIN_NOT_SERVED,
+            facts={"field": "paymentInfo.chainId", "chainId": pay.chain_id, "supported": supported},
+        )
     token = chain.fee_token(pay.token)
     if token is None:
         known = [t.address for t in chain.fee_tokens]
-        raise NodeError(400, f"paymentInfo.token: {pay.token} is not a fee token on chain {pay.chain_id} {known}")
+        raise NodeError(
+            400,
+            f"paymentInfo.token: {pay.token} is not a fee token on chain {pay.chain_id} {known}",
+            code=Code.FEE_TOKEN_NOT_SUPPORTED,
+            facts={"field": "paymentInfo.token", "chainId": pay.chain_id, "token": pay.token, "supported": known},
+        )
     if bool(pay.short_encoding) != (pay.session_details is not None):
         raise NodeError(
             400,
             "paymentInfo.shortEncoding: a session payment (with sessionDetails) must be short-encoded, "
             "any other must not",
+            code=Code.INVALID_FIELD,
+            facts={"field": "paymentInfo.shortEncoding"},
         )
     return token
 
@@ -286,7 +359,12 @@ def mark_trigger(request: QuoteRequest, drafts: list[Draft]) -> bool:
         return False
     first = next((d for d in drafts if d.executed and d.chain_id == trigger.chain_id), None)
     if first is None:
-        raise NodeError(400, f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger.chain_id}")
+        raise NodeError(
+            400,
+            f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger.chain_id}",
+            code=Code.INVALID_FIELD,
+            facts={"field": "trigger.chainId", "chainId": trigger.chain_id},
+        )
     first.is_trigger_op = True
     first.is_permit_tx = request.quote_type == "permit"
     pay = request.payment_info

@@ -38,7 +38,7 @@ from ...signer import personal_sign
 from ..entrypoint import max_gas_limit
 from ._chain import ChainClient, ChainFees
 from .config import FeeTokenConfig, NodeConfig
-from .errors import NodeError
+from .errors import Code, NodeError
 from .quote_checks import check_funds, check_session_payment, placeholder, proof_depth, session_modes, simulate_chain
 from .quote_facts import quote_facts
 from .quote_pricing import fill_gas, format_fraction, format_units, pre_verification_gas, price
@@ -70,6 +70,8 @@ class QuoteBuilder:
                 400,
                 f"userOps: {len(request.user_ops)} userOps is more than this node quotes at once "
                 f"({self.config.max_user_ops}); split the instructions over several quotes",
+                code=Code.TOO_MANY_USER_OPS,
+                facts={"field": "userOps", "count": len(request.user_ops), "max": self.config.max_user_ops},
             )
         # The chains' clocks (the EntryPoint checks windows against block time) and fees, read at once.
         clocks, fees = await asyncio.gather(self._clocks(request), self._fees(request))
@@ -242,5 +244,9 @@ class QuoteBuilder:
             next((d.index for d in drafts if d.is_permit_tx), None),
         )
         if (facts.fusion_payment, facts.fee, facts.trigger_op_index, facts.permit_tx_index) != built:
-            raise NodeError(500, f"quote {root.hex()}: /exec would read other facts from it than it was built with")
+            raise NodeError(
+                500,
+                f"quote {root.hex()}: /exec would read other facts from it than it was built with",
+                code=Code.INTERNAL_ERROR,
+            )
         return to_wire(payload)

@@ -33,7 +33,7 @@ from pydantic import Field, field_serializer
 from ..._model import Model
 from ...errors import InvalidInputError
 from ...mee.wire import MeeVersionEntry, Trigger, to_wire
-from .errors import NodeError
+from .errors import Code, NodeError
 
 __all__ = [
     "BundleRecord",
@@ -366,7 +366,9 @@ class SqliteStore:
         try:
             notes = QuoteMeta.model_validate(json.loads(meta))
         except InvalidInputError as exc:
-            raise NodeError(500, f"the store's notes on quote {h} do not read: {exc.short_message}") from exc
+            raise NodeError(
+                500, f"the store's notes on quote {h} do not read: {exc.short_message}", code=Code.INTERNAL_ERROR
+            ) from exc
         return QuoteRecord(h, created, expires, json.loads(quote), notes)
 
     # -- super-transactions -------------------------------------------------------------------------------------------
@@ -376,7 +378,11 @@ class SqliteStore:
     ) -> bool:
         quote_hash = quote_hash.lower()
         if quote.hash.lower() != quote_hash:
-            raise NodeError(500, f"the quote {quote.hash} is not the one of super-transaction {quote_hash}")
+            raise NodeError(
+                500,
+                f"the quote {quote.hash} is not the one of super-transaction {quote_hash}",
+                code=Code.INTERNAL_ERROR,
+            )
         with self._tx(quote_hash) as db:  # BEGIN IMMEDIATE: two /exec of one quote cannot both pass the check below
             if db.execute("SELECT 1 FROM super_txs WHERE hash = ?", (quote_hash,)).fetchone() is not None:
                 return False  # a replay: nothing is written, the quote row stays the one accepted first
