@@ -112,6 +112,16 @@ def _failure(data: bytes) -> tuple[str | None, bytes]:
 
 def validation_failed(op: RefusedOp, result: SimulatedOp) -> tuple[Code, dict[str, Fact]]:
     """The code and facts of a userOp whose validation failed in simulation (``result.error`` is set)."""
+    code, facts = _validation_failed(op, result)
+    return code, _known(facts)
+
+
+def _known(facts: dict[str, Fact]) -> dict[str, Fact]:
+    """The facts without those the revert data did not give (None)."""
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _validation_failed(op: RefusedOp, result: SimulatedOp) -> tuple[Code, dict[str, Fact]]:
     facts = op.facts()
     if not result.failure:  # the chain reverted without data: only its message is known
         facts["reason"] = result.error
@@ -168,7 +178,7 @@ def call_reverted(op: RefusedOp, result: SimulatedOp) -> tuple[Code, dict[str, F
     data = result.revert_data or b""
     decoded = decode_error(data) if data else None
     facts.update(revertData=_hex(data), revertError=None if decoded is None else decoded[0])
-    return Code.USER_OP_CALL_REVERTED, facts
+    return Code.USER_OP_CALL_REVERTED, _known(facts)
 
 
 def signature_refused(op: RefusedOp) -> tuple[Code, dict[str, Fact]]:
