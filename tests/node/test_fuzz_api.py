@@ -1,6 +1,7 @@
 """Property-based fuzzing of the node's HTTP API (issue 11, "Prove it"): random and mutated bodies to every POST route
 of a real node on the devnet, over loopback. Whatever the body, the answer is a 2xx or a 4xx with
-``{"error": "..."}``: never a 5xx, never a dropped connection, and the node keeps serving.
+``{"error": "...", "code": "<one of the node's codes>", "facts": {...}}``: never a 5xx, never a dropped connection,
+and the node keeps serving.
 
 The normal suite runs a few hundred requests (derandomized: the same every run). ``make fuzz`` runs many more, new ones
 each run: ``SMARTSESSIONS_FUZZ_EXAMPLES`` sets the number of examples per property (``make fuzz`` sets 10,000, so

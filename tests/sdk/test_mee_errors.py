@@ -154,7 +154,11 @@ async def test_mee_api_errors_keep_status_and_body(sdk: Sdk) -> None:
         with pytest.raises(MeeApiError) as refused:
             await create_mee_client(account=account, url=sdk.node.url, api_key="wrong")
         assert refused.value.status == 401
-        assert refused.value.body == {"error": "x-api-key: missing or wrong API key for this node"}
+        assert refused.value.body == {
+            "error": "x-api-key: missing or wrong API key for this node",
+            "code": "API_KEY_INVALID",
+            "facts": {},
+        }
         assert str(refused.value).startswith("x-api-key: missing or wrong API key")
     finally:
         await account.aclose()
