@@ -10,7 +10,7 @@ from eth_abi.abi import decode as abi_decode
 from smartsessions._coerce import keccak, to_address
 from smartsessions.devnet.deploy import NODE_PAYMASTER_ADDRESS
 from smartsessions.devnet.entrypoint import UserOpResult, encode_handle_ops, parse_user_op_results
-from smartsessions.devnet.node.quoting import (
+from smartsessions.devnet.node.quote_request import (
     PAYMASTER_POST_OP_GAS_LIMIT,
     PAYMASTER_VERIFICATION_GAS_LIMIT,
     paymaster_and_data,

@@ -207,7 +207,7 @@ def test_paymaster_needs_permission_and_a_user_op_policy(
     account = deployed_with_sessions_module(chain, owner)
     session = session_for(redeemer, user_op_policies=user_op_policies, permit_paymaster=permit_paymaster)
     [data] = grant([(chain, session)], account)
-    from smartsessions.devnet.node.quoting import paymaster_and_data
+    from smartsessions.devnet.node.quote_request import paymaster_and_data
 
     pm = paymaster_and_data()  # what the node sends (the session refuses before the paymaster is asked)
     op = session_op(
@@ -224,7 +224,7 @@ def test_paymaster_needs_permission_and_a_user_op_policy(
 def test_session_with_the_node_paymaster_is_sponsored(chain: Chain) -> None:
     account, redeemer, session, data = granted(chain)
     from smartsessions.devnet.deploy import NODE_PAYMASTER_ADDRESS
-    from smartsessions.devnet.node.quoting import paymaster_and_data
+    from smartsessions.devnet.node.quote_request import paymaster_and_data
 
     chain.set_balance(account.address, 0)  # nothing to pay with: the paymaster pays
     pm = paymaster_and_data()  # the node's layout: refund mode USER, fixed premium (see test_paymaster.py)

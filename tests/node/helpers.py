@@ -113,6 +113,17 @@ def statuses(receipt: dict[str, Any]) -> list[str]:
     return [op["executionStatus"] for op in receipt["userOps"]]
 
 
+def refusal(answer: Any, code: str, **facts: Any) -> str:
+    """Asserts that ``answer`` is the node's refusal ``{"error", "code", "facts"}`` with ``code`` and (at least) the
+    ``facts`` given (their camelCase keys as keyword arguments); returns its message."""
+    assert isinstance(answer, dict) and set(answer) == {"error", "code", "facts"}, answer
+    assert answer["code"] == code, answer
+    assert isinstance(answer["error"], str) and isinstance(answer["facts"], dict), answer
+    wrong = {k: (answer["facts"].get(k, "<absent>"), v) for k, v in facts.items() if answer["facts"].get(k) != v}
+    assert not wrong, f"facts (sent, expected): {wrong}; {answer}"
+    return answer["error"]
+
+
 # -- request bodies ----------------------------------------------------------------------------------------------
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 
 from smartsessions.devnet.deploy import usdc_address
-from smartsessions.devnet.node.quoting import DEFAULT_WINDOW
+from smartsessions.devnet.node.quote_request import DEFAULT_WINDOW
 from smartsessions.wire.mee import GetInfoPayload, from_wire
 
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import NodeClient
+from .helpers import NodeClient, refusal
 
 
 def test_info_lists_the_chains_and_their_usdc(node: Node, chains: tuple[Chain, Chain]) -> None:
@@ -31,26 +32,68 @@ def test_info_lists_the_chains_and_their_usdc(node: Node, chains: tuple[Chain, C
     assert info.version.startswith("smartsessions-devnet-node/")
 
 
+def test_the_info_answer_byte_for_byte(node: Node, chains: tuple[Chain, Chain]) -> None:
+    expected = {
+        "version": "smartsessions-devnet-node/0.1.0",
+        "node": chains[0].keys["node"].address,
+        "supportedChains": [{"chainId": "8453", "name": "Base"}, {"chainId": "10", "name": "OP Mainnet"}],
+        "supportedGasTokens": [
+            {
+                "chainId": str(chain_id),
+                "paymentTokens": [
+                    {
+                        "name": "USD Coin",
+                        "address": usdc_address(chain_id),
+                        "symbol": "USDC",
+                        "decimals": 6,
+                        "permitEnabled": True,
+                    }
+                ],
+                "isArbitraryFeeTokensSupported": False,
+            }
+            for chain_id in (8453, 10)
+        ],
+        "supported_wallet_providers": [],
+    }
+    response = node.client.http.get("/info")
+    assert response.status_code == 200
+    assert response.content == json.dumps(expected, separators=(",", ":")).encode()
+
+
 @pytest.mark.parametrize("key", [None, "wrong"])
 def test_the_api_key_is_required_when_configured(node: Node, key: str | None) -> None:
     client = NodeClient(node.url, api_key=key)
     try:
         for status, body in (client.get("/info"), client.post("/quote", {}), client.get(f"/explorer/0x{'00' * 32}")):
             assert status == 401
-            assert body == {"error": "x-api-key: missing or wrong API key for this node"}
+            assert body == {
+                "error": "x-api-key: missing or wrong API key for this node",
+                "code": "API_KEY_INVALID",
+                "facts": {},
+            }
     finally:
         client.close()
 
 
 def test_unknown_routes_and_hashes_answer_json_errors(node: Node) -> None:
     status, body = node.client.get("/nothing-here")
-    assert status == 404 and body == {"error": "Not Found"}
+    assert status == 404 and body == {
+        "error": "Not Found",
+        "code": "ROUTE_NOT_FOUND",
+        "facts": {"path": "/v1/nothing-here"},
+    }
     status, body = node.client.get("/quote")
-    assert status == 405 and body == {"error": "Method Not Allowed"}
+    assert status == 405 and body == {
+        "error": "Method Not Allowed",
+        "code": "METHOD_NOT_ALLOWED",
+        "facts": {"method": "GET", "path": "/v1/quote"},
+    }
     status, body = node.client.get(f"/explorer/0x{'ab' * 32}")
-    assert status == 404 and body["error"].startswith(f"hash: no super-transaction 0x{'ab' * 32} was executed")
+    assert status == 404
+    error = refusal(body, "UNKNOWN_SUPER_TRANSACTION", hash="0x" + "ab" * 32)
+    assert error.startswith(f"hash: no super-transaction 0x{'ab' * 32} was executed")
     status, body = node.client.get("/explorer/0x1234")
-    assert status == 400 and body["error"].startswith("hash: expected exactly 32 bytes")
+    assert status == 400 and refusal(body, "INVALID_FIELD", field="hash").startswith("hash: expected exactly 32 bytes")
 
 
 def _set(body: dict[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:
@@ -68,41 +111,70 @@ def _set(body: dict[str, Any], path: list[str | int], value: Any) -> dict[str, A
 _DELETE = object()
 
 
+_WINDOW_ENDED = object()  # the window is set from the chain's clock: an hour ago, for 100 s
+
+
 @pytest.mark.parametrize(
-    ("path", "value", "error"),
+    ("path", "value", "error", "code", "facts"),
     [
-        (["userOps"], _DELETE, "userOps: is required"),
-        (["userOps", 0, "callData"], "c0ffee", "userOps[0].callData: hex strings must start with 0x"),
-        (["userOps", 0, "callData"], "0xabc", "userOps[0].callData: hex string has an odd number of digits"),
-        (["userOps", 0, "nonce"], "twelve", "userOps[0].nonce: not an integer"),
-        (["userOps", 0, "sender"], "0x1234", "userOps[0].sender: not a 20-byte hex address"),
-        (["userOps", 0, "chainId"], "42", "userOps[0].chainId: chain 42 is not supported (supported: [10, 8453])"),
-        (["userOps", 0], "an op", "userOps[0]: must be a JSON object"),
-        (["paymentInfo", "token"], _DELETE, "paymentInfo.token: is required"),
-        (["paymentInfo", "sessionDetails", "permissionId"], "0x12", "paymentInfo.sessionDetails.permissionId"),
+        (["userOps"], _DELETE, "userOps: is required", "INVALID_FIELD", {"field": "userOps"}),
+        (["userOps", 0, "callData"], "c0ffee", "userOps[0].callData: hex strings must start with 0x",
+         "INVALID_FIELD", {"field": "userOps[0].callData"}),
+        (["userOps", 0, "callData"], "0xabc", "userOps[0].callData: hex string has an odd number of digits",
+         "INVALID_FIELD", {"field": "userOps[0].callData"}),
+        (["userOps", 0, "nonce"], "twelve", "userOps[0].nonce: not an integer",
+         "INVALID_FIELD", {"field": "userOps[0].nonce"}),
+        (["userOps", 0, "sender"], "0x1234", "userOps[0].sender: not a 20-byte hex address",
+         "INVALID_FIELD", {"field": "userOps[0].sender"}),
+        (["userOps", 0, "chainId"], "42", "userOps[0].chainId: chain 42 is not supported (supported: [10, 8453])",
+         "CHAIN_NOT_SERVED", {"field": "userOps[0].chainId", "chainId": 42, "supported": [10, 8453]}),
+        (["userOps", 0], "an op", "userOps[0]: must be a JSON object", "INVALID_FIELD", {"field": "userOps[0]"}),
+        (["userOps", 0, "eip7702Auth"], {"address": "0x" + "11" * 20, "chainId": 8453, "nonce": 0},
+         "userOps[0].eip7702Auth: EIP-7702 delegation is not supported by this node",
+         "EIP7702_NOT_SUPPORTED", {"field": "userOps[0].eip7702Auth"}),
+        (["userOps", 0, "upperBoundTimestamp"], _WINDOW_ENDED, "userOps[0].upperBoundTimestamp: the window ended at",
+         "EXECUTION_WINDOW_ENDED", {"field": "userOps[0].upperBoundTimestamp", "chainId": 8453}),
+        (["paymentInfo", "token"], _DELETE, "paymentInfo.token: is required",
+         "INVALID_FIELD", {"field": "paymentInfo.token"}),
+        (["paymentInfo", "sessionDetails", "permissionId"], "0x12", "paymentInfo.sessionDetails.permissionId",
+         "INVALID_FIELD", {"field": "paymentInfo.sessionDetails.permissionId"}),
         (["paymentInfo", "token"], "0x000000000000000000000000000000000000dEaD",
-         "paymentInfo.token: 0x000000000000000000000000000000000000dEaD is not a fee token on chain 8453"),
-        (["quoteType"], "onchain", "trigger: is required for onchain quotes"),
-        (["quoteType"], "bogus", "quoteType: Input should be 'simple', 'permit', 'onchain', 'mm-dtk' or 'safe-sa'"),
-        (["userOps", 0, "upperBoundTimestamp"], 1, "userOps[0].upperBoundTimestamp: 1 is before lowerBoundTimestamp"),
+         "paymentInfo.token: 0x000000000000000000000000000000000000dEaD is not a fee token on chain 8453",
+         "FEE_TOKEN_NOT_SUPPORTED",
+         {"field": "paymentInfo.token", "chainId": 8453, "token": "0x000000000000000000000000000000000000dEaD",
+          "supported": [usdc_address(8453)]}),
+        (["quoteType"], "onchain", "trigger: is required for onchain quotes", "INVALID_FIELD", {"field": "trigger"}),
+        (["quoteType"], "bogus", "quoteType: Input should be 'simple', 'permit', 'onchain', 'mm-dtk' or 'safe-sa'",
+         "INVALID_FIELD", {"field": "quoteType"}),
+        (["quoteType"], "mm-dtk", "quoteType: 'mm-dtk' quotes are not supported by this node",
+         "QUOTE_TYPE_NOT_SUPPORTED", {"field": "quoteType", "quoteType": "mm-dtk"}),
+        (["userOps", 0, "upperBoundTimestamp"], 1, "userOps[0].upperBoundTimestamp: 1 is before lowerBoundTimestamp",
+         "EXECUTION_WINDOW_INVALID", {"field": "userOps[0].upperBoundTimestamp", "upperBoundTimestamp": 1}),
     ],
 )  # fmt: skip
 def test_a_malformed_quote_request_is_a_400_that_names_the_field(
-    node: Node, session: SessionSetup, path: list[str | int], value: Any, error: str
+    node: Node, session: SessionSetup, path: list[str | int], value: Any, error: str, code: str, facts: dict[str, Any]
 ) -> None:
-    status, body = node.client.post("/quote", _set(session.request(), path, value))
+    request = session.request()
+    if value is _WINDOW_ENDED:
+        now = session.chain.timestamp()
+        request["userOps"][0]["lowerBoundTimestamp"] = now - 3600
+        value = now - 3500
+        facts = {**facts, "lowerBoundTimestamp": now - 3600, "upperBoundTimestamp": now - 3500}
+    status, body = node.client.post("/quote", _set(request, path, value))
     assert status == 400, body
-    assert set(body) == {"error"} and body["error"].startswith(error), body["error"]
+    assert refusal(body, code, **facts).startswith(error), body["error"]
 
 
 def test_bodies_that_are_not_json_objects(node: Node) -> None:
     for path in ("/quote", "/quote-permit", "/exec"):
         status, body = node.client.post(path, "{not json")
-        assert status == 400 and body["error"].startswith("body: not JSON")
+        assert status == 400 and refusal(body, "INVALID_JSON").startswith("body: not JSON")
+        assert body["facts"] == {}
         status, body = node.client.post(path, [1, 2])
-        assert status == 400 and "must be a JSON object" in body["error"]
+        assert status == 400 and "must be a JSON object" in refusal(body, "INVALID_FIELD")
     status, body = node.client.post("/exec", {"hash": "0x" + "00" * 32})
-    assert status == 400 and body["error"] == "node: is required"
+    assert status == 400 and refusal(body, "INVALID_FIELD", field="node") == "node: is required"
 
 
 def test_a_window_without_an_upper_bound_gets_300_seconds(node: Node, session: SessionSetup) -> None:
@@ -128,7 +200,16 @@ def test_a_window_lasts_one_minute_to_one_day(node: Node, session: SessionSetup,
     assert body == {
         "error": f"userOps[0].upperBoundTimestamp: the execution window must last 60 to 86400 s, this one lasts "
         f"{length} s ({lower} to {lower + length}); set upperBoundTimestamp between {lower + 60} and "
-        f"{lower + 86_400}, or leave it out for 300 s"
+        f"{lower + 86_400}, or leave it out for 300 s",
+        "code": "EXECUTION_WINDOW_INVALID",
+        "facts": {
+            "field": "userOps[0].upperBoundTimestamp",
+            "chainId": 8453,
+            "lowerBoundTimestamp": lower,
+            "upperBoundTimestamp": lower + length,
+            "minWindow": 60,
+            "maxWindow": 86_400,
+        },
     }
 
 

@@ -15,15 +15,16 @@ from eth_account import Account
 
 from smartsessions.account.calls import Call, encode_execute_single
 from smartsessions.devnet.node import NodeConfig
+from smartsessions.devnet.node.store import QuoteMeta
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.encoding.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer, verify_commitment
 from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from smartsessions.signer import personal_sign
-from smartsessions.wire.mee import GetQuotePayload, from_wire
+from smartsessions.wire.mee import GetQuotePayload, from_wire, to_wire
 
 from ..contracts.flows import counter_value
 from .conftest import Node, SessionSetup
-from .helpers import signed, statuses
+from .helpers import refusal, signed, statuses
 
 _META_KEYS = {
     "quoteType", "trigger", "sponsored", "fusionPayment", "permitTxIndex", "triggerOpIndex", "tokenWeiAmount",
@@ -75,14 +76,18 @@ def test_nothing_is_stored_until_exec(node: Node, node_config: NodeConfig, sessi
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     [(stored, meta_json)] = _quote_rows(node_config, quote["hash"])
     assert from_wire(GetQuotePayload, json.loads(stored)) == from_wire(GetQuotePayload, quote)
-    meta = json.loads(meta_json)
-    assert set(meta) == _META_KEYS
+    assert set(json.loads(meta_json)) == _META_KEYS
+    meta = QuoteMeta.model_validate_json(meta_json)
     fee = int(quote["paymentInfo"]["tokenWeiAmount"])
-    assert (meta["quoteType"], meta["sponsored"], meta["fusionPayment"], meta["tokenWeiAmount"]) == (
-        "simple", False, False, fee,
-    )  # fmt: skip
-    assert meta["weiCost"] == sum(int(op["maxGasLimit"]) * int(op["maxFeePerGas"]) for op in quote["userOps"])
-    assert meta["meeVersions"] == request["meeVersions"] and meta["trigger"] is None
+    assert (meta.quote_type, meta.sponsored, meta.fusion_payment, meta.token_wei_amount) == (
+        "simple",
+        False,
+        False,
+        fee,
+    )
+    assert meta.wei_cost == sum(int(op["maxGasLimit"]) * int(op["maxFeePerGas"]) for op in quote["userOps"])
+    assert [to_wire(v) for v in meta.mee_versions] == request["meeVersions"] and meta.trigger is None
+    assert (meta.permit_tx_index, meta.trigger_op_index, meta.simulated_gas) == (None, None, {})
 
 
 def _bad_commitment(quote: dict[str, Any]) -> None:
@@ -92,18 +97,26 @@ def _bad_commitment(quote: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "error"),
+    ("change", "error", "code", "facts"),
     [
-        (_bad_commitment, "commitment: not signed by this node"),
-        (lambda q: q.update(commitment="0x" + q["hash"][2:]), "commitment: not signed by this node"),
-        (lambda q: q.update(hash="0x" + "42" * 32), "hash: the userOps do not hash to 0x" + "42" * 32),
+        (_bad_commitment, "commitment: not signed by this node", "QUOTE_NOT_FROM_THIS_NODE", {"field": "commitment"}),
+        (lambda q: q.update(commitment="0x" + q["hash"][2:]), "commitment: not signed by this node",
+         "QUOTE_NOT_FROM_THIS_NODE", {"field": "commitment"}),
+        (lambda q: q.update(hash="0x" + "42" * 32), "hash: the userOps do not hash to 0x" + "42" * 32,
+         "QUOTE_CHANGED", {"field": "hash", "sent": "0x" + "42" * 32}),
         (lambda q: q["userOps"][1]["userOp"].update(callData=q["userOps"][1]["userOp"]["callData"][:-2] + "ff"),
-         "userOps[1].userOp: does not hash to userOps[1].userOpHash"),
+         "userOps[1].userOp: does not hash to userOps[1].userOpHash",
+         "QUOTE_CHANGED", {"field": "userOps[1].userOp", "userOpIndex": 1}),
     ],
     ids=["commitment-flipped", "commitment-32-bytes", "hash", "callData"],
 )  # fmt: skip
 def test_a_changed_quote_is_refused_naming_the_field(
-    node: Node, session: SessionSetup, change: Callable[[dict[str, Any]], None], error: str
+    node: Node,
+    session: SessionSetup,
+    change: Callable[[dict[str, Any]], None],
+    error: str,
+    code: str,
+    facts: dict[str, Any],
 ) -> None:
     request = session.request()
     quote = node.client.quote(request)
@@ -111,7 +124,7 @@ def test_a_changed_quote_is_refused_naming_the_field(
     changed = copy.deepcopy(quote)
     change(changed)
     status, answer = node.client.post("/exec", signed(changed, redeemer, request))
-    assert status == 400 and answer["error"].startswith(error), answer
+    assert status == 400 and refusal(answer, code, **facts).startswith(error), answer
     before = counter_value(session.chain)
     assert statuses(node.client.wait(node.client.execute(signed(quote, redeemer, request)))) == ["MINED_SUCCESS"] * 2
     assert counter_value(session.chain) == before + 1
@@ -144,9 +157,12 @@ def test_a_quote_rebuilt_to_pay_less_is_refused_by_its_commitment(
     for commitment, recovers_to in [(quote["commitment"], None), ("0x" + bytes(by_alice).hex(), alice.address)]:
         status, answer = node.client.post("/exec", signed({**forged, "commitment": commitment}, redeemer, request))
         assert status == 400, answer
-        assert answer["error"].startswith(f"commitment: not signed by this node {node_address} over hash ("), answer
+        error = refusal(answer, "QUOTE_NOT_FROM_THIS_NODE", field="commitment", node=node_address)
+        assert error.startswith(f"commitment: not signed by this node {node_address} over hash ("), answer
         if recovers_to is not None:
-            assert f"it recovers to {recovers_to}" in answer["error"]
+            assert f"it recovers to {recovers_to}" in answer["error"] and answer["facts"]["signer"] == recovers_to
+        else:  # the node's signature over another root recovers to some other key
+            assert answer["facts"]["signer"] not in (None, node_address)
     assert _quote_rows(node_config, forged["hash"]) == []
 
 
@@ -160,6 +176,7 @@ def test_a_replay_is_still_already_scheduled(node: Node, session: SessionSetup) 
     quote_hash = node.client.execute(signed(quote, keys["session_signer"], request))
     status, answer = node.client.post("/exec", signed(quote, keys["alice"], request))
     assert status == 400
-    assert answer["error"].startswith(f"hash: super-transaction {quote_hash} has already been scheduled for execution")
+    error = refusal(answer, "ALREADY_SCHEDULED", field="hash", hash=quote_hash)
+    assert error.startswith(f"hash: super-transaction {quote_hash} has already been scheduled for execution")
     node.client.wait(quote_hash)
     assert counter_value(session.chain) == before + 1

@@ -4,22 +4,25 @@ key, once."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from smartsessions._coerce import keccak
+from smartsessions._coerce import keccak, to_address
 from smartsessions.devnet.deploy import usdc_address
 from smartsessions.devnet.network import Devnet
-from smartsessions.devnet.node import NodeConfig, NodeServer
-from smartsessions.encoding.abi import abi_encode
+from smartsessions.devnet.node import NodeConfig, NodeServer, quoting
+from smartsessions.devnet.node import quote_facts as quote_facts_module
+from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.encoding.userop import get_mee_user_op_hash
 
-from ..contracts.flows import counter_value
+from ..contracts.flows import counter_value, increment_call
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import NodeClient, paused_mining, signed, statuses
+from .helpers import NodeClient, mee_versions, paused_mining, payment_info, refusal, signed, statuses, user_op
 
 
 def _quote(node: Node, session: SessionSetup, *, enable: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -28,26 +31,35 @@ def _quote(node: Node, session: SessionSetup, *, enable: bool = True) -> tuple[d
 
 
 @pytest.mark.parametrize(
-    ("change", "error"),
+    ("change", "error", "code", "facts"),
     [
         (lambda q: q["userOps"][1]["userOp"].update(callGasLimit="5000000"),
-         "userOps[1].userOp: does not hash to userOps[1].userOpHash"),
+         "userOps[1].userOp: does not hash to userOps[1].userOpHash",
+         "QUOTE_CHANGED", {"field": "userOps[1].userOp", "userOpIndex": 1, "chainId": 8453}),
         (lambda q: q["userOps"][1]["userOp"].update(callData=q["userOps"][1]["userOp"]["callData"] + "00"),
-         "userOps[1].userOp: does not hash to userOps[1].userOpHash"),
+         "userOps[1].userOp: does not hash to userOps[1].userOpHash", "QUOTE_CHANGED", {"field": "userOps[1].userOp"}),
         (lambda q: q["paymentInfo"].update(tokenWeiAmount="1"),
-         "paymentInfo.tokenWeiAmount: is 1, but the payment userOp pays"),
-        (lambda q: q["paymentInfo"].update(sponsored=True), "paymentInfo.sponsored: is true, but userOps[0] is a fee"),
+         "paymentInfo.tokenWeiAmount: is 1, but the payment userOp pays",
+         "QUOTE_CHANGED", {"field": "paymentInfo.tokenWeiAmount", "sent": "1"}),
+        (lambda q: q["paymentInfo"].update(sponsored=True), "paymentInfo.sponsored: is true, but userOps[0] is a fee",
+         "QUOTE_CHANGED", {"field": "paymentInfo.sponsored", "sent": True, "expected": False}),
         (lambda q: q["paymentInfo"].update(token="0x000000000000000000000000000000000000dEaD"),
-         "paymentInfo.token: is 0x000000000000000000000000000000000000dEaD, but the payment userOp pays in"),
+         "paymentInfo.token: is 0x000000000000000000000000000000000000dEaD, but the payment userOp pays in",
+         "QUOTE_CHANGED", {"field": "paymentInfo.token", "sent": "0x000000000000000000000000000000000000dEaD",
+                           "expected": usdc_address(8453)}),
         (lambda q: q["userOps"][0].update(upperBoundTimestamp="99999999999"),
-         "userOps[0].meeUserOpHash: is not the hash of userOps[0].userOpHash and its window"),
-        (lambda q: q["userOps"].pop(), "hash: the userOps do not hash to"),
+         "userOps[0].meeUserOpHash: is not the hash of userOps[0].userOpHash and its window",
+         "QUOTE_CHANGED", {"field": "userOps[0].meeUserOpHash", "userOpIndex": 0}),
+        (lambda q: q["userOps"].pop(), "hash: the userOps do not hash to", "QUOTE_CHANGED", {"field": "hash"}),
         (lambda q: q.update(node="0x000000000000000000000000000000000000dEaD"),
-         "node: is 0x000000000000000000000000000000000000dEaD, but the quote was issued by this node"),
+         "node: is 0x000000000000000000000000000000000000dEaD, but the quote was issued by this node",
+         "QUOTE_NOT_FROM_THIS_NODE", {"field": "node", "sent": "0x000000000000000000000000000000000000dEaD"}),
     ],
     ids=["callGasLimit", "callData", "tokenWeiAmount", "sponsored", "token", "window", "userOp-dropped", "node"],
 )  # fmt: skip
-def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: Any, error: str) -> None:
+def test_a_tampered_quote_is_refused(
+    node: Node, session: SessionSetup, change: Any, error: str, code: str, facts: dict[str, Any]
+) -> None:
     """The node stores nothing at the quote: the body's userOps must hash to ``hash``, which its commitment signs,
     and the fields outside the root must agree with the userOps (tests/node/test_commitment.py has the rest)."""
     request, quote = _quote(node, session)
@@ -56,7 +68,7 @@ def test_a_tampered_quote_is_refused(node: Node, session: SessionSetup, change: 
     change(tampered)
     status, answer = node.client.post("/exec", tampered)
     assert status == 400
-    assert answer["error"].startswith(error), answer
+    assert refusal(answer, code, **facts).startswith(error), answer
     # the untouched quote still goes through
     assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
 
@@ -74,7 +86,18 @@ def test_session_details_that_cannot_validate_are_refused(node: Node, session: S
     sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
     status, answer = node.client.post("/exec", changed)
     assert status == 400
-    assert answer["error"].startswith("userOps[0] (chain 8453): the session userOp in mode USE fails validation: AA2")
+    error = refusal(
+        answer,
+        "SESSION_NOT_ENABLED",
+        chainId=8453,
+        userOpIndex=1,
+        field="userOps[0]",
+        mode="0x00",
+        aaCode="AA23",
+        revertError="InvalidPermissionId",
+        permissionId="0x" + "11" * 32,
+    )
+    assert error.startswith("userOps[0] (chain 8453): the session userOp in mode USE fails validation: AA2")
     assert answer["error"].endswith(
         "; send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
     )
@@ -101,6 +124,8 @@ def test_a_relay_that_turns_use_into_enable_is_refused(node: Node, session: Sess
     flipped["userOps"][1]["sessionDetails"]["mode"] = "0x02"
     status, answer = node.client.post("/exec", flipped)
     assert status == 400
+    pid = "0x" + bytes(session.details[0].permission_id).hex()
+    refusal(answer, "ENABLE_SIGNATURE_USED", userOpIndex=1, mode="0x02", revertError="HashMismatch", permissionId=pid)
     assert answer["error"].startswith(
         "userOps[0] (chain 8453): the session userOp in mode UNSAFE_ENABLE (ENABLE_AND_USE) fails validation: "
         "AA23 reverted: HashMismatch(providedHash=0x"
@@ -118,7 +143,7 @@ def test_a_quote_the_node_did_not_issue_is_refused(node: Node, session: SessionS
     body = signed({**quote, "hash": "0x" + "77" * 32}, session.chain.keys["session_signer"], request)
     status, answer = node.client.post("/exec", body)
     assert status == 400
-    assert answer["error"] == (
+    assert refusal(answer, "QUOTE_CHANGED", field="hash", sent="0x" + "77" * 32, expected=quote["hash"]) == (
         f"hash: the userOps do not hash to 0x{'77' * 32} (their Merkle root is {quote['hash']}): the super-transaction "
         "is invalid or was changed; send the quote as the node issued it"
     )
@@ -143,22 +168,38 @@ def test_a_signature_by_another_key_is_refused(node: Node, session: SessionSetup
     body = signed(quote, keys["alice"], request)
     status, answer = node.client.post("/exec", body)
     assert status == 400
-    assert answer["error"] == (
+    assert refusal(
+        answer,
+        "SIGNATURE_INVALID",
+        field="signature",
+        userOpIndex=0,
+        chainId=8453,
+        role="redeemer",
+        expected=keys["session_signer"].address,
+        signer=keys["alice"].address,
+    ) == (
         f"signature: signed by {keys['alice'].address}, but paymentInfo must be signed by the session's redeemer "
         f"{keys['session_signer'].address}"
     )
-    for bad, error in [
-        (body["signature"][:-2], "signature: a simple quote signature is 0x177eee00 + 65 bytes, got 68 bytes"),
-        ("0x177eee01" + "00" * 63, "signature: an on-chain quote signature is 0x177eee01 + abi.encode("),
-        ("0x177eee01" + "00" * 64, "signature: an on-chain signature (0x177eee01) needs an on-chain quote"),
-        ("0xdeadbeef" + "00" * 65, "signature: unknown quote signature type 0xdeadbeef"),
-        ("0x177eee02" + "00" * 320, "signature: the permit's v must be 27 or 28, got 0"),
-    ]:
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
+        (body["signature"][:-2], "signature: a simple quote signature is 0x177eee00 + 65 bytes, got 68 bytes",
+         "SIGNATURE_MALFORMED", {"field": "signature", "signatureType": "simple", "length": 68}),
+        ("0x177eee01" + "00" * 63, "signature: an on-chain quote signature is 0x177eee01 + abi.encode(",
+         "SIGNATURE_MALFORMED", {"field": "signature", "signatureType": "onchain", "length": 67}),
+        ("0x177eee01" + "00" * 64, "signature: an on-chain signature (0x177eee01) needs an on-chain quote",
+         "SIGNATURE_TYPE_MISMATCH", {"field": "signature", "quoteType": "simple", "signatureType": "onchain"}),
+        ("0xdeadbeef" + "00" * 65, "signature: unknown quote signature type 0xdeadbeef",
+         "SIGNATURE_MALFORMED", {"field": "signature", "prefix": "0xdeadbeef"}),
+        ("0x177eee02" + "00" * 320, "signature: the permit's v must be 27 or 28, got 0",
+         "SIGNATURE_MALFORMED", {"field": "signature", "signatureType": "permit"}),
+    ]  # fmt: skip
+    for bad, error, code, facts in cases:
         status, answer = node.client.post("/exec", {**body, "signature": bad})
-        assert status == 400 and answer["error"].startswith(error), answer
+        assert status == 400 and refusal(answer, code, **facts).startswith(error), answer
     # a valid-looking signature that recovers to no key at all
     status, answer = node.client.post("/exec", {**body, "signature": "0x177eee00" + "00" * 64 + "1b"})
-    assert status == 400 and "signed by nobody" in answer["error"]
+    assert status == 400 and "signed by nobody" in refusal(answer, "SIGNATURE_INVALID", field="signature")
+    assert "signer" not in answer["facts"]
 
 
 def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: SessionSetup) -> None:
@@ -171,7 +212,9 @@ def test_a_replay_is_refused_and_nothing_runs_twice(node: Node, session: Session
     assert status == 400
     assert answer == {
         "error": f"hash: super-transaction {quote_hash} has already been scheduled for execution; a quote executes "
-        "once (ask for a new one to run the same calls again)"
+        "once (ask for a new one to run the same calls again)",
+        "code": "ALREADY_SCHEDULED",
+        "facts": {"field": "hash", "hash": quote_hash},
     }
     node.client.wait(quote_hash)
     status, answer = node.client.post("/exec", body)
@@ -240,9 +283,18 @@ def test_a_used_nonce_is_quoted_and_refused_at_exec_with_the_entry_points_reason
     sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
     status, answer = node.client.post("/exec", signed(quote, redeemer, again))
     assert status == 400
-    assert answer["error"] == (
-        "paymentInfo (chain 8453): the payment userOp fails validation: AA25 invalid account nonce"
-    )
+    assert answer == {
+        "error": "paymentInfo (chain 8453): the payment userOp fails validation: AA25 invalid account nonce",
+        "code": "NONCE_INVALID",
+        "facts": {
+            "chainId": 8453,
+            "userOpIndex": 0,
+            "field": "paymentInfo",
+            "aaCode": "AA25",
+            "reason": "AA25 invalid account nonce",
+            "nonce": again["paymentInfo"]["nonce"],
+        },
+    }
     assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
     assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
 
@@ -296,6 +348,8 @@ def test_a_payment_that_no_longer_validates_is_refused_at_exec(node: Node, sessi
     sent = session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"])
     status, answer = node.client.post("/exec", signed(second, redeemer, request))
     assert status == 400
+    pid = "0x" + bytes(session.details[0].permission_id).hex()
+    refusal(answer, "ENABLE_SIGNATURE_USED", userOpIndex=0, field="paymentInfo", aaCode="AA23", permissionId=pid)
     assert answer["error"].startswith(
         "paymentInfo (chain 8453): the payment userOp fails validation: AA23 reverted: HashMismatch(providedHash=0x"
     )
@@ -312,9 +366,19 @@ def test_a_fee_payment_that_would_revert_is_refused_at_exec(node: Node, session:
     chain.rpc.request("anvil_setStorageAt", [usdc_address(8453), "0x" + slot.hex(), "0x" + "00" * 32])
     status, answer = node.client.post("/exec", signed(quote, chain.keys["session_signer"], request))
     assert status == 400
-    assert answer["error"] == (
-        "paymentInfo (chain 8453): the fee payment reverts: Error(message=ERC20: transfer amount exceeds balance)"
-    )
+    revert = encode_function_call("Error(string)", ["ERC20: transfer amount exceeds balance"])
+    assert answer == {
+        "error": "paymentInfo (chain 8453): the fee payment reverts: Error(message=ERC20: transfer amount exceeds "
+        "balance)",
+        "code": "USER_OP_CALL_REVERTED",
+        "facts": {
+            "chainId": 8453,
+            "userOpIndex": 0,
+            "field": "paymentInfo",
+            "revertData": "0x" + revert.hex(),
+            "revertError": "Error",
+        },
+    }
 
 
 def test_a_call_that_reverts_on_chain_is_mined_fail_with_its_reason(
@@ -362,3 +426,78 @@ def test_a_bundle_that_reverts_on_chain_is_mined_fail_with_the_reason(
     assert statuses(second) == ["MINED_FAIL"] * 2
     error = second["userOps"][1]["executionError"]
     assert error.startswith("the handleOps transaction reverted: AA23 reverted: HashMismatch(providedHash=0x"), error
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["not-open", "ended"])
+def test_a_payment_outside_its_window_is_refused_at_exec(node: Node, session: SessionSetup, late: bool) -> None:
+    """A session payment userOp's leaf is its userOpHash, so its window is not under the root: a client can send
+    another one (with the matching meeUserOpHash). The node checks the payment's window against the chain's clock
+    before it simulates anything: not open yet, the client waits; over, it asks for a new quote."""
+    request, quote = _quote(node, session)
+    body = signed(quote, session.chain.keys["session_signer"], request)
+    now = session.chain.timestamp()
+    lower, upper = (now - 400, now - 100) if late else (now + 300, now + 900)
+    payment = body["userOps"][0]
+    mee_hash = get_mee_user_op_hash(
+        bytes.fromhex(payment["userOpHash"][2:]), lower_bound_timestamp=lower, upper_bound_timestamp=upper
+    )
+    payment.update(
+        lowerBoundTimestamp=str(lower), upperBoundTimestamp=str(upper), meeUserOpHash="0x" + bytes(mee_hash).hex()
+    )
+    status, answer = node.client.post("/exec", body)
+    assert status == 400
+    code = "EXECUTION_WINDOW_ENDED" if late else "EXECUTION_WINDOW_NOT_OPEN"
+    error = refusal(
+        answer,
+        code,
+        field="paymentInfo",
+        chainId=8453,
+        userOpIndex=0,
+        lowerBoundTimestamp=lower,
+        upperBoundTimestamp=upper,
+    )
+    clock = answer["facts"]["chainTime"]
+    assert (clock > upper) if late else (clock < lower)
+    expected = (
+        f"paymentInfo (chain 8453): the super-transaction's execution window has expired (it ended at {upper}, chain "
+        f"time {clock}); ask for a new quote"
+        if late
+        else f"paymentInfo (chain 8453): the super-transaction is scheduled for future execution: its window opens at "
+        f"{lower} (chain time {clock}); send /exec once it has opened"
+    )
+    assert error == expected
+    assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
+
+
+def test_an_account_without_an_owner_the_node_can_read_is_refused(node: Node, session: SessionSetup) -> None:
+    """Owner userOps of an account that is neither deployed with a K1MeeValidator owner nor carries the initCode
+    that names one: the node cannot tell who must sign (quoted without simulation, refused at /exec)."""
+    chain = session.chain
+    nobody = to_address("0x" + "5a" * 20, field="account")
+    request = {
+        "quoteType": "simple",
+        "userOps": [user_op(chain, nobody, increment_call(), 1)],
+        "paymentInfo": payment_info(chain, nobody, 0),
+        "meeVersions": mee_versions([8453]),
+    }
+    quote = node.client.quote(request)
+    status, answer = node.client.post("/exec", signed(quote, chain.keys["owner"], request))
+    assert status == 400
+    assert refusal(answer, "ACCOUNT_OWNER_UNKNOWN", chainId=8453, account=nobody) == (
+        f"account {nobody} on chain 8453 has no K1MeeValidator owner"
+    )
+
+
+def test_a_node_bug_is_a_500_internal_error(node: Node, session: SessionSetup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node checks that /exec will read from a quote the facts it was built with; a difference is the node's
+    own bug (here made on purpose: the facts read back are off by one), answered 500 INTERNAL_ERROR."""
+    real = quote_facts_module.quote_facts
+
+    def off_by_one(*args: Any, **kwargs: Any) -> Any:
+        facts = real(*args, **kwargs)
+        return dataclasses.replace(facts, fee=facts.fee + 1)
+
+    monkeypatch.setattr(quoting, "quote_facts", off_by_one)
+    status, answer = node.client.post("/quote", session.request())
+    assert status == 500
+    assert refusal(answer, "INTERNAL_ERROR").endswith(": /exec would read other facts from it than it was built with")

@@ -4,6 +4,7 @@ confirm a userOp (its own block counted) and when it is ``isConfirmed``."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from .helpers import (
     Lanes,
     node_with_chain_10_behind_a_proxy,
     paused_mining,
+    refusal,
     session_quote,
     signed,
     statuses,
@@ -112,6 +114,58 @@ def test_the_receipt_matches_the_quote_and_the_chain(node: Node, session: Sessio
     assert summarize_receipt(confirmed["userOps"]).status == "MINED_SUCCESS"
 
 
+def _exact_answer(
+    node: Node, chain: Chain, quote: dict[str, Any], errors: dict[int, str] | None = None
+) -> tuple[bytes, bytes]:
+    """The explorer's answer as sent (its bytes), and the bytes it must be: the quote as issued, ``itxHash`` and
+    ``fundingTransaction`` after it, and in each userOp, after the quote's fields and in this order, its status,
+    ``isConfirmed``, ``executionData``, ``executionError`` (only when there is one), ``confirmations``,
+    ``actualGasCost``, ``revertError``, ``miningTimestamp`` and ``minedTimestamp``, each as the chain has it. Only
+    ``miningTimestamp`` (the chain's time at broadcast, seen by the node alone) is taken from the answer, once
+    checked. For a chain that mines only on demand, so that nothing moves between the reads."""
+    response = node.client.http.get(f"/explorer/{quote['hash']}")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    head = _head(chain)
+    ops = []
+    for k, (issued, got) in enumerate(zip(quote["userOps"], answer["userOps"], strict=True)):
+        tx_receipt = chain.rpc.request("eth_getTransactionReceipt", [got["executionData"]])
+        [event] = [e for e in parse_user_op_results(tx_receipt) if "0x" + e.user_op_hash.hex() == issued["userOpHash"]]
+        block = chain.rpc.request("eth_getBlockByNumber", [tx_receipt["blockNumber"], False])
+        mined_at = int(block["timestamp"], 16)
+        assert isinstance(got["miningTimestamp"], int) and 0 < got["miningTimestamp"] <= mined_at
+        depth = head - int(tx_receipt["blockNumber"], 16) + 1
+        op = {
+            **issued,
+            "executionStatus": "MINED_SUCCESS" if event.success else "MINED_FAIL",
+            "isConfirmed": depth >= 3,
+            "executionData": tx_receipt["transactionHash"],
+        }
+        if errors and k in errors:
+            op["executionError"] = errors[k]
+        op |= {
+            "confirmations": depth,
+            "actualGasCost": str(event.actual_gas_cost),
+            "revertError": None if event.success else "0x" + bytes(event.revert_reason or b"").hex(),
+            "miningTimestamp": got["miningTimestamp"],
+            "minedTimestamp": mined_at,
+        }
+        ops.append(op)
+    expected = {**quote, "itxHash": quote["hash"], "fundingTransaction": None, "userOps": ops}
+    return response.content, json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_the_explorer_answer_byte_for_byte(on_demand_mining: Devnet, node: Node, session: SessionSetup) -> None:
+    quote, receipt = _run(node, session)
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2
+    sent, expected = _exact_answer(node, session.chain, quote)
+    assert sent == expected
+    session.chain.rpc.request("evm_mine")
+    session.chain.rpc.request("evm_mine")  # confirmed now
+    sent, expected = _exact_answer(node, session.chain, quote)
+    assert sent == expected and b'"isConfirmed":true' in sent
+
+
 def test_confirmations_count_blocks(on_demand_mining: Devnet, node: Node, session: SessionSetup) -> None:
     """On a chain that mines only on demand nothing moves but what the test mines: the count is exact."""
     chain = session.chain
@@ -158,6 +212,10 @@ def test_a_reverted_user_op_carries_its_revert_data_and_gas_cost(
     assert event.revert_reason == expected and not event.success
     assert payment["actualGasCost"] == str(event.actual_gas_cost)
     assert receipt["userOps"][1]["revertError"] is None
+    sent, expected = _exact_answer(
+        node, chain, quote, {0: "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"}
+    )
+    assert sent == expected
 
     # How a client reads a MINED_FAIL userOp (the payment one put where the rules look, after index 0): not final
     # while unconfirmed (by default, as the reference SDK), final once its block has 3 confirmations.
@@ -175,7 +233,8 @@ def test_a_bad_confirmations_parameter_is_a_400(node: Node, session: SessionSetu
     quote, _ = _run(node, session)
     for bad in ("-1", "three", "1.5", "1000000"):
         status, body = node.client.get(f"/explorer/{quote['hash']}?confirmations={bad}")
-        assert status == 400 and body["error"].startswith("confirmations: must be a whole number"), body
+        assert status == 400, body
+        assert refusal(body, "INVALID_FIELD", field="confirmations").startswith("confirmations: must be a whole number")
 
 
 def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
@@ -192,6 +251,8 @@ def test_a_chain_that_does_not_answer_leaves_the_receipt_readable(
         quote_hash = client.execute(signed(client.quote(request), c8453.keys["session_signer"], request))
         assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
         proxy.down()
+        status, answer = client.post("/quote", request)  # a quote needs the chain: the node cannot serve it now
+        assert status == 502 and refusal(answer, "CHAIN_UNAVAILABLE") and answer["facts"] == {}, answer
         status, answer = client.get(f"/explorer/{quote_hash}?confirmations=1")
         assert status == 200, answer
         fee, call = answer["userOps"]

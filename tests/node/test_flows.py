@@ -18,7 +18,7 @@ from smartsessions.encoding.quote import (
     verify_commitment,
 )
 from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
-from smartsessions.policies import ParamCondition, ParamRule, ParamRules
+from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, ParamCondition, ParamRule, ParamRules
 from smartsessions.versions import MEE_VERSIONS, SMART_SESSIONS_ADDRESS, SPONSORSHIP_GAS_TANK_ADDRESS
 from smartsessions.wire.mee import ExplorerResponse, GetQuotePayload, from_wire
 
@@ -41,6 +41,7 @@ from .helpers import (
     is_permission_enabled,
     mee_versions,
     payment_info,
+    refusal,
     session_quote,
     signed,
     statuses,
@@ -272,7 +273,21 @@ def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tu
     request = session_quote([chain], account.address, details, [(chain, set_number(11))], lanes, enable=False)
     status, answer = node.client.post("/quote", request)
     assert status == 400
-    error = answer["error"]
+    error = refusal(
+        answer,
+        "POLICY_VIOLATION",
+        chainId=8453,
+        userOpIndex=1,
+        field="userOps[0]",
+        aaCode="AA23",
+        revertError="PolicyViolation",
+        permissionId="0x" + bytes(details[0].permission_id).hex(),
+        policy=UNIVERSAL_ACTION_POLICY_ADDRESS,
+        policyName="UniActionPolicy",
+        target=COUNTER,
+        selector="0x" + SET_NUMBER.hex(),
+        rule={"index": 0, "condition": "LESS_THAN_OR_EQUAL", "offset": 0, "ref": "10", "value": "11"},
+    )
     assert error.startswith("userOps[0] (chain 8453): refused in simulation: AA23 reverted: PolicyViolation(")
     assert f"permissionId=0x{bytes(details[0].permission_id).hex()}" in error
     assert "UniActionPolicy" in error and "0x0000000000714cf48fcf88a0bfba70d313415032" in error.lower()
@@ -299,6 +314,75 @@ def test_an_enable_needing_more_verification_gas_than_asked_goes_through(
     assert counter_value(chain) == 7 and is_permission_enabled(chain, details[0], account.address)
 
 
+def test_a_call_the_session_has_no_action_for_refuses_the_quote(node: Node, session: SessionSetup) -> None:
+    """The session allows Counter.increment only: a setNumber call has no policies in it (SmartSessions'
+    NoPoliciesSet), refused at the quote naming the permission and the call."""
+    chain = session.chain
+    request = session_quote([chain], session.account, session.details, [(chain, set_number(3))], Lanes(), enable=True)
+    status, answer = node.client.post("/quote", request)
+    assert status == 400
+    error = refusal(
+        answer,
+        "ACTION_NOT_PERMITTED",
+        chainId=8453,
+        userOpIndex=1,
+        field="userOps[0]",
+        aaCode="AA23",
+        revertError="NoPoliciesSet",
+        permissionId="0x" + bytes(session.details[0].permission_id).hex(),
+        target=COUNTER,
+        selector="0x" + SET_NUMBER.hex(),
+    )
+    assert error.startswith("userOps[0] (chain 8453): refused in simulation: AA23 reverted: NoPoliciesSet("), error
+
+
+def test_an_enable_signed_by_another_key_refuses_the_quote(node: Node, chains: tuple[Chain, Chain]) -> None:
+    """A grant signed by someone other than the account's owner: SmartSessions refuses the enable signature
+    (InvalidEnableSignature) when the payment userOp enables the session, at the quote."""
+    chain, _ = chains
+    owner, alice, redeemer = chain.keys["owner"], chain.keys["alice"], chain.keys["session_signer"]
+    account = deployed_with_sessions_module(chain, owner)
+    fund_usdc(chain, account.address, 10_000_000, owner)
+    action = ActionConfig(
+        chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT, action_policies=[get_sudo_policy()]
+    )
+    details = grant([chain], account.address, alice, redeemer, [action])
+    request = session_quote([chain], account.address, details, [(chain, increment_call())], Lanes(), enable=True)
+    status, answer = node.client.post("/quote", request)
+    assert status == 400
+    error = refusal(
+        answer,
+        "ENABLE_SIGNATURE_INVALID",
+        chainId=8453,
+        userOpIndex=0,
+        field="paymentInfo",
+        aaCode="AA23",
+        revertError="InvalidEnableSignature",
+        account=account.address,
+    )
+    assert error.startswith("paymentInfo (chain 8453): refused in simulation: AA23 reverted: InvalidEnableSignature(")
+
+
+def test_an_account_that_is_not_deployed_refuses_the_quote(node: Node, session: SessionSetup) -> None:
+    """A session request for an address with no account there and no initCode: the EntryPoint's AA20, a validation
+    failure with no more specific code."""
+    request = session.request()
+    nowhere = "0x" + "6b" * 20
+    request["paymentInfo"]["sender"] = request["userOps"][0]["sender"] = nowhere
+    status, answer = node.client.post("/quote", request)
+    assert status == 400
+    error = refusal(
+        answer,
+        "USER_OP_VALIDATION_FAILED",
+        chainId=8453,
+        userOpIndex=0,
+        field="paymentInfo",
+        aaCode="AA20",
+        reason="AA20 account not deployed",
+    )
+    assert error == "paymentInfo (chain 8453): refused in simulation: AA20 account not deployed"
+
+
 def test_a_fee_the_account_cannot_pay_is_refused(node: Node, chains: tuple[Chain, Chain]) -> None:
     chain, _ = chains
     owner, redeemer = chain.keys["owner"], chain.keys["session_signer"]
@@ -312,7 +396,17 @@ def test_a_fee_the_account_cannot_pay_is_refused(node: Node, chains: tuple[Chain
     request = session_quote([chain], account.address, details, [(chain, increment_call())], Lanes(), enable=True)
     status, answer = node.client.post("/quote", request)
     assert status == 400
-    assert answer["error"].startswith(f"paymentInfo: {account.address} holds 1 base units of the fee token"), answer
+    error = refusal(
+        answer,
+        "INSUFFICIENT_BALANCE",
+        field="paymentInfo",
+        chainId=8453,
+        holder=account.address,
+        token=usdc_address(8453),
+        balance="1",
+    )
+    assert int(answer["facts"]["required"]) == int(answer["facts"]["fee"]) > 1
+    assert error.startswith(f"paymentInfo: {account.address} holds 1 base units of the fee token"), answer
     assert usdc_address(8453) in answer["error"]
 
 
@@ -378,7 +472,8 @@ def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: 
     status, answer = node.client.post("/exec", exec_body(amount, trigger_amount=approved))
     assert status == 400
     assert (
-        answer["error"] == f"signature: the permit allows {amount}, but the trigger amount and the fee need {approved}"
+        refusal(answer, "TRIGGER_AMOUNT_TOO_LOW", field="signature", amount=str(amount), required=str(approved))
+        == f"signature: the permit allows {amount}, but the trigger amount and the fee need {approved}"
     )
     # the fee is pulled from the EOA the payment userOp names (the Merkle root pins it): paymentInfo.eoa must agree
     alice = c8453.keys["alice"].address
@@ -386,7 +481,7 @@ def test_permit_fusion_deploys_and_prepares_paid_by_the_eoa(node: Node, chains: 
         "/exec", {**exec_body(approved), "paymentInfo": {**quote["paymentInfo"], "eoa": alice}}
     )
     assert status == 400
-    assert answer["error"] == (
+    assert refusal(answer, "QUOTE_CHANGED", field="paymentInfo.eoa", sent=alice, expected=owner.address) == (
         f"paymentInfo.eoa: is {alice}, but the payment userOp pulls the fee from {owner.address}"
     ), answer
     body = exec_body(approved)

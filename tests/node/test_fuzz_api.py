@@ -1,6 +1,7 @@
 """Property-based fuzzing of the node's HTTP API (issue 11, "Prove it"): random and mutated bodies to every POST route
 of a real node on the devnet, over loopback. Whatever the body, the answer is a 2xx or a 4xx with
-``{"error": "..."}``: never a 5xx, never a dropped connection, and the node keeps serving.
+``{"error": "...", "code": "<one of the node's codes>", "facts": {...}}``: never a 5xx, never a dropped connection,
+and the node keeps serving.
 
 The normal suite runs a few hundred requests (derandomized: the same every run). ``make fuzz`` runs many more, new ones
 each run: ``SMARTSESSIONS_FUZZ_EXAMPLES`` sets the number of examples per property (``make fuzz`` sets 10,000, so
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from smartsessions.devnet.node.errors import Code
 
 from .conftest import Node, SessionSetup
 from .helpers import signed
@@ -113,7 +116,9 @@ def _check(node: Node, route: str, content: bytes) -> None:
     assert response.status_code < 500, (route, response.status_code, response.text[:500], content[:300])
     if response.status_code >= 400:
         answer = response.json()
-        assert isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"], answer
+        assert isinstance(answer, dict) and set(answer) == {"error", "code", "facts"}, answer
+        assert isinstance(answer["error"], str) and answer["error"], answer
+        assert answer["code"] in set(Code) and isinstance(answer["facts"], dict), answer
 
 
 def test_mutated_quote_requests_are_never_a_5xx(node: Node, session: SessionSetup) -> None:

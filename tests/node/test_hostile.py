@@ -12,7 +12,7 @@ from smartsessions.devnet.node import NodeConfig, NodeServer
 
 from ..contracts.harness import Chain
 from .conftest import Node, SessionSetup
-from .helpers import NodeClient, signed, statuses
+from .helpers import NodeClient, refusal, signed, statuses
 
 ROUTES = ["/quote", "/quote-permit", "/exec"]
 
@@ -28,7 +28,7 @@ def test_deeply_nested_brackets_are_a_400_not_a_crash(node: Node, session: Sessi
     JSON parser overflows the C stack)."""
     status, answer = node.client.post(route, "[" * 100_000 + "]" * 100_000)
     assert status == 400, answer
-    assert answer["error"].startswith("body: "), answer
+    assert refusal(answer, "INVALID_JSON").startswith("body: "), answer
     assert "nest" in answer["error"], answer
     _still_serving(node, session)
 
@@ -38,7 +38,7 @@ def test_a_number_of_5000_digits_is_a_400(node: Node, session: SessionSetup) -> 
     body = request.replace('"quoteType"', '"huge": ' + "9" * 5000 + ', "quoteType"', 1)
     status, answer = node.client.post("/quote", body)
     assert status == 400, answer
-    assert answer["error"].startswith("body: "), answer
+    assert refusal(answer, "INVALID_JSON").startswith("body: "), answer
 
 
 def test_a_lone_surrogate_in_metadata_is_a_400_naming_it(node: Node, session: SessionSetup) -> None:
@@ -46,7 +46,9 @@ def test_a_lone_surrogate_in_metadata_is_a_400_naming_it(node: Node, session: Se
     raw = json.dumps(request).replace('"Custom on-chain action"', '"\\ud800"', 1)
     status, answer = node.client.post("/quote", raw)
     assert status == 400, answer
-    assert "userOps[0].metadata[0].description" in answer["error"], answer
+    assert "userOps[0].metadata[0].description" in refusal(
+        answer, "INVALID_FIELD", field="userOps[0].metadata[0].description"
+    ), answer
 
 
 def test_metadata_nested_1000_deep_is_a_400(node: Node, session: SessionSetup) -> None:
@@ -57,7 +59,7 @@ def test_metadata_nested_1000_deep_is_a_400(node: Node, session: SessionSetup) -
     request["userOps"][0]["metadata"] = [{"type": "CUSTOM", "deep": deep}]
     status, answer = node.client.post("/quote", json.dumps(request))
     assert status == 400, answer
-    assert "nest" in answer["error"], answer
+    assert "nest" in refusal(answer, "INVALID_JSON"), answer
 
 
 def test_a_thousand_userops_are_a_400_before_any_chain_is_asked(node: Node, session: SessionSetup) -> None:
@@ -66,14 +68,15 @@ def test_a_thousand_userops_are_a_400_before_any_chain_is_asked(node: Node, sess
     request["userOps"] = [small] * 1000  # about 0.5 MB: under the body limit
     status, answer = node.client.post("/quote", request)
     assert status == 400, answer
-    assert answer["error"].startswith("userOps: 1000 userOps is more than this node quotes at once (64)"), answer
+    error = refusal(answer, "TOO_MANY_USER_OPS", field="userOps", count=1000, max=64)
+    assert error.startswith("userOps: 1000 userOps is more than this node quotes at once (64)"), answer
     _still_serving(node, session)
 
 
 def test_a_body_over_the_limit_is_a_413(node: Node, session: SessionSetup) -> None:
     status, answer = node.client.post("/quote", b" " * 2_000_001)
     assert status == 413, answer
-    assert answer["error"].startswith("body: "), answer
+    assert refusal(answer, "BODY_TOO_LARGE", limit=2_000_000, size="2000001").startswith("body: "), answer
     _still_serving(node, session)
 
 
@@ -83,7 +86,8 @@ def test_an_exec_with_too_many_userops_is_a_400(node: Node, session: SessionSetu
     body["userOps"] = body["userOps"] * 40
     status, answer = node.client.post("/exec", body)
     assert status == 400, answer
-    assert answer["error"].startswith("userOps: 80 userOps is more than this node ever quotes"), answer
+    error = refusal(answer, "TOO_MANY_USER_OPS", field="userOps", count=80, max=65)
+    assert error.startswith("userOps: 80 userOps is more than this node ever quotes"), answer
 
 
 def test_a_full_backlog_answers_503_with_retry_after(
@@ -103,7 +107,8 @@ def test_a_full_backlog_answers_503_with_retry_after(
         response = client.http.post("/quote", json=session.request())
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "2"
-        assert response.json()["error"].startswith("node: busy with 1 unfinished super-transactions (at most 1)")
+        error = refusal(response.json(), "BUSY", unfinished=1, maxUnfinished=1, retryAfter=2)
+        assert error.startswith("node: busy with 1 unfinished super-transactions (at most 1)")
         assert statuses(client.wait(quote_hash)) == ["MINED_SUCCESS"] * 2
         assert client.post("/quote", session.request(enable=False))[0] == 200  # enabled by the first one
     finally:
@@ -148,7 +153,7 @@ def test_a_re_quote_cannot_change_an_accepted_super_transaction(node: Node, sess
     for op in changed["userOps"]:
         op.update(lowerBoundTimestamp=str(now - 56), upperBoundTimestamp=str(now + 4))
     status, answer = node.client.post("/exec", changed)
-    assert status == 400 and "already been scheduled" in answer["error"], answer
+    assert status == 400 and "already been scheduled" in refusal(answer, "ALREADY_SCHEDULED", hash=first["hash"])
     receipt = node.client.wait(quote_hash)
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2
     assert [(op["lowerBoundTimestamp"], op["upperBoundTimestamp"]) for op in receipt["userOps"]] == window

@@ -11,6 +11,7 @@ import pytest
 
 from smartsessions.account import Call, encode_execute
 from smartsessions.devnet.deploy import TestKey, usdc_address
+from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.encoding.quote import encode_onchain_quote_signature
 from smartsessions.wire.mee import GetQuotePayload, from_wire
@@ -18,7 +19,7 @@ from smartsessions.wire.mee import GetQuotePayload, from_wire
 from ..contracts.flows import COUNTER, INCREMENT, counter_value, counterfactual
 from ..contracts.harness import ZERO, Chain
 from .conftest import Node, SessionSetup
-from .helpers import Lanes, mee_versions, payment_info, statuses, usdc_balance, user_op
+from .helpers import Lanes, mee_versions, paused_mining, payment_info, refusal, statuses, usdc_balance, user_op
 
 
 def _request(chain: Chain, account: Any, owner: TestKey, amount: int) -> dict[str, Any]:
@@ -107,28 +108,62 @@ def test_onchain_triggers_the_node_refuses(node: Node, chains: tuple[Chain, Chai
     quote_hash = bytes.fromhex(quote["hash"][2:])
     approve = encode_function_call("approve(address,uint256)", [account.address, approved])
 
-    def refused(tx_hash: str, status: int, error: str, chain_id: int = chain.chain_id) -> None:
-        code, answer = node.client.post("/exec", _body(quote, request, tx_hash, chain_id, approved))
-        assert code == status and answer["error"].startswith(error), answer
+    def refused(tx_hash: str, error: str, code: str, chain_id: int = chain.chain_id, **facts: Any) -> None:
+        status, answer = node.client.post("/exec", _body(quote, request, tx_hash, chain_id, approved))
+        assert status == 400 and refusal(answer, code, **facts).startswith(error), answer
 
     unknown = "0x" + os.urandom(32).hex()
-    refused(unknown, 400, f"signature.txHash: no transaction {unknown} on chain {chain.chain_id}")
-    refused(unknown, 400, "signature.chainId: the trigger transaction must be on the trigger chain 8453", chain_id=10)
+    on_chain: dict[str, Any] = {"field": "signature.txHash", "chainId": chain.chain_id}
+    refused(
+        unknown,
+        f"signature.txHash: no transaction {unknown} on chain {chain.chain_id}",
+        "TRIGGER_TX_NOT_FOUND",
+        **on_chain,
+        txHash=unknown,
+    )
+    refused(
+        unknown,
+        "signature.chainId: the trigger transaction must be on the trigger chain 8453",
+        "TRIGGER_INVALID",
+        chain_id=10,
+        field="signature.chainId",
+        sent=10,
+        expected=8453,
+    )
     unrelated = _send(chain, owner, approve + b"\x42" * 32)
-    refused(unrelated, 400, f"signature.txHash: the data of transaction {unrelated} does not end with the quote hash")
+    refused(
+        unrelated,
+        f"signature.txHash: the data of transaction {unrelated} does not end with the quote hash",
+        "TRIGGER_INVALID",
+        **on_chain,
+        txHash=unrelated,
+    )
     foreign = _send(chain, alice, approve + quote_hash)
     refused(
-        foreign, 400, f"signature.txHash: the trigger transaction was sent by {alice.address}, but paymentInfo.eoa is "
+        foreign,
+        f"signature.txHash: the trigger transaction was sent by {alice.address}, but paymentInfo.eoa is "
         f"{owner.address}",
-    )  # fmt: skip
+        "TRIGGER_INVALID",
+        **on_chain,
+        txHash=foreign,
+        sent=alice.address,
+        expected=owner.address,
+    )
     too_much = encode_function_call("transfer(address,uint256)", [account.address, 10**30])
     reverted = _send(chain, owner, too_much + quote_hash, gas=100_000)
-    refused(reverted, 400, f"signature.txHash: transaction {reverted} reverted on chain {chain.chain_id}")
+    refused(
+        reverted,
+        f"signature.txHash: transaction {reverted} reverted on chain {chain.chain_id}",
+        "TRIGGER_INVALID",
+        **on_chain,
+        txHash=reverted,
+    )
     short = encode_function_call("approve(address,uint256)", [account.address, amount])
     forgot_fee = _send(chain, owner, short + quote_hash)
     refused(
-        forgot_fee, 400, f"signature.txHash: the trigger transaction approves {amount}, but the trigger amount and the "
-        f"fee need {approved}",
+        forgot_fee, f"signature.txHash: the trigger transaction approves {amount}, but the trigger amount and the "
+        f"fee need {approved}", "TRIGGER_AMOUNT_TOO_LOW", **on_chain, txHash=forgot_fee, amount=str(amount),
+        required=str(approved),
     )  # fmt: skip
     assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
 
@@ -157,7 +192,15 @@ def test_session_userops_with_an_onchain_trigger(node: Node, session: SessionSet
     owner_tx = _send(chain, chain.keys["owner"], approve + quote_hash)
     code, answer = node.client.post("/exec", _body(quote, request, owner_tx, chain.chain_id, 0))
     assert code == 400, answer
-    assert answer["error"] == (
+    assert refusal(
+        answer,
+        "SIGNATURE_INVALID",
+        field="signature.txHash",
+        userOpIndex=0,
+        role="redeemer",
+        expected=redeemer.address,
+        signer=chain.keys["owner"].address,
+    ) == (
         f"signature.txHash: the trigger transaction was sent by {chain.keys['owner'].address}, but paymentInfo must be "
         f"signed by the session's redeemer {redeemer.address}"
     )
@@ -165,3 +208,30 @@ def test_session_userops_with_an_onchain_trigger(node: Node, session: SessionSet
     receipt = node.client.wait(node.client.execute(_body(quote, request, tx_hash, chain.chain_id, 0)))
     assert statuses(receipt) == ["MINED_SUCCESS"] * 2, [op.get("executionError") for op in receipt["userOps"]]
     assert counter_value(chain) == before + 1
+
+
+def test_a_trigger_transaction_still_in_the_pool_is_refused_until_it_is_mined(
+    on_demand_mining: Devnet, node: Node, chains: tuple[Chain, Chain]
+) -> None:
+    """The EOA's approve is sent but not mined yet: /exec is refused as pending (the client sends it again once the
+    transaction is mined), and the same body executes afterwards."""
+    chain = chains[0]
+    owner = chain.keys["owner"]
+    account = counterfactual(chain, owner)
+    amount = 10_000_000
+    request = _request(chain, account, owner, amount)
+    quote = node.client.quote(request, path="/quote-permit")
+    approved = amount + from_wire(GetQuotePayload, quote).payment_info.token_wei_amount
+    approve = encode_function_call("approve(address,uint256)", [account.address, approved])
+    with paused_mining(chain):
+        raw = chain.sign_tx(owner, to=usdc_address(chain.chain_id), data=approve + bytes.fromhex(quote["hash"][2:]))
+        tx_hash = str(chain.rpc.request("eth_sendRawTransaction", ["0x" + raw.hex()]))
+        body = _body(quote, request, tx_hash, chain.chain_id, approved)
+        status, answer = node.client.post("/exec", body)
+        assert status == 400
+        assert refusal(
+            answer, "TRIGGER_TX_PENDING", field="signature.txHash", chainId=chain.chain_id, txHash=tx_hash
+        ) == (f"signature.txHash: transaction {tx_hash} is not mined yet; send /exec once it is")
+        chain.rpc.request("evm_mine")
+    receipt = node.client.wait(node.client.execute(body))
+    assert statuses(receipt) == ["MINED_SUCCESS"] * 2, [op.get("executionError") for op in receipt["userOps"]]

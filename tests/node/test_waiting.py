@@ -91,9 +91,19 @@ def test_without_simulation_the_quote_takes_the_clients_limits_and_a_step_that_c
 
     status, answer = node.client.post("/quote", {**request, "simulation": {"simulate": True}})
     assert status == 400
-    assert answer["error"] == (
-        "userOps[0] (chain 10): the call reverts in simulation: Error(message=ERC20: transfer amount exceeds balance)"
-    )
+    revert = encode_function_call("Error(string)", ["ERC20: transfer amount exceeds balance"])
+    assert answer == {
+        "error": "userOps[0] (chain 10): the call reverts in simulation: Error(message=ERC20: transfer amount exceeds "
+        "balance)",
+        "code": "USER_OP_CALL_REVERTED",
+        "facts": {
+            "chainId": 10,
+            "userOpIndex": 1,
+            "field": "userOps[0]",
+            "revertData": "0x" + revert.hex(),
+            "revertError": "Error",
+        },
+    }
 
 
 @pytest.mark.slow  # a block or two on each chain, then a credit, then the waiting userOp's block

@@ -33,6 +33,7 @@ from smartsessions import (
 from smartsessions.devnet.deploy import COUNTER_ADDRESS
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer, devnet_node_config
+from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS
 
 from .conftest import API_KEY, Sdk, increment, increment_action
 from .test_mee_flows import prepared
@@ -155,7 +156,11 @@ async def test_mee_api_errors_keep_status_and_body(sdk: Sdk) -> None:
         with pytest.raises(MeeApiError) as refused:
             await create_mee_client(account=account, url=sdk.node.url, api_key="wrong")
         assert refused.value.status == 401
-        assert refused.value.body == {"error": "x-api-key: missing or wrong API key for this node"}
+        assert refused.value.body == {
+            "error": "x-api-key: missing or wrong API key for this node",
+            "code": "API_KEY_INVALID",
+            "facts": {},
+        }
         assert str(refused.value).startswith("x-api-key: missing or wrong API key")
     finally:
         await account.aclose()
@@ -207,4 +212,20 @@ async def test_a_fee_above_the_sessions_max_payment_is_refused_at_the_quote(sdk:
     assert re.search(r"the fee of 0\.\d+ USDC \(\d+ base units\) is more than permission " + pid, text), text
     assert "at most 0.001 USDC per payment and at most 0.001 USDC in all (its maxPaymentAmount)" in text, text
     assert "UniActionPolicy" in text and "maxPaymentAmount" in text, text
+    assert isinstance(node_error.body, dict) and node_error.body["code"] == "SESSION_FEE_ABOVE_CAP"
+    facts = node_error.body["facts"]
+    fee = int(facts["fee"])
+    assert {k: facts[k] for k in ("chainId", "userOpIndex", "field", "permissionId", "policy", "token")} == {
+        "chainId": 8453,
+        "userOpIndex": 0,
+        "field": "paymentInfo",
+        "permissionId": pid,
+        "policy": UNIVERSAL_ACTION_POLICY_ADDRESS,
+        "token": sdk.fee().address,
+    }
+    assert (facts["capPerPayment"], facts["capInTotal"]) == ("1000", "1000") and fee > 1_000
+    assert (facts["target"], facts["selector"]) == (sdk.fee().address, "0xa9059cbb")  # the fee's transfer
+    assert facts["rule"] == {
+        "index": 0, "condition": "LESS_THAN_OR_EQUAL", "offset": 32, "ref": "1000", "value": str(fee),
+    }  # fmt: skip
     assert sdk.counter() == before

@@ -17,7 +17,7 @@ from .._coerce import to_bytes
 from ..encoding.abi import abi_encode, selector
 from ..errors import DevnetError
 
-__all__ = ["Artifact", "artifact_names", "creation_code", "decode_revert", "load_artifact"]
+__all__ = ["Artifact", "artifact_names", "creation_code", "decode_error", "decode_revert", "load_artifact"]
 
 
 class Artifact:
@@ -93,6 +93,22 @@ def _errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     return table
 
 
+def decode_error(data: bytes) -> tuple[str, list[tuple[str, Any]]] | None:
+    """Revert data as ``(ErrorName, [(argument name, value), ...])`` when its selector is a custom error of an
+    artifact (or ``Error(string)``, ``Panic(uint256)``) and its arguments decode; else None. Values are as eth-abi
+    decodes them (``bytes`` for bytesN, checksummed ``str`` addresses, ``int``); unnamed arguments have ``""``."""
+    data = bytes(data)
+    known = _errors().get(data[:4]) if len(data) >= 4 else None
+    if known is None:
+        return None
+    name, types, names = known
+    try:
+        values = _abi_decode(types, data[4:], strict=False)
+    except Exception:  # eth_abi raises several unrelated types for malformed data
+        return None
+    return name, list(zip(names, values, strict=True))
+
+
 def decode_revert(data: bytes | str) -> str:
     """A readable form of revert data: ``ErrorName(arg=value, ...)``, the hex when the selector is unknown, or
     ``ErrorName(0x…)`` when the arguments are no valid encoding. ``data`` is bytes or 0x hex (anything else raises
@@ -103,13 +119,9 @@ def decode_revert(data: bytes | str) -> str:
     known = _errors().get(data[:4])
     if known is None:
         return f"0x{data.hex()}"
-    name, types, names = known
-    try:
-        values = _abi_decode(types, data[4:], strict=False)
-    except Exception:  # eth_abi raises several unrelated types for malformed data; the raw hex is shown instead
-        return f"{name}(0x{data[4:].hex()})"
-    shown = ", ".join(
-        f"{n}={('0x' + v.hex()) if isinstance(v, bytes) else v}" if n else str(v)
-        for n, v in zip(names, values, strict=True)
-    )
+    decoded = decode_error(data)
+    if decoded is None:
+        return f"{known[0]}(0x{data[4:].hex()})"
+    name, args = decoded
+    shown = ", ".join(f"{n}={('0x' + v.hex()) if isinstance(v, bytes) else v}" if n else str(v) for n, v in args)
     return f"{name}({shown})"

@@ -20,7 +20,8 @@ order (the first three as Biconomy's node does, in its order):
    ``/exec``, where the SDKs have added the fee) and, for a fusion payment, the fee. An on-chain trigger (``0x177eee01
    ‖ abi.encode(txHash, chainId)``) must name a transaction mined successfully on the trigger chain, sent by
    ``paymentInfo.eoa`` and by the signer every userOp needs (as above), whose data ends with ``quote.hash``; if it is
-   an ``approve`` of the trigger token, to the account, for as much as a permit would need.
+   an ``approve`` of the trigger token, to the account, for as much as a permit would need. The permit and the
+   transaction are checked against the quote in :mod:`.trigger_checks`.
 
 ``quoteType``, ``trigger`` and ``meeVersions`` are the body's (the SDKs send them at ``/exec``); without ``quoteType``
 the signature's type says it, and without ``trigger`` the chain (and token) of the permit or transaction the signature
@@ -28,8 +29,9 @@ names is the trigger's. A quote does not expire: Biconomy's node has no quote li
 kept in the configuration and ignored); its userOps' execution windows bound it, and a userOp whose window ended is
 failed by the executor without being submitted.
 
-Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>"}``, a bad signature too: the only 401
-of the node is a missing or wrong API key (app.py); a 5xx is the node's or a chain's own failure.
+Every refusal is a 400 with ``{"error": "<field>: <what is wrong; the fix>", "code": ..., "facts": {...}}``
+(:mod:`.errors`), a bad signature too: the only 401 of the node is a missing or wrong API key (app.py); a 5xx is the
+node's or a chain's own failure.
 
 Then it builds every userOp's signature (:mod:`.signatures`) and simulates the signed userOps (:mod:`.payment_check`):
 unless sponsored, the payment userOp on the fee chain, as Biconomy's node does (the node is paid before anything runs;
@@ -45,12 +47,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
-from ..._coerce import keccak, to_address
+from ..._coerce import to_address
 from ...encoding.abi import encode_function_call
 from ...encoding.merkle import MerkleTree
 from ...encoding.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer
@@ -58,10 +58,9 @@ from ...encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from ...errors import InvalidInputError, RpcError
 from ...versions import MEE_VERSIONS
 from ...wire.mee import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
-from ..validator_layouts import to_onchain_tx_payload
 from ._chain import ChainClient
 from .config import NodeConfig
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
 from .payment_check import check_signed_user_ops
 from .quote_facts import QuoteFacts, quote_facts
 from .signatures import (
@@ -76,12 +75,12 @@ from .signatures import (
     session_signature,
 )
 from .store import QuoteRecord, Store, UserOpRecord
+from .trigger_checks import check_permit, fetch_onchain_trigger, trigger_chain
 
 log = logging.getLogger("smartsessions.node")
 
 __all__ = ["Acceptor", "check_hashes"]
 
-_APPROVE = bytes.fromhex("095ea7b3")
 _K1_VALIDATORS = tuple(dict.fromkeys(MEE_VERSIONS[v].validator_address for v in ("2.1.0", "2.0.0")))
 #: The keys of the ``/exec`` body that are the client's and not the quote's.
 _CLIENT_FIELDS = set(SignedQuote.model_fields) - set(GetQuotePayload.model_fields)
@@ -93,13 +92,20 @@ def _already_scheduled(quote_hash: str) -> NodeError:
         400,
         f"hash: super-transaction {quote_hash} has already been scheduled for execution; a quote executes once (ask "
         "for a new one to run the same calls again)",
+        code=Code.ALREADY_SCHEDULED,
+        facts={"field": "hash", "hash": quote_hash},
     )
 
 
 def check_hashes(quote: GetQuotePayload) -> MerkleTree:
     """The quote's Merkle tree, recomputed from its userOps; a 400 naming the first hash they do not give."""
     if not quote.user_ops:
-        raise NodeError(400, "userOps: a quote has at least its payment userOp; send the quote as the node issued it")
+        raise NodeError(
+            400,
+            "userOps: a quote has at least its payment userOp; send the quote as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "userOps"},
+        )
     entries = []
     for k, op in enumerate(quote.user_ops):
         where = f"userOps[{k}]"
@@ -110,6 +116,14 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
                 f"{where}.userOp: does not hash to {where}.userOpHash 0x{bytes(op.user_op_hash).hex()} (its hash on "
                 f"chain {op.chain_id} is 0x{user_op_hash.hex()}): the quote was changed after the node issued it; "
                 "send it unchanged",
+                code=Code.QUOTE_CHANGED,
+                facts={
+                    "field": f"{where}.userOp",
+                    "userOpIndex": k,
+                    "chainId": op.chain_id,
+                    "sent": "0x" + bytes(op.user_op_hash).hex(),
+                    "expected": "0x" + user_op_hash.hex(),
+                },
             )
         lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
         mee_hash = bytes(get_mee_user_op_hash(user_op_hash, lower_bound_timestamp=lower, upper_bound_timestamp=upper))
@@ -118,6 +132,14 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
                 400,
                 f"{where}.meeUserOpHash: is not the hash of {where}.userOpHash and its window ({lower} to {upper}): "
                 "the quote was changed after the node issued it; send it unchanged",
+                code=Code.QUOTE_CHANGED,
+                facts={
+                    "field": f"{where}.meeUserOpHash",
+                    "userOpIndex": k,
+                    "chainId": op.chain_id,
+                    "sent": "0x" + bytes(op.mee_user_op_hash).hex(),
+                    "expected": "0x" + mee_hash.hex(),
+                },
             )
         entries.append(
             SuperTxEntry(
@@ -134,6 +156,8 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
             400,
             f"hash: the userOps do not hash to 0x{bytes(quote.hash).hex()} (their Merkle root is 0x{root.hex()}): the "
             "super-transaction is invalid or was changed; send the quote as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "hash", "sent": "0x" + bytes(quote.hash).hex(), "expected": "0x" + root.hex()},
         )
     return tree
 
@@ -147,7 +171,12 @@ class Acceptor:
 
     async def accept(self, body: SignedQuote) -> str:
         if len(body.user_ops) > self.config.max_user_ops + 1:  # the payment userOp, and at most max_user_ops
-            raise NodeError(400, f"userOps: {len(body.user_ops)} userOps is more than this node ever quotes")
+            raise NodeError(
+                400,
+                f"userOps: {len(body.user_ops)} userOps is more than this node ever quotes",
+                code=Code.TOO_MANY_USER_OPS,
+                facts={"field": "userOps", "count": len(body.user_ops), "max": self.config.max_user_ops + 1},
+            )
         quote_hash = "0x" + bytes(body.hash).hex()
         if self.store.get_super_tx(quote_hash) is not None:
             raise _already_scheduled(quote_hash)
@@ -159,7 +188,7 @@ class Acceptor:
             node=self.node_address,
             quote_type=body.quote_type or signature.kind,
             trigger=body.trigger,
-            trigger_chain_id=_trigger_chain(body, signature),
+            trigger_chain_id=trigger_chain(body, signature),
             mee_versions=body.mee_versions or (),
         )
         signature = await self._check_signature(body, signature, facts)
@@ -218,11 +247,15 @@ class Acceptor:
                 400,
                 f"commitment: not signed by this node {self.node_address} over hash ({got}): the quote was not issued "
                 "by this node, or was changed; ask this node for a quote and send it unchanged",
+                code=Code.QUOTE_NOT_FROM_THIS_NODE,
+                facts={"field": "commitment", "node": self.node_address, "signer": signer},
             )
         if body.node != self.node_address:
             raise NodeError(
                 400,
                 f"node: is {body.node}, but the quote was issued by this node {self.node_address}; send it unchanged",
+                code=Code.QUOTE_NOT_FROM_THIS_NODE,
+                facts={"field": "node", "node": self.node_address, "sent": body.node},
             )
 
     # -- who must have signed -----------------------------------------------------------------------------------------
@@ -245,7 +278,12 @@ class Acceptor:
             if init_code:
                 owner = owner_from_init_code(init_code)
                 if owner is None:
-                    raise NodeError(400, f"the initCode for {account} on chain {chain_id} is not a Nexus deployment")
+                    raise NodeError(
+                        400,
+                        f"the initCode for {account} on chain {chain_id} is not a Nexus deployment",
+                        code=Code.ACCOUNT_OWNER_UNKNOWN,
+                        facts={"chainId": chain_id, "account": account},
+                    )
                 owners[(chain_id, account)] = owner
                 continue
             candidates = list(dict.fromkeys([*self._validators(chain_id, facts), *_K1_VALIDATORS]))
@@ -255,7 +293,12 @@ class Acceptor:
             found = [to_address(abi_decode(["address"], r)[0], field="owner") for r in raws]
             owner = next((o for o in found if int(o, 16) != 0), None)
             if owner is None:
-                raise NodeError(400, f"account {account} on chain {chain_id} has no K1MeeValidator owner")
+                raise NodeError(
+                    400,
+                    f"account {account} on chain {chain_id} has no K1MeeValidator owner",
+                    code=Code.ACCOUNT_OWNER_UNKNOWN,
+                    facts={"chainId": chain_id, "account": account},
+                )
             owners[(chain_id, account)] = owner
         return owners
 
@@ -277,13 +320,24 @@ class Acceptor:
         kinds = {"simple": ("a simple", "0x177eee00"), "permit": ("a permit", "0x177eee02"),
                  "onchain": ("an on-chain", "0x177eee01")}  # fmt: skip
         if signature.kind != quote_type:
+            mismatch: dict[str, Fact] = {"field": "signature", "quoteType": quote_type, "signatureType": signature.kind}
             if quote_type == "simple":
                 name, prefix = kinds[signature.kind]
-                raise NodeError(400, f"signature: {name} signature ({prefix}) needs {name} quote (POST /quote-permit)")
+                raise NodeError(
+                    400,
+                    f"signature: {name} signature ({prefix}) needs {name} quote (POST /quote-permit)",
+                    code=Code.SIGNATURE_TYPE_MISMATCH,
+                    facts=mismatch,
+                )
             name, prefix = kinds.get(quote_type, (quote_type, "?"))
-            raise NodeError(400, f"signature: {name} quote needs {name} signature ({prefix})")
+            raise NodeError(
+                400,
+                f"signature: {name} quote needs {name} signature ({prefix})",
+                code=Code.SIGNATURE_TYPE_MISMATCH,
+                facts=mismatch,
+            )
         if signature.onchain is not None:
-            signature = await self._fetch_trigger(quote, signature, facts)
+            signature = await fetch_onchain_trigger(self.chains, quote, signature, facts)
         owners = await self._owners(quote, facts)
         root = bytes(quote.hash)
         signers = recover_signers(root, signature.sig65) if signature.kind == "simple" else []
@@ -295,128 +349,51 @@ class Acceptor:
                 init_data = bytes(op.session_details.enable_session_data.enable_session.session_to_enable
                                   .session_validator_init_data)  # fmt: skip
                 if len(init_data) < 20:
-                    raise NodeError(400, f"{where}.sessionDetails: the session has no redeemer in its validator data")
+                    raise NodeError(
+                        400,
+                        f"{where}.sessionDetails: the session has no redeemer in its validator data",
+                        code=Code.INVALID_FIELD,
+                        facts={"field": f"{where}.sessionDetails", "userOpIndex": k},
+                    )
                 expected, role = to_address(init_data[:20], field="redeemer"), "the session's redeemer"
             else:
                 expected, role = owners[(op.chain_id, op.user_op.sender)], "the account owner"
+            wanted: dict[str, Fact] = {
+                "userOpIndex": k,
+                "chainId": op.chain_id,
+                "expected": expected,
+                "role": "redeemer" if op.session_details is not None else "owner",
+            }
             if signature.onchain is not None:
                 if signature.onchain.sender != expected:
                     raise NodeError(
                         400,
                         f"signature.txHash: the trigger transaction was sent by {signature.onchain.sender}, but "
                         f"{where} must be signed by {role} {expected}",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature.txHash", **wanted, "signer": signature.onchain.sender},
                     )
             elif signature.kind == "simple":
                 if expected not in signers:
                     shown = signers[0] if signers else "nobody (not a valid secp256k1 signature)"
                     raise NodeError(
-                        400, f"signature: signed by {shown}, but {where} must be signed by {role} {expected}"
+                        400,
+                        f"signature: signed by {shown}, but {where} must be signed by {role} {expected}",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature", **wanted, "signer": signers[0] if signers else None},
                     )
             else:
                 assert signature.permit is not None
                 if not permit_signer_ok(signature.permit, expected, root):
                     raise NodeError(
-                        400, f"signature: the permit is not signed by {role} {expected} for this quote ({where})"
+                        400,
+                        f"signature: the permit is not signed by {role} {expected} for this quote ({where})",
+                        code=Code.SIGNATURE_INVALID,
+                        facts={"field": "signature", **wanted},
                     )
         if signature.permit is not None:
-            self._check_permit(quote, signature, facts)
+            check_permit(quote, signature, facts)
         return signature
-
-    async def _fetch_trigger(
-        self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts
-    ) -> QuoteSignature:
-        """The on-chain trigger's transaction, read from its chain and checked; its raw bytes go into the userOps."""
-        onchain = signature.onchain
-        assert onchain is not None
-        trigger_chain = onchain.chain_id if facts.trigger is None else facts.trigger.chain_id
-        if onchain.chain_id != trigger_chain:
-            raise NodeError(
-                400, f"signature.chainId: the trigger transaction must be on the trigger chain {trigger_chain}, "
-                     f"not {onchain.chain_id}",
-            )  # fmt: skip
-        chain = self.chains.get(onchain.chain_id)
-        if chain is None:
-            raise NodeError(400, f"signature.chainId: chain {onchain.chain_id} is not supported")
-        tx_hash = "0x" + onchain.tx_hash.hex()
-        tx = await chain.transaction(tx_hash)
-        if tx is None:
-            raise NodeError(400, f"signature.txHash: no transaction {tx_hash} on chain {onchain.chain_id}")
-        receipt = await chain.receipt(tx_hash) if tx.get("blockNumber") else None
-        if receipt is None:
-            raise NodeError(400, f"signature.txHash: transaction {tx_hash} is not mined yet; send /exec once it is")
-        if int(str(receipt.get("status", "0x0")), 16) != 1:
-            raise NodeError(400, f"signature.txHash: transaction {tx_hash} reverted on chain {onchain.chain_id}")
-        raw = await chain.raw_transaction(tx_hash)
-        if raw is None or keccak(raw) != onchain.tx_hash:
-            raise NodeError(502, f"chain {onchain.chain_id} did not return the raw transaction {tx_hash}")
-        try:
-            to_onchain_tx_payload(raw)
-        except InvalidInputError as exc:
-            raise NodeError(400, f"signature.txHash: {exc.short_message}") from exc
-        sender = to_address(tx.get("from"), field="from")
-        eoa = quote.payment_info.eoa
-        if eoa is not None and sender != eoa:
-            raise NodeError(
-                400, f"signature.txHash: the trigger transaction was sent by {sender}, but paymentInfo.eoa is {eoa}"
-            )
-        data = bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
-        if len(data) < 32 or data[-32:] != bytes(quote.hash):
-            raise NodeError(
-                400,
-                f"signature.txHash: the data of transaction {tx_hash} does not end with the quote hash "
-                f"0x{bytes(quote.hash).hex()}",
-            )
-        self._check_approve(quote, tx, data, facts)
-        resolved = replace(onchain, raw=raw, sender=sender)
-        return replace(signature, onchain=resolved)
-
-    def _check_approve(self, quote: GetQuotePayload, tx: dict[str, Any], data: bytes, facts: QuoteFacts) -> None:
-        """An ``approve`` of the trigger token must be to the trigger userOp's account and cover what a permit would
-        (other trigger calls, such as a custom ``call`` sent without a trigger, are the client's business)."""
-        if facts.trigger is None:
-            return
-        token = facts.trigger.token_address
-        if data[:4] != _APPROVE or tx.get("to") is None or to_address(tx["to"], field="to") != token:
-            return
-        try:
-            spender, amount = abi_decode(["address", "uint256"], data[4:-32])
-        except Exception as exc:
-            raise NodeError(400, f"signature.txHash: the trigger's approve call is malformed ({exc})") from exc
-        index = facts.trigger_op_index
-        account = quote.user_ops[index].user_op.sender if index is not None else None
-        if account is not None and to_address(spender, field="spender") != account:
-            raise NodeError(
-                400, f"signature.txHash: the trigger transaction approves {to_address(spender, field='spender')}, "
-                     f"the account is {account}",
-            )  # fmt: skip
-        needed = _needed(facts)
-        if int(amount) < needed:
-            raise NodeError(
-                400,
-                f"signature.txHash: the trigger transaction approves {int(amount)}, but the trigger amount and the fee "
-                f"need {needed}",
-            )
-
-    def _check_permit(self, quote: GetQuotePayload, signature: QuoteSignature, facts: QuoteFacts) -> None:
-        permit = signature.permit
-        assert permit is not None
-        trigger = facts.trigger
-        if trigger is not None and (permit.token != trigger.token_address or permit.chain_id != trigger.chain_id):
-            raise NodeError(
-                400,
-                f"signature: the permit is for {permit.token} on chain {permit.chain_id}, the quote's trigger is "
-                f"{trigger.token_address} on chain {trigger.chain_id}",
-            )
-        index = facts.permit_tx_index
-        spender = quote.user_ops[index].user_op.sender if index is not None else None
-        if spender is not None and permit.spender != spender:
-            raise NodeError(400, f"signature: the permit's spender is {permit.spender}, the account is {spender}")
-        needed = _needed(facts)
-        if permit.amount < needed:
-            raise NodeError(
-                400,
-                f"signature: the permit allows {permit.amount}, but the trigger amount and the fee need {needed}",
-            )
 
     # -- the userOps' signatures --------------------------------------------------------------------------------------
 
@@ -437,7 +414,12 @@ class Acceptor:
                 sig = self._user_op_signature(op, signature, k == facts.permit_tx_index, root, proof)
             except InvalidInputError as exc:
                 where = "paymentInfo" if k == 0 else f"userOps[{k - 1}]"
-                raise NodeError(400, f"{where}: cannot build the userOp signature: {exc.short_message}") from exc
+                raise NodeError(
+                    400,
+                    f"{where}: cannot build the userOp signature: {exc.short_message}",
+                    code=Code.INVALID_FIELD,
+                    facts={"field": where, "userOpIndex": k},
+                ) from exc
             out.append(UserOpRecord(k, op.chain_id, user_op_hash, "0x" + bytes(sig).hex()))
         return out
 
@@ -476,23 +458,3 @@ class Acceptor:
                 )
             )
         return bytes(owner_simple_signature(root=root, lower=lower, upper=upper, proof=proof, sig65=signature.sig65))
-
-
-def _trigger_chain(body: SignedQuote, signature: QuoteSignature) -> int | None:
-    """The trigger's chain: the body's ``trigger``, else the chain of the permit or transaction the signature names
-    (the reference SDK sends no trigger at ``/exec`` for a custom-call trigger)."""
-    if body.trigger is not None:
-        return body.trigger.chain_id
-    if signature.onchain is not None:
-        return signature.onchain.chain_id
-    if signature.permit is not None:
-        return signature.permit.chain_id
-    return None
-
-
-def _needed(facts: QuoteFacts) -> int:
-    """What a permit or an approve must allow: the trigger's amount as the client sends it at ``/exec`` (the SDKs add
-    the fee to it, as the trigger's docstring in :mod:`smartsessions.wire.mee` says), and at least the fee when the
-    payment pulls it from the EOA."""
-    amount = (facts.trigger.amount or 0) if facts.trigger is not None else 0
-    return max(amount, facts.fee if facts.fusion_payment else 0)

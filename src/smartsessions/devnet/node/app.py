@@ -8,16 +8,18 @@
 | ``GET /v1/explorer/{hash}`` | the quote with each userOp's execution status (§9.9); ``?confirmations=N`` |
 | ``GET /v1/health`` | ours: ``{status, node, store: {superTransactions, unfinished, bytes}}`` |
 
-Every non-2xx answer is ``{"error": "<what was wrong>"}``: a malformed body names the JSON path of the bad field
-(``userOps[0].callData: ...``). With an API key configured, every route needs it in ``x-api-key``.
+Every non-2xx answer is ``{"error": "<what was wrong>", "code": "<CODE>", "facts": {...}}`` (:mod:`.errors`): a
+malformed body's message names the JSON path of the bad field (``userOps[0].callData: ...``), as its ``field`` fact
+does. With an API key configured, every route needs it in ``x-api-key``.
 (``/v1//quote-permit`` is routed too: the SDK builds that URL when a fee payer is set, spec §9.1.)
 
-The explorer answer is the quote as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``,
-``userOps``: the body without the client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus
-``itxHash`` (the super-transaction hash again) and ``fundingTransaction``: as on Biconomy's node, the ``trigger`` the
-client sent with ``/exec`` (token, chain, amount of a fusion quote), else null. Each userOp adds ``executionStatus``,
-``executionData`` (the bundle's transaction hash) and ``executionError`` when there are ones, and always (null until
-known, but ``confirmations``):
+``/info`` and the explorer answer are written by the wire models the SDK reads them with (:mod:`smartsessions.wire.mee`:
+``GetInfoPayload``; ``GetQuotePayload``, ``ExplorerUserOp`` and ``ExplorerResponse``). The explorer answer is the quote
+as accepted at ``/exec`` (``hash``, ``node``, ``commitment``, ``paymentInfo``, ``userOps``: the body without the
+client's own fields; the node stores nothing at ``/quote``, :mod:`.store`) plus ``itxHash`` (the super-transaction hash
+again) and ``fundingTransaction``: as on Biconomy's node, the ``trigger`` the client sent with ``/exec`` (token, chain,
+amount of a fusion quote), else null. Each userOp adds ``executionStatus``, ``executionData`` (the bundle's transaction
+hash) and ``executionError`` when there are ones, and always (null until known, but ``confirmations``):
 
 * ``confirmations``: 0 until the userOp is in a block (as Biconomy's node), then the blocks from that one to the
   chain's head, both counted (viem's count: 1 in the block that mined it); ``isConfirmed`` once that reaches
@@ -32,12 +34,14 @@ known, but ``confirmations``):
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from hexbytes import HexBytes
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -48,15 +52,28 @@ from ..._coerce import to_bytes32
 from ..._json import LONE_SURROGATE_PROBLEM, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
 from ...rpc import quantity
-from ...wire.mee import QuoteRequest, SignedQuote, from_wire
+from ...wire.mee import (
+    ExplorerResponse,
+    ExplorerUserOp,
+    GetInfoPayload,
+    GetQuotePayload,
+    PaymentToken,
+    QuoteRequest,
+    SignedQuote,
+    SupportedChain,
+    SupportedGasTokens,
+    WireModel,
+    from_wire,
+    to_wire,
+)
 from ._chain import ChainClient
 from ._http import rpc_client
 from .acceptance import Acceptor
 from .config import NodeConfig
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
 from .executor import Executor
 from .quoting import QuoteBuilder
-from .store import QuoteRecord, SqliteStore, Store
+from .store import SqliteStore, Store
 
 __all__ = ["BUSY_RETRY_AFTER", "DEFAULT_CONFIRMATIONS", "NodeService", "create_app"]
 
@@ -82,7 +99,8 @@ class NodeService:
         self._quotes: QuoteBuilder | None = None
         self._acceptor: Acceptor | None = None
         self._head_reads: dict[int, asyncio.Future[int | None]] = {}
-        self._quote_cache: dict[str, QuoteRecord] = {}
+        self._quote_cache: dict[str, dict[str, Any]] = {}
+        self._info: dict[str, Any] | None = None
 
     async def start(self) -> list[str]:
         self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
@@ -102,29 +120,37 @@ class NodeService:
         self.store.close()
 
     def info(self) -> dict[str, Any]:
-        return {
-            "version": self.config.version,
-            "node": self.address,
-            "supportedChains": [{"chainId": str(c.chain_id), "name": c.name} for c in self.config.chains],
-            "supportedGasTokens": [
-                {
-                    "chainId": str(c.chain_id),
-                    "paymentTokens": [
-                        {
-                            "name": t.name,
-                            "address": t.address,
-                            "symbol": t.symbol,
-                            "decimals": t.decimals,
-                            "permitEnabled": t.permit_enabled,
-                        }
+        """``GET /v1/info``: this node's chains and their fee tokens; no arbitrary fee tokens, no wallet providers.
+        Built once (the configuration does not change), a copy each time."""
+        if self._info is None:
+            self._info = self._build_info()
+        return copy.deepcopy(self._info)
+
+    def _build_info(self) -> dict[str, Any]:
+        answer = GetInfoPayload(
+            version=self.config.version,
+            node=self.address,
+            supported_chains=tuple(SupportedChain(chain_id=c.chain_id, name=c.name) for c in self.config.chains),
+            supported_gas_tokens=tuple(
+                SupportedGasTokens(
+                    chain_id=c.chain_id,
+                    payment_tokens=tuple(
+                        PaymentToken(
+                            name=t.name,
+                            address=t.address,
+                            symbol=t.symbol,
+                            decimals=t.decimals,
+                            permit_enabled=t.permit_enabled,
+                        )
                         for t in c.fee_tokens
-                    ],
-                    "isArbitraryFeeTokensSupported": False,
-                }
+                    ),
+                    is_arbitrary_fee_tokens_supported=False,
+                )
                 for c in self.config.chains
-            ],
-            "supported_wallet_providers": [],
-        }
+            ),
+            supported_wallet_providers=(),
+        )
+        return to_wire(answer)
 
     def _check_backlog(self) -> None:
         """Backpressure: with ``max_unfinished`` super-transactions still running, new work waits (503 and
@@ -135,6 +161,12 @@ class NodeService:
                 503,
                 f"node: busy with {unfinished} unfinished super-transactions (at most {self.config.max_unfinished}); "
                 f"try again in {BUSY_RETRY_AFTER} s",
+                code=Code.BUSY,
+                facts={
+                    "unfinished": unfinished,
+                    "maxUnfinished": self.config.max_unfinished,
+                    "retryAfter": BUSY_RETRY_AFTER,
+                },
                 retry_after=BUSY_RETRY_AFTER,
             )
 
@@ -155,14 +187,19 @@ class NodeService:
         try:
             key = "0x" + bytes(to_bytes32(quote_hash, field="hash")).hex()
         except InvalidInputError as exc:
-            raise NodeError(400, f"hash: {exc.problem}") from exc
+            raise NodeError(400, f"hash: {exc.problem}", code=Code.INVALID_FIELD, facts={"field": "hash"}) from exc
         record = self.store.get_super_tx(key)
         quote = None if record is None else self._accepted_quote(key)
         if record is None or quote is None:
-            raise NodeError(404, f"hash: no super-transaction {key} was executed by this node")
+            raise NodeError(
+                404,
+                f"hash: no super-transaction {key} was executed by this node",
+                code=Code.UNKNOWN_SUPER_TRANSACTION,
+                facts={"hash": key},
+            )
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
-        for op, state in zip(quote.quote["userOps"], record.user_ops, strict=True):
+        for issued, state in zip(quote["userOps"], record.user_ops, strict=True):
             depth = 0  # as Biconomy's node counts a userOp not (yet) in a block
             confirmed = state.confirmed
             if state.block_number is not None:
@@ -170,25 +207,39 @@ class NodeService:
                 # a chain that does not answer now: its status as stored, but no depth, so not confirmed
                 depth = 0 if head is None else max(0, head - state.block_number + 1)
                 confirmed = head is not None and depth >= confirmations
-            entry = {**op, "executionStatus": state.status, "isConfirmed": confirmed}
-            if state.tx_hash:
-                entry["executionData"] = state.tx_hash
+            known: dict[str, Any] = {"execution_data": HexBytes(state.tx_hash)} if state.tx_hash else {}
             if state.error:
-                entry["executionError"] = state.error
-            entry.update(
+                known["execution_error"] = state.error
+            status = _set_fields(
+                ExplorerUserOp,
+                execution_status=state.status,
+                is_confirmed=confirmed,
+                **known,
                 confirmations=depth,
-                actualGasCost=None if state.actual_gas_cost is None else str(state.actual_gas_cost),
-                revertError=state.revert_error,
-                miningTimestamp=state.mining_timestamp,
-                minedTimestamp=state.mined_timestamp,
+                actual_gas_cost=state.actual_gas_cost,
+                revert_error=state.revert_error,
+                mining_timestamp=state.mining_timestamp,
+                mined_timestamp=state.mined_timestamp,
             )
-            ops.append(entry)
-        return {**quote.quote, "itxHash": key, "fundingTransaction": record.body.get("trigger"), "userOps": ops}
+            # after the quote's fields (a quote's own isConfirmed keeps its place), the status, then isConfirmed
+            ops.append({**issued, "executionStatus": status["executionStatus"], **status})
+        about = _set_fields(ExplorerResponse, itx_hash=HexBytes(key), funding_transaction=record.body.get("trigger"))
+        return {**quote, "userOps": ops, **about}
 
-    def _accepted_quote(self, key: str) -> QuoteRecord | None:
-        """The quote of an accepted super-transaction, which never changes: read and parsed once, then kept (the
-        :data:`QUOTES_KEPT` most recently asked), since clients poll the explorer many times per super-transaction."""
-        quote = self._quote_cache.pop(key, None) or self.store.get_quote(key)
+    def _accepted_quote(self, key: str) -> dict[str, Any] | None:
+        """The quote of an accepted super-transaction, which never changes, as :class:`GetQuotePayload` writes it (the
+        fields it was accepted with): read, checked and written once, then kept (the :data:`QUOTES_KEPT` most recently
+        asked), since clients poll the explorer many times per super-transaction."""
+        quote = self._quote_cache.pop(key, None)
+        if quote is None:
+            record = self.store.get_quote(key)
+            try:
+                parsed = None if record is None else GetQuotePayload.model_validate(record.quote)
+            except InvalidInputError as exc:
+                raise NodeError(
+                    500, f"the stored quote {key} does not read: {exc.short_message}", code=Code.INTERNAL_ERROR
+                ) from exc
+            quote = None if parsed is None else parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
         if quote is not None:
             self._quote_cache[key] = quote  # now the most recent
             while len(self._quote_cache) > QUOTES_KEPT:
@@ -220,12 +271,27 @@ class NodeService:
             return None
 
 
+def _set_fields(model: type[WireModel], **values: Any) -> dict[str, Any]:
+    """``values`` as ``model`` writes those fields (its keys, in its field order, its JSON forms: a bigint as a
+    decimal string, bytes as hex; None as null), and nothing else. The values are the store's, already of the
+    fields' types: the model is not validated, only written, so that an explorer poll (clients make many) does not
+    pay for validating, and writing again, the quote that it repeats."""
+    built = model.model_construct(_fields_set=set(values), **values)
+    out: dict[str, Any] = built.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return out
+
+
 def _confirmations(request: Request) -> int:
     raw = request.query_params.get("confirmations")
     if raw is None or raw == "":
         return DEFAULT_CONFIRMATIONS
     if not raw.isdigit() or len(raw) > 6:
-        raise NodeError(400, f"confirmations: must be a whole number of blocks (0 to 999999), got {raw!r}")
+        raise NodeError(
+            400,
+            f"confirmations: must be a whole number of blocks (0 to 999999), got {raw!r}",
+            code=Code.INVALID_FIELD,
+            facts={"field": "confirmations"},
+        )
     return int(raw)
 
 
@@ -234,12 +300,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     as soon as the stream passes the limit, so a huge body never sits in memory."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
-        raise NodeError(413, f"body: {declared[:20]} bytes is more than this node takes ({limit}); send less")
+        raise NodeError(
+            413,
+            f"body: {declared[:20]} bytes is more than this node takes ({limit}); send less",
+            code=Code.BODY_TOO_LARGE,
+            facts={"limit": limit, "size": declared[:20]},
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise NodeError(413, f"body: more than {limit} bytes is more than this node takes; send a smaller quote")
+            raise NodeError(
+                413,
+                f"body: more than {limit} bytes is more than this node takes; send a smaller quote",
+                code=Code.BODY_TOO_LARGE,
+                facts={"limit": limit},
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -256,12 +332,25 @@ def parse_body(raw: bytes) -> Any:
     except InvalidInputError as exc:
         if exc.problem == LONE_SURROGATE_PROBLEM:
             where = exc.field.removeprefix("body").lstrip(".") or "body"
-            raise NodeError(400, f"{where}: is not valid Unicode text (a lone surrogate); send UTF-8 text") from exc
-        raise NodeError(400, f"body: not JSON ({exc.problem})") from exc
+            raise NodeError(
+                400,
+                f"{where}: is not valid Unicode text (a lone surrogate); send UTF-8 text",
+                code=Code.INVALID_FIELD,
+                facts={"field": where},
+            ) from exc
+        raise NodeError(400, f"body: not JSON ({exc.problem})", code=Code.INVALID_JSON) from exc
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, code: Code, facts: Mapping[str, Fact] | None = None) -> JSONResponse:
+    return _answer(NodeError(status, message, code=code, facts=facts))
+
+
+def _answer(exc: NodeError) -> JSONResponse:
+    """A refusal as the client gets it: ``{"error", "code", "facts"}`` (:mod:`.errors`) and ``Retry-After``."""
+    response = JSONResponse(to_wire(exc.answer()), status_code=exc.status)
+    if exc.retry_after is not None:
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
 
 
 def _message(exc: InvalidInputError) -> str:
@@ -281,19 +370,16 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
             if config.api_key is not None:
                 given = request.headers.get("x-api-key", "")
                 if not hmac.compare_digest(given.encode(), config.api_key.encode()):
-                    return _error(401, "x-api-key: missing or wrong API key for this node")
+                    return _error(401, "x-api-key: missing or wrong API key for this node", Code.API_KEY_INVALID)
             try:
                 return JSONResponse(await handler(request), status_code=status)
             except NodeError as exc:
-                response = _error(exc.status, exc.message)
-                if exc.retry_after is not None:
-                    response.headers["retry-after"] = str(exc.retry_after)
-                return response
+                return _answer(exc)
             except InvalidInputError as exc:
-                return _error(400, _message(exc))
-            except SmartSessionsError as exc:
+                return _error(400, _message(exc), Code.INVALID_FIELD, {"field": exc.field})
+            except SmartSessionsError as exc:  # a chain failed, or answered what the node cannot read
                 log.exception("request failed")
-                return _error(502, exc.short_message)
+                return _error(502, exc.short_message, Code.CHAIN_UNAVAILABLE)
 
         return endpoint
 
@@ -315,13 +401,20 @@ def create_app(config: NodeConfig, *, service: NodeService | None = None) -> Sta
     async def explorer(request: Request) -> dict[str, Any]:
         return await node.explorer(str(request.path_params["hash"]), _confirmations(request))
 
-    async def http_error(_: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, str(exc.detail))
+        path = request.url.path
+        if exc.status_code == 404:
+            return _error(404, str(exc.detail), Code.ROUTE_NOT_FOUND, {"path": path})
+        if exc.status_code == 405:
+            return _error(405, str(exc.detail), Code.METHOD_NOT_ALLOWED, {"method": request.method, "path": path})
+        return await crash(request, exc)  # the router raises no other
 
     async def crash(_: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        return _error(
+            500, f"internal error: {type(exc).__name__}: {exc}", Code.INTERNAL_ERROR, {"exception": type(exc).__name__}
+        )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

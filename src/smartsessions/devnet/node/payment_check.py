@@ -17,9 +17,9 @@ is let through: a window not yet open (``AA22``), a nonce still ahead (``AA25``,
 reverts (the executor waits for its conditions), and anything while this node still has work in flight on that chain
 (an earlier super-transaction may enable the permission).
 
-Each refusal starts with ``paymentInfo (chain N):`` or ``userOps[i] (chain N):`` as the quote's refusals do, so that
-a client reads both alike (the SDK turns ``InvalidPermissionId``, ``HashMismatch``, a policy or a balance into its
-typed errors).
+Each refusal starts with ``paymentInfo (chain N):`` or ``userOps[i] (chain N):`` as the quote's refusals do, and
+carries the same codes and facts (:mod:`.refusals`: ``POLICY_VIOLATION``, ``SESSION_NOT_ENABLED``,
+``ENABLE_SIGNATURE_USED``, ``SIGNATURE_INVALID``, ``USER_OP_CALL_REVERTED``...), so that a client reads both alike.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from ...encoding.abi import encode_function_call
 from ...versions import ENTRY_POINT_V07_ADDRESS
 from ...wire.mee import MeeFilledUserOpDetails
 from ._chain import ChainClient
-from .errors import NodeError
+from .errors import Code, Fact, NodeError
+from .refusals import RefusedOp, call_reverted, signature_refused, validation_failed
 from .simulation import SimulatedOp, simulate_user_ops
 
 __all__ = ["NONCE_WAIT_ATTEMPTS", "NONCE_WAIT_DELAY", "check_signed_user_ops"]
@@ -95,44 +96,73 @@ async def check_signed_user_ops(
         if not (nonce_ahead or busy()):
             break
         await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
-    raise NodeError(400, why)
+    raise why
 
 
 def _check_window(op: MeeFilledUserOpDetails, now: int) -> None:
     where = f"paymentInfo (chain {op.chain_id})"
+    facts: dict[str, Fact] = {
+        "field": "paymentInfo",
+        "chainId": op.chain_id,
+        "userOpIndex": 0,
+        "lowerBoundTimestamp": op.lower_bound_timestamp,
+        "upperBoundTimestamp": op.upper_bound_timestamp,
+        "chainTime": now,
+    }
     if now > op.upper_bound_timestamp:
         raise NodeError(
             400,
             f"{where}: the super-transaction's execution window has expired (it ended at {op.upper_bound_timestamp}, "
             f"chain time {now}); ask for a new quote",
+            code=Code.EXECUTION_WINDOW_ENDED,
+            facts=facts,
         )
     if now < op.lower_bound_timestamp:
         raise NodeError(
             400,
             f"{where}: the super-transaction is scheduled for future execution: its window opens at "
             f"{op.lower_bound_timestamp} (chain time {now}); send /exec once it has opened",
+            code=Code.EXECUTION_WINDOW_NOT_OPEN,
+            facts=facts,
         )
 
 
-def _refusal(k: int, op: MeeFilledUserOpDetails, result: SimulatedOp, paid: bool) -> str | None:
+def _refusal(k: int, op: MeeFilledUserOpDetails, result: SimulatedOp, paid: bool) -> NodeError | None:
     """Why userOp ``k`` is refused (None if it is not)."""
     sig_failed = result.account_validation_data & _ADDRESS_MASK == 1
+    subject = RefusedOp(
+        index=k,
+        field="paymentInfo" if k == 0 else f"userOps[{k - 1}]",
+        chain_id=op.chain_id,
+        nonce=op.user_op.nonce,
+        call_data=bytes(op.user_op.call_data),
+        session_details=op.session_details,
+    )
     if k == 0 and paid:
         where = f"paymentInfo (chain {op.chain_id})"
         if result.error is not None:
-            return f"{where}: the payment userOp fails validation: {result.error}"
-        if sig_failed:
-            return f"{where}: the account's validator refuses the signature of the payment userOp"
-        if result.reverted:
-            return f"{where}: the fee payment reverts: {result.revert_reason or 'no reason given'}"
-        return None
+            code, facts = validation_failed(subject, result)
+            message = f"{where}: the payment userOp fails validation: {result.error}"
+        elif sig_failed:
+            code, facts = signature_refused(subject)
+            message = f"{where}: the account's validator refuses the signature of the payment userOp"
+        elif result.reverted:
+            code, facts = call_reverted(subject, result)
+            message = f"{where}: the fee payment reverts: {result.revert_reason or 'no reason given'}"
+        else:
+            return None
+        return NodeError(400, message, code=code, facts=facts)
     if op.session_details is None:
         return None
     mode = _mode_name(int(op.session_details.mode))
     where = f"userOps[{k - 1}] (chain {op.chain_id})"
     fix = "send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
     if result.error is not None and not result.error.startswith(_MENDED_BY_WAITING):
-        return f"{where}: the session userOp in mode {mode} fails validation: {result.error}; {fix}"
-    if sig_failed:
-        return f"{where}: the validator refuses the session userOp in mode {mode}; {fix}"
-    return None
+        code, facts = validation_failed(subject, result)
+        message = f"{where}: the session userOp in mode {mode} fails validation: {result.error}; {fix}"
+    elif sig_failed:
+        code, facts = signature_refused(subject)
+        message = f"{where}: the validator refuses the session userOp in mode {mode}; {fix}"
+    else:
+        return None
+    return NodeError(400, message, code=code, facts=facts | {"mode": op.session_details.mode.hex})

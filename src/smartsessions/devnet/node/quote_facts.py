@@ -8,11 +8,11 @@ the node's; :func:`quote_facts` reads the rest of what the node needs from those
 * **sponsored**: ``userOps[0]`` is the (virtual) gas-tank entry, with neither call data nor a paymaster (every userOp
   the node submits carries the node paymaster); ``paymentInfo.sponsored`` must say the same;
 * **the fee**: the payment userOp's call data is ``execute(single, token.transfer(node, fee))``, or for a fusion
-  payment ``execute(single, token.transferFrom(eoa, node, fee))`` (see :class:`~.quoting.QuoteBuilder`); it must pay
-  this node, and ``paymentInfo.token``, ``paymentInfo.eoa`` and ``paymentInfo.tokenWeiAmount`` must match it;
+  payment ``execute(single, token.transferFrom(eoa, node, fee))`` (:func:`~.quote_request.payment_call`); it must
+  pay this node, and ``paymentInfo.token``, ``paymentInfo.eoa`` and ``paymentInfo.tokenWeiAmount`` must match it;
 * **fusionPayment**: the payment pulls the fee from an EOA (``transferFrom``);
 * **triggerOpIndex** (and for a permit quote **permitTxIndex**, the userOp that submits the permit): the first
-  executed userOp on the trigger chain, as :meth:`~.quoting.QuoteBuilder._fusion` marks it at the quote;
+  executed userOp on the trigger chain, as :func:`~.quote_request.mark_trigger` marks it at the quote;
 * **weiCost**: each executed userOp's ``maxGasLimit × maxFeePerGas``, as the node priced it.
 
 What the root does not cover is not covered on Biconomy's node either, and is taken from the body as sent:
@@ -27,16 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
 from ..._coerce import to_address
 from ...account.calls import decode_execute
 from ...errors import EncodingError
-from ...wire.mee import GetQuotePayload, MeeVersionEntry, Trigger, to_wire
+from ...wire.mee import GetQuotePayload, MeeVersionEntry, Trigger
 from ..entrypoint import max_gas_limit
-from .errors import NodeError
+from .errors import Code, NodeError
+from .store import QuoteMeta
 
 __all__ = ["QuoteFacts", "quote_facts"]
 
@@ -63,21 +63,19 @@ class QuoteFacts:
         """Whether the node submits ``userOps[index]`` (not the virtual gas-tank entry of a sponsored quote)."""
         return index != 0 or not self.sponsored
 
-    def meta(self) -> dict[str, Any]:
-        """The node's notes on an accepted quote, as :class:`~.store.QuoteRecord` keeps them. ``simulatedGas`` is
-        empty: the simulation's figures are not part of the quote, and the node keeps nothing at quote time."""
-        return {
-            "quoteType": self.quote_type,
-            "trigger": None if self.trigger is None else to_wire(self.trigger),
-            "sponsored": self.sponsored,
-            "fusionPayment": self.fusion_payment,
-            "permitTxIndex": self.permit_tx_index,
-            "triggerOpIndex": self.trigger_op_index,
-            "tokenWeiAmount": self.fee,
-            "weiCost": self.wei_cost,
-            "meeVersions": [to_wire(v) for v in self.mee_versions],
-            "simulatedGas": {},
-        }
+    def meta(self) -> QuoteMeta:
+        """The node's notes on an accepted quote, as :class:`~.store.QuoteRecord` keeps them."""
+        return QuoteMeta(
+            quote_type=self.quote_type,
+            trigger=self.trigger,
+            sponsored=self.sponsored,
+            fusion_payment=self.fusion_payment,
+            permit_tx_index=self.permit_tx_index,
+            trigger_op_index=self.trigger_op_index,
+            token_wei_amount=self.fee,
+            wei_cost=self.wei_cost,
+            mee_versions=self.mee_versions,
+        )
 
 
 def quote_facts(
@@ -94,7 +92,9 @@ def quote_facts(
     ``trigger_chain_id`` is the chain of a permit or on-chain quote's trigger (``trigger.chainId``, or when the body
     carries no trigger the chain of the permit or transaction the signature names); None for a simple quote."""
     if not quote.user_ops:
-        raise NodeError(400, "userOps: a quote has at least its payment userOp")
+        raise NodeError(
+            400, "userOps: a quote has at least its payment userOp", code=Code.QUOTE_CHANGED, facts={"field": "userOps"}
+        )
     pay = quote.payment_info
     entry = quote.user_ops[0].user_op
     gas_tank_entry = not bytes(entry.call_data) and not bytes(entry.paymaster_and_data)
@@ -103,12 +103,16 @@ def quote_facts(
             400,
             "paymentInfo.sponsored: is true, but userOps[0] is a fee payment, not the gas-tank entry of a sponsored "
             "quote; send paymentInfo as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "paymentInfo.sponsored", "sent": True, "expected": False},
         )
     if not pay.sponsored and gas_tank_entry:
         raise NodeError(
             400,
             "paymentInfo.sponsored: is false, but userOps[0] is the gas-tank entry of a sponsored quote; send "
             "paymentInfo as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "paymentInfo.sponsored", "sent": False, "expected": True},
         )
     fusion_payment, fee = False, int(pay.token_wei_amount)
     if not pay.sponsored:
@@ -124,7 +128,10 @@ def quote_facts(
         trigger_op = next((k for k in executed if quote.user_ops[k].chain_id == trigger_chain_id), None)
         if trigger_op is None:
             raise NodeError(
-                400, f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger_chain_id}"
+                400,
+                f"trigger.chainId: no userOp of the quote runs on the trigger chain {trigger_chain_id}",
+                code=Code.INVALID_FIELD,
+                facts={"field": "trigger.chainId", "chainId": trigger_chain_id},
             )
     return QuoteFacts(
         quote_type=quote_type,
@@ -146,9 +153,19 @@ def _payment(quote: GetQuotePayload, node: str) -> tuple[bool, int]:
     try:
         calls = decode_execute(quote.user_ops[0].user_op.call_data)
     except EncodingError as exc:
-        raise NodeError(400, f"{where}: is not a fee payment to this node ({exc.short_message})") from exc
+        raise NodeError(
+            400,
+            f"{where}: is not a fee payment to this node ({exc.short_message})",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": where},
+        ) from exc
     if len(calls) != 1 or calls[0].value or bytes(calls[0].data)[:4] not in (_TRANSFER, _TRANSFER_FROM):
-        raise NodeError(400, f"{where}: is not a fee payment to this node (one token transfer, no value)")
+        raise NodeError(
+            400,
+            f"{where}: is not a fee payment to this node (one token transfer, no value)",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": where},
+        )
     [call] = calls
     data = bytes(call.data)
     fusion = data[:4] == _TRANSFER_FROM
@@ -159,20 +176,42 @@ def _payment(quote: GetQuotePayload, node: str) -> tuple[bool, int]:
             payer = None
             to, fee = abi_decode(["address", "uint256"], data[4:])
     except Exception as exc:  # eth-abi's decoding errors share no base class worth naming
-        raise NodeError(400, f"{where}: is not a fee payment to this node (its transfer does not decode)") from exc
+        raise NodeError(
+            400,
+            f"{where}: is not a fee payment to this node (its transfer does not decode)",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": where},
+        ) from exc
     to = to_address(to, field="to")
     if to != to_address(node, field="node"):
-        raise NodeError(400, f"{where}: pays the fee to {to}, not to this node {node}")
+        raise NodeError(
+            400,
+            f"{where}: pays the fee to {to}, not to this node {node}",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": where, "sent": to, "expected": node},
+        )
     token = to_address(call.to, field="token")
     if token != pay.token:
-        raise NodeError(400, f"paymentInfo.token: is {pay.token}, but the payment userOp pays in {token}")
+        raise NodeError(
+            400,
+            f"paymentInfo.token: is {pay.token}, but the payment userOp pays in {token}",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "paymentInfo.token", "sent": pay.token, "expected": token},
+        )
     if payer is not None and to_address(payer, field="eoa") != pay.eoa:
         payer = to_address(payer, field="eoa")
-        raise NodeError(400, f"paymentInfo.eoa: is {pay.eoa}, but the payment userOp pulls the fee from {payer}")
+        raise NodeError(
+            400,
+            f"paymentInfo.eoa: is {pay.eoa}, but the payment userOp pulls the fee from {payer}",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "paymentInfo.eoa", "sent": pay.eoa, "expected": payer},
+        )
     if int(fee) != pay.token_wei_amount:
         raise NodeError(
             400,
             f"paymentInfo.tokenWeiAmount: is {pay.token_wei_amount}, but the payment userOp pays {int(fee)} (the fee "
             "this node quoted); send paymentInfo as the node issued it",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": "paymentInfo.tokenWeiAmount", "sent": str(pay.token_wei_amount), "expected": str(fee)},
         )
     return fusion, int(fee)

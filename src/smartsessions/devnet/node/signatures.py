@@ -42,7 +42,7 @@ from ..validator_layouts import (
     encode_permit_signature_full,
     encode_simple_signature_full,
 )
-from .errors import NodeError
+from .errors import Code, NodeError
 
 __all__ = [
     "PLACEHOLDER_ROOT",
@@ -115,12 +115,20 @@ def parse_quote_signature(raw: bytes) -> QuoteSignature:
     prefix = raw[:4]
     if prefix == QUOTE_PREFIX_SIMPLE:
         if len(raw) != 69:
-            raise NodeError(400, f"signature: a simple quote signature is 0x177eee00 + 65 bytes, got {len(raw)} bytes")
+            raise NodeError(
+                400,
+                f"signature: a simple quote signature is 0x177eee00 + 65 bytes, got {len(raw)} bytes",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "simple", "length": len(raw)},
+            )
         return QuoteSignature(kind="simple", sig65=raw[4:])
     if prefix == QUOTE_PREFIX_PERMIT:
         if len(raw) != 4 + 10 * 32:
             raise NodeError(
-                400, f"signature: a permit quote signature is 0x177eee02 + 10 ABI words, got {len(raw)} bytes"
+                400,
+                f"signature: a permit quote signature is 0x177eee02 + 10 ABI words, got {len(raw)} bytes",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "permit", "length": len(raw)},
             )
         try:
             token, spender, domain, typehash, amount, chain_id, nonce, v, r, s = abi_decode(
@@ -129,9 +137,19 @@ def parse_quote_signature(raw: bytes) -> QuoteSignature:
                 raw[4:],
             )  # fmt: skip
         except Exception as exc:
-            raise NodeError(400, f"signature: not a valid permit quote signature ({exc})") from exc
+            raise NodeError(
+                400,
+                f"signature: not a valid permit quote signature ({exc})",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "permit"},
+            ) from exc
         if v not in (27, 28):
-            raise NodeError(400, f"signature: the permit's v must be 27 or 28, got {v}")
+            raise NodeError(
+                400,
+                f"signature: the permit's v must be 27 or 28, got {v}",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "permit"},
+            )
         permit = PermitSignature(
             token=to_address(token, field="signature.token"),
             spender=to_address(spender, field="signature.spender"),
@@ -145,7 +163,12 @@ def parse_quote_signature(raw: bytes) -> QuoteSignature:
             s=bytes(s),
         )
         if permit.permit_typehash != PERMIT_TYPEHASH:
-            raise NodeError(400, "signature: the permit type hash is not EIP-2612's Permit")
+            raise NodeError(
+                400,
+                "signature: the permit type hash is not EIP-2612's Permit",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "permit"},
+            )
         return QuoteSignature(kind="permit", sig65=permit.sig65, permit=permit)
     if prefix == QUOTE_PREFIX_ONCHAIN:
         if len(raw) != 4 + 2 * 32:
@@ -153,12 +176,16 @@ def parse_quote_signature(raw: bytes) -> QuoteSignature:
                 400,
                 "signature: an on-chain quote signature is 0x177eee01 + abi.encode(bytes32 txHash, uint256 chainId), "
                 f"got {len(raw)} bytes",
+                code=Code.SIGNATURE_MALFORMED,
+                facts={"field": "signature", "signatureType": "onchain", "length": len(raw)},
             )
         tx_hash, chain_id = abi_decode(["bytes32", "uint256"], raw[4:])
         return QuoteSignature(kind="onchain", sig65=b"", onchain=OnChainTrigger(bytes(tx_hash), int(chain_id)))
     raise NodeError(
         400,
         f"signature: unknown quote signature type 0x{prefix.hex()} (expected 0x177eee00, 0x177eee01 or 0x177eee02)",
+        code=Code.SIGNATURE_MALFORMED,
+        facts={"field": "signature", "prefix": "0x" + prefix.hex()},
     )
 
 

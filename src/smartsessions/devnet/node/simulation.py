@@ -96,14 +96,18 @@ def describe_failed_op(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class SimulatedOp:
-    """What one simulated userOp did. ``error`` is set when validation reverted (the userOp cannot be executed);
-    ``reverted`` when its call reverted (``revert_reason`` decoded)."""
+    """What one simulated userOp did. ``error`` is set when validation reverted (the userOp cannot be executed), as a
+    reader wants it (:func:`describe_failed_op`), and ``failure`` is the raw revert data it was read from (the
+    EntryPoint's ``FailedOp`` or ``FailedOpWithRevert``; empty when the chain gave none). ``reverted`` is set when its
+    call reverted: ``revert_data`` is the raw ``UserOperationRevertReason``, ``revert_reason`` that decoded."""
 
     error: str | None = None
+    failure: bytes = b""
     validation_gas: int = 0
     execution_gas: int = 0
     reverted: bool = False
     revert_reason: str | None = None
+    revert_data: bytes | None = None
     account_validation_data: int = 0
     paymaster_validation_data: int = 0
 
@@ -218,7 +222,7 @@ async def simulate_user_ops(
                 message = str((result.get("error") or {}).get("message", "reverted without data"))
             else:
                 message = describe_failed_op(data)
-            out.append(SimulatedOp(error=message))
+            out.append(SimulatedOp(error=message, failure=data))
             continue
         (pre_op_gas, _paid, account_vd, paymaster_vd, _ok, _res) = _execution_result(data)
         used, success, reason = _parse_logs(result.get("logs", []))
@@ -231,6 +235,7 @@ async def simulate_user_ops(
                 execution_gas=execution,
                 reverted=not success,
                 revert_reason=None if reason is None else decode_revert(reason),
+                revert_data=reason,
                 account_validation_data=int(account_vd),
                 paymaster_validation_data=int(paymaster_vd),
             )

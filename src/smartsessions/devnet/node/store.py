@@ -28,11 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import NodeError
+from pydantic import Field, field_serializer
+
+from ..._model import Model
+from ...errors import InvalidInputError
+from ...wire.mee import MeeVersionEntry, Trigger, to_wire
+from .errors import Code, NodeError
 
 __all__ = [
     "BundleRecord",
     "Outcome",
+    "QuoteMeta",
     "QuoteRecord",
     "SqliteStore",
     "Store",
@@ -41,18 +47,46 @@ __all__ = [
 ]
 
 
+class QuoteMeta(Model):
+    """The node's notes on an accepted quote (:meth:`.quote_facts.QuoteFacts.meta` writes them), kept with it as JSON
+    (camelCase keys, amounts as JSON numbers; ``trigger`` and ``meeVersions`` in their wire form, as the client sent
+    them at ``/exec``). ``token_wei_amount`` is the fee in the fee token's base units, ``wei_cost`` the quote's
+    maximum gas cost in wei. ``simulated_gas`` is empty: the simulation's figures are not part of the quote, and the
+    node keeps nothing at quote time (an older node, which stored every quote it issued, wrote them there by userOp
+    index)."""
+
+    quote_type: str
+    trigger: Trigger | None
+    sponsored: bool
+    fusion_payment: bool
+    permit_tx_index: int | None
+    trigger_op_index: int | None
+    token_wei_amount: int
+    wei_cost: int
+    mee_versions: tuple[MeeVersionEntry, ...] = ()
+    simulated_gas: dict[str, int] = Field(default_factory=dict)
+
+    @field_serializer("trigger")
+    def _trigger(self, trigger: Trigger | None) -> dict[str, Any] | None:
+        return None if trigger is None else to_wire(trigger)
+
+    @field_serializer("mee_versions")
+    def _mee_versions(self, entries: tuple[MeeVersionEntry, ...]) -> list[dict[str, Any]]:
+        return [to_wire(v) for v in entries]
+
+
 @dataclass(frozen=True)
 class QuoteRecord:
     """The quote of an accepted super-transaction: its wire JSON (the ``/exec`` body without the client's own
     fields: ``signature``, ``meeVersions``, ``trigger``, ``isEIP712TrustedSponsorshipSupported``) and the node's notes
-    about it (``meta``: :meth:`.quote_facts.QuoteFacts.meta`). ``created_at`` is when it was accepted;
-    ``expires_at`` the end of its last execution window (chain time): quotes themselves do not expire."""
+    about it (:class:`QuoteMeta`). ``created_at`` is when it was accepted; ``expires_at`` the end of its last
+    execution window (chain time): quotes themselves do not expire."""
 
     hash: str
     created_at: float
     expires_at: float
     quote: dict[str, Any]
-    meta: dict[str, Any]
+    meta: QuoteMeta
 
 
 @dataclass(frozen=True)
@@ -318,7 +352,7 @@ class SqliteStore:
                 record.created_at,
                 record.expires_at,
                 json.dumps(record.quote, separators=(",", ":")),
-                json.dumps(record.meta, separators=(",", ":")),
+                json.dumps(record.meta.model_dump(mode="json"), separators=(",", ":")),
             ),
         )
 
@@ -329,7 +363,13 @@ class SqliteStore:
         if not rows:
             return None
         h, created, expires, quote, meta = rows[0]
-        return QuoteRecord(h, created, expires, json.loads(quote), json.loads(meta))
+        try:
+            notes = QuoteMeta.model_validate(json.loads(meta))
+        except InvalidInputError as exc:
+            raise NodeError(
+                500, f"the store's notes on quote {h} do not read: {exc.short_message}", code=Code.INTERNAL_ERROR
+            ) from exc
+        return QuoteRecord(h, created, expires, json.loads(quote), notes)
 
     # -- super-transactions -------------------------------------------------------------------------------------------
 
@@ -338,7 +378,11 @@ class SqliteStore:
     ) -> bool:
         quote_hash = quote_hash.lower()
         if quote.hash.lower() != quote_hash:
-            raise NodeError(500, f"the quote {quote.hash} is not the one of super-transaction {quote_hash}")
+            raise NodeError(
+                500,
+                f"the quote {quote.hash} is not the one of super-transaction {quote_hash}",
+                code=Code.INTERNAL_ERROR,
+            )
         with self._tx(quote_hash) as db:  # BEGIN IMMEDIATE: two /exec of one quote cannot both pass the check below
             if db.execute("SELECT 1 FROM super_txs WHERE hash = ?", (quote_hash,)).fetchone() is not None:
                 return False  # a replay: nothing is written, the quote row stays the one accepted first
