@@ -21,6 +21,7 @@ from smartsessions import (
     MeeApiError,
     ParamCondition,
     ParamRule,
+    PolicyViolationError,
     SessionClient,
     SessionDetails,
     SessionNotEnabledError,
@@ -64,6 +65,8 @@ async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
     assert isinstance(cause, MeeApiError) and cause.status == 400
     assert "paymentInfo (chain 8453): the payment userOp fails validation" in cause.short_message
     assert "InvalidPermissionId" in cause.short_message
+    # what the SDK read to decide: the node's code and facts, not its words
+    assert cause.code == "SESSION_NOT_ENABLED" and cause.facts["permissionId"] == err.permission_id
 
 
 @pytest.mark.slow  # a super-transaction, then a refusal
@@ -142,12 +145,19 @@ async def test_insufficient_balance(sdk: Sdk) -> None:
     err = refused.value
     assert err.holder == owner.account.address and err.balance == 0 and err.token == sdk.fee().address
     assert err.chain_id == 8453 and isinstance(err.__cause__, MeeApiError) and "fund the account" in str(err)
+    # the node found it in the payment userOp's simulation, before the fee was priced: no amount needed is known
+    assert err.__cause__.code == "INSUFFICIENT_BALANCE" and err.needed is None
+    assert err.__cause__.facts == {"field": "paymentInfo", "chainId": 8453, "holder": err.holder, "token": err.token,
+                                   "balance": "0"}  # fmt: skip
 
     # the node's own balance check (the simulation passes, the fee does not fit): exact amounts
     sdk.fund(owner.account.address, 1)
     with pytest.raises(InsufficientBalanceError) as short:
         await owner.get_quote(instructions=[increment()], fee_token=sdk.fee())
     assert short.value.balance == 1 and short.value.needed is not None and short.value.needed > 1
+    cause = short.value.__cause__
+    assert isinstance(cause, MeeApiError) and cause.code == "INSUFFICIENT_BALANCE"
+    assert int(cause.facts["required"]) == short.value.needed and cause.facts["balance"] == "1"
 
 
 async def test_mee_api_errors_keep_status_and_body(sdk: Sdk) -> None:
@@ -209,6 +219,9 @@ async def test_a_fee_above_the_sessions_max_payment_is_refused_at_the_quote(sdk:
     assert isinstance(node_error, MeeApiError) and node_error.status == 400
     text = str(node_error.body)
     pid = "0x" + bytes(details[0].permission_id).hex()
+    typed = refused.value  # the SDK's reading of the node's code: the session's payment policy refused the fee
+    assert isinstance(typed, PolicyViolationError) and node_error.code == "SESSION_FEE_ABOVE_CAP"
+    assert (typed.permission_id, typed.policy, typed.chain_id) == (pid, UNIVERSAL_ACTION_POLICY_ADDRESS, 8453)
     assert re.search(r"the fee of 0\.\d+ USDC \(\d+ base units\) is more than permission " + pid, text), text
     assert "at most 0.001 USDC per payment and at most 0.001 USDC in all (its maxPaymentAmount)" in text, text
     assert "UniActionPolicy" in text and "maxPaymentAmount" in text, text

@@ -475,9 +475,10 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
             details=message,
         )
     if refusal.kind == "balance" and refusal.holder is not None and refusal.token is not None:
+        short = "" if refusal.needed is None else f", but {refusal.needed} are needed"
         return InsufficientBalanceError(
             f"{refusal.holder} holds {refusal.balance} base units of the fee token {refusal.token} on chain "
-            f"{refusal.chain_id}, but {refusal.needed} are needed.",
+            f"{refusal.chain_id}{short or ': not enough for the fee'}.",
             holder=refusal.holder,
             token=refusal.token,
             chain_id=refusal.chain_id,

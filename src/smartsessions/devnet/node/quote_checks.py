@@ -228,6 +228,8 @@ async def simulate_chain(
                 code=code,
                 facts=facts,
             )
+        if result.reverted and d.role == "payment":
+            await _payer_can_pay_at_all(chain, request)
         if result.reverted:
             code, facts = call_reverted(refused_op(d), result)
             raise NodeError(
@@ -243,6 +245,24 @@ async def simulate_chain(
                 code=Code.INTERNAL_ERROR,
                 facts=refused_op(d).facts(),
             )
+
+
+async def _payer_can_pay_at_all(chain: ChainClient, request: QuoteRequest) -> None:
+    """The payment userOp's call reverted in simulation, where it moves 1 base unit of the fee token (the fee is
+    priced after the simulation): a payer without a single unit is refused as such, INSUFFICIENT_BALANCE (the fee
+    itself unknown yet: no ``required`` fact), rather than as a reverted call."""
+    pay = request.payment_info
+    holder = pay.eoa if request.quote_type in ("permit", "onchain") and pay.eoa is not None else pay.sender
+    raw = await chain.call(pay.token, encode_function_call("balanceOf(address)", [holder]))
+    balance = int.from_bytes(raw[:32], "big") if len(raw) >= 32 else None
+    if balance == 0:
+        raise NodeError(
+            400,
+            f"paymentInfo: {holder} holds no fee token {pay.token} on chain {pay.chain_id}: it cannot pay the fee",
+            code=Code.INSUFFICIENT_BALANCE,
+            facts={"field": "paymentInfo", "chainId": pay.chain_id, "holder": holder, "token": pay.token,
+                   "balance": "0"},
+        )  # fmt: skip
 
 
 async def check_funds(chain: ChainClient, request: QuoteRequest, fusion: bool, fee: int) -> None:

@@ -194,18 +194,7 @@ class QuoteBuilder:
             fees = d.fees or ChainFees(0, 0, 0)
             user_ops.append(
                 MeeFilledUserOpDetails(
-                    user_op=FilledUserOp(
-                        sender=op.sender,
-                        nonce=op.nonce,
-                        init_code=op.init_code,
-                        call_data=op.call_data,
-                        call_gas_limit=op.call_gas_limit,
-                        verification_gas_limit=op.verification_gas_limit,
-                        max_fee_per_gas=op.max_fee_per_gas,
-                        max_priority_fee_per_gas=op.max_priority_fee_per_gas,
-                        paymaster_and_data=op.paymaster_and_data,
-                        pre_verification_gas=op.pre_verification_gas,
-                    ),
+                    user_op=FilledUserOp.from_packed(op),
                     user_op_hash=user_op_hash,
                     mee_user_op_hash=mee_hash,
                     lower_bound_timestamp=d.lower,
