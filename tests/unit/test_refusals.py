@@ -59,7 +59,8 @@ def test_a_code_decides_and_the_message_is_not_read() -> None:
     assert err.details == "words that name nothing"
     # a message that spells out another refusal changes nothing when a code is given
     text = "userOps[0] (chain 10): AA23 reverted: InvalidPermissionId(permissionId=0x" + "ab" * 32 + ")"
-    assert explain_refusal(text, code="POLICY_VIOLATION", facts=facts).chain_id == 8453  # type: ignore[union-attr]
+    again = explain_refusal(text, code="POLICY_VIOLATION", facts=facts)
+    assert isinstance(again, PolicyViolationError) and again.chain_id == 8453
     assert explain_refusal(text, code="CHAIN_NOT_SERVED", facts={"chainId": 10}) is None
 
 
