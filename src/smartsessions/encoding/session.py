@@ -38,6 +38,7 @@ __all__ = [
     "SmartSessionMode",
     "get_action_id",
     "get_permission_id",
+    "permission_id_of",
 ]
 
 
@@ -265,7 +266,15 @@ def get_permission_id(session: Session | Any) -> HexData:
             field="session.session_validator_init_data",
         )
         salt = to_bytes(get("salt"), field="session.salt", length=32)
-    encoded = abi_encode(["address", "bytes", "bytes32"], [validator, bytes(init_data), bytes(salt)], what="session")
+    return permission_id_of(validator, bytes(init_data), bytes(salt))
+
+
+def permission_id_of(session_validator: str, session_validator_init_data: bytes, salt: bytes) -> HexData:
+    """The permission id from the three fields that make it (a checksummed address, the init data, 32 bytes of salt):
+    what a grant needs before its session's actions are known (the SmartSessions nonce is read by it)."""
+    encoded = abi_encode(
+        ["address", "bytes", "bytes32"], [session_validator, session_validator_init_data, salt], what="session"
+    )
     return HexBytes(keccak(encoded))
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 from .._coerce import to_address, to_bytes32
 from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import abi_decode, encode_function_call
-from ..encoding.session import get_permission_id
+from ..encoding.session import permission_id_of
 from ..errors import InvalidInputError
 from ..rpc import call_word
 from ..signer import AnySigner
@@ -96,13 +96,8 @@ async def _grant(
         calls: list[tuple[str, list[Any]]] = []
         if chain_id in versions:
             version = versions[chain_id]
-            pid = get_permission_id(
-                {
-                    "session_validator": version.validator_address,
-                    "session_validator_init_data": get_session_validator_init_data(version, redeemer),
-                    "salt": salts[chain_id],
-                }
-            )
+            init_data = get_session_validator_init_data(version, redeemer)
+            pid = permission_id_of(version.validator_address, bytes(init_data), salts[chain_id])
             data = encode_function_call("getNonce(bytes32,address)", [bytes(pid), deployment.address])
             calls.append(("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + data.hex()}, "latest"]))
         if chain_id == decimals_chain:
