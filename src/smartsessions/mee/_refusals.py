@@ -38,12 +38,8 @@ from ..errors import (
     SmartSessionsError,
 )
 from ..policies import (
-    SPENDING_LIMITS_POLICY_ADDRESS,
-    SUDO_POLICY_ADDRESS,
-    TIME_FRAME_POLICY_ADDRESS,
+    POLICY_NAMES,
     UNIVERSAL_ACTION_POLICY_ADDRESS,
-    USAGE_LIMIT_POLICY_ADDRESS,
-    VALUE_LIMIT_POLICY_ADDRESS,
     ParamCondition,
     decode_action_config,
 )
@@ -51,7 +47,6 @@ from ..policies.universal_action import CONDITION_SYMBOLS
 from ..wire.session import SessionDetails
 
 __all__ = [
-    "POLICY_NAMES",
     "OpContext",
     "Refusal",
     "explain_refusal",
@@ -60,14 +55,6 @@ __all__ = [
     "where_of",
 ]
 
-POLICY_NAMES = {
-    SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
-    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "UniActionPolicy (universal action policy)",
-    TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
-    USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
-    VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
-    SPENDING_LIMITS_POLICY_ADDRESS.lower(): "ERC20SpendingLimitPolicy",
-}
 _TRANSFER = bytes.fromhex("a9059cbb")
 
 _WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])(?: \(chain (\d+)\))?:")
@@ -126,7 +113,8 @@ def where_of(message: str) -> tuple[str | None, int | None]:
 
 
 def _policy_name(policy: str) -> str:
-    return POLICY_NAMES.get(policy.lower(), "policy")
+    name = POLICY_NAMES.get(policy.lower(), "policy")
+    return f"{name} (universal action policy)" if name == "UniActionPolicy" else name
 
 
 def _word(value: int) -> str:

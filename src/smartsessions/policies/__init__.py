@@ -21,8 +21,19 @@ from .universal_action import (
 from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS, get_usage_limit_policy
 from .value_limit import VALUE_LIMIT_POLICY_ADDRESS, get_value_limit_policy
 
+#: Each policy's contract name, by its lowercase address: what errors, the node's facts and its messages call it.
+POLICY_NAMES: dict[str, str] = {
+    SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
+    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "UniActionPolicy",
+    TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
+    USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
+    VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
+    SPENDING_LIMITS_POLICY_ADDRESS.lower(): "ERC20SpendingLimitPolicy",
+}
+
 __all__ = [
     "MAX_RULES",
+    "POLICY_NAMES",
     "SPENDING_LIMITS_POLICY_ADDRESS",
     "SUDO_POLICY_ADDRESS",
     "TIME_FRAME_POLICY_ADDRESS",

@@ -38,12 +38,8 @@ from ..._coerce import to_address
 from ...account.calls import Call, decode_execute
 from ...errors import SmartSessionsError
 from ...policies import (
-    SPENDING_LIMITS_POLICY_ADDRESS,
-    SUDO_POLICY_ADDRESS,
-    TIME_FRAME_POLICY_ADDRESS,
+    POLICY_NAMES,
     UNIVERSAL_ACTION_POLICY_ADDRESS,
-    USAGE_LIMIT_POLICY_ADDRESS,
-    VALUE_LIMIT_POLICY_ADDRESS,
 )
 from ...policies.universal_action import ParamCondition, decode_action_config
 from ...wire.session import SessionDetails
@@ -52,7 +48,6 @@ from .errors import Code, Fact
 from .simulation import SimulatedOp
 
 __all__ = [
-    "POLICY_NAMES",
     "RefusedOp",
     "broken_rule",
     "call_reverted",
@@ -61,15 +56,6 @@ __all__ = [
     "validation_failed",
 ]
 
-#: The policies of the devnet, by address, as ``policyName`` names them.
-POLICY_NAMES = {
-    SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
-    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "UniActionPolicy",
-    TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
-    USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
-    VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
-    SPENDING_LIMITS_POLICY_ADDRESS.lower(): "ERC20SpendingLimitPolicy",
-}
 _UINT128 = (1 << 128) - 1
 
 

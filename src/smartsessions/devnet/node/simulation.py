@@ -26,12 +26,7 @@ from ..._coerce import keccak
 from ...encoding.abi import abi_encode, selector
 from ...encoding.userop import PackedUserOperation
 from ...policies import (
-    SPENDING_LIMITS_POLICY_ADDRESS,
-    SUDO_POLICY_ADDRESS,
-    TIME_FRAME_POLICY_ADDRESS,
-    UNIVERSAL_ACTION_POLICY_ADDRESS,
-    USAGE_LIMIT_POLICY_ADDRESS,
-    VALUE_LIMIT_POLICY_ADDRESS,
+    POLICY_NAMES,
 )
 from ...versions import ENTRY_POINT_V07_ADDRESS
 from ..artifacts import decode_revert, load_artifact
@@ -57,14 +52,6 @@ _CALL_GAS = 14_000_000
 _PENALTY_PERCENT = 10
 _FAILED_OP = selector("FailedOp(uint256,string)")
 _FAILED_OP_WITH_REVERT = selector("FailedOpWithRevert(uint256,string,bytes)")
-_POLICY_NAMES = {
-    SUDO_POLICY_ADDRESS.lower(): "SudoPolicy",
-    UNIVERSAL_ACTION_POLICY_ADDRESS.lower(): "universal action policy, UniActionPolicy",
-    TIME_FRAME_POLICY_ADDRESS.lower(): "TimeFramePolicy",
-    USAGE_LIMIT_POLICY_ADDRESS.lower(): "UsageLimitPolicy",
-    VALUE_LIMIT_POLICY_ADDRESS.lower(): "ValueLimitPolicy",
-    SPENDING_LIMITS_POLICY_ADDRESS.lower(): "ERC20SpendingLimitPolicy",
-}
 
 
 def failed_op_index(data: bytes) -> int | None:
@@ -88,9 +75,10 @@ def describe_failed_op(data: bytes) -> str:
     except Exception:  # malformed revert data (a chain or contract that lies): shown raw, never raised
         return f"revert data 0x{bytes(data[:256]).hex()}"
     text = f"{reason}: {decode_revert(bytes(inner))}"
-    for address, name in _POLICY_NAMES.items():
+    for address, name in POLICY_NAMES.items():
         if f"policy={address}" in text.lower():
-            text += f" (refused by the {name})"
+            shown = "universal action policy, UniActionPolicy" if name == "UniActionPolicy" else name
+            text += f" (refused by the {shown})"
     return text
 
 
