@@ -56,7 +56,6 @@ from ...wire.mee import (
     ExplorerResponse,
     ExplorerUserOp,
     GetInfoPayload,
-    GetQuotePayload,
     PaymentToken,
     QuoteRequest,
     SignedQuote,
@@ -227,19 +226,14 @@ class NodeService:
         return {**quote, "userOps": ops, **about}
 
     def _accepted_quote(self, key: str) -> dict[str, Any] | None:
-        """The quote of an accepted super-transaction, which never changes, as :class:`GetQuotePayload` writes it (the
-        fields it was accepted with): read, checked and written once, then kept (the :data:`QUOTES_KEPT` most recently
-        asked), since clients poll the explorer many times per super-transaction."""
+        """The quote of an accepted super-transaction, which never changes, as the store keeps it (written by
+        :class:`GetQuotePayload` when it was accepted: the fields it was accepted with): read once, then kept (the
+        :data:`QUOTES_KEPT` most recently asked), since clients poll the explorer many times per super-transaction.
+        It is not parsed again: this node wrote it, from a model it had checked."""
         quote = self._quote_cache.pop(key, None)
         if quote is None:
             record = self.store.get_quote(key)
-            try:
-                parsed = None if record is None else GetQuotePayload.model_validate(record.quote)
-            except InvalidInputError as exc:
-                raise NodeError(
-                    500, f"the stored quote {key} does not read: {exc.short_message}", code=Code.INTERNAL_ERROR
-                ) from exc
-            quote = None if parsed is None else parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            quote = None if record is None else record.quote
         if quote is not None:
             self._quote_cache[key] = quote  # now the most recent
             while len(self._quote_cache) > QUOTES_KEPT:
