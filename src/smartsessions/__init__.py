@@ -39,6 +39,7 @@ from .encoding import (
 )
 from .errors import (
     AccountError,
+    ActionNotPermittedError,
     ChainNotConfiguredError,
     ChainNotSupportedError,
     ConfigurationError,
@@ -112,6 +113,7 @@ __all__ = [
     "AccountError",
     "ActionConfig",
     "ActionData",
+    "ActionNotPermittedError",
     "AnySigner",
     "Call",
     "ChainConfiguration",

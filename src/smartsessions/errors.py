@@ -18,6 +18,7 @@ catch everything; catch a subclass to handle one domain::
     ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
     ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
+    │   └── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
     ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
     │   └── EnableSignatureUsedError
@@ -43,6 +44,7 @@ from ._repr import bounded_repr
 
 __all__ = [
     "AccountError",
+    "ActionNotPermittedError",
     "ChainNotConfiguredError",
     "ChainNotSupportedError",
     "ConfigurationError",
@@ -289,6 +291,19 @@ class PolicyViolationError(SmartSessionsError):
         self.policy = policy
         self.policy_name = policy_name
         self.rule = rule
+        super().__init__(short_message, **kwargs)
+
+
+class ActionNotPermittedError(PolicyViolationError):
+    """The session grants nothing for this call: no action for its target and selector (SmartSessions'
+    ``NoPoliciesSet``), so no policy was even asked. ``allowed`` lists what the permission does allow on that chain
+    (``target.selector`` with the function's name when known), from the session details the client used; empty when
+    it did not have them."""
+
+    docs_anchor = "actionnotpermittederror"
+
+    def __init__(self, short_message: str, *, allowed: Sequence[str] = (), **kwargs: Any) -> None:
+        self.allowed = tuple(allowed)
         super().__init__(short_message, **kwargs)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from smartsessions import (
     ActionConfig,
+    ActionNotPermittedError,
     ChainNotConfiguredError,
     ChainNotSupportedError,
     ConfigurationError,
@@ -34,6 +35,7 @@ from smartsessions import (
 from smartsessions.devnet.deploy import COUNTER_ADDRESS
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer, devnet_node_config
+from smartsessions.encoding.abi import selector
 from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS
 
 from .conftest import API_KEY, Sdk, increment, increment_action
@@ -241,4 +243,26 @@ async def test_a_fee_above_the_sessions_max_payment_is_refused_at_the_quote(sdk:
     assert facts["rule"] == {
         "index": 0, "condition": "LESS_THAN_OR_EQUAL", "offset": 32, "ref": "1000", "value": str(fee),
     }  # fmt: skip
+    assert sdk.counter() == before
+
+
+@pytest.mark.slow  # a grant, then the refusal
+async def test_a_call_the_session_grants_nothing_for_is_refused_at_the_quote(sdk: Sdk) -> None:
+    """USDC.approve under a grant of Counter.increment alone: refused at the quote, before the session key signs
+    anything, naming the call, the permission and what the session allows (the increment and the fee payment)."""
+    owner, redeemer, details = await granted(sdk)
+    usdc = sdk.fee().address
+    approve = {"chain_id": 8453, "calls": [{"to": usdc, "data": selector("approve(address,uint256)") + bytes(64)}]}
+    before = sdk.counter()
+    with pytest.raises(ActionNotPermittedError) as refused:
+        await redeemer.use_permission(
+            session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[approve]
+        )
+    err = refused.value
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    assert (err.permission_id, err.chain_id, err.action_target, err.action_selector) == (pid, 8453, usdc, "0x095ea7b3")
+    assert set(err.allowed) == {f"{COUNTER_ADDRESS}.0xd09de08a", f"{usdc}.0xa9059cbb (transfer(address,uint256))"}
+    cause = err.__cause__
+    assert isinstance(cause, MeeApiError) and cause.code == "ACTION_NOT_PERMITTED"
+    assert await owner.is_permission_enabled(permission_id=pid, chain_id=8453) is False  # nothing was sent
     assert sdk.counter() == before

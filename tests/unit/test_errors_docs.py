@@ -26,3 +26,26 @@ def test_the_readme_python_compiles() -> None:
     assert len(blocks) >= 2
     for block in blocks:
         compile(block, "README.md", "exec")
+
+
+def test_the_docs_tree_draws_every_error() -> None:
+    text = (ROOT / "docs" / "errors.md").read_text()
+    tree = text[text.index("```\nSmartSessionsError") : text.index("```", text.index("```\nSmartSessionsError") + 3)]
+    drawn = set(re.findall(r"\b([A-Z][A-Za-z]+Error)\b", tree))
+    classes = {n for n, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.SmartSessionsError)}
+    assert drawn - {"ImportError"} == classes  # ExtraNotInstalledError is "also an ImportError"
+    # and each is drawn under its parent: the line above it at one level less of indentation names its base class
+    lines = tree.splitlines()
+    for k, line in enumerate(lines):
+        match = re.search(r"── (\w+)", line)
+        if match is None:
+            continue
+        depth = line.index("──")
+        parent = None
+        for above in reversed(lines[:k]):
+            level = above.index("──") if "──" in above else 0
+            named = re.search(r"(\w+Error)", above)
+            if level < depth and named is not None:
+                parent = named.group(1)
+                break
+        assert getattr(errors, match.group(1)).__bases__[0].__name__ == parent, line

@@ -3,16 +3,22 @@ explained the same way: the SmartSessions error inside the hex is found and deco
 
 from __future__ import annotations
 
+from eth_account import Account
+
 from smartsessions import (
+    ActionConfig,
+    ActionNotPermittedError,
     EnableSignatureUsedError,
     InsufficientBalanceError,
     PolicyViolationError,
     SessionNotEnabledError,
     SessionStateError,
 )
+from smartsessions.account.calls import Call
 from smartsessions.encoding.abi import abi_encode, selector
-from smartsessions.mee._refusals import explain_refusal
-from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS
+from smartsessions.mee._refusals import OpContext, explain_refusal
+from smartsessions.policies import UNIVERSAL_ACTION_POLICY_ADDRESS, get_sudo_policy
+from smartsessions.sessions import grant_permission_offline
 
 PID = bytes(range(32))
 
@@ -95,3 +101,63 @@ def test_facts_of_the_wrong_shape_are_left_unread() -> None:
     assert (err.holder, err.token, err.chain_id, err.balance, err.needed) == (None, None, None, None, None)
     err = explain_refusal("x", code="SESSION_NOT_ENABLED", facts={"permissionId": "0x12"})
     assert isinstance(err, SessionNotEnabledError) and err.permission_id is None
+
+
+# -- a call the session grants nothing for -----------------------------------------------------------------------------
+
+COUNTER = "0x2222222222222222222222222222222222222222"
+
+
+def _op_with_session(calls: list[Call]) -> OpContext:
+    details = grant_permission_offline(
+        signer=Account.from_key("0x" + "42" * 32),
+        redeemer="0x3333333333333333333333333333333333333333",
+        actions=[ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector="0xd09de08a",
+                              action_policies=[get_sudo_policy()])],
+        accounts={8453: HOLDER},
+        nonces={8453: 0},
+        versions="2.1.0",
+    )  # fmt: skip
+    return OpContext("userOps[0]", 8453, calls, details[0], None, HOLDER)
+
+
+def test_a_call_without_an_action_names_the_call_and_what_is_allowed() -> None:
+    approve = Call(to=USDC, data=selector("approve(address,uint256)") + bytes(64))
+    op = _op_with_session([Call(to=COUNTER, data=selector("increment()")), approve])
+    assert op.session_details is not None
+    pid = "0x" + bytes(op.session_details.permission_id).hex()
+    for err in (
+        # the local node: its code and facts
+        explain_refusal(
+            "x",
+            {"userOps[0]": op},
+            code="ACTION_NOT_PERMITTED",
+            facts={
+                "field": "userOps[0]",
+                "chainId": 8453,
+                "permissionId": pid,
+                "target": USDC.lower(),
+                "selector": "0x095ea7b3",
+            },
+        ),
+        # a node without codes: the revert's name, and the call worked out from the userOp's calls
+        explain_refusal(
+            f"userOps[0] (chain 8453): refused in simulation: AA23 reverted: NoPoliciesSet(permissionId={pid})",
+            {"userOps[0]": op},
+        ),
+    ):
+        assert isinstance(err, ActionNotPermittedError) and isinstance(err, PolicyViolationError)
+        assert (err.permission_id, err.chain_id, err.action_target, err.action_selector) == (
+            pid,
+            8453,
+            USDC,
+            "0x095ea7b3",
+        )
+        assert err.allowed == (f"{COUNTER}.0xd09de08a",)
+        assert "approve(address,uint256)" in str(err) and f"It allows: {COUNTER}.0xd09de08a" in str(err)
+
+
+def test_no_policies_set_inside_raw_revert_data() -> None:
+    inner = selector("NoPoliciesSet(bytes32)") + PID
+    err = explain_refusal("AA23 reverted " + failed_op_with_revert(inner))
+    assert isinstance(err, ActionNotPermittedError) and err.permission_id == "0x" + PID.hex() and err.allowed == ()

@@ -29,6 +29,7 @@ from ..account.calls import Call
 from ..encoding.abi import selector
 from ..encoding.session import SmartSessionMode
 from ..errors import (
+    ActionNotPermittedError,
     EnableSignatureUsedError,
     InsufficientBalanceError,
     InvalidInputError,
@@ -60,6 +61,7 @@ _TRANSFER = bytes.fromhex("a9059cbb")
 _WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])(?: \(chain (\d+)\))?:")
 _POLICY_VIOLATION = re.compile(r"PolicyViolation\(permissionId=(0x[0-9a-fA-F]{64}), policy=(0x[0-9a-fA-F]{40})\)")
 _POLICY_REVERTED = re.compile(r"PolicyCheckReverted\(reason=(0x[0-9a-fA-F]*)\)")
+_NO_POLICIES = re.compile(r"NoPoliciesSet\(permissionId=(0x[0-9a-fA-F]{64})\)")
 _NOT_ENABLED = re.compile(r"InvalidPermissionId\(permissionId=(0x[0-9a-fA-F]{64})\)")
 _HASH_MISMATCH = re.compile(r"HashMismatch\(")
 _BAD_ENABLE_SIG = re.compile(r"InvalidEnableSignature\(")
@@ -68,6 +70,7 @@ _NODE_BALANCE = re.compile(
     r"but (\d+) are needed"
 )
 _PERMISSION_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+_SELECTOR = re.compile(r"0x[0-9a-fA-F]{8}")
 _GENERIC_BALANCE = re.compile(r"insufficient (?:funds|balance)|exceeds balance|not enough (?:funds|balance)", re.I)
 
 
@@ -237,10 +240,64 @@ def _policy_violation(
     )
 
 
+#: Names of well-known selectors, for a refusal to say which function a call was.
+KNOWN_SELECTORS = {
+    "0xa9059cbb": "transfer(address,uint256)",
+    "0x095ea7b3": "approve(address,uint256)",
+    "0x23b872dd": "transferFrom(address,address,uint256)",
+    "0xd505accf": "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)",
+    "0x39509351": "increaseAllowance(address,uint256)",
+    "0xa457c2d7": "decreaseAllowance(address,uint256)",
+    "0x42842e0e": "safeTransferFrom(address,address,uint256)",
+    "0xa22cb465": "setApprovalForAll(address,bool)",
+}
+
+
+def _action_text(target: str | None, selector_hex: str | None) -> str:
+    if target is None:
+        return "the call"
+    name = KNOWN_SELECTORS.get((selector_hex or "").lower())
+    return f"{target}.{selector_hex}" + (f" ({name})" if name else "")
+
+
+def _not_permitted(
+    message: str, op: OpContext | None, pid: str | None, refusal: Refusal, chain_id: int | None
+) -> ActionNotPermittedError:
+    """The session has no action for the call: which call (the node's facts, else the userOp's only call, else the
+    first whose target and selector no action of the session names), and what the session does allow."""
+    calls = [] if op is None or op.calls is None else list(op.calls)
+    actions = []
+    if op is not None and op.session_details is not None:
+        actions = list(op.session_details.enable_session_data.enable_session.session_to_enable.actions)
+    granted = {(a.action_target.lower(), bytes(a.action_target_selector)) for a in actions}
+    target, selector_hex = refusal.target, refusal.selector
+    if target is None and calls:
+        missing = [c for c in calls if (c.to.lower(), bytes(c.data[:4])) not in granted]
+        call = (missing or calls)[0]
+        target, selector_hex = call.to, "0x" + bytes(call.data[:4]).hex()
+    allowed = [_action_text(a.action_target, "0x" + bytes(a.action_target_selector).hex()) for a in actions]
+    where = f" on chain {chain_id}" if chain_id is not None else ""
+    what = _action_text(target, selector_hex)
+    meta = [f"Permission: {pid}" if pid else "Permission: unknown"]
+    meta.append("It allows: " + ("; ".join(allowed) if allowed else "(the client did not have the session's actions)"))
+    meta.append("Fix: call one of those, or have the owner grant a permission with an action for this call")
+    return ActionNotPermittedError(
+        f"Permission {pid or '(unknown)'} grants nothing for {what}{where}: the session has no action for it.",
+        allowed=allowed,
+        permission_id=pid,
+        chain_id=chain_id,
+        action_target=target,
+        action_selector=selector_hex,
+        meta_messages=meta,
+        details=message,
+    )
+
+
 _HEX_BLOB = re.compile(r"0x[0-9a-fA-F]{8,}")
 _CUSTOM_ERRORS = {
     selector("PolicyViolation(bytes32,address)"): ("PolicyViolation", ("permissionId", "policy")),
     selector("InvalidPermissionId(bytes32)"): ("InvalidPermissionId", ("permissionId",)),
+    selector("NoPoliciesSet(bytes32)"): ("NoPoliciesSet", ("permissionId",)),
     selector("HashMismatch(bytes32,bytes32)"): ("HashMismatch", ("providedHash", "computedHash")),
     selector("InvalidEnableSignature(address,bytes32)"): ("InvalidEnableSignature", ("account", "hash")),
     selector("PolicyCheckReverted(bytes32)"): ("PolicyCheckReverted", ("reason",)),
@@ -270,13 +327,18 @@ def _named_errors(message: str) -> str:
     return message if not found else message + " [" + "; ".join(found) + "]"
 
 
+RefusalKind = Literal[
+    "policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance", "payer_balance"
+]
+
+
 @dataclass(frozen=True)
 class Refusal:
     """What a refusal says, however the node said it: by a code and its facts (:func:`refusal_from_code`), or in
     text only (:func:`refusal_from_text`, for nodes without codes). ``where`` names the userOp as the request does
     (``paymentInfo``, ``userOps[0]``)."""
 
-    kind: Literal["policy", "not_enabled", "enable_used", "enable_invalid", "balance", "payer_balance"]
+    kind: RefusalKind
     where: str | None = None
     chain_id: int | None = None
     permission_id: str | None = None
@@ -285,6 +347,8 @@ class Refusal:
     token: str | None = None
     balance: int | None = None
     needed: int | None = None
+    target: str | None = None
+    selector: str | None = None
 
 
 def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
@@ -298,6 +362,8 @@ def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
         return Refusal("policy", where, chain_id, permission_id=match.group(1), policy=match.group(2))
     if _POLICY_REVERTED.search(message):
         return Refusal("policy", where, chain_id)
+    if match := _NO_POLICIES.search(message):
+        return Refusal("not_permitted", where, chain_id, permission_id=match.group(1))
     if match := _NOT_ENABLED.search(message):
         return Refusal("not_enabled", where, chain_id, permission_id=match.group(1))
     if _HASH_MISMATCH.search(message):
@@ -320,8 +386,11 @@ def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
     return None
 
 
-_CODE_KINDS: dict[str, Literal["policy", "not_enabled", "enable_used", "enable_invalid", "balance"]] = {
+_CODE_KINDS: dict[
+    str, Literal["policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance"]
+] = {
     "POLICY_VIOLATION": "policy",
+    "ACTION_NOT_PERMITTED": "not_permitted",
     "SESSION_FEE_ABOVE_CAP": "policy",
     "SESSION_NOT_ENABLED": "not_enabled",
     "ENABLE_SIGNATURE_USED": "enable_used",
@@ -371,6 +440,8 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
         token=_fact_address(facts, "token"),
         balance=_fact_number(facts, "balance", 256),
         needed=_fact_number(facts, "required", 256),
+        target=_fact_address(facts, "target"),
+        selector=sel if (sel := _fact(facts, "selector", str)) is not None and _SELECTOR.fullmatch(sel) else None,
     )
 
 
@@ -413,6 +484,8 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
 
     if refusal.kind == "policy":
         return _policy_violation(message, op, refusal.permission_id or _pid_of(op), refusal.policy, chain)
+    if refusal.kind == "not_permitted":
+        return _not_permitted(message, op, refusal.permission_id or _pid_of(op), refusal, chain)
     if refusal.kind == "not_enabled":
         pid = refusal.permission_id or _pid_of(op)
         return SessionNotEnabledError(
