@@ -16,6 +16,7 @@ catch everything; catch a subclass to handle one domain::
     │   └── InsufficientBalanceError    the payer holds less of the fee token than the fee (and trigger) need
     ├── RpcError                        a JSON-RPC endpoint failed or answered an error
     ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
+    ├── MeeUnreachableError             the MEE node could not be reached, or did not answer in time
     ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
     │   └── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
@@ -58,6 +59,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidInputError",
     "MeeApiError",
+    "MeeUnreachableError",
     "PolicyViolationError",
     "QuoteCommitmentError",
     "RpcError",
@@ -245,6 +247,19 @@ class MeeApiError(SmartSessionsError):
         self.body = body
         self.code = code
         self.facts: dict[str, Any] = dict(facts or {})
+        super().__init__(short_message, **kwargs)
+
+
+class MeeUnreachableError(SmartSessionsError):
+    """No answer from the MEE node at ``url``: the connection failed or timed out (the transport's exception is the
+    ``__cause__``). Not a refusal: nothing reached the node, or its answer never came, so asking again later may
+    succeed (a request that timed out may have arrived, though: ``/exec`` of the same quote is refused as already
+    scheduled if it did)."""
+
+    docs_anchor = "meeunreachableerror"
+
+    def __init__(self, short_message: str, *, url: str, **kwargs: Any) -> None:
+        self.url = url
         super().__init__(short_message, **kwargs)
 
 

@@ -24,6 +24,7 @@ from smartsessions import (
     InsufficientBalanceError,
     InvalidInputError,
     MeeApiError,
+    MeeUnreachableError,
     ParamCondition,
     PolicyViolationError,
     QuoteCommitmentError,
@@ -587,14 +588,15 @@ async def test_a_chain_answering_nonsense_is_an_rpc_error(world: World, timestam
         await client.get_quote(instructions=[increment(8453)], fee_token=fee())
 
 
-async def test_an_unreachable_node_is_a_mee_api_error() -> None:
+async def test_an_unreachable_node_is_its_own_error() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
     account = World(FakeNode(), {8453: FakeChain(8453)}).account()
-    with pytest.raises(MeeApiError, match="Cannot reach the MEE node") as refused:
+    with pytest.raises(MeeUnreachableError, match="Cannot reach the MEE node") as refused:
         await create_mee_client(account=account, url="http://node/v1", transport=httpx.MockTransport(refuse))
-    assert refused.value.status == 0 and isinstance(refused.value.__cause__, httpx.ConnectError)
+    assert not isinstance(refused.value, MeeApiError)  # nothing answered: no status, no body
+    assert refused.value.url == "http://node/v1/info" and isinstance(refused.value.__cause__, httpx.ConnectError)
 
 
 async def test_a_policy_refusal_names_permission_action_policy_and_rule(world: World) -> None:

@@ -14,7 +14,7 @@ import httpx
 
 from .._httpio import aread_at_most
 from .._json import DEFAULT_MAX_BYTES, json_value_problem, loads_bounded
-from ..errors import InvalidInputError, MeeApiError
+from ..errors import InvalidInputError, MeeApiError, MeeUnreachableError
 from .node_errors import parse_error_message
 
 __all__ = ["BUSY_RETRIES", "MAX_ANSWER_BYTES", "MAX_RETRY_AFTER", "NodeConnection"]
@@ -89,10 +89,9 @@ class NodeConnection:
                     break
                 await asyncio.sleep(wait)  # a busy node (429/503 with Retry-After): it asked us to come back
         except httpx.HTTPError as exc:
-            raise MeeApiError(
+            raise MeeUnreachableError(
                 f"Cannot reach the MEE node at {url}.",
-                status=0,
-                body=None,
+                url=url,
                 meta_messages=["Check the URL, and that the node (or `smartsessions devnet up`) is running."],
                 details=f"{type(exc).__name__}: {exc}",
                 cause=exc,
