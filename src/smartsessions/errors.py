@@ -18,6 +18,7 @@ catch everything; catch a subclass to handle one domain::
     ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
     ├── MeeUnreachableError             the MEE node could not be reached, or did not answer in time
     ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
+    ├── QuoteMismatchError              a quote is not the super-transaction asked for (refused before signing)
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
     │   └── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
     ├── SessionStateError               the permission is not in the state the call needs
@@ -62,6 +63,7 @@ __all__ = [
     "MeeUnreachableError",
     "PolicyViolationError",
     "QuoteCommitmentError",
+    "QuoteMismatchError",
     "RpcError",
     "SessionNotEnabledError",
     "SessionStateError",
@@ -276,6 +278,18 @@ class QuoteCommitmentError(SmartSessionsError):
         self.quote_hash = quote_hash
         self.node = node
         self.signer = signer
+        super().__init__(short_message, **kwargs)
+
+
+class QuoteMismatchError(SmartSessionsError):
+    """A quote is not the super-transaction the client asked for, or its hashes are not its own: refused before
+    anything signed it. ``field`` names the first difference (``userOps[1].callData``, ``hash``, ...)."""
+
+    docs_anchor = "quotemismatcherror"
+
+    def __init__(self, short_message: str, *, field: str, quote_hash: str, **kwargs: Any) -> None:
+        self.field = field
+        self.quote_hash = quote_hash
         super().__init__(short_message, **kwargs)
 
 

@@ -2,15 +2,16 @@
 
 For each case, the unmodified reference (``tests/reference/capture_requests.mjs``, abstractjs 1.2.3) and our SDK make
 the same call against the same devnet state and a stub MEE node that records every request. The stub answers each
-quote with a quote derived from the request alone, so that both clients go on to ``/exec`` with the same quote and
-their exec bodies can be compared too.
+quote as a node would, with the real hashes of the userOps asked for (our SDK checks them before it signs), so that
+both clients go on to ``/exec`` and their exec bodies can be compared too.
 
-Compared exactly, key order aside, after three normalisations that only remove what differs by design: hex strings
+Compared exactly, key order aside, after four normalisations that only remove what differs by design: hex strings
 are lower-cased (viem sends checksummed addresses, some of ours are lower-case); every ``nonce`` loses the 3-byte time
-lane of its key (both SDKs draw it from the clock); and every execution window keeps its length and types but not its
+lane of its key (both SDKs draw it from the clock); every execution window keeps its length and types but not its
 start, which the reference takes from the machine's clock (fixed here) and ours from the latest block of the userOp's
-chain (checked separately: :func:`check_our_windows`). The session salts of ``prepare_for_permissions`` are zeros for
-both.
+chain (checked separately: :func:`check_our_windows`); and the hashes those two change, and the signatures over them,
+keep their kind and length (a signature its 4-byte type prefix too). The session salts of ``prepare_for_permissions``
+are zeros for both.
 """
 
 from __future__ import annotations
@@ -38,16 +39,15 @@ from smartsessions import (
     to_multichain_nexus_account,
     to_smart_sessions_module,
 )
-from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
 from smartsessions.devnet.network import Devnet
 from smartsessions.encoding.abi import encode_function_call
 from smartsessions.rpc import SyncRpcClient
-from smartsessions.signer import personal_sign
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
 
 from ..contracts.flows import deployed_with_sessions_module
 from ..contracts.harness import Chain
+from ..quotes import consistent_quote
 from .conftest import CHAINS, INCREMENT
 
 pytestmark = pytest.mark.slow  # the reference SDK runs in Node.js
@@ -59,6 +59,7 @@ NODE_KEY = Account.from_key("0x" + "33" * 32)  # the stub node's: it signs each 
 NOW_MS = 1_760_000_000_123
 VERSION = "2.1.0"
 _LANE_MASK = ((1 << 256) - 1) ^ (0xFFFFFF << 232)
+_HASHED = ("hash", "userOpHash", "meeUserOpHash", "commitment", "signature")
 
 
 def normalized(value: Any, key: str | None = None) -> Any:
@@ -73,44 +74,27 @@ def normalized(value: Any, key: str | None = None) -> Any:
         return [normalized(v) for v in value]
     if key == "nonce" and isinstance(value, str):
         return str(int(value) & _LANE_MASK)
+    if key in _HASHED and isinstance(value, str):  # what the nonces' lanes and the windows' starts change
+        raw = bytes.fromhex(value[2:])
+        return f"<{key}: {len(raw)} bytes>" if key != "signature" else f"<0x{raw[:4].hex()}..., {len(raw)} bytes>"
     if isinstance(value, str) and value.startswith("0x"):
         return value.lower()
     return value
 
 
 def fake_quote(request: dict[str, Any]) -> dict[str, Any]:
-    """A quote of the §9.4 shape that depends on the (normalised) request only."""
-    seed = keccak(json.dumps(normalized(request), sort_keys=True).encode())
-    payment = request["paymentInfo"]
-
-    def filled(k: int, op: dict[str, Any]) -> dict[str, Any]:
-        digest = "0x" + keccak(seed + bytes([k])).hex()
-        user_op = {
-            "sender": op["sender"], "nonce": op["nonce"], "initCode": op.get("initCode", "0x"),
-            "callData": op.get("callData", "0x"), "callGasLimit": op["callGasLimit"],
-            "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "7",
-            "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "50000",
-        }  # fmt: skip
-        extra: dict[str, Any] = {key: op[key] for key in ("sessionDetails", "metadata", "isCleanUpUserOp") if key in op}
-        return {
-            "userOp": user_op, "userOpHash": digest, "meeUserOpHash": digest,
-            "lowerBoundTimestamp": str(op.get("lowerBoundTimestamp", 0)),
-            "upperBoundTimestamp": str(op.get("upperBoundTimestamp", 0)), "maxGasLimit": "1000000",
-            "maxFeePerGas": "7", "chainId": str(op["chainId"]), "shortEncoding": bool(op.get("shortEncoding")),
-            **extra,
-        }  # fmt: skip
-
-    ops = [filled(0, {**payment, "callData": "0xa9059cbb"})]
-    ops += [filled(k + 1, op) for k, op in enumerate(request["userOps"])]
-    return {
-        "hash": "0x" + seed.hex(),
-        "node": NODE_KEY.address,
-        "commitment": "0x" + bytes(personal_sign(NODE_KEY, seed)).hex(),  # as a node commits to its quote
-        "quoteType": request["quoteType"],
-        "paymentInfo": {**payment, "tokenAmount": "0.01", "tokenWeiAmount": "10000", "tokenValue": "0.01"},
-        "userOps": ops,
-        "extraNodeField": {"kept": True},  # the client must echo what it does not know
-    }
+    """The quote a node would answer: real hashes of the userOps asked for (the SDK checks them before it signs).
+    They differ between the two clients (nonce lanes, windows), so the bodies are compared with every hash, and the
+    signatures over them, replaced by what they are (:func:`normalized`)."""
+    quote = consistent_quote(
+        request,
+        node=NODE_KEY,
+        fee=10_000,
+        gas={"maxFeePerGas": "7", "maxPriorityFeePerGas": "1", "preVerificationGas": "50000"},
+        extra_keys=("sessionDetails", "metadata", "isCleanUpUserOp"),
+    )
+    quote["paymentInfo"] = {**quote["paymentInfo"], "tokenAmount": "0.01", "tokenValue": "0.01"}
+    return {**quote, "extraNodeField": {"kept": True}}  # the client must echo what it does not know
 
 
 class RecordingNode(ThreadingHTTPServer):

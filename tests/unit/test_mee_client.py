@@ -28,6 +28,7 @@ from smartsessions import (
     ParamCondition,
     PolicyViolationError,
     QuoteCommitmentError,
+    QuoteMismatchError,
     RpcError,
     SessionNotEnabledError,
     SupertransactionFailedError,
@@ -61,6 +62,8 @@ from smartsessions.versions import (
     get_mee_version,
 )
 from smartsessions.wire.mee import ExplorerResponse, FeeTokenInfo, from_wire
+
+from ..quotes import consistent_quote
 
 OWNER = Account.from_key("0x" + "11" * 32)
 REDEEMER = Account.from_key("0x" + "22" * 32)
@@ -173,34 +176,9 @@ def info(chains: tuple[int, ...] = (8453, 10)) -> dict[str, Any]:
 
 
 def quote_for(request: dict[str, Any], fee: int = 12_345) -> dict[str, Any]:
-    seed = keccak(json.dumps(request, sort_keys=True).encode())
-    pay = request["paymentInfo"]
-
-    def filled(k: int, op: dict[str, Any]) -> dict[str, Any]:
-        digest = "0x" + keccak(seed + bytes([k])).hex()
-        return {
-            "userOp": {
-                "sender": op["sender"], "nonce": op["nonce"], "initCode": op.get("initCode", "0x"),
-                "callData": op.get("callData", "0x"), "callGasLimit": op["callGasLimit"],
-                "verificationGasLimit": op.get("verificationGasLimit", "150000"), "maxFeePerGas": "2",
-                "maxPriorityFeePerGas": "1", "paymasterAndData": "0x", "preVerificationGas": "1",
-            },
-            "userOpHash": digest, "meeUserOpHash": digest, "lowerBoundTimestamp": str(NOW),
-            "upperBoundTimestamp": str(NOW + 180), "maxGasLimit": "1", "maxFeePerGas": "2",
-            "chainId": str(op["chainId"]), "shortEncoding": bool(op.get("shortEncoding")),
-            **({"sessionDetails": op["sessionDetails"]} if "sessionDetails" in op else {}),
-        }  # fmt: skip
-
-    return {
-        "hash": "0x" + seed.hex(),
-        "node": NODE_KEY.address,
-        "commitment": "0x" + bytes(personal_sign(NODE_KEY, seed)).hex(),  # as a node commits to its quote
-        "quoteType": request["quoteType"],
-        "paymentInfo": {**pay, "tokenAmount": "0.012345", "tokenWeiAmount": str(fee), "tokenValue": "0.01"},
-        "userOps": [filled(0, {**pay, "callData": "0x"})]
-        + [filled(k + 1, op) for k, op in enumerate(request["userOps"])],
-        "somethingNew": [1, 2],
-    }
+    quote = consistent_quote(request, node=NODE_KEY, fee=fee, default_window=(NOW, NOW + 180))
+    quote["paymentInfo"] = {**quote["paymentInfo"], "tokenAmount": "0.012345", "tokenValue": "0.01"}
+    return {**quote, "somethingNew": [1, 2]}
 
 
 @dataclass
@@ -998,3 +976,74 @@ async def test_an_account_version_that_is_not_a_version_number(world: World) -> 
     with pytest.raises(ConfigurationError, match="is not an MEE version number") as refused:
         await client.get_quote(instructions=[increment(8453)], fee_token=fee(8453))
     assert refused.value.field == "chain_configurations.version"
+
+
+# -- a quote is checked before anything signs it -----------------------------------------------------------------------
+
+
+def _resigned(quote: dict[str, Any]) -> dict[str, Any]:
+    """``quote`` with its commitment made again over its hash: a node (or whoever stands in for it) that lies."""
+    return {**quote, "commitment": "0x" + bytes(personal_sign(NODE_KEY, quote["hash"])).hex()}
+
+
+def _asked_otherwise(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A node that quotes another request than the one sent, every hash of it consistent."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        other = json.loads(json.dumps(body))
+        change(other)
+        return quote_for(other)
+
+    return answer
+
+
+def _op(k: int, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda request: request["userOps"][k].update(fields)
+
+
+def _with_fee_advertised_lower(body: dict[str, Any]) -> dict[str, Any]:
+    quote = quote_for(body, fee=5_000_000)
+    return {**quote, "paymentInfo": {**quote["paymentInfo"], "tokenWeiAmount": "12345"}}
+
+
+def _with_a_wrong_user_op_hash(body: dict[str, Any]) -> dict[str, Any]:
+    quote = quote_for(body)
+    quote["userOps"][1]["userOpHash"] = "0x" + "00" * 32
+    return quote
+
+
+def _with_another_root(body: dict[str, Any]) -> dict[str, Any]:
+    return _resigned({**quote_for(body), "hash": "0x" + "99" * 32})
+
+
+@pytest.mark.parametrize(
+    ("tamper", "field"),
+    [
+        (_asked_otherwise(_op(0, callData="0x" + "ab" * 36)), "userOps[1].callData"),
+        (_asked_otherwise(_op(0, nonce="1")), "userOps[1].nonce"),
+        (_asked_otherwise(_op(0, sender="0x" + "66" * 20)), "userOps[1].sender"),
+        (_asked_otherwise(_op(0, initCode="0x" + "12" * 24)), "userOps[1].initCode"),
+        (_asked_otherwise(_op(0, lowerBoundTimestamp=NOW + 1)), "userOps[1].lowerBoundTimestamp"),
+        (_asked_otherwise(lambda r: r["userOps"].append(dict(r["userOps"][0]))), "userOps"),
+        (_asked_otherwise(lambda r: r["paymentInfo"].update(token="0x" + "77" * 20)), "userOps[0].callData"),
+        (_asked_otherwise(lambda r: r["paymentInfo"].update(nonce="5")), "userOps[0]"),
+        (_with_fee_advertised_lower, "userOps[0].callData"),
+        (_with_a_wrong_user_op_hash, "userOps[1].userOpHash"),
+        (_with_another_root, "hash"),
+    ],
+)
+async def test_a_quote_that_is_not_what_was_asked_is_never_signed(
+    world: World, tamper: Callable[[dict[str, Any]], dict[str, Any]], field: str
+) -> None:
+    world.node.on_quote = lambda body: httpx.Response(200, json=tamper(body))
+    client = await world.client()
+    with pytest.raises(QuoteMismatchError) as refused:
+        await client.execute(instructions=[increment(8453)], fee_token=fee())
+    assert refused.value.field == field and "Nothing was signed" in str(refused.value)
+    assert world.node.posts("exec") == []
+
+
+async def test_the_quote_as_asked_passes(world: World) -> None:
+    client = await world.client()
+    result = await client.execute(instructions=[increment(8453), increment(10)], fee_token=fee())
+    assert len(world.node.posts("exec")) == 1 and result.hash.startswith("0x")

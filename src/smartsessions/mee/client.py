@@ -111,6 +111,7 @@ from .results import (
     check_commitment,
     signed_body,
 )
+from .verify import verify_quote
 
 __all__ = [
     "DEFAULT_GAS_LIMIT",
@@ -308,6 +309,7 @@ class MeeClient:
             )
         payload = from_wire(GetQuotePayload, raw)
         check_commitment(payload)
+        verify_quote(payload, request)  # before anything can sign it
         return MeeQuote(json=raw, payload=payload, request=body)
 
     # -- signing and execution ---------------------------------------------------------------------------------------
