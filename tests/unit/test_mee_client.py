@@ -1047,3 +1047,22 @@ async def test_the_quote_as_asked_passes(world: World) -> None:
     client = await world.client()
     result = await client.execute(instructions=[increment(8453), increment(10)], fee_token=fee())
     assert len(world.node.posts("exec")) == 1 and result.hash.startswith("0x")
+
+
+async def test_a_sponsors_entry_is_checked_for_its_sender_and_chain_not_its_nonce(world: World) -> None:
+    """The gas tank's entry is never executed, and its nonce is the sponsor's business: a node may set its own."""
+
+    def sponsor_nonce(request: dict[str, Any], nonce: str, sender: str | None = None) -> dict[str, Any]:
+        other = json.loads(json.dumps(request))
+        other["paymentInfo"]["nonce"] = nonce
+        if sender is not None:
+            other["paymentInfo"]["sender"] = sender
+        return quote_for(other)
+
+    world.node.on_quote = lambda body: httpx.Response(200, json=sponsor_nonce(body, "77"))
+    client = await world.client()
+    await client.execute(instructions=[increment(8453)], sponsorship=True)
+    world.node.on_quote = lambda body: httpx.Response(200, json=sponsor_nonce(body, "0", "0x" + "66" * 20))
+    with pytest.raises(QuoteMismatchError) as refused:
+        await client.execute(instructions=[increment(8453)], sponsorship=True)
+    assert refused.value.field == "userOps[0]" and len(world.node.posts("exec")) == 1

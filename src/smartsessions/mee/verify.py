@@ -75,7 +75,9 @@ def _check_asked(quote: GetQuotePayload, request: QuoteRequest) -> None:
             quote,
         )
     pay, first = request.payment_info, quote.user_ops[0]
-    if first.user_op.sender != pay.sender or first.chain_id != pay.chain_id or first.user_op.nonce != pay.nonce:
+    # a sponsor's entry is never executed: its nonce is the sponsor's business, its sender and chain are checked
+    nonce_differs = not pay.sponsored and first.user_op.nonce != pay.nonce
+    if first.user_op.sender != pay.sender or first.chain_id != pay.chain_id or nonce_differs:
         raise _mismatch("userOps[0]", "is not the payment asked for (its sender, chain or nonce)", quote)
     for i, (asked, got) in enumerate(zip(request.user_ops, quote.user_ops[1:], strict=True)):
         where = f"userOps[{i + 1}]"
