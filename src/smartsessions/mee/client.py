@@ -8,7 +8,8 @@ serves every chain of the account. Then, as the reference SDK (``@biconomy/abstr
   ``initCode`` of an undeployed account; the payment info; the MEE versions); :meth:`~MeeClient.sign_quote` signs the
   super-transaction hash; :meth:`~MeeClient.execute_signed_quote` posts it to ``/exec``; :meth:`~MeeClient.execute`
   does the three; every quote's ``commitment`` must be its node's signature over its hash, or the quote is refused
-  on arrival (:class:`~smartsessions.errors.QuoteCommitmentError`);
+  on arrival (:class:`~smartsessions.errors.QuoteCommitmentError`), and it must be the super-transaction asked for,
+  its hashes its own, before anything signs it (:mod:`.verify`, :class:`~smartsessions.errors.QuoteMismatchError`);
 * the fusion path (:meth:`~MeeClient.get_fusion_quote`, :meth:`~MeeClient.sign_fusion_quote`,
   :meth:`~MeeClient.execute_fusion_quote`) funds the account from the signer's EOA with an ERC-2612 permit of the
   trigger token, signed over the quote (``deadline = uint256(quote.hash)``);
@@ -18,7 +19,9 @@ serves every chain of the account. Then, as the reference SDK (``@biconomy/abstr
 Chain reads are batched: one JSON-RPC round trip per chain per quote (every nonce, the deployment check, and the latest
 block, whose timestamp starts the chain's default execution windows: the chain's clock, not this machine's), all
 chains at once. Every HTTP answer that is not 2xx raises :class:`~smartsessions.errors.MeeApiError` with the status
-and body, or the more specific error the node's message explains (a policy, the session's state, the balance).
+and body (and a node's ``code`` and ``facts``), or the more specific error its code names (a policy, the session's
+state, the balance); a node that sends no code is read from its message. No answer at all is
+:class:`~smartsessions.errors.MeeUnreachableError`.
 
 There is no default API key: pass yours (``api_key=``) for Biconomy's node; the local node's is in ``devnet.json``.
 """
