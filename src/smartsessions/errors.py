@@ -23,7 +23,8 @@ catch everything; catch a subclass to handle one domain::
     │   └── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
     ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
-    │   └── EnableSignatureUsedError
+    │   ├── EnableSignatureUsedError
+    │   └── GrantAccountMismatchError   the grant was signed for another account than the client's
     ├── SupertransactionFailedError     a submitted super-transaction failed (names the failing userOp)
     ├── SupertransactionTimeoutError    a super-transaction was not final in time
     ├── DevnetError                     the local chains or node could not be started or used
@@ -57,6 +58,7 @@ __all__ = [
     "FailedUserOp",
     "FeePaymentBlockedError",
     "FeeTokenNotSupportedError",
+    "GrantAccountMismatchError",
     "InsufficientBalanceError",
     "InvalidInputError",
     "MeeApiError",
@@ -355,6 +357,17 @@ class SessionNotEnabledError(SessionStateError):
 
 class EnableSignatureUsedError(SessionStateError):
     docs_anchor = "enablesignatureusederror"
+
+
+class GrantAccountMismatchError(SessionStateError):
+    """The session details were granted for another account than ``account`` (the client's, on ``chain_id``): the
+    owner's enable signature covers the account it was made for, and no other."""
+
+    docs_anchor = "grantaccountmismatcherror"
+
+    def __init__(self, short_message: str, *, account: str | None = None, **kwargs: Any) -> None:
+        self.account = account
+        super().__init__(short_message, **kwargs)
 
 
 @dataclass(frozen=True)

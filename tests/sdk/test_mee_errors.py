@@ -18,6 +18,7 @@ from smartsessions import (
     FeePaymentBlockedError,
     FeeTokenInfo,
     FeeTokenNotSupportedError,
+    GrantAccountMismatchError,
     InsufficientBalanceError,
     MeeApiError,
     ParamCondition,
@@ -53,8 +54,8 @@ async def granted(sdk: Sdk) -> tuple[SessionClient, SessionClient, list[SessionD
 
 @pytest.mark.slow  # a grant, then the refusal
 async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
-    """The node checks the signed payment userOp at /exec (as Biconomy's node does): a session used before anything
-    enabled it is refused there, and the SDK names the permission and the chain."""
+    """A session used before anything enabled it is refused before anything is asked or signed: the SDK reads the
+    permission's state and its SmartSessions nonce on the chain, and says it was never enabled here (not "revoked")."""
     _, redeemer, details = await granted(sdk)
     with pytest.raises(SessionNotEnabledError) as refused:
         await redeemer.use_permission(
@@ -62,13 +63,10 @@ async def test_use_before_enable_is_session_not_enabled(sdk: Sdk) -> None:
         )
     err = refused.value
     assert err.permission_id == "0x" + bytes(details[0].permission_id).hex()
-    assert err.chain_id == 8453 and "ENABLE_AND_USE" in str(err)
-    cause = err.__cause__
-    assert isinstance(cause, MeeApiError) and cause.status == 400
-    assert "paymentInfo (chain 8453): the payment userOp fails validation" in cause.short_message
-    assert "InvalidPermissionId" in cause.short_message
-    # what the SDK read to decide: the node's code and facts, not its words
-    assert cause.code == "SESSION_NOT_ENABLED" and cause.facts["permissionId"] == err.permission_id
+    assert err.chain_id == 8453 and "ENABLE_AND_USE" in str(err) and redeemer.account.address in str(err)
+    assert "No grant's enable signature of it was ever used on this account" in str(err)
+    assert "removed" not in str(err)
+    assert err.__cause__ is None  # decided by the SDK's own reads: no quote was asked for
 
 
 @pytest.mark.slow  # a super-transaction, then a refusal
@@ -83,7 +81,27 @@ async def test_enable_signature_used_twice(sdk: Sdk) -> None:
             session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
         )
     assert refused.value.chain_id == 8453 and "mode='USE'" in str(refused.value)
-    assert isinstance(refused.value.__cause__, MeeApiError) and refused.value.__cause__.status == 400
+    assert "enabled already" in str(refused.value) and refused.value.__cause__ is None
+
+
+async def test_details_granted_for_another_account(sdk: Sdk) -> None:
+    """The owner's grant used from another account's client: USE says it was never enabled there (not "revoked"),
+    ENABLE_AND_USE names the account mismatch; both before anything is signed."""
+    _, _, details = await granted(sdk)
+    other = (await sdk.owner_client(index=5)).account.address
+    stranger = await sdk.redeemer_client(other)
+    with pytest.raises(SessionNotEnabledError) as use:
+        await stranger.use_permission(
+            session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+    assert other in str(use.value) and "another account" in str(use.value) and "removed" not in str(use.value)
+    with pytest.raises(GrantAccountMismatchError) as enable:
+        await stranger.use_permission(
+            session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[increment()]
+        )
+    err = enable.value
+    assert (err.account, err.chain_id, err.permission_id) == (other, 8453, "0x" + bytes(details[0].permission_id).hex())
+    assert "account_address" in str(err)
 
 
 @pytest.mark.slow  # four super-transactions

@@ -30,15 +30,28 @@ from ..account.instructions import (
 )
 from ..account.multichain import NexusDeployment
 from ..encoding.abi import SESSION, abi_encode, encode_function_call
+from ..encoding.eip712 import get_session_digest
 from ..encoding.session import (
     ChainDigest,
     EnableSession,
     EnableSessionData,
     SmartSessionMode,
 )
-from ..errors import InvalidInputError, RpcError
+from ..errors import (
+    EnableSignatureUsedError,
+    GrantAccountMismatchError,
+    InvalidInputError,
+    RpcError,
+    SessionNotEnabledError,
+)
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
-from ..mee.request import SmartSessionModeName, first_mode_per_chain, session_details_by_chain, to_session_mode
+from ..mee.request import (
+    SmartSessionModeName,
+    first_mode_per_chain,
+    session_details_by_chain,
+    to_fee_token,
+    to_session_mode,
+)
 from ..policies.payment import SessionAction
 from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -292,6 +305,97 @@ def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> Non
             )
 
 
+async def _decide_early(
+    client: MeeClient, details: Sequence[SessionDetails], mode: SmartSessionMode, chain_ids: Sequence[int]
+) -> None:
+    """What the chains already decide about the permission, told before anything is asked or signed: one batch per
+    chain (``isPermissionEnabled`` and the SmartSessions nonce of the permission for this account), chains at once.
+
+    USE of a permission that is not enabled fails on chain; the nonce tells whether a grant's enable signature of it
+    was ever used on this account (then it was enabled and has since been removed) or not. ENABLE_AND_USE fails when
+    the permission is enabled already, and when the grant's digest for this chain is not the one this account's
+    current nonce gives: with the nonce before it, the signature was used; with neither, the grant was made for
+    another account."""
+    by_chain = session_details_by_chain(details)
+
+    async def read(chain_id: int) -> tuple[int, str, bool, int]:
+        deployment = client.account.deployment_on(chain_id)
+        pid = bytes(by_chain[chain_id].permission_id)
+        data = [
+            encode_function_call(sig, [pid, deployment.address])
+            for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
+        ]
+        calls = [("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data]
+        enabled, nonce = await deployment.rpc.batch(calls)
+        what = f"on chain {chain_id}"
+        return (
+            chain_id,
+            deployment.address,
+            call_word(enabled, what=f"SmartSessions.isPermissionEnabled {what}", empty=0) != 0,
+            call_word(nonce, what=f"SmartSessions.getNonce {what}", empty=0),
+        )
+
+    chains = [c for c in dict.fromkeys(chain_ids) if c in by_chain]
+    for chain_id, account, enabled, nonce in await asyncio.gather(*(read(c) for c in chains)):
+        _judge(by_chain[chain_id], chain_id, account, enabled, nonce, mode)
+
+
+def _judge(d: SessionDetails, chain_id: int, account: str, enabled: bool, nonce: int, mode: SmartSessionMode) -> None:
+    pid = "0x" + bytes(d.permission_id).hex()
+    where = f"on chain {chain_id} for account {account}"
+    if mode is SmartSessionMode.USE:
+        if enabled:
+            return
+        history = (
+            "A grant's enable signature of it was used on this account: it was enabled here and has since been "
+            "removed (removeSession). Grant a new permission."
+            if nonce > 0
+            else "No grant's enable signature of it was ever used on this account. Use the grant's details once with "
+            "mode='ENABLE_AND_USE', or enable it with prepare_for_permissions(redeemer=..., actions=...); details "
+            "granted for another account cannot be used for this one."
+        )
+        raise SessionNotEnabledError(
+            f"Permission {pid} is not enabled {where}.", permission_id=pid, chain_id=chain_id, meta_messages=[history]
+        )
+    if enabled:
+        raise EnableSignatureUsedError(
+            f"Permission {pid} is enabled already {where}: ENABLE_AND_USE would enable it again.",
+            permission_id=pid,
+            chain_id=chain_id,
+            meta_messages=["Fix: use mode='USE'."],
+        )
+    enable = d.enable_session_data.enable_session
+    signed = next((bytes(x.session_digest) for x in enable.hashes_and_chain_ids if x.chain_id == chain_id), None)
+    if signed is None or len(signed) != 32:
+        return  # nothing to compare with: the chain decides
+    session = enable.session_to_enable
+
+    def digest(at: int) -> bytes:
+        return bytes(get_session_digest(session, account=account, mode=SmartSessionMode.UNSAFE_ENABLE, nonce=at))
+
+    if digest(nonce) == signed:
+        return
+    if nonce > 0 and digest(nonce - 1) == signed:
+        raise EnableSignatureUsedError(
+            f"The enable signature of permission {pid} was used {where} already, and the permission is not enabled "
+            "there now.",
+            permission_id=pid,
+            chain_id=chain_id,
+            meta_messages=["It was enabled with this grant and has since been removed: grant a new permission."],
+        )
+    raise GrantAccountMismatchError(
+        f"The grant of permission {pid} was not made for account {account} (chain {chain_id}): its enable signature "
+        "covers another account.",
+        permission_id=pid,
+        chain_id=chain_id,
+        account=account,
+        meta_messages=[
+            "Fix: give the session signer's client the granter's account (account_address in its chain "
+            "configurations), or have this account's owner grant the permission."
+        ],
+    )
+
+
 def _reassign_modes(
     signed: SignedMeeQuote, details: Sequence[SessionDetails], mode: SmartSessionMode
 ) -> SignedMeeQuote:
@@ -345,6 +449,9 @@ async def use_permission(
                 fix="pass Instruction(chain_id=..., calls=[Call(...)])",
             )
     _check_redeemer(client, details)
+    fee = None if sponsorship else to_fee_token(fee_token)
+    fee_chain = [] if fee is None else [fee.chain_id]
+    await _decide_early(client, details, session_mode, [*fee_chain, *(i.chain_id for i in parsed)])
     quote = await client.get_quote(
         instructions=parsed,
         module_address=SMART_SESSIONS_ADDRESS,
