@@ -48,7 +48,7 @@ from smartsessions.account.instructions import (
     to_composable_call,
 )
 from smartsessions.account.multichain import MultichainNexusAccount, NexusDeployment
-from smartsessions.encoding.abi import abi_encode, encode_function_call
+from smartsessions.encoding.abi import abi_encode, encode_function_call, selector
 from smartsessions.encoding.quote import PERMIT_TYPEHASH, get_permit_digest
 from smartsessions.mee.client import MeeClient, parse_error_message
 from smartsessions.rpc import RpcClient
@@ -86,6 +86,7 @@ class FakeChain:
     sequence: int = 0
     balance: int = 10**12
     timestamp: int = NOW  # the latest block's
+    session_enabled: bool = False  # what SmartSessions.isPermissionEnabled answers (its getNonce: 0, as granted)
     calls: list[dict[str, Any]] = field(default_factory=list)
     posts: int = 0  # HTTP requests (a JSON-RPC batch is one)
     # what the chain answers to a JSON-RPC call: the honest answers below unless a test swaps in a hostile one
@@ -106,6 +107,10 @@ class FakeChain:
             if to == ENTRY_POINT_V07_ADDRESS and data[:4] == GET_NONCE:
                 _sender, key = abi_decode(["address", "uint192"], data[4:])
                 return "0x" + ((key << 64) | self.sequence).to_bytes(32, "big").hex()
+            if to == SMART_SESSIONS_ADDRESS and data[:4] == selector("isPermissionEnabled(bytes32,address)"):
+                return "0x" + int(self.session_enabled).to_bytes(32, "big").hex()
+            if to == SMART_SESSIONS_ADDRESS and data[:4] == selector("getNonce(bytes32,address)"):
+                return "0x" + bytes(32).hex()
             return self._token(to, data)
         raise AssertionError(f"unexpected {method}")
 
@@ -592,6 +597,7 @@ async def test_a_policy_refusal_names_permission_action_policy_and_rule(world: W
         "policy=0x0000000000714cf48fcf88a0bfba70d313415032) (refused by the universal action policy, UniActionPolicy)"
     )
     world.node.on_quote = lambda body: httpx.Response(400, json={"error": refusal})
+    world.chains[8453].session_enabled = True  # enabled: only the node's simulation refuses the call
     client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
     eleven = Instruction(chain_id=8453, calls=[Call(to=COUNTER, data=set_number + (11).to_bytes(32, "big"))])
     with pytest.raises(PolicyViolationError) as refused:
@@ -669,6 +675,7 @@ async def test_an_exec_refusal_of_the_payment_becomes_the_same_typed_error(world
         f"InvalidPermissionId(permissionId={pid})"
     )
     world.node.on_exec = lambda body: httpx.Response(400, json={"error": message})
+    world.chains[8453].session_enabled = True  # as the client reads it; the node's /exec check says otherwise
     client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
     with pytest.raises(SessionNotEnabledError) as refused:
         await client.use_permission(

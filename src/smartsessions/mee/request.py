@@ -69,6 +69,7 @@ __all__ = [
     "build_quote_request",
     "check_fee_token",
     "check_trigger",
+    "details_for",
     "first_mode_per_chain",
     "fusion_instructions",
     "gas_token",
@@ -258,7 +259,7 @@ def first_mode_per_chain(chain_ids: Sequence[int], mode: SmartSessionMode) -> li
     return modes
 
 
-def _details_for(by_chain: Mapping[int, SessionDetails], chain_id: int) -> SessionDetails:
+def details_for(by_chain: Mapping[int, SessionDetails], chain_id: int) -> SessionDetails:
     if chain_id not in by_chain:
         raise InvalidInputError(
             "session_details",
@@ -466,7 +467,7 @@ def build_quote_request(
         deployment = account.deployment_on(pay_chain)
         payment_details = None
         if params.session_details is not None:
-            payment_details = _details_for(by_chain, pay_chain).model_copy(update={"mode": mode})
+            payment_details = details_for(by_chain, pay_chain).model_copy(update={"mode": mode})
         payment = PaymentInfo(
             sponsored=False,
             sender=deployment.address,
@@ -509,7 +510,7 @@ def build_quote_request(
         )
         details = None
         if params.session_details is not None:
-            details = _details_for(by_chain, chain_id).model_copy(update={"mode": op_mode})
+            details = details_for(by_chain, chain_id).model_copy(update={"mode": op_mode})
         lower_default, upper_default = windows[chain_id]
         user_ops.append(
             QuoteRequestUserOp(

@@ -47,6 +47,7 @@ from ..errors import (
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
 from ..mee.request import (
     SmartSessionModeName,
+    details_for,
     first_mode_per_chain,
     session_details_by_chain,
     to_fee_token,
@@ -317,6 +318,9 @@ async def _decide_early(
     current nonce gives: with the nonce before it, the signature was used; with neither, the grant was made for
     another account."""
     by_chain = session_details_by_chain(details)
+    chains = list(dict.fromkeys(chain_ids))
+    for chain_id in chains:
+        details_for(by_chain, chain_id)  # every chain has its details, or the refusal names the one without
 
     async def read(chain_id: int) -> tuple[int, str, bool, int]:
         deployment = client.account.deployment_on(chain_id)
@@ -335,7 +339,6 @@ async def _decide_early(
             call_word(nonce, what=f"SmartSessions.getNonce {what}", empty=0),
         )
 
-    chains = [c for c in dict.fromkeys(chain_ids) if c in by_chain]
     for chain_id, account, enabled, nonce in await asyncio.gather(*(read(c) for c in chains)):
         _judge(by_chain[chain_id], chain_id, account, enabled, nonce, mode)
 
