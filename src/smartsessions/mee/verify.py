@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from ..account.calls import Call, decode_execute
 from ..encoding.abi import abi_decode
-from ..encoding.quote import SuperTxEntry, get_super_tx_tree
-from ..encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from ..errors import EncodingError, InvalidInputError, QuoteMismatchError
 from ..wire.mee import GetQuotePayload, MeeFilledUserOpDetails, QuoteRequest
+from ..wire.quote_tree import HashMismatch, quote_tree
 
 __all__ = ["verify_quote"]
 
@@ -45,26 +44,12 @@ def _mismatch(field: str, problem: str, quote: GetQuotePayload) -> QuoteMismatch
 
 
 def _check_hashes(quote: GetQuotePayload) -> None:
-    for k, op in enumerate(quote.user_ops):
-        user_op_hash = bytes(get_user_op_hash(op.user_op.to_packed(), chain_id=op.chain_id))
-        if user_op_hash != bytes(op.user_op_hash):
-            raise _mismatch(f"userOps[{k}].userOpHash", "is not the hash of its userOp", quote)
-        mee_hash = get_mee_user_op_hash(
-            user_op_hash, lower_bound_timestamp=op.lower_bound_timestamp, upper_bound_timestamp=op.upper_bound_timestamp
-        )
-        if bytes(mee_hash) != bytes(op.mee_user_op_hash):
-            raise _mismatch(f"userOps[{k}].meeUserOpHash", "is not the hash of its userOp and window", quote)
-    entries = [
-        SuperTxEntry(
-            user_op_hash=op.user_op_hash,
-            lower_bound_timestamp=op.lower_bound_timestamp,
-            upper_bound_timestamp=op.upper_bound_timestamp,
-            short_encoding=op.short_encoding,
-        )
-        for op in quote.user_ops
-    ]
-    if bytes(get_super_tx_tree(entries).root) != bytes(quote.hash):
-        raise _mismatch("hash", "is not the Merkle root of its userOps", quote)
+    found = quote_tree(quote)
+    if isinstance(found, HashMismatch):
+        if found.index is None:
+            raise _mismatch("hash", "is not the Merkle root of its userOps", quote)
+        what = "its userOp" if found.field == "userOpHash" else "its userOp and window"
+        raise _mismatch(f"userOps[{found.index}].{found.field}", f"is not the hash of {what}", quote)
 
 
 def _check_asked(quote: GetQuotePayload, request: QuoteRequest) -> None:

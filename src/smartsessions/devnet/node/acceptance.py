@@ -53,11 +53,11 @@ from eth_abi.abi import decode as abi_decode
 from ..._coerce import to_address
 from ...encoding.abi import encode_function_call
 from ...encoding.merkle import MerkleTree
-from ...encoding.quote import SuperTxEntry, get_super_tx_tree, recover_commitment_signer
-from ...encoding.userop import get_mee_user_op_hash, get_user_op_hash
+from ...encoding.quote import recover_commitment_signer
 from ...errors import InvalidInputError, RpcError
 from ...versions import MEE_VERSIONS
 from ...wire.mee import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
+from ...wire.quote_tree import quote_tree
 from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import Code, Fact, NodeError
@@ -106,60 +106,37 @@ def check_hashes(quote: GetQuotePayload) -> MerkleTree:
             code=Code.QUOTE_CHANGED,
             facts={"field": "userOps"},
         )
-    entries = []
-    for k, op in enumerate(quote.user_ops):
-        where = f"userOps[{k}]"
-        user_op_hash = bytes(get_user_op_hash(op.user_op.to_packed(), chain_id=op.chain_id))
-        if user_op_hash != bytes(op.user_op_hash):
-            raise NodeError(
-                400,
-                f"{where}.userOp: does not hash to {where}.userOpHash 0x{bytes(op.user_op_hash).hex()} (its hash on "
-                f"chain {op.chain_id} is 0x{user_op_hash.hex()}): the quote was changed after the node issued it; "
-                "send it unchanged",
-                code=Code.QUOTE_CHANGED,
-                facts={
-                    "field": f"{where}.userOp",
-                    "userOpIndex": k,
-                    "chainId": op.chain_id,
-                    "sent": "0x" + bytes(op.user_op_hash).hex(),
-                    "expected": "0x" + user_op_hash.hex(),
-                },
-            )
-        lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
-        mee_hash = bytes(get_mee_user_op_hash(user_op_hash, lower_bound_timestamp=lower, upper_bound_timestamp=upper))
-        if mee_hash != bytes(op.mee_user_op_hash):
-            raise NodeError(
-                400,
-                f"{where}.meeUserOpHash: is not the hash of {where}.userOpHash and its window ({lower} to {upper}): "
-                "the quote was changed after the node issued it; send it unchanged",
-                code=Code.QUOTE_CHANGED,
-                facts={
-                    "field": f"{where}.meeUserOpHash",
-                    "userOpIndex": k,
-                    "chainId": op.chain_id,
-                    "sent": "0x" + bytes(op.mee_user_op_hash).hex(),
-                    "expected": "0x" + mee_hash.hex(),
-                },
-            )
-        entries.append(
-            SuperTxEntry(
-                user_op_hash=user_op_hash,
-                lower_bound_timestamp=lower,
-                upper_bound_timestamp=upper,
-                short_encoding=op.short_encoding,
-            )
-        )
-    tree = get_super_tx_tree(entries)
-    root = bytes(tree.root)
-    if root != bytes(quote.hash):
+    found = quote_tree(quote)
+    if isinstance(found, MerkleTree):
+        return found
+    sent, expected = "0x" + found.sent.hex(), "0x" + found.expected.hex()
+    if found.index is None:
         raise NodeError(
             400,
-            f"hash: the userOps do not hash to 0x{bytes(quote.hash).hex()} (their Merkle root is 0x{root.hex()}): the "
+            f"hash: the userOps do not hash to {sent} (their Merkle root is {expected}): the "
             "super-transaction is invalid or was changed; send the quote as the node issued it",
             code=Code.QUOTE_CHANGED,
-            facts={"field": "hash", "sent": "0x" + bytes(quote.hash).hex(), "expected": "0x" + root.hex()},
+            facts={"field": "hash", "sent": sent, "expected": expected},
         )
-    return tree
+    k, op = found.index, quote.user_ops[found.index]
+    where = f"userOps[{k}]"
+    facts: dict[str, Fact] = {"userOpIndex": k, "chainId": op.chain_id, "sent": sent, "expected": expected}
+    if found.field == "userOpHash":
+        raise NodeError(
+            400,
+            f"{where}.userOp: does not hash to {where}.userOpHash {sent} (its hash on chain {op.chain_id} is "
+            f"{expected}): the quote was changed after the node issued it; send it unchanged",
+            code=Code.QUOTE_CHANGED,
+            facts={"field": f"{where}.userOp", **facts},
+        )
+    lower, upper = op.lower_bound_timestamp, op.upper_bound_timestamp
+    raise NodeError(
+        400,
+        f"{where}.meeUserOpHash: is not the hash of {where}.userOpHash and its window ({lower} to {upper}): "
+        "the quote was changed after the node issued it; send it unchanged",
+        code=Code.QUOTE_CHANGED,
+        facts={"field": f"{where}.meeUserOpHash", **facts},
+    )
 
 
 class Acceptor:
