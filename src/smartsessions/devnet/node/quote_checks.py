@@ -168,6 +168,7 @@ async def simulate_chain(
     depth: int,
     request: QuoteRequest,
     *,
+    fusion: bool,
     node: str,
 ) -> None:
     """Simulate the executed userOps of one chain in quote order (each :attr:`Draft.sim` gets its result); a 400 for
@@ -229,7 +230,7 @@ async def simulate_chain(
                 facts=facts,
             )
         if result.reverted and d.role == "payment":
-            await _payer_can_pay_at_all(chain, request)
+            await _payer_can_pay_at_all(chain, request, fusion)
         if result.reverted:
             code, facts = call_reverted(refused_op(d), result)
             raise NodeError(
@@ -247,15 +248,23 @@ async def simulate_chain(
             )
 
 
-async def _payer_can_pay_at_all(chain: ChainClient, request: QuoteRequest) -> None:
+def _payer(request: QuoteRequest, fusion: bool) -> str:
+    """Who pays the fee: a fusion quote's EOA (the payment userOp pulls from it), else the paying account."""
+    pay = request.payment_info
+    return pay.eoa if fusion and pay.eoa is not None else pay.sender
+
+
+async def _fee_token_balance(chain: ChainClient, request: QuoteRequest, holder: str) -> int:
+    raw = await chain.call(request.payment_info.token, encode_function_call("balanceOf(address)", [holder]))
+    return int.from_bytes(raw[:32], "big")
+
+
+async def _payer_can_pay_at_all(chain: ChainClient, request: QuoteRequest, fusion: bool) -> None:
     """The payment userOp's call reverted in simulation, where it moves 1 base unit of the fee token (the fee is
     priced after the simulation): a payer without a single unit is refused as such, INSUFFICIENT_BALANCE (the fee
     itself unknown yet: no ``required`` fact), rather than as a reverted call."""
-    pay = request.payment_info
-    holder = pay.eoa if request.quote_type in ("permit", "onchain") and pay.eoa is not None else pay.sender
-    raw = await chain.call(pay.token, encode_function_call("balanceOf(address)", [holder]))
-    balance = int.from_bytes(raw[:32], "big") if len(raw) >= 32 else None
-    if balance == 0:
+    pay, holder = request.payment_info, _payer(request, fusion)
+    if await _fee_token_balance(chain, request, holder) == 0:
         raise NodeError(
             400,
             f"paymentInfo: {holder} holds no fee token {pay.token} on chain {pay.chain_id}: it cannot pay the fee",
@@ -267,11 +276,9 @@ async def _payer_can_pay_at_all(chain: ChainClient, request: QuoteRequest) -> No
 
 async def check_funds(chain: ChainClient, request: QuoteRequest, fusion: bool, fee: int) -> None:
     """The payer must hold the fee (a fusion EOA: the trigger amount and the fee); ``chain`` is the fee chain."""
-    pay = request.payment_info
-    holder = pay.eoa if fusion and pay.eoa is not None else pay.sender
+    pay, holder = request.payment_info, _payer(request, fusion)
     needed = fee + ((request.trigger.amount or 0) if fusion and request.trigger is not None else 0)
-    raw = await chain.call(pay.token, encode_function_call("balanceOf(address)", [holder]))
-    balance = int.from_bytes(raw[:32], "big")
+    balance = await _fee_token_balance(chain, request, holder)
     if balance < needed:
         raise NodeError(
             400,

@@ -94,7 +94,9 @@ class QuoteBuilder:
             await asyncio.gather(*(session_modes(self.chains[c], ops) for c, ops in by_chain.items()))
             await asyncio.gather(
                 *(
-                    simulate_chain(self.config, self.chains[c], ops, depth, request, node=self.node_address)
+                    simulate_chain(
+                        self.config, self.chains[c], ops, depth, request, fusion=fusion, node=self.node_address
+                    )
                     for c, ops in by_chain.items()
                 )
             )
