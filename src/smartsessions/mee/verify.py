@@ -22,12 +22,12 @@ from __future__ import annotations
 from ..account.calls import Call, decode_execute
 from ..encoding.abi import abi_decode
 from ..errors import EncodingError, InvalidInputError, QuoteMismatchError
+from ..policies.payment import TRANSFER_SELECTOR
 from ..wire.mee import GetQuotePayload, MeeFilledUserOpDetails, QuoteRequest
 from ..wire.quote_tree import HashMismatch, quote_tree
 
 __all__ = ["verify_quote"]
 
-_TRANSFER = bytes.fromhex("a9059cbb")  # transfer(address,uint256)
 _TRANSFER_FROM = bytes.fromhex("23b872dd")  # transferFrom(address,address,uint256)
 
 
@@ -101,7 +101,7 @@ def _check_payment(quote: GetQuotePayload, request: QuoteRequest) -> None:
         raise _mismatch("userOps[0].callData", f"is not one call of the fee token {token}", quote)
     data = bytes(call.data)
     try:
-        if data[:4] == _TRANSFER and len(data) == 68:
+        if data[:4] == TRANSFER_SELECTOR and len(data) == 68:
             _recipient, amount = abi_decode(["address", "uint256"], data[4:], what="transfer")
         elif data[:4] == _TRANSFER_FROM and len(data) == 100 and request.payment_info.eoa is not None:
             source, _recipient, amount = abi_decode(["address", "address", "uint256"], data[4:], what="transferFrom")
