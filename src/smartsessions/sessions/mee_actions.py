@@ -466,7 +466,7 @@ async def use_permission(
         verification_gas_limit=verification_gas_limit,
         sponsorship=sponsorship,
         sponsorship_options=sponsorship_options if sponsorship else None,
-        fee_token=None if sponsorship else fee_token,
+        fee_token=fee,
     )
     signed = await client.sign_quote(quote)
     return await client.execute_signed_quote(_reassign_modes(signed, details, session_mode))
