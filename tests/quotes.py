@@ -16,6 +16,11 @@ from smartsessions.encoding.userop import get_mee_user_op_hash, get_user_op_hash
 from smartsessions.signer import personal_sign
 from smartsessions.wire.mee import FilledUserOp, from_wire
 
+#: A node paymaster's paymasterAndData: its address, 25,000 verification and 50,000 postOp gas, "refund the user".
+PAYMASTER = (
+    "0x" + "f33d".rjust(40, "0") + (25_000).to_bytes(16, "big").hex() + (50_000).to_bytes(16, "big").hex() + "170de000"
+)
+
 
 def consistent_quote(
     request: dict[str, Any],
@@ -25,22 +30,26 @@ def consistent_quote(
     default_window: tuple[int, int] = (0, 0),
     gas: dict[str, str] | None = None,
     extra_keys: tuple[str, ...] = ("sessionDetails",),
+    pay_to: str | None = None,
+    paymaster: str = PAYMASTER,
 ) -> dict[str, Any]:
     """``request`` (a ``/quote`` body) answered: see the module docstring. ``gas``: the filled gas fields;
-    ``extra_keys``: the request userOp keys the quote repeats."""
+    ``extra_keys``: the request userOp keys the quote repeats; ``pay_to``: the fee's recipient (the node's address
+    by default); ``paymaster``: every userOp's paymasterAndData."""
     pay = request["paymentInfo"]
+    pay_to = pay_to or node.address
     gas = gas or {"maxFeePerGas": "2", "maxPriorityFeePerGas": "1", "preVerificationGas": "1"}
     if pay.get("eoa") and request["quoteType"] != "simple":
-        pull = encode_function_call("transferFrom(address,address,uint256)", [pay["eoa"], node.address, fee])
+        pull = encode_function_call("transferFrom(address,address,uint256)", [pay["eoa"], pay_to, fee])
     else:
-        pull = encode_function_call("transfer(address,uint256)", [node.address, fee])
+        pull = encode_function_call("transfer(address,uint256)", [pay_to, fee])
     payment = {**pay, "callData": "0x" + bytes(encode_execute_single(Call(to=pay["token"], data=pull))).hex()}
 
     def filled(op: dict[str, Any]) -> dict[str, Any]:
         user_op = {
             "sender": op["sender"], "nonce": str(op["nonce"]), "initCode": op.get("initCode", "0x"),
             "callData": op.get("callData", "0x"), "callGasLimit": str(op["callGasLimit"]),
-            "verificationGasLimit": str(op.get("verificationGasLimit", "150000")), "paymasterAndData": "0x", **gas,
+            "verificationGasLimit": str(op.get("verificationGasLimit", "150000")), "paymasterAndData": paymaster, **gas,
         }  # fmt: skip
         lower = int(op.get("lowerBoundTimestamp", default_window[0]))
         upper = int(op.get("upperBoundTimestamp", default_window[1]))

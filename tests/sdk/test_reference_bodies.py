@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             200,
             {
                 "version": "stub",
-                "node": "0x0000000000000000000000000000000000000001",
+                "node": NODE_KEY.address,
                 "supportedChains": [{"chainId": str(c), "name": f"devnet-{c}"} for c in self.server.chain_ids],
                 "supportedGasTokens": [
                     {

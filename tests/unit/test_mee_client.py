@@ -164,7 +164,7 @@ def domain_separator(chain_id: int, token: str) -> bytes:
 def info(chains: tuple[int, ...] = (8453, 10)) -> dict[str, Any]:
     return {
         "version": "fake",
-        "node": "0x0000000000000000000000000000000000000001",
+        "node": NODE_KEY.address,
         "supportedChains": [{"chainId": str(c), "name": str(c)} for c in chains],
         "supportedGasTokens": [
             {
@@ -180,8 +180,9 @@ def info(chains: tuple[int, ...] = (8453, 10)) -> dict[str, Any]:
     }
 
 
-def quote_for(request: dict[str, Any], fee: int = 12_345) -> dict[str, Any]:
-    quote = consistent_quote(request, node=NODE_KEY, fee=fee, default_window=(NOW, NOW + 180))
+def quote_for(request: dict[str, Any], fee: int = 12_345, **changes: Any) -> dict[str, Any]:
+    """The fake node's quote; ``changes`` make it another (see tests/quotes.py's consistent_quote)."""
+    quote = consistent_quote(request, **{"node": NODE_KEY, "fee": fee, "default_window": (NOW, NOW + 180), **changes})
     quote["paymentInfo"] = {**quote["paymentInfo"], "tokenAmount": "0.012345", "tokenValue": "0.01"}
     return {**quote, "somethingNew": [1, 2]}
 
@@ -1023,6 +1024,15 @@ def _with_another_root(body: dict[str, Any]) -> dict[str, Any]:
     return _resigned({**quote_for(body), "hash": "0x" + "99" * 32})
 
 
+def _quoted(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A quote consistent in every hash and commitment, built with ``changes`` (see tests/quotes.py)."""
+    return lambda body: quote_for(body, **changes)
+
+
+_STRANGER = Account.from_key("0x" + "44" * 32)  # whoever sits between the client and the node
+_GAS = {"maxFeePerGas": "2", "maxPriorityFeePerGas": "1", "preVerificationGas": "1"}
+
+
 @pytest.mark.parametrize(
     ("tamper", "field"),
     [
@@ -1037,6 +1047,13 @@ def _with_another_root(body: dict[str, Any]) -> dict[str, Any]:
         (_with_fee_advertised_lower, "userOps[0].callData"),
         (_with_a_wrong_user_op_hash, "userOps[1].userOpHash"),
         (_with_another_root, "hash"),
+        (_quoted(node=_STRANGER), "node"),  # another node's quote, its commitment its own
+        (_quoted(pay_to=_STRANGER.address), "userOps[0].callData"),
+        (_quoted(paymaster="0x"), "userOps[0].paymasterAndData"),
+        (_quoted(paymaster="0x" + "f3" * 51), "userOps[0].paymasterAndData"),
+        (_quoted(gas={**_GAS, "maxFeePerGas": str(10**13 + 1)}), "userOps[0].maxFeePerGas"),
+        (_quoted(gas={**_GAS, "maxPriorityFeePerGas": "3"}), "userOps[0].maxPriorityFeePerGas"),
+        (_quoted(gas={**_GAS, "preVerificationGas": str(30_000_001)}), "userOps[0].preVerificationGas"),
     ],
 )
 async def test_a_quote_that_is_not_what_was_asked_is_never_signed(
@@ -1048,6 +1065,30 @@ async def test_a_quote_that_is_not_what_was_asked_is_never_signed(
         await client.execute(instructions=[increment(8453)], fee_token=fee())
     assert refused.value.field == field and "Nothing was signed" in str(refused.value)
     assert world.node.posts("exec") == []
+
+
+async def test_a_pinned_node_address_refuses_a_node_that_says_it_is_another(world: World) -> None:
+    """Whoever answers /info first cannot pass itself off as the node when the user pinned the node's address."""
+    with pytest.raises(ConfigurationError) as refused:
+        await create_mee_client(
+            account=world.account(OWNER),
+            url="http://node/v1/",
+            transport=httpx.MockTransport(world.node.handle),
+            node_address=_STRANGER.address,
+        )
+    assert refused.value.field == "node_address" and NODE_KEY.address in str(refused.value)
+    client = await create_mee_client(
+        account=world.account(OWNER),
+        url="http://node/v1/",
+        transport=httpx.MockTransport(world.node.handle),
+        node_address=NODE_KEY.address.lower(),
+    )
+    assert client.node_address == NODE_KEY.address
+    world.node.info = {**world.node.info, "node": _STRANGER.address}  # /info changes its mind: the pin holds
+    world.node.on_quote = lambda body: httpx.Response(200, json=quote_for(body, node=_STRANGER))
+    with pytest.raises(QuoteMismatchError) as mismatch:
+        await client.execute(instructions=[increment(8453)], fee_token=fee())
+    assert mismatch.value.field == "node" and world.node.posts("exec") == []
 
 
 async def test_the_quote_as_asked_passes(world: World) -> None:

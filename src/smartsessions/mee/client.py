@@ -34,7 +34,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from .._coerce import to_bytes32
+from .._coerce import to_address, to_bytes32
 from ..account.instructions import AnyInstruction, to_instruction
 from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import encode_function_call
@@ -152,8 +152,10 @@ class MeeClient:
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         timeout: float = 60.0,
         nonce_lanes: NonceLanes = NONCE_LANES,
+        node_address: str | None = None,
     ) -> None:
         self.account = account
+        self._pinned_node = None if node_address is None else to_address(node_address, field="node_address")
         self._lanes = nonce_lanes
         self.url = url.rstrip("/")
         self.api_key = api_key
@@ -188,6 +190,12 @@ class MeeClient:
             raise ConfigurationError("info", "is not loaded yet", fix="create the client with create_mee_client")
         return self._info
 
+    @property
+    def node_address(self) -> str:
+        """The node this client talks to: the address its quotes must be committed by and its fees paid to. It is
+        the ``node_address`` the client was created with, or else the one ``/info`` gave."""
+        return self._pinned_node or self.info.node
+
     # -- HTTP --------------------------------------------------------------------------------------------------------
 
     async def request(
@@ -205,7 +213,14 @@ class MeeClient:
     async def get_info(self) -> GetInfoPayload:
         """``GET /info``: the node's chains and fee tokens (also kept as :attr:`info`)."""
         raw = await self.request("info", method="GET")
-        self._info = from_wire(GetInfoPayload, raw)
+        info = from_wire(GetInfoPayload, raw)
+        if self._pinned_node is not None and info.node != self._pinned_node:
+            raise ConfigurationError(
+                "node_address",
+                f"the MEE node at {self.url} says it is {info.node}, not {self._pinned_node}",
+                fix="check the URL and whatever sits between it and you, or the address you pinned",
+            )
+        self._info = info
         self.info_json = raw
         return self._info
 
@@ -312,7 +327,7 @@ class MeeClient:
             )
         payload = from_wire(GetQuotePayload, raw)
         check_commitment(payload)
-        verify_quote(payload, request)  # before anything can sign it
+        verify_quote(payload, request, node=self.node_address)  # before anything can sign it
         return MeeQuote(json=raw, payload=payload, request=body)
 
     # -- signing and execution ---------------------------------------------------------------------------------------
@@ -586,11 +601,22 @@ async def create_mee_client(
     api_key: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     polling_interval: float = DEFAULT_POLLING_INTERVAL,
+    node_address: str | None = None,
 ) -> MeeClient:
     """A client of the MEE node at ``url`` for ``account``: reads ``GET /info`` and checks that the node serves every
-    chain of the account. ``api_key`` goes in ``x-api-key`` (there is no default key)."""
+    chain of the account. ``api_key`` goes in ``x-api-key`` (there is no default key).
+
+    Every quote must come from the node ``/info`` names, and pay its fee to it (:mod:`.verify`). ``node_address``
+    pins that address instead of trusting the first answer: a node that says it is another is refused
+    (:class:`~smartsessions.errors.ConfigurationError`), so nothing between this client and the node can pass
+    itself off as the node, even from the start."""
     client = MeeClient(
-        account=account, url=url, api_key=api_key, transport=transport, polling_interval=polling_interval
+        account=account,
+        url=url,
+        api_key=api_key,
+        transport=transport,
+        polling_interval=polling_interval,
+        node_address=node_address,
     )
     try:
         info = await client.get_info()
