@@ -127,3 +127,96 @@ def test_the_offline_grant_refuses_before_signing() -> None:
             max_payment_amount=MAX,
         )
     assert signed == []
+
+
+# -- fee_recipient: the fee payment pinned to the node (issue 13 item 4) -----------------------------------------------
+
+NODE = "0x5CbDd86a2FA8Dc4bDdd8a8f69dBa48572EeC07FB"
+COUNTER = "0x00000000000000000000000000000000c0ffee00"
+
+
+def _payment_rules(session: Any) -> Any:
+    from smartsessions.policies.universal_action import decode_action_config
+
+    [payment] = [a for a in session.actions if a.action_target == USDC]
+    [policy] = payment.action_policies
+    return decode_action_config(policy.init_data).param_rules
+
+
+def _increment() -> ActionConfig:
+    return ActionConfig(
+        chain_id=8453, action_target=COUNTER, action_target_selector="0xd09de08a", action_policies=[get_sudo_policy()]
+    )
+
+
+def test_a_pinned_fee_recipient_is_a_second_rule_of_the_payment_policy() -> None:
+    """Rule 0 stays the reference's (amount <= max, at most max in all); rule 1 fixes the recipient; the padding
+    after them is the reference's too."""
+    unpinned = _payment_rules(grant(_increment())[0])
+    [session] = build_grant_sessions(
+        redeemer=ALICE,
+        actions=[_increment()],
+        versions="2.1.0",
+        fee_token=FeeTokenInfo(address=USDC, chain_id=8453),
+        max_payment_amount=MAX,
+        fee_recipient=NODE.lower(),
+    )
+    pinned = _payment_rules(session)
+    assert unpinned.length == 1 and pinned.length == 2
+    assert pinned.rules[0] == unpinned.rules[0]
+    pin = pinned.rules[1]
+    assert pin.condition is ParamCondition.EQUAL and pin.offset == 0 and not pin.is_limited
+    assert bytes(pin.ref) == bytes(12) + bytes.fromhex(NODE[2:])
+    assert pinned.rules[2:] == unpinned.rules[2:]
+
+
+def test_pinned_fee_recipients_are_read_back_from_the_session() -> None:
+    from smartsessions.policies.payment import pinned_fee_recipients
+
+    [session] = build_grant_sessions(
+        redeemer=ALICE,
+        actions=[_increment()],
+        versions="2.1.0",
+        fee_token=FeeTokenInfo(address=USDC, chain_id=8453),
+        max_payment_amount=MAX,
+        fee_recipient=NODE,
+    )
+    assert pinned_fee_recipients(session.actions, fee_token=USDC) == {NODE}
+    assert pinned_fee_recipients(grant(_increment())[0].actions, fee_token=USDC) == set()
+    assert pinned_fee_recipients(session.actions, fee_token=OTHER_TOKEN) == set()
+
+
+@pytest.mark.parametrize(
+    ("fee_token", "actions", "says"),
+    [
+        (None, [_increment()], "has no fee_token"),
+        (FeeTokenInfo(address=USDC, chain_id=8453), [_increment(), "own transfer"], "its own action on"),
+    ],
+)
+def test_a_fee_recipient_that_cannot_mean_what_it_says_is_refused(
+    fee_token: FeeTokenInfo | None, actions: list[Any], says: str
+) -> None:
+    from smartsessions import InvalidInputError
+
+    parsed = [transfer_action(rule(ParamCondition.LESS_THAN_OR_EQUAL, 32, 10**9)) if a == "own transfer" else a
+              for a in actions]  # fmt: skip
+    with pytest.raises(InvalidInputError) as refused:
+        build_grant_sessions(
+            redeemer=ALICE,
+            actions=parsed,
+            versions="2.1.0",
+            fee_token=fee_token,
+            max_payment_amount=MAX if fee_token else None,
+            fee_recipient=NODE,
+        )
+    assert refused.value.field == "fee_recipient" and says in str(refused.value)
+
+
+async def test_fee_recipient_node_needs_a_client_of_a_node() -> None:
+    from smartsessions import InvalidInputError
+    from smartsessions.sessions.actions import resolve_fee_recipient
+
+    with pytest.raises(InvalidInputError) as refused:
+        resolve_fee_recipient(object(), "node")
+    assert refused.value.field == "fee_recipient" and "create_mee_client" in str(refused.value)
+    assert resolve_fee_recipient(object(), NODE) == NODE

@@ -4,6 +4,12 @@ In a super-transaction that is not sponsored, the MEE node adds a payment userOp
 from the account to the node, on the fee-token chain. That userOp is validated through SmartSessions like any other,
 so the session must allow ``feeToken.transfer`` for up to ``max_payment_amount``. This mirrors abstractjs
 ``addPaymentPolicyForActions`` byte for byte, because the session digest (and so the owner's signature) covers it.
+
+What that allows is wider than the fee: the reference's payment action lets the session key ``transfer`` up to
+``max_payment_amount`` of the fee token, in all, to **any** address, so a session granted only ``increment()`` may
+still send that much of the fee token to a stranger (a node with a bug, or a quote changed on its way, can have it
+do so). ``recipient`` narrows it to one address, the node's: a second rule, ``to == recipient``, in the same policy.
+The reference has no such option; without ``recipient`` the bytes are the reference's.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ __all__ = [
     "check_fee_payment_allowed",
     "payment_action",
     "payment_cap",
+    "pinned_fee_recipients",
 ]
 
 TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
@@ -54,18 +61,23 @@ class SessionAction(Model):
     actions: tuple[ActionData, ...] = Field(default=())
 
 
-def payment_action(*, fee_token: object, max_payment_amount: int) -> ActionData:
-    """``transfer(_, amount <= max)`` on the fee token, with a cumulative limit of ``max``."""
-    rule = ParamRule(
-        condition=ParamCondition.LESS_THAN_OR_EQUAL,
-        offset=_AMOUNT_OFFSET,
-        is_limited=True,
-        ref=max_payment_amount,
-        usage=LimitUsage(limit=max_payment_amount, used=0),
-    )
+def payment_action(*, fee_token: object, max_payment_amount: int, recipient: str | None = None) -> ActionData:
+    """``transfer(_, amount <= max)`` on the fee token, with a cumulative limit of ``max``; with ``recipient``,
+    ``transfer(recipient, amount <= max)``."""
+    rules = [
+        ParamRule(
+            condition=ParamCondition.LESS_THAN_OR_EQUAL,
+            offset=_AMOUNT_OFFSET,
+            is_limited=True,
+            ref=max_payment_amount,
+            usage=LimitUsage(limit=max_payment_amount, used=0),
+        )
+    ]
+    if recipient is not None:
+        rules.append(ParamRule(condition=ParamCondition.EQUAL, offset=0, ref=to_address(recipient, field="recipient")))
     config = UniversalActionConfig(
         value_limit_per_use=0,
-        param_rules=ParamRules(length=1, rules=(rule,) + (_SDK_PADDING_RULE,) * (MAX_RULES - 1)),
+        param_rules=ParamRules(length=len(rules), rules=(*rules, *(_SDK_PADDING_RULE,) * (MAX_RULES - len(rules)))),
     )
     return ActionData(
         action_target_selector=TRANSFER_SELECTOR,
@@ -127,8 +139,10 @@ def add_payment_policy_for_actions(
     fee_token: object,
     fee_token_chain_id: object,
     max_payment_amount: object,
+    recipient: object = None,
 ) -> list[SessionAction]:
-    """abstractjs ``addPaymentPolicyForActions``.
+    """abstractjs ``addPaymentPolicyForActions``, and with ``recipient`` the fee payment pinned to it (module
+    docstring).
 
     1. Every universal-action policy on ``feeToken.transfer`` gets room for the fee: amount rules (EQUAL, LESS_THAN,
        LESS_THAN_OR_EQUAL at offset 32) have ``ref`` and ``usage.limit`` raised by ``max_payment_amount``; without an
@@ -148,6 +162,16 @@ def add_payment_policy_for_actions(
             fix="pass the most the session may pay in fees, e.g. 5 * 10**decimals, or use sponsorship",
         )
     parsed = [s if isinstance(s, SessionAction) else SessionAction.model_validate(s) for s in session_actions]
+    pinned = None if recipient is None else to_address(recipient, field="fee_recipient")
+    if pinned is not None and any(_is_fee_transfer(a, token) for g in parsed for a in g.actions):
+        # The fee would then be paid under the owner's own rules on that transfer (step 1): pinning its recipient
+        # means narrowing the owner's transfers too, which is not this option's to decide.
+        raise InvalidInputError(
+            "fee_recipient",
+            f"cannot pin the fee's recipient: the session has its own action on {token}.transfer, and the fee is "
+            "paid under that action's rules",
+            fix="pay the fee in another token, or drop fee_recipient",
+        )
 
     updated: list[SessionAction] = []
     covered = False
@@ -166,12 +190,31 @@ def add_payment_policy_for_actions(
         updated.append(group.model_copy(update={"actions": tuple(actions)}))
 
     if not covered:
-        extra = payment_action(fee_token=token, max_payment_amount=amount)
+        extra = payment_action(fee_token=token, max_payment_amount=amount, recipient=pinned)
         for k, group in enumerate(updated):
             if group.chain_id == chain_id:
                 updated[k] = group.model_copy(update={"actions": (*group.actions, extra)})
                 break
     return updated
+
+
+def pinned_fee_recipients(actions: Sequence[ActionData], *, fee_token: object) -> set[str]:
+    """The recipients the session's universal-action policies on ``fee_token.transfer`` pin (``to == X`` rules):
+    a fee payment must go to each of them (every policy of the action must pass), so with two different pins none
+    can pass. Empty when nothing pins the recipient."""
+    token = to_address(fee_token, field="fee_token.address")
+    pins = set()
+    for action in actions:
+        if not _is_fee_transfer(action, token):
+            continue
+        for policy in action.action_policies:
+            if policy.policy != UNIVERSAL_ACTION_POLICY_ADDRESS:
+                continue
+            rules = decode_action_config(policy.init_data).param_rules
+            for rule in rules.rules[: rules.length]:
+                if rule.offset == 0 and rule.condition is ParamCondition.EQUAL and not any(bytes(rule.ref)[:12]):
+                    pins.add(to_address(bytes(rule.ref)[12:], field="recipient"))
+    return pins
 
 
 def _blocking_rule(rule: ParamRule, max_payment_amount: int) -> str | None:

@@ -66,6 +66,21 @@ def to_smart_sessions_module(*, signer: AnySigner, address: str = SMART_SESSIONS
     return SmartSessionsModule(address=to_address(address, field="address"), signer=signer)
 
 
+def resolve_fee_recipient(client: object, fee_recipient: object) -> object:
+    """``"node"`` is the address of the MEE node ``client`` talks to (its ``node_address``); anything else is
+    passed on as given (checked where it is used)."""
+    if fee_recipient != "node":
+        return fee_recipient
+    node = getattr(client, "node_address", None)
+    if not isinstance(node, str):
+        raise InvalidInputError(
+            "fee_recipient",
+            '"node" means the MEE node this client talks to, and this client has none',
+            fix="grant through an MEE client (create_mee_client), or pass the node's address",
+        )
+    return node
+
+
 async def _grant(
     client: HasAccount,
     *,
@@ -74,6 +89,7 @@ async def _grant(
     fee_token: FeeTokenInfo | dict[str, Any] | None,
     max_payment_amount: int | None,
     variant: Literal["typed", "personal"],
+    fee_recipient: object = None,
 ) -> list[SessionDetails]:
     """Everything the chains must tell is read in one JSON-RPC batch per chain, all chains at once: each session's
     SmartSessions nonce (the permission id, hence the nonce slot, depends only on validator, redeemer and salt, so
@@ -121,6 +137,7 @@ async def _grant(
         fee_token=fee,
         max_payment_amount=max_payment_amount,
         salts=[salts[s] for s in dict.fromkeys(a.chain_id for a in parsed)],
+        fee_recipient=resolve_fee_recipient(client, fee_recipient),
     )
     accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
@@ -136,11 +153,15 @@ async def grant_permission_typed_data_sign(
     actions: Sequence[ActionConfig | dict[str, Any]],
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
+    fee_recipient: object = None,
 ) -> list[SessionDetails]:
     """Grant ``redeemer`` the ``actions``, one session per chain, signed once by the owner as EIP-712 typed data.
 
     With a ``fee_token``, the session on the fee token's chain also allows paying the MEE fee in it, up to
-    ``max_payment_amount`` (default 5 tokens). Omit it when the session's super-transactions will be sponsored.
+    ``max_payment_amount`` in all (default 5 tokens). Omit it when the session's super-transactions will be
+    sponsored. As in the reference SDK, that payment action lets the session key ``transfer`` the fee token, up to
+    ``max_payment_amount`` in all, to **any** address, whatever ``actions`` say. ``fee_recipient="node"`` (the MEE
+    node this client talks to) or an address pins those transfers to it, so the session cannot pay anyone else.
     """
     return await _grant(
         client,
@@ -149,6 +170,7 @@ async def grant_permission_typed_data_sign(
         fee_token=fee_token,
         max_payment_amount=max_payment_amount,
         variant="typed",
+        fee_recipient=fee_recipient,
     )
 
 
@@ -159,6 +181,7 @@ async def grant_permission_personal_sign(
     actions: Sequence[ActionConfig | dict[str, Any]],
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
+    fee_recipient: object = None,
 ) -> list[SessionDetails]:
     """As :func:`grant_permission_typed_data_sign`, signed with EIP-191 ``personal_sign`` (for signers without
     typed-data support)."""
@@ -169,6 +192,7 @@ async def grant_permission_personal_sign(
         fee_token=fee_token,
         max_payment_amount=max_payment_amount,
         variant="personal",
+        fee_recipient=fee_recipient,
     )
 
 

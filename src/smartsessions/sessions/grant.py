@@ -140,6 +140,19 @@ def default_max_payment_amount(decimals: int) -> int:
     return int(5 * 10**decimals)
 
 
+def fee_recipient_of(fee: FeeTokenInfo | None, fee_recipient: object) -> str | None:
+    """The address a grant pins the fee payment to, or None; a pin without a fee token is a mistake, not a no-op."""
+    if fee_recipient is None:
+        return None
+    if fee is None:
+        raise InvalidInputError(
+            "fee_recipient",
+            "pins the fee payment's recipient, but the grant has no fee_token (its super-transactions are sponsored)",
+            fix="pass fee_token= as well, or drop fee_recipient",
+        )
+    return to_address(fee_recipient, field="fee_recipient")
+
+
 def payment_groups(
     groups: Sequence[SessionAction],
     *,
@@ -147,9 +160,11 @@ def payment_groups(
     fee: FeeTokenInfo | None,
     max_payment_amount: int,
     check_fee_payment: bool = True,
+    fee_recipient: str | None = None,
 ) -> Sequence[SessionAction]:
     """``groups`` (one chain's actions) with the automatic payment policy when the fee is paid on this chain, after
-    refusing rules that would block every fee (:func:`~smartsessions.policies.payment.check_fee_payment_allowed`)."""
+    refusing rules that would block every fee (:func:`~smartsessions.policies.payment.check_fee_payment_allowed`);
+    ``fee_recipient`` pins the fee payment's recipient (:mod:`smartsessions.policies.payment`)."""
     if fee is None or fee.chain_id != chain_id:
         return groups
     if check_fee_payment:
@@ -160,7 +175,11 @@ def payment_groups(
             max_payment_amount=max_payment_amount,
         )
     return add_payment_policy_for_actions(
-        groups, fee_token=fee.address, fee_token_chain_id=fee.chain_id, max_payment_amount=max_payment_amount
+        groups,
+        fee_token=fee.address,
+        fee_token_chain_id=fee.chain_id,
+        max_payment_amount=max_payment_amount,
+        recipient=fee_recipient,
     )
 
 
@@ -189,8 +208,13 @@ def build_grant_sessions(
     max_payment_amount: object = None,
     salts: Sequence[object] | None = None,
     check_fee_payment: bool = True,
+    fee_recipient: object = None,
 ) -> list[Session]:
     """One session per chain of ``actions``, in first-appearance order; ``salts`` (one per chain) default to random.
+
+    With a ``fee_token``, the session on its chain may pay up to ``max_payment_amount`` of it in fees, in all, and
+    with the reference's payment policy to any address; ``fee_recipient`` (the MEE node's address) pins the fee
+    payment to it, so the session cannot pay anyone else (:mod:`smartsessions.policies.payment`).
 
     A session whose own rules on the fee token's ``transfer`` refuse every possible fee payment raises
     :class:`~smartsessions.errors.FeePaymentBlockedError` (the reference grants it, and every use then fails);
@@ -207,6 +231,7 @@ def build_grant_sessions(
             "is required with a fee token in an offline grant",
             fix="pass it (the SDK default is 5 * 10**decimals of the fee token)",
         )
+    recipient = fee_recipient_of(fee, fee_recipient)
     groups = group_actions(parsed)  # one group per chain: grants take ActionConfigs only
     if salts is not None and len(salts) != len(groups):
         raise InvalidInputError("salts", f"expected one salt per chain ({len(groups)}), got {len(salts)}")
@@ -217,7 +242,12 @@ def build_grant_sessions(
     for k, group in enumerate(groups):
         chain_id = group.chain_id
         [paid] = payment_groups(
-            [group], chain_id=chain_id, fee=fee, max_payment_amount=amount, check_fee_payment=check_fee_payment
+            [group],
+            chain_id=chain_id,
+            fee=fee,
+            max_payment_amount=amount,
+            check_fee_payment=check_fee_payment,
+            fee_recipient=recipient,
         )
         # the grant flow leaves each action's chain id in the session, as the reference's grant does
         chain_actions = [a.model_copy(update={"chain_id": chain_id}) for a in paid.actions]
@@ -324,9 +354,11 @@ def grant_permission_offline(
     variant: Literal["typed", "personal"] = "typed",
     salts: Sequence[object] | None = None,
     check_fee_payment: bool = True,
+    fee_recipient: object = None,
 ) -> list[SessionDetails]:
     """The whole grant from values already read from the chains. ``max_payment_amount`` defaults (with a fee
-    token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment``: see :func:`build_grant_sessions`."""
+    token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment`` and ``fee_recipient``: see
+    :func:`build_grant_sessions`."""
     if fee_token is not None and not max_payment_amount:
         if fee_token_decimals is None:
             raise InvalidInputError(
@@ -343,6 +375,7 @@ def grant_permission_offline(
         max_payment_amount=max_payment_amount,
         salts=salts,
         check_fee_payment=check_fee_payment,
+        fee_recipient=fee_recipient,
     )
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
     signature = sign_grant(signer, digests, variant=variant)

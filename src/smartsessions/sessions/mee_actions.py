@@ -65,8 +65,16 @@ from .actions import (
     grant_permission_typed_data_sign,
     is_permission_enabled,
     list_permissions,
+    resolve_fee_recipient,
 )
-from .grant import ActionConfig, default_max_payment_amount, group_actions, new_session, payment_groups
+from .grant import (
+    ActionConfig,
+    default_max_payment_amount,
+    fee_recipient_of,
+    group_actions,
+    new_session,
+    payment_groups,
+)
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -143,6 +151,7 @@ async def _enable_instructions(
     actions: Sequence[ActionConfig | SessionAction | dict[str, Any]],
     fee_token: FeeTokenInfo | None,
     max_payment_amount: int | None,
+    fee_recipient: object = None,
 ) -> tuple[list[ComposableInstruction], list[SessionDetails]]:
     """``SmartSessions.enableSessions([session])`` per chain, and the sessions' details (mode USE)."""
     groups = group_actions(actions)
@@ -152,6 +161,7 @@ async def _enable_instructions(
         if not g.actions:
             raise InvalidInputError("actions", f"Smart sessions actions are empty for the chain ({g.chain_id})")
     account = client.account
+    recipient = fee_recipient_of(fee_token, resolve_fee_recipient(client, fee_recipient))
     amount = max_payment_amount or 0
     if fee_token is not None and not max_payment_amount:
         deployment = account.deployment_on(fee_token.chain_id)
@@ -162,7 +172,11 @@ async def _enable_instructions(
     for chain_id in dict.fromkeys(g.chain_id for g in groups):
         deployment = account.deployment_on(chain_id)
         chain_groups = payment_groups(
-            [g for g in groups if g.chain_id == chain_id], chain_id=chain_id, fee=fee_token, max_payment_amount=amount
+            [g for g in groups if g.chain_id == chain_id],
+            chain_id=chain_id,
+            fee=fee_token,
+            max_payment_amount=amount,
+            fee_recipient=recipient,
         )
         session = new_session(  # batchActions: one session per chain
             chain_id=chain_id,
@@ -211,6 +225,7 @@ async def prepare_for_permissions(
     sponsorship: bool = False,
     sponsorship_options: SponsorshipOptions | None = None,
     max_payment_amount: int | None = None,
+    fee_recipient: object = None,
     additional_instructions: Sequence[AnyInstruction | dict[str, Any]] | None = None,
     batch: bool = True,
     simulation: Simulation | Mapping[str, Any] | None = None,
@@ -218,7 +233,8 @@ async def prepare_for_permissions(
 ) -> PrepareForPermissionsResult | None:
     """Deploy the account where needed, install SmartSessions and make it a safe sender of the K1MeeValidator, on
     every chain of the account, in one owner-signed super-transaction (spec §5). With ``redeemer`` and ``actions``,
-    also enable a session per chain and return its details (use them with mode ``USE``). With ``trigger``, the
+    also enable a session per chain and return its details (use them with mode ``USE``); ``max_payment_amount`` and
+    ``fee_recipient`` as in :func:`~.actions.grant_permission_typed_data_sign`. With ``trigger``, the
     owner's EOA funds the account in the same super-transaction: through an ERC-2612 permit, or, for a token
     without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (2 by default, as
     the reference SDK; pass 1 on a chain that mines only on demand).
@@ -236,7 +252,12 @@ async def prepare_for_permissions(
     enable_task = None
     if redeemer is not None and actions is not None:
         enable_task = _enable_instructions(
-            client, redeemer=redeemer, actions=actions, fee_token=fee, max_payment_amount=max_payment_amount
+            client,
+            redeemer=redeemer,
+            actions=actions,
+            fee_token=fee,
+            max_payment_amount=max_payment_amount,
+            fee_recipient=fee_recipient,
         )
     installs, enabled = await asyncio.gather(
         asyncio.gather(*(_install_instruction(d, module) for d in account.deployments)),
