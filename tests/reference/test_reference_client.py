@@ -211,6 +211,26 @@ def test_a_two_chain_flow_fits_under_the_seeds_2_usdc_cap(
         assert all(op["status"] == "MINED_SUCCESS" for op in use["userOps"])
 
 
+def test_a_fee_above_the_sessions_cap_is_named_for_the_reference_client(devnet_with_node: Path) -> None:
+    """Issue 13, row 6: the reference client grants a session with a tiny maxPaymentAmount and uses it without
+    asking the node to simulate (its default). The node refuses the signed payment at /exec, before it accepts
+    anything, and says why: the fee, the cap of the session's payment policy and the permission, not only "userOp 0
+    fails validation"."""
+    code, lines, stderr = run_flow(
+        devnet_with_node, "--sections", "multichain", "--max-payment", "0.000001", "--index", "3", timeout=300
+    )
+    report = "\n".join(json.dumps(line) for line in lines) + "\n--- stderr ---\n" + stderr[-3000:]
+    assert code == 1 and lines[-1]["failed"] == ["multichain:usePermission"], report
+    [grant] = by_step(lines, "multichain:grant")
+    [use] = by_step(lines, "multichain:usePermission")
+    assert use["nodeCalls"] == {"POST quote 200": 1, "POST exec 400": 1} and "hash" not in use, report
+    error = use["error"]
+    assert error.startswith(f"paymentInfo (chain 8453): the fee of {use['fee']} USDC"), error
+    assert f"more than permission {grant['permissionIds'][0]} may pay" in error, error
+    assert "its payment policy on USDC.transfer allows at most 0.000001 USDC per payment" in error, error
+    assert "Grant the session a larger maxPaymentAmount" in error, error
+
+
 # -- the script's plumbing, without the node -------------------------------------------------------------------------
 
 

@@ -55,6 +55,7 @@ from ...encoding.abi import encode_function_call
 from ...encoding.merkle import MerkleTree
 from ...encoding.quote import recover_commitment_signer
 from ...errors import InvalidInputError, RpcError
+from ...policies.universal_action import UNIVERSAL_ACTION_POLICY_ADDRESS
 from ...versions import MEE_VERSIONS
 from ...wire.mee import GetQuotePayload, MeeFilledUserOpDetails, SignedQuote, to_wire
 from ...wire.quote_tree import quote_tree
@@ -62,6 +63,7 @@ from ._chain import ChainClient
 from .config import NodeConfig
 from .errors import Code, Fact, NodeError
 from .payment_check import check_signed_user_ops
+from .quote_checks import fee_above_cap
 from .quote_facts import QuoteFacts, quote_facts
 from .signatures import (
     QuoteSignature,
@@ -211,8 +213,30 @@ class Acceptor:
                 log.warning("chain %d did not answer the /exec check of its session userOps: %s", chain_id, outcome)
             elif isinstance(outcome, BaseException):
                 refusals.append((ops[0][0], outcome))
-        for _, refusal in sorted(refusals, key=lambda r: r[0]):
+        for k, refusal in sorted(refusals, key=lambda r: r[0]):
+            if k == 0 and paid and isinstance(refusal, NodeError):
+                refusal = self._named_fee_cap(body, refusal)
             raise refusal
+
+    def _named_fee_cap(self, body: SignedQuote, refusal: NodeError) -> NodeError:
+        """A session's payment refused by its payment policy for its amount is the fee above the session's cap:
+        said as such (as the quote's simulation says it), for a client that did not ask for a simulation."""
+        pay, facts = body.payment_info, refusal.facts
+        session = pay.session_details
+        chain = next((c for c in self.config.chains if c.chain_id == pay.chain_id), None)
+        token = None if chain is None else chain.fee_token(pay.token)
+        rule = facts.get("rule")
+        if (
+            session is None
+            or token is None
+            or refusal.code is not Code.POLICY_VIOLATION
+            or str(facts.get("policy", "")).lower() != UNIVERSAL_ACTION_POLICY_ADDRESS.lower()
+            or facts.get("target") != token.address
+            or (isinstance(rule, str) and "(offset 0)" in rule)  # the recipient's rule, not the amount's
+        ):
+            return refusal
+        reason = refusal.message.split(": ", 1)[-1]  # without its "paymentInfo (chain N)" prefix
+        return fee_above_cap(pay.chain_id, session, token, pay.token_wei_amount, reason, dict(facts))
 
     def _check_commitment(self, body: SignedQuote) -> None:
         """The commitment must be this node's signature over ``hash`` (which :func:`check_hashes` tied to the

@@ -32,7 +32,7 @@ from ...wire.mee import QuoteRequest
 from ...wire.session import MOCK_SIGNATURE, SessionDetails
 from ._chain import ChainClient
 from .config import FeeTokenConfig, NodeConfig
-from .errors import Code, NodeError
+from .errors import Code, Fact, NodeError
 from .quote_pricing import format_units
 from .quote_request import Draft
 from .refusals import RefusedOp, call_reverted, validation_failed
@@ -50,6 +50,7 @@ from .simulation import SIM_CALL_GAS_LIMIT, SIM_VERIFICATION_GAS_LIMIT, allowanc
 __all__ = [
     "check_funds",
     "check_session_payment",
+    "fee_above_cap",
     "nonce_overrides",
     "placeholder",
     "proof_depth",
@@ -324,6 +325,15 @@ async def check_session_payment(
         )
     details = payment.session_details
     assert details is not None
+    raise fee_above_cap(payment.chain_id, details, token, fee, f"refused in simulation: {reason}", facts)
+
+
+def fee_above_cap(
+    chain_id: int, details: SessionDetails, token: FeeTokenConfig, fee: int, reason: str, facts: dict[str, Fact]
+) -> NodeError:
+    """The refusal of a fee that a session's payment policy does not let it pay, naming the fee, the cap and the
+    permission: at the quote (:func:`check_session_payment`) and at ``/exec`` for a client that did not ask for a
+    simulation (:mod:`.acceptance`) alike."""
     cap = payment_cap(details.enable_session_data.enable_session.session_to_enable.actions, fee_token=token.address)
     amount = f"{format_units(fee, token.decimals)} {token.symbol} ({fee} base units)"
     bound = []
@@ -335,10 +345,10 @@ async def check_session_payment(
             "less what it already paid"
         )
     allows = f"; its payment policy on {token.symbol}.transfer allows {' and '.join(bound)}" if bound else ""
-    raise NodeError(
+    return NodeError(
         400,
-        f"paymentInfo (chain {payment.chain_id}): the fee of {amount} is more than permission "
-        f"0x{bytes(details.permission_id).hex()} may pay{allows} (refused in simulation: {reason}). Grant the "
+        f"paymentInfo (chain {chain_id}): the fee of {amount} is more than permission "
+        f"0x{bytes(details.permission_id).hex()} may pay{allows} ({reason}). Grant the "
         "session a larger maxPaymentAmount, pay with sponsorship, or use a fresh session",
         code=Code.SESSION_FEE_ABOVE_CAP,
         facts=facts
