@@ -181,3 +181,37 @@ async def test_a_time_frame_that_opens_within_the_execution_window_is_waited_for
     chain.rpc.request("evm_mine", [])
     receipt = await redeemer.wait_for_supertransaction_receipt(result.hash)
     assert receipt.status == "MINED_SUCCESS" and sdk.counter() == counter + 1
+
+
+async def test_a_user_op_policys_time_frame_is_met_by_the_fee_payment_first(sdk: Sdk) -> None:
+    """A time frame among the session's userOp policies applies to every userOp of the session, the fee payment
+    (userOp 0) included, and names no action. Our grants set only Sudo there, so the session is given one by hand
+    (its enable signature no longer covers it: the quote asks for no simulation, whose HashMismatch would come
+    first; the node judges the time frame from the details either way)."""
+    now = sdk.chains[8453].timestamp()
+    redeemer, details = await _granted(sdk, valid_after=now - 60, valid_until=0)  # open now, on the increment
+    enable = details[0].enable_session_data.enable_session
+    session = enable.session_to_enable
+    window = get_time_frame_policy(valid_after=now + HOUR, valid_until=0)
+    changed = session.model_copy(update={"user_op_policies": (*session.user_op_policies, window)})
+    data = details[0].enable_session_data.model_copy(
+        update={"enable_session": enable.model_copy(update={"session_to_enable": changed})}
+    )
+    hand_made = details[0].model_copy(update={"enable_session_data": data})
+    with pytest.raises(OutsideTimeFrameError) as refused:
+        await redeemer.get_quote(
+            instructions=[increment()],
+            fee_token=sdk.fee(),
+            module_address=SMART_SESSIONS_ADDRESS,
+            short_encoding_super_txn=True,
+            session_details=[hand_made],
+            smart_session_mode=SmartSessionMode.UNSAFE_ENABLE,
+            simulation={"simulate": False},
+        )
+    cause = refused.value.__cause__
+    assert isinstance(cause, MeeApiError) and cause.code == "SESSION_TIME_FRAME_NOT_OPEN"
+    assert {k: cause.facts[k] for k in ("field", "userOpIndex", "validAfter", "validUntil")} == {
+        "field": "paymentInfo", "userOpIndex": 0, "validAfter": now + HOUR, "validUntil": 0
+    }  # fmt: skip
+    assert "target" not in cause.facts and "as a userOp policy (every userOp of the session)" in cause.short_message
+    assert refused.value.action_target is None and "every userOp of the session" in refused.value.short_message
