@@ -5,14 +5,19 @@ error the SDK makes of it, the same from its own reads and from the node's codes
 from __future__ import annotations
 
 import pytest
+from eth_account import Account
 from hypothesis import given
 from hypothesis import strategies as st
 
 from smartsessions import (
+    ActionConfig,
     ActionData,
+    FeeTokenInfo,
+    Instruction,
     OutsideTimeFrameError,
     PolicyViolationError,
     Session,
+    SessionDetails,
     get_sudo_policy,
     get_time_frame_policy,
 )
@@ -23,6 +28,8 @@ from smartsessions.mee._refusals import explain_refusal
 from smartsessions.mee._time_frames import outside_time_frame_error
 from smartsessions.policies import TIME_FRAME_POLICY_ADDRESS
 from smartsessions.policies.time_frame import TimeFrame, decode_time_frame, session_time_frames, utc_date
+from smartsessions.sessions import grant_permission_offline
+from smartsessions.sessions.mee_actions import _judge_time_frames, _session_ops
 
 COUNTER = "0x1111111111111111111111111111111111111111"
 USDC = "0x2222222222222222222222222222222222222222"
@@ -178,3 +185,52 @@ def test_the_nodes_codes_give_the_same_error() -> None:
     assert isinstance(bare, OutsideTimeFrameError)
     assert (bare.valid_after, bare.valid_until, bare.chain_time, bare.permission_id) == (None, None, None, None)
     assert "(unknown)" in bare.short_message
+
+
+# -- use_permission's own judgement: the span each userOp of the quote it asks for can execute in ---------------------
+
+NOW = 1_800_000_000
+
+
+def _details(window: PolicyData) -> SessionDetails:
+    [details] = grant_permission_offline(
+        signer=Account.from_key("0x" + "42" * 32),
+        redeemer=OTHER,
+        actions=[ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT,
+                              action_policies=[window])],
+        accounts={8453: USDC},
+        nonces={8453: 0},
+        versions="2.1.0",
+        fee_token=FeeTokenInfo(address=USDC, chain_id=8453),
+        fee_token_decimals=6,
+    )  # fmt: skip
+    return details
+
+
+def _judged(window: PolicyData, *, lower: int | None = None, upper: int | None = None) -> str | None:
+    details = _details(window)
+    instruction = Instruction(chain_id=8453, calls=(Call(to=COUNTER, data=INCREMENT),), lower_bound_timestamp=lower,
+                              upper_bound_timestamp=upper)  # fmt: skip
+    ops = _session_ops([instruction], FeeTokenInfo(address=USDC, chain_id=8453), batch=True)
+    assert [op.payment for op in ops] == [True, False]
+    try:
+        _judge_time_frames({8453: details}, ops, {8453: NOW})
+    except OutsideTimeFrameError as err:
+        assert err.chain_time == NOW and err.action_target == COUNTER and err.permission_id is not None
+        return "not_open" if err.not_yet_open else "over"
+    return None
+
+
+def test_use_permission_judges_the_default_execution_window() -> None:
+    # by default a userOp can execute from the chain's time for 180 s (the quote's default window)
+    assert _judged(get_time_frame_policy(valid_after=NOW + 180, valid_until=0)) is None  # opens at its last second
+    assert _judged(get_time_frame_policy(valid_after=NOW + 181, valid_until=0)) == "not_open"
+    assert _judged(get_time_frame_policy(valid_after=NOW - 10, valid_until=NOW)) is None  # its last second is now
+    assert _judged(get_time_frame_policy(valid_after=NOW - 10, valid_until=NOW - 1)) == "over"
+
+
+def test_use_permission_judges_an_instructions_own_window() -> None:
+    later = get_time_frame_policy(valid_after=NOW + 3_600, valid_until=NOW + 7_200)
+    assert _judged(later) == "not_open"
+    assert _judged(later, lower=NOW + 3_500, upper=NOW + 3_700) is None  # scheduled into the time frame
+    assert _judged(later, lower=NOW + 7_201, upper=NOW + 7_400) == "over"  # scheduled after it closed

@@ -386,12 +386,14 @@ def _judge_time_frames(
     its calls run; :func:`~smartsessions.policies.time_frame.session_time_frames`), against the times the userOp
     can execute: from its chain's time (the latest block's, where the quote's default window starts) or its lower
     bound, whichever is later, to its upper bound (by default ``USEROP_MIN_EXEC_WINDOW_DURATION`` seconds after the
-    lower). A time frame that opens within that is no refusal: the node waits for it, as for the userOp's own window.
-    The fee payment's window spans the others' (from its chain's time), as the node lays it out."""
+    chain's time, as the quote request sets it). A time frame that opens within that is no refusal: the node waits
+    for it, as for the userOp's own window. The fee payment's window spans the others' (from its chain's time), as
+    the node lays it out."""
     windows = []
     for op in ops:
-        lower = times[op.chain_id] if op.lower is None else op.lower
-        windows.append((lower, lower + USEROP_MIN_EXEC_WINDOW_DURATION if op.upper is None else op.upper))
+        now = times[op.chain_id]  # a bound the instruction leaves out is the quote's default, from the chain's time
+        lower = now if op.lower is None else op.lower
+        windows.append((lower, now + USEROP_MIN_EXEC_WINDOW_DURATION if op.upper is None else op.upper))
     others = [w for op, w in zip(ops, windows, strict=True) if not op.payment]
     for op, (lower, upper) in zip(ops, windows, strict=True):
         if op.payment and others:
