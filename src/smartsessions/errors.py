@@ -20,7 +20,8 @@ catch everything; catch a subclass to handle one domain::
     ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
     ├── QuoteMismatchError              a quote is not the super-transaction asked for (refused before signing)
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
-    │   └── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
+    │   ├── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
+    │   └── OutsideTimeFrameError       the session's time frame is not open yet, or is over (names the window)
     ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
     │   ├── EnableSignatureUsedError
@@ -63,6 +64,7 @@ __all__ = [
     "InvalidInputError",
     "MeeApiError",
     "MeeUnreachableError",
+    "OutsideTimeFrameError",
     "PolicyViolationError",
     "QuoteCommitmentError",
     "QuoteMismatchError",
@@ -335,6 +337,34 @@ class ActionNotPermittedError(PolicyViolationError):
 
     def __init__(self, short_message: str, *, allowed: Sequence[str] = (), **kwargs: Any) -> None:
         self.allowed = tuple(allowed)
+        super().__init__(short_message, **kwargs)
+
+
+class OutsideTimeFrameError(PolicyViolationError):
+    """A TimeFramePolicy of the session does not let the userOp through at any time it could execute: its window
+    opens only after the userOp's execution window ends (``not_yet_open``), or it closed before the chain's time
+    (``valid_until``). ``valid_after`` and ``valid_until`` are the window in unix seconds, both inclusive as the
+    EntryPoint checks them (``valid_until`` 0: no end); ``chain_time`` is the chain's time it was judged against. The
+    policy's address and name, the permission, the chain and, for a window set on an action, the action's target and
+    selector are the :class:`PolicyViolationError` attributes (no action for a userOp policy's window). Found before
+    anything is signed, by the SDK's own reads or the node's quote; a value the node did not say is None."""
+
+    docs_anchor = "outsidetimeframeerror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        not_yet_open: bool,
+        valid_after: int | None = None,
+        valid_until: int | None = None,
+        chain_time: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.not_yet_open = not_yet_open
+        self.valid_after = valid_after
+        self.valid_until = valid_until
+        self.chain_time = chain_time
         super().__init__(short_message, **kwargs)
 
 

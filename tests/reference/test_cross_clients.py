@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from smartsessions import session_details_from_json, session_details_to_json
+from smartsessions import get_time_frame_policy, session_details_from_json, session_details_to_json
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer
 
@@ -87,3 +87,37 @@ async def test_the_reference_grant_is_used_by_our_sdk(
     for d in details:
         assert d.chain_id is not None  # checked against CHAINS above
         assert await redeemer.is_permission_enabled(permission_id=d.permission_id, chain_id=d.chain_id) is True
+
+
+async def test_the_reference_client_hears_why_its_time_frame_is_refused(
+    sdk: Sdk, devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path
+) -> None:
+    """Issue 13, row 2, for a client that does not read the chain before it asks for a quote: the reference's
+    usePermission of a session whose time frame opens in an hour is refused by the node's /quote (nothing is
+    signed or sent), and the error it raises names the TimeFramePolicy, the window and the chain's time."""
+    owner = await prepared(sdk)
+    opens = chains[8453].timestamp() + 3_600
+    window = get_time_frame_policy(valid_after=opens, valid_until=0)
+    details = await owner.grant_permission_typed_data_sign(
+        redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[increment_action(policies=[window])]
+    )
+    stored = tmp_path / "ours.json"
+    stored.write_text(session_details_to_json(details))
+    state = state_file(devnet, node, tmp_path)
+    before = sdk.counter()
+    args = ["use", str(state), "--details", str(stored), "--account", owner.account.address]
+    run = subprocess.run(
+        [node_binary(), str(SCRIPT), *args, "--mode", "ENABLE_AND_USE", "--chains", "8453"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    [line] = [json.loads(x) for x in run.stdout.splitlines() if x.strip()]
+    assert run.returncode == 1 and line["ok"] is False, run.stdout + run.stderr[-3000:]
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    error = line["error"]
+    assert f"permission {pid} cannot be used yet: its TimeFramePolicy" in error, error
+    assert f"opens at {opens} (" in error and "the chain's time is" in error and "AA22" in error, error
+    assert sdk.counter() == before
+    assert await owner.is_permission_enabled(permission_id=pid, chain_id=8453) is False  # nothing was sent

@@ -7,6 +7,8 @@ action, the policy and, for the universal action policy, the rule that failed:
 
 * ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`;
 * ``InvalidPermissionId`` → :class:`~smartsessions.errors.SessionNotEnabledError` (nothing enabled it on that chain);
+* the node's ``SESSION_TIME_FRAME_NOT_OPEN`` / ``SESSION_TIME_FRAME_OVER`` →
+  :class:`~smartsessions.errors.OutsideTimeFrameError` (:mod:`._time_frames`, as the SDK's own early check words it);
 * ``HashMismatch`` while enabling → :class:`~smartsessions.errors.EnableSignatureUsedError` (the SmartSessions nonce
   the owner signed over has moved on: the enable signature was used);
 * ``InvalidEnableSignature`` → :class:`~smartsessions.errors.SessionStateError` (SmartSessions is not a safe sender,
@@ -46,6 +48,7 @@ from ..policies import (
 )
 from ..policies.universal_action import CONDITION_SYMBOLS
 from ..wire.session import SessionDetails
+from ._time_frames import outside_time_frame_error
 
 __all__ = [
     "OpContext",
@@ -328,7 +331,15 @@ def _named_errors(message: str) -> str:
 
 
 RefusalKind = Literal[
-    "policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance", "payer_balance"
+    "policy",
+    "not_permitted",
+    "not_enabled",
+    "enable_used",
+    "enable_invalid",
+    "balance",
+    "payer_balance",
+    "time_frame_not_open",
+    "time_frame_over",
 ]
 
 
@@ -349,6 +360,9 @@ class Refusal:
     needed: int | None = None
     target: str | None = None
     selector: str | None = None
+    valid_after: int | None = None
+    valid_until: int | None = None
+    chain_time: int | None = None
 
 
 def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
@@ -386,9 +400,7 @@ def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
     return None
 
 
-_CODE_KINDS: dict[
-    str, Literal["policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance"]
-] = {
+_CODE_KINDS: dict[str, RefusalKind] = {
     "POLICY_VIOLATION": "policy",
     "ACTION_NOT_PERMITTED": "not_permitted",
     "SESSION_FEE_ABOVE_CAP": "policy",
@@ -396,6 +408,8 @@ _CODE_KINDS: dict[
     "ENABLE_SIGNATURE_USED": "enable_used",
     "ENABLE_SIGNATURE_INVALID": "enable_invalid",
     "INSUFFICIENT_BALANCE": "balance",
+    "SESSION_TIME_FRAME_NOT_OPEN": "time_frame_not_open",
+    "SESSION_TIME_FRAME_OVER": "time_frame_over",
 }
 _FACT_WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])")
 
@@ -442,6 +456,9 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
         needed=_fact_number(facts, "required", 256),
         target=_fact_address(facts, "target"),
         selector=sel if (sel := _fact(facts, "selector", str)) is not None and _SELECTOR.fullmatch(sel) else None,
+        valid_after=_fact_number(facts, "validAfter", 48),
+        valid_until=_fact_number(facts, "validUntil", 48),
+        chain_time=_fact_number(facts, "chainTime", 64),
     )
 
 
@@ -486,6 +503,19 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
         return _policy_violation(message, op, refusal.permission_id or _pid_of(op), refusal.policy, chain)
     if refusal.kind == "not_permitted":
         return _not_permitted(message, op, refusal.permission_id or _pid_of(op), refusal, chain)
+    if refusal.kind in ("time_frame_not_open", "time_frame_over"):
+        return outside_time_frame_error(
+            "not_open" if refusal.kind == "time_frame_not_open" else "over",
+            permission_id=refusal.permission_id or _pid_of(op),
+            chain_id=chain,
+            policy=refusal.policy,
+            valid_after=refusal.valid_after,
+            valid_until=refusal.valid_until,
+            chain_time=refusal.chain_time,
+            target=refusal.target,
+            selector=refusal.selector,
+            details=message,
+        )
     if refusal.kind == "not_enabled":
         pid = refusal.permission_id or _pid_of(op)
         return SessionNotEnabledError(

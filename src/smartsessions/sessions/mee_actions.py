@@ -44,8 +44,10 @@ from ..errors import (
     RpcError,
     SessionNotEnabledError,
 )
+from ..mee._time_frames import outside_time_frame_error
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
 from ..mee.request import (
+    USEROP_MIN_EXEC_WINDOW_DURATION,
     SmartSessionModeName,
     details_for,
     first_mode_per_chain,
@@ -53,8 +55,9 @@ from ..mee.request import (
     to_fee_token,
     to_session_mode,
 )
-from ..policies.payment import SessionAction
-from ..rpc import call_word
+from ..policies.payment import TRANSFER_SELECTOR, SessionAction
+from ..policies.time_frame import session_time_frames
+from ..rpc import call_word, quantity
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo, Simulation, Trigger
 from ..wire.session import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
@@ -327,41 +330,110 @@ def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> Non
             )
 
 
+@dataclass(frozen=True)
+class _SessionOp:
+    """A userOp ``use_permission`` will ask for: its chain, its calls and its own window bounds (None: the quote's
+    default, from the chain's time); ``payment`` for the fee payment, whose window spans the others'."""
+
+    chain_id: int
+    calls: tuple[Call, ...]
+    lower: int | None = None
+    upper: int | None = None
+    payment: bool = False
+
+
+def _session_ops(parsed: Sequence[Instruction], fee: FeeTokenInfo | None, batch: bool) -> list[_SessionOp]:
+    """The userOps of the quote ``use_permission`` asks for, as the request will lay them out: the fee payment
+    (``feeToken.transfer``) first, then the instructions, batched per chain unless ``batch`` is False."""
+    ops = []
+    if fee is not None:
+        ops.append(_SessionOp(fee.chain_id, (Call(to=fee.address, data=TRANSFER_SELECTOR + bytes(64)),), payment=True))
+    for i in batch_instructions(parsed) if batch else parsed:
+        calls = tuple(c for c in i.calls if isinstance(c, Call))
+        ops.append(_SessionOp(i.chain_id, calls, i.lower_bound_timestamp, i.upper_bound_timestamp))
+    return ops
+
+
 async def _decide_early(
-    client: MeeClient, details: Sequence[SessionDetails], mode: SmartSessionMode, chain_ids: Sequence[int]
+    client: MeeClient, details: Sequence[SessionDetails], mode: SmartSessionMode, ops: Sequence[_SessionOp]
 ) -> None:
     """What the chains already decide about the permission, told before anything is asked or signed: one batch per
-    chain (``isPermissionEnabled`` and the SmartSessions nonce of the permission for this account), chains at once.
+    chain of ``ops`` (``isPermissionEnabled`` and the SmartSessions nonce of the permission for this account, and
+    the latest block), chains at once.
 
     USE of a permission that is not enabled fails on chain; the nonce tells whether a grant's enable signature of it
     was ever used on this account (then it was enabled and has since been removed) or not. ENABLE_AND_USE fails when
     the permission is enabled already, and when the grant's digest for this chain is not the one this account's
     current nonce gives: with the nonce before it, the signature was used; with neither, the grant was made for
-    another account."""
+    another account. Then the session's time frames (:func:`_judge_time_frames`), against the chain's time."""
     by_chain = session_details_by_chain(details)
-    chains = list(dict.fromkeys(chain_ids))
+    chains = list(dict.fromkeys(op.chain_id for op in ops))
     for chain_id in chains:
         details_for(by_chain, chain_id)  # every chain has its details, or the refusal names the one without
 
-    async def read(chain_id: int) -> tuple[int, str, bool, int]:
+    async def read(chain_id: int) -> tuple[int, str, bool, int, int]:
         deployment = client.account.deployment_on(chain_id)
         pid = bytes(by_chain[chain_id].permission_id)
         data = [
             encode_function_call(sig, [pid, deployment.address])
             for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
         ]
-        calls = [("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data]
-        enabled, nonce = await deployment.rpc.batch(calls)
+        calls: list[tuple[str, list[Any]]] = [
+            ("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data
+        ]
+        calls.append(("eth_getBlockByNumber", ["latest", False]))
+        enabled, nonce, block = await deployment.rpc.batch(calls)
         what = f"on chain {chain_id}"
+        time = block.get("timestamp") if isinstance(block, dict) else None
         return (
             chain_id,
             deployment.address,
             call_word(enabled, what=f"SmartSessions.isPermissionEnabled {what}", empty=0) != 0,
             call_word(nonce, what=f"SmartSessions.getNonce {what}", empty=0),
+            quantity(time, what=f"the latest block's timestamp {what}"),
         )
 
-    for chain_id, account, enabled, nonce in await asyncio.gather(*(read(c) for c in chains)):
+    times = {}
+    for chain_id, account, enabled, nonce, time in await asyncio.gather(*(read(c) for c in chains)):
         _judge(by_chain[chain_id], chain_id, account, enabled, nonce, mode)
+        times[chain_id] = time
+    _judge_time_frames(by_chain, ops, times)
+
+
+def _judge_time_frames(
+    by_chain: Mapping[int, SessionDetails], ops: Sequence[_SessionOp], times: Mapping[int, int]
+) -> None:
+    """The session's TimeFramePolicy windows that each userOp meets (its userOp policies', and those of the actions
+    its calls run; :func:`~smartsessions.policies.time_frame.session_time_frames`), against the times the userOp
+    can execute: from its chain's time (the latest block's, where the quote's default window starts) or its lower
+    bound, whichever is later, to its upper bound (by default ``USEROP_MIN_EXEC_WINDOW_DURATION`` seconds after the
+    chain's time, as the quote request sets it). A time frame that opens within that is no refusal: the node waits
+    for it, as for the userOp's own window. The fee payment's window spans the others' (from its chain's time), as
+    the node lays it out."""
+    windows = []
+    for op in ops:
+        now = times[op.chain_id]  # a bound the instruction leaves out is the quote's default, from the chain's time
+        lower = now if op.lower is None else op.lower
+        windows.append((lower, now + USEROP_MIN_EXEC_WINDOW_DURATION if op.upper is None else op.upper))
+    others = [w for op, w in zip(ops, windows, strict=True) if not op.payment]
+    for op, (lower, upper) in zip(ops, windows, strict=True):
+        if op.payment and others:
+            lower, upper = min([lower, *(w[0] for w in others)]), max(w[1] for w in others)
+        d, now = by_chain[op.chain_id], times[op.chain_id]
+        for applied in session_time_frames(d.enable_session_data.enable_session.session_to_enable, op.calls):
+            state = applied.window.judge(earliest=max(now, lower), latest=upper)
+            if state is not None:
+                raise outside_time_frame_error(
+                    state,
+                    permission_id="0x" + bytes(d.permission_id).hex(),
+                    chain_id=op.chain_id,
+                    policy=applied.policy,
+                    valid_after=applied.window.valid_after,
+                    valid_until=applied.window.valid_until,
+                    chain_time=now,
+                    target=applied.target,
+                    selector=applied.selector,
+                )
 
 
 def _judge(d: SessionDetails, chain_id: int, account: str, enabled: bool, nonce: int, mode: SmartSessionMode) -> None:
@@ -474,8 +546,8 @@ async def use_permission(
             )
     _check_redeemer(client, details)
     fee = None if sponsorship else to_fee_token(fee_token)
-    fee_chain = [] if fee is None else [fee.chain_id]
-    await _decide_early(client, details, session_mode, [*fee_chain, *(i.chain_id for i in parsed)])
+    plain = [i for i in parsed if isinstance(i, Instruction)]
+    await _decide_early(client, details, session_mode, _session_ops(plain, fee, batch))
     quote = await client.get_quote(
         instructions=parsed,
         module_address=SMART_SESSIONS_ADDRESS,

@@ -5,7 +5,8 @@
 1. **the request** is checked and turned into the quote's userOps, the payment userOp (or the sponsored quote's
    gas-tank entry) first, with their windows, nonces and the node paymaster (:mod:`.quote_request`);
 2. **simulation**, when the request asks for it, with placeholder signatures, then the payer's balance and a paying
-   session's cap once the fee is known (:mod:`.quote_checks`, on :mod:`.simulation`);
+   session's cap once the fee is known (:mod:`.quote_checks`, on :mod:`.simulation`); and, simulation or not, the
+   sessions' time frames against the times each userOp can execute (:mod:`.time_frame_check`);
 3. **gas limits and the fee**: the client's limits or the simulated ones, and each submitted userOp's maximum cost
    converted to the fee token (:mod:`.quote_pricing`). The payment userOp's call data carries the fee, and its size
    its gas: priced again until the fee holds;
@@ -52,6 +53,7 @@ from .quote_request import (
     payment_call,
 )
 from .store import Store
+from .time_frame_check import check_time_frames
 
 __all__ = ["QuoteBuilder"]
 
@@ -100,6 +102,7 @@ class QuoteBuilder:
                     for c, ops in by_chain.items()
                 )
             )
+        check_time_frames(drafts, clocks)  # after the simulation: a session not enabled is told as such first
         for d in drafts:
             fill_gas(d)
 
