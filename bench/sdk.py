@@ -356,7 +356,8 @@ class Checks:
     request it answered) of each shape, and how long each check took there (ms, in call order) under ``label``."""
 
     label: str = "setup"
-    quotes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # shape -> (GetQuotePayload, QuoteRequest)
+    # shape -> (GetQuotePayload, QuoteRequest, verify_quote's keyword arguments, e.g. node=)
+    quotes: dict[str, tuple[Any, Any, dict[str, Any]]] = field(default_factory=dict)
     in_use: dict[str, list[float]] = field(default_factory=dict)  # "verify session1" etc. -> ms
     early: dict[str, Result] = field(default_factory=dict)  # "early USE 1" etc.: called alone
     originals: dict[str, Any] = field(default_factory=dict)  # "verify", "commitment", "early": the SDK's functions
@@ -375,11 +376,11 @@ class Checks:
         decide = mee_actions._decide_early
         self.originals = {"verify": verify, "commitment": commitment, "early": decide}
 
-        def verify_spy(quote: Any, request: Any) -> None:
+        def verify_spy(quote: Any, request: Any, **options: Any) -> None:
             start = time.perf_counter()
-            verify(quote, request)
+            verify(quote, request, **options)
             self.took("verify", start)
-            self.quotes[self.label] = (quote, request)
+            self.quotes[self.label] = (quote, request, options)
 
         def commitment_spy(quote: Any) -> None:
             start = time.perf_counter()
@@ -638,8 +639,14 @@ def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:
     rows: list[tuple[str, list[float], list[float], list[float], str, int]] = []  # + in use, direct, RPC, chains
     for what, check in (("verify", verify), ("commitment", commitment)):
         for shape, name, chains in SHAPES:
-            quote, request = checks.quotes[shape]
-            call = functools.partial(check, quote, request) if what == "verify" else functools.partial(check, quote)
+            if shape not in checks.quotes:
+                raise RuntimeError(f"no {name} reached verify_quote: does mee/client.py still call it by that name?")
+            quote, request, options = checks.quotes[shape]
+            call = (
+                functools.partial(check, quote, request, **options)
+                if what == "verify"
+                else functools.partial(check, quote)
+            )
             # 'in use': only the session quotes come from timed use_permission calls
             in_use = checks.in_use.get(f"{what} {shape}", [])[-runs:] if shape.startswith("session") else []
             label = "verify_quote" if what == "verify" else "check_commitment"
