@@ -20,15 +20,35 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
   ``--runs`` timed calls each;
 * grants Counter.increment on 8453 to the session signer, runs one ENABLE_AND_USE from the session signer's client,
   then ``--warmup`` + ``--runs`` USE calls (one increment()), each timed from the call to the super-transaction hash
-  (``/exec`` answered), and waits for the receipt untimed before the next one.
+  (``/exec`` answered), and waits untimed for the super-transaction to be mined (both SDKs' ``fast-block`` mode, no
+  confirmations: 3 blocks 2 s apart would make the run minutes long) before the next one.
 
 The proxy's counters are read (on a separate control port) just before and just after each timed call.
+
+Then, ours only (the reference checks none of this), what our SDK's own checks cost inside ``use_permission``:
+
+* a second grant, Counter.increment on 8453 and on 10, one ENABLE_AND_USE, then ``--warmup`` + ``--runs`` USE calls
+  with one increment() on each chain (the 2-chain ``use_permission`` the 2-chain checks are compared with);
+* the early decision (``sessions.mee_actions._decide_early``: one JSON-RPC batch per chain, chains at once) on 1 and
+  on 2 chains, in USE mode (the enabled permissions above) and in ENABLE_AND_USE mode (fresh grants, never enabled),
+  ``--warmup`` + ``--runs`` calls each, through the proxy like every other call here and, column "direct", from a
+  client that talks to the anvils themselves;
+* ``verify_quote`` (``mee/verify.py``) and ``check_commitment`` (``mee/results.py``) on the quotes the node issued
+  in this run: the session quotes of the last USE calls above (1 chain and 2 chains) and owner quotes (the owner's
+  ``get_quote`` of one increment() on 8453, and on 8453 and 10), the same objects ``get_quote`` checked. Each is
+  timed in ``--runs`` samples, a sample being the mean of as many calls as take at least 20 ms.
+
+The same three functions are also timed where they run, inside each timed ``use_permission`` (column "in use").
+Each row's share is its p50 over the p50 of the ``use_permission`` with as many chains (quote + sign + exec, up to
+the hash; the checks are part of it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import os
 import re
@@ -45,12 +65,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
 CHAINS = (8453, 10, 137, 42161)
 HOME = 8453
+OTHER = 10  # the second chain of the 2-chain session and owner quotes
 USDC = 10**6
 API_KEY = "bench-sdk-key"
 MEE_VERSION = "2.1.0"
@@ -59,6 +81,13 @@ ROWS = (
     ("grant1", "grant typed data, 1 chain"),
     ("grant4", "grant typed data, 4 chains"),
     ("use", "use_permission USE -> hash"),
+)
+# the quotes verify_quote and check_commitment are timed on: (shape, name, chains)
+SHAPES = (
+    ("session1", "session quote, 1 chain", 1),
+    ("session2", "session quote, 2 chains", 2),
+    ("owner1", "owner quote, 1 chain", 1),
+    ("owner2", "owner quote, 2 chains", 2),
 )
 
 
@@ -262,6 +291,27 @@ def counted(values: list[int]) -> str:
     return str(low) if low == high else f"{p50(values):g} ({low}-{high})"
 
 
+def micro(call: Callable[[], object], samples: int, sample_seconds: float = 0.02) -> list[float]:
+    """ms per call of a CPU-only ``call``: ``samples`` samples, each the mean over as many calls as take at least
+    ``sample_seconds`` (one untimed call first)."""
+    call()
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        if time.perf_counter() - start >= sample_seconds:
+            break
+        number *= 2
+    out = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        out.append((time.perf_counter() - start) * 1000 / number)
+    return out
+
+
 # -- our SDK ----------------------------------------------------------------------------------------------------------
 
 
@@ -300,13 +350,63 @@ async def timed(
     return result
 
 
-async def ours(bench: Bench) -> dict[str, Result]:
+@dataclass
+class Checks:
+    """Our SDK's own checks, caught where ``use_permission`` and ``get_quote`` run them: the last quote (and the
+    request it answered) of each shape, and how long each check took there (ms, in call order) under ``label``."""
+
+    label: str = "setup"
+    # shape -> (GetQuotePayload, QuoteRequest, verify_quote's keyword arguments, e.g. node=)
+    quotes: dict[str, tuple[Any, Any, dict[str, Any]]] = field(default_factory=dict)
+    in_use: dict[str, list[float]] = field(default_factory=dict)  # "verify session1" etc. -> ms
+    early: dict[str, Result] = field(default_factory=dict)  # "early USE 1" etc.: called alone
+    originals: dict[str, Any] = field(default_factory=dict)  # "verify", "commitment", "early": the SDK's functions
+
+    def took(self, what: str, start: float) -> None:
+        self.in_use.setdefault(f"{what} {self.label}", []).append((time.perf_counter() - start) * 1000)
+
+    def spying(self) -> contextlib.ExitStack:
+        """Patches that time ``verify_quote``, ``check_commitment`` and ``_decide_early`` where the SDK calls them
+        (and keep the quotes); what they return or raise is untouched."""
+        from smartsessions.mee import client as client_module
+        from smartsessions.mee.results import check_commitment as commitment
+        from smartsessions.mee.verify import verify_quote as verify
+        from smartsessions.sessions import mee_actions
+
+        decide = mee_actions._decide_early
+        self.originals = {"verify": verify, "commitment": commitment, "early": decide}
+
+        def verify_spy(quote: Any, request: Any, **options: Any) -> None:
+            start = time.perf_counter()
+            verify(quote, request, **options)
+            self.took("verify", start)
+            self.quotes[self.label] = (quote, request, options)
+
+        def commitment_spy(quote: Any) -> None:
+            start = time.perf_counter()
+            commitment(quote)
+            self.took("commitment", start)
+
+        async def decide_spy(*args: Any) -> None:
+            start = time.perf_counter()
+            await decide(*args)
+            self.took("early", start)
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(mock.patch.object(client_module, "verify_quote", verify_spy))
+        stack.enter_context(mock.patch.object(client_module, "check_commitment", commitment_spy))
+        stack.enter_context(mock.patch.object(mee_actions, "_decide_early", decide_spy))
+        return stack
+
+
+async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
     from eth_account import Account
 
     from smartsessions import (
         ActionConfig,
         ChainConfiguration,
         FeeTokenInfo,
+        SmartSessionMode,
         create_mee_client,
         get_sudo_policy,
         mee_session_actions,
@@ -315,15 +415,20 @@ async def ours(bench: Bench) -> dict[str, Result]:
     from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
     from smartsessions.encoding.abi import selector
 
+    decide_early = checks.originals["early"]  # not the spy: called alone, it is timed by timed()
     owner_signer, session_signer = Account.from_key(bench.owner_key), Account.from_key(bench.signer_key)
     fee = FeeTokenInfo(address=usdc_address(HOME), chain_id=HOME)
     increment = selector("increment()")
     opened: list[Any] = []
 
-    async def client(signer: Any, account_address: str | None = None) -> Any:
+    async def client(signer: Any, account_address: str | None = None, direct: bool = False) -> Any:
+        """``direct``: to the anvils themselves, not through the proxy (the node still through it)."""
         configs = [
             ChainConfiguration(
-                chain_id=c, rpc_url=bench.proxy.url(str(c)), version=MEE_VERSION, account_address=account_address
+                chain_id=c,
+                rpc_url=bench.proxy.upstreams[str(c)] if direct else bench.proxy.url(str(c)),
+                version=MEE_VERSION,
+                account_address=account_address,
             )
             for c in CHAINS
         ]
@@ -337,6 +442,9 @@ async def ours(bench: Bench) -> dict[str, Result]:
         return ActionConfig(chain_id=chain_id, action_target=COUNTER_ADDRESS, action_target_selector=increment,
                             action_policies=[get_sudo_policy()])  # fmt: skip
 
+    def instructions(chains: tuple[int, ...]) -> list[dict[str, Any]]:
+        return [{"chain_id": c, "calls": [{"to": COUNTER_ADDRESS, "data": increment}]} for c in chains]
+
     try:
         owner = await client(owner_signer)
         out: dict[str, Result] = {}
@@ -349,27 +457,65 @@ async def ours(bench: Bench) -> dict[str, Result]:
 
             return grant
 
-        for key, chains in (("grant1", (HOME,)), ("grant4", CHAINS)):
-            out[key] = await timed(bench, granting([action(c) for c in chains]))
+        for key, granted in (("grant1", (HOME,)), ("grant4", CHAINS)):
+            out[key] = await timed(bench, granting([action(c) for c in granted]))
 
-        details = await owner.grant_permission_typed_data_sign(
-            redeemer=session_signer.address, actions=[action(HOME)], fee_token=fee, max_payment_amount=USE_MAX_PAYMENT
-        )
         redeemer = await client(session_signer, owner.account.address)
-        instructions = [{"chain_id": HOME, "calls": [{"to": COUNTER_ADDRESS, "data": increment}]}]
-
-        async def use(mode: str) -> str:
-            used = await redeemer.use_permission(
-                session_details=details, mode=mode, fee_token=fee, instructions=instructions
-            )
-            return str(used.hash)
 
         async def final(hash: str) -> None:
-            receipt = await redeemer.wait_for_supertransaction_receipt(hash)
+            # mined is enough to go on (the next USE reads the nonces from the chain): no 3 confirmations
+            receipt = await redeemer.wait_for_supertransaction_receipt(hash, mode="fast-block")
             assert receipt.status == "MINED_SUCCESS", receipt.status
 
-        await final(await use("ENABLE_AND_USE"))
-        out["use"] = await timed(bench, lambda: use("USE"), final)
+        async def grant(chains: tuple[int, ...]) -> Any:
+            return await owner.grant_permission_typed_data_sign(
+                redeemer=session_signer.address,
+                actions=[action(c) for c in chains],
+                fee_token=fee,
+                max_payment_amount=USE_MAX_PAYMENT,
+            )
+
+        def using(details: Any, chains: tuple[int, ...], mode: str) -> Callable[[], Awaitable[str]]:
+            async def use() -> str:
+                used = await redeemer.use_permission(
+                    session_details=details, mode=mode, fee_token=fee, instructions=instructions(chains)
+                )
+                return str(used.hash)
+
+            return use
+
+        def deciding(
+            who: Any, details: Any, chains: tuple[int, ...], mode: SmartSessionMode
+        ) -> Callable[[], Awaitable[None]]:
+            async def decide() -> None:  # as use_permission calls it: the fee chain, then the instructions' chains
+                await decide_early(who, details, mode, [HOME, *chains])  # details: the grant's list
+
+            return decide
+
+        chains: tuple[int, ...]
+        enabled = {}
+        for key, chains in (("use", (HOME,)), ("use2", (HOME, OTHER))):
+            details = enabled[chains] = await grant(chains)
+            checks.label = f"session{len(chains)}"
+            await final(await using(details, chains, "ENABLE_AND_USE")())
+            out[key] = await timed(bench, using(details, chains, "USE"), final)
+
+        # the early decision alone: USE of the permissions enabled above, ENABLE_AND_USE of fresh (never used) grants;
+        # through the proxy as everything else here, and straight to the anvils (the proxy's hop left out)
+        checks.label = "alone"
+        direct = await client(session_signer, owner.account.address, direct=True)
+        for mode, name in ((SmartSessionMode.USE, "USE"), (SmartSessionMode.UNSAFE_ENABLE, "ENABLE_AND_USE")):
+            for chains in ((HOME,), (HOME, OTHER)):
+                details = enabled[chains] if mode is SmartSessionMode.USE else await grant(chains)
+                key = f"early {name} {len(chains)}"
+                checks.early[key] = await timed(bench, deciding(redeemer, details, chains, mode))
+                checks.early[f"{key} direct"] = await timed(bench, deciding(direct, details, chains, mode))
+
+        # owner quotes (the owner's own account, no session): asked for, checked, not executed
+        for chains in ((HOME,), (HOME, OTHER)):
+            checks.label = f"owner{len(chains)}"
+            await owner.get_quote(instructions=instructions(chains), fee_token=fee)
+        checks.label = "done"
         return out
     finally:
         for item in reversed(opened):
@@ -456,11 +602,11 @@ def reference(bench: Bench, contracts: dict[int, dict[str, str]]) -> dict[str, R
 # -- the run ----------------------------------------------------------------------------------------------------------
 
 
-def counter(net: Any) -> int:
+def counter(net: Any, chain_id: int) -> int:
     from smartsessions.devnet.deploy import COUNTER_ADDRESS
     from smartsessions.encoding.abi import selector
 
-    with net.rpc(HOME) as rpc:
+    with net.rpc(chain_id) as rpc:
         return int.from_bytes(rpc.call(COUNTER_ADDRESS, selector("number()")), "big")
 
 
@@ -486,6 +632,59 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
         for who, result in (("ours", mine[key]), ("reference", theirs[key])):
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
+
+
+def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:
+    verify, commitment = checks.originals["verify"], checks.originals["commitment"]
+    rows: list[tuple[str, list[float], list[float], list[float], str, int]] = []  # + in use, direct, RPC, chains
+    for what, check in (("verify", verify), ("commitment", commitment)):
+        for shape, name, chains in SHAPES:
+            if shape not in checks.quotes:
+                raise RuntimeError(f"no {name} reached verify_quote: does mee/client.py still call it by that name?")
+            quote, request, options = checks.quotes[shape]
+            call = (
+                functools.partial(check, quote, request, **options)
+                if what == "verify"
+                else functools.partial(check, quote)
+            )
+            # 'in use': only the session quotes come from timed use_permission calls
+            in_use = checks.in_use.get(f"{what} {shape}", [])[-runs:] if shape.startswith("session") else []
+            label = "verify_quote" if what == "verify" else "check_commitment"
+            rows.append((f"{label}, {name}", micro(call, runs), in_use, [], "0", chains))
+    for mode in ("USE", "ENABLE_AND_USE"):
+        for chains in (1, 2):
+            result = checks.early[f"early {mode} {chains}"]
+            in_use = checks.in_use.get(f"early session{chains}", [])[-runs:] if mode == "USE" else []
+            name = f"early decision {mode}, {chains} chain{'s' if chains > 1 else ''}"
+            direct = checks.early[f"early {mode} {chains} direct"].ms
+            rows.append((name, result.ms, in_use, direct, counted(result.rpc), chains))
+    whole = {1: p50(mine["use"].ms), 2: p50(mine["use2"].ms)}
+
+    print(
+        f"\nour SDK's own checks (ours only), ms over {runs} samples: a check alone on this run's quotes (each sample"
+    )
+    print("the mean of repeated calls), an early decision one call each (through the proxy; 'direct': to the anvils);")
+    print("'in use' = p50 of the same function timed inside the timed use_permission calls above; share = p50 / p50 of")
+    print("use_permission USE -> hash with as many chains ('in use' share: the 'in use' p50's)")
+    header = (
+        f"{'operation':<42}{'p50':>8}{'min':>8}{'max':>8}{'direct':>8}{'in use':>8}{'RPC':>5}{'share':>8}{'in use':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+
+    def cell(values: list[float]) -> str:
+        return f"{p50(values):.3f}" if values else "-"
+
+    for name, ms, in_use, direct, rpc, chains in rows:
+        used_share = f"{100 * p50(in_use) / whole[chains]:.2f}%" if in_use else "-"
+        print(
+            f"{name:<42}{p50(ms):>8.3f}{min(ms):>8.3f}{max(ms):>8.3f}{cell(direct):>8}{cell(in_use):>8}{rpc:>5}"
+            f"{100 * p50(ms) / whole[chains]:>7.2f}%{used_share:>8}"
+        )
+    for key, chains in (("use", 1), ("use2", 2)):
+        ms = mine[key].ms
+        name = f"use_permission USE -> hash, {chains} chain{'s' if chains > 1 else ''}"
+        print(f"{name:<42}{p50(ms):>8.2f}{min(ms):>8.2f}{max(ms):>8.2f}{'':>16}{counted(mine[key].rpc):>5}{'100%':>8}")
 
 
 def main() -> None:
@@ -526,14 +725,19 @@ def main() -> None:
         print(f"devnet ({', '.join(map(str, CHAINS))}) + node + proxy + prepared account ready in "
               f"{time.time() - t0:.1f} s (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")  # fmt: skip
 
-        start = counter(net)
-        mine = asyncio.run(ours(bench))
+        start = {c: counter(net, c) for c in (HOME, OTHER)}
+        checks = Checks()
+        with checks.spying():
+            mine = asyncio.run(ours(bench, checks))
         theirs = reference(bench, {c: net.chains[c].contracts for c in CHAINS})
-        moved = counter(net) - start
-        expected = 2 * (1 + args.warmup + args.runs)  # per SDK: ENABLE_AND_USE, warm-ups, timed USEs
-        assert moved == expected, f"the counter moved by {moved}, expected {expected}"
+        moved = {c: counter(net, c) - start[c] for c in (HOME, OTHER)}
+        uses = 1 + args.warmup + args.runs  # per row: ENABLE_AND_USE, warm-ups, timed USEs
+        expected = {HOME: 3 * uses, OTHER: uses}  # ours 1 chain + ours 2 chains + the reference; ours 2 chains
+        assert moved == expected, f"the counters moved by {moved}, expected {expected}"
         report(mine, theirs, args.runs)
-        print(f"\ncounter moved by {moved} = every use_permission executed once (logs in {folder})")
+        report_checks(mine, checks, args.runs)
+        print(f"\ncounters moved by {moved[HOME]} on {HOME} and {moved[OTHER]} on {OTHER} = every use_permission "
+              f"executed once (logs in {folder})")  # fmt: skip
     finally:
         if proxy is not None:
             proxy.stop()

@@ -122,7 +122,8 @@ async function main() {
   const instructions = [{ chainId: home.chainId, calls: [{ to: home.counter, data: INCREMENT }] }];
   const use = async (mode) => (await sessions.usePermission({ sessionDetails, mode, instructions, feeToken })).hash;
   const final = async (hash) => {
-    const receipt = await sessionClient.waitForSupertransactionReceipt({ hash, pollingInterval: 20 });
+    // mined is enough to go on, as on our side (no 3 confirmations)
+    const receipt = await sessionClient.waitForSupertransactionReceipt({ hash, pollingInterval: 20, mode: "fast-block" });
     if (receipt.transactionStatus !== "MINED_SUCCESS") throw new Error(`${hash}: ${receipt.transactionStatus}`);
   };
   await final(await use("ENABLE_AND_USE"));
