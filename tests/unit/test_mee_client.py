@@ -483,6 +483,29 @@ async def test_use_permission_modes_and_gas_limits(world: World) -> None:
     assert sent["somethingNew"] == [1, 2]
 
 
+async def test_use_permission_reads_each_chain_once_before_the_quote(world: World) -> None:
+    """The early decision (the permission's state, its SmartSessions nonce, the chain's time) rides in the quote's
+    own JSON-RPC batch: one round trip per chain before the node is asked, however much is decided; a refusal it
+    finds stops everything before the node hears of the quote."""
+    details = grant([sudo(8453), sudo(10)])
+    client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)
+    before = {c: chain.posts for c, chain in world.chains.items()}
+    with pytest.raises(SessionNotEnabledError):
+        await client.use_permission(
+            session_details=details, mode="USE", fee_token=fee(), instructions=[increment(8453), increment(10)]
+        )
+    assert {c: chain.posts - before[c] for c, chain in world.chains.items()} == {8453: 1, 10: 1}
+    assert world.node.posts("quote") == []
+    for chain in world.chains.values():
+        chain.session_enabled = True
+    before = {c: chain.posts for c, chain in world.chains.items()}
+    await client.use_permission(
+        session_details=details, mode="USE", fee_token=fee(), instructions=[increment(8453), increment(10)]
+    )
+    assert {c: chain.posts - before[c] for c, chain in world.chains.items()} == {8453: 1, 10: 1}
+    assert len(world.node.posts("quote")) == 1
+
+
 async def test_use_permission_sponsored(world: World) -> None:
     details = grant([sudo(8453)], chains=(8453,))
     client = (await world.client(REDEEMER, owner=None)).extend(mee_session_actions)

@@ -71,12 +71,14 @@ class Instruction(Model):
 
 @dataclass(frozen=True)
 class QuoteReads:
-    """One chain's answers for a quote: the nonce of each key (in order), whether the account is deployed, and the
-    latest block's timestamp (the chain's clock as any client of the chain sees it, seconds)."""
+    """One chain's answers for a quote: the nonce of each key (in order), whether the account is deployed, the
+    latest block's timestamp (the chain's clock as any client of the chain sees it, seconds), and the raw answers
+    to the ``extra`` calls the caller added to the same batch, in order."""
 
     nonces: list[int]
     deployed: bool
     timestamp: int
+    extra: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -120,9 +122,11 @@ class NexusDeployment:
         reads = await self.quote_reads(keys)
         return reads.nonces, reads.deployed
 
-    async def quote_reads(self, keys: Sequence[int]) -> QuoteReads:
+    async def quote_reads(self, keys: Sequence[int], extra: Sequence[tuple[str, list[Any]]] = ()) -> QuoteReads:
         """What a quote needs from this chain, in one JSON-RPC batch: :meth:`get_nonces`, and the chain's own time
-        (the latest block's timestamp), which the default execution windows start from."""
+        (the latest block's timestamp), which the default execution windows start from; plus the ``extra`` calls of
+        a caller that must decide something before the quote is asked for (``use_permission``), in the same round
+        trip."""
         calls: list[tuple[str, list[Any]]] = [
             (
                 "eth_call",
@@ -140,7 +144,10 @@ class NexusDeployment:
         if check_code:
             calls.append(("eth_getCode", [self.address, "latest"]))
         calls.append(("eth_getBlockByNumber", ["latest", False]))
+        calls.extend(extra)
         results = await self.rpc.batch(calls)
+        answers = results[len(results) - len(extra) :]
+        del results[len(results) - len(extra) :]
         block = results.pop()
         if check_code:
             self._deployed = results.pop() not in ("0x", "0x0", None)
@@ -148,6 +155,7 @@ class NexusDeployment:
             nonces=[call_word(r, what=f"EntryPoint.getNonce on chain {self.chain_id}") for r in results],
             deployed=self._deployed,
             timestamp=quantity(block.get("timestamp") if isinstance(block, dict) else None, what="the block timestamp"),
+            extra=answers,
         )
 
     async def is_module_installed(self, module_type: int, module: str, context: bytes = b"") -> bool:

@@ -91,6 +91,7 @@ from .request import (
     V2_2_1,
     GasTank,
     NonceLanes,
+    Preflight,
     QuoteParams,
     SmartSessionModeName,
     SponsorshipOptions,
@@ -254,6 +255,7 @@ class MeeClient:
         smart_session_mode: SmartSessionModeName | SmartSessionMode | None = None,
         simulation: Simulation | Mapping[str, Any] | None = None,
         tags: Sequence[str] | None = None,
+        preflight: Preflight | None = None,
     ) -> MeeQuote:
         """A quote for ``instructions``, paid in ``fee_token`` (or sponsored): the reference SDK's ``getQuote``.
 
@@ -265,7 +267,11 @@ class MeeClient:
         (``{"simulate": True}``), so that a userOp that cannot pass now is refused at the quote, with its reason,
         before anything is signed. Pass ``simulation={"simulate": False}`` for a step that can only succeed later
         (funds still bridging): the node then takes the instructions' gas limits, and executes the userOp once it
-        passes, within its window."""
+        passes, within its window.
+
+        ``preflight`` (:class:`~smartsessions.mee.request.Preflight`): calls to add to each chain's batch of quote
+        reads, and a check of their answers that runs before the node is asked (``use_permission`` decides what the
+        chain state already decides this way, in the same round trip)."""
         params = QuoteParams(
             instructions=tuple(to_instruction(i) for i in instructions),
             fee_token=to_fee_token(fee_token),
@@ -283,14 +289,17 @@ class MeeClient:
             simulation=simulation,
             tags=None if tags is None else tuple(tags),
         )
-        return await self._quote(params)
+        return await self._quote(params, preflight)
 
-    async def _quote(self, params: QuoteParams) -> MeeQuote:
-        """Plan (:func:`.request.plan_quote`), read every chain at once (and a sponsorship backend's nonce), build
-        the body (:func:`.request.build_quote_request`), post it, and check the quote's commitment on arrival."""
+    async def _quote(self, params: QuoteParams, preflight: Preflight | None = None) -> MeeQuote:
+        """Plan (:func:`.request.plan_quote`), read every chain at once (and a sponsorship backend's nonce), run the
+        ``preflight`` check on the answers, build the body (:func:`.request.build_quote_request`), post it, and
+        check the quote on arrival (its commitment, then :func:`.verify.verify_quote`)."""
         plan = plan_quote(params, account=self.account, info=self.info, lanes=self._lanes)
-        chains = list(plan.nonce_keys)
-        reads: list[Any] = [self.account.deployment_on(c).quote_reads(k) for c, k in plan.nonce_keys.items()]
+        extra = {} if preflight is None else dict(preflight.calls)
+        keys = dict(plan.nonce_keys) | {c: [] for c in extra if c not in plan.nonce_keys}  # reads for the check only
+        chains = list(keys)
+        reads: list[Any] = [self.account.deployment_on(c).quote_reads(k, extra.get(c, ())) for c, k in keys.items()]
         options, gas_tank = params.sponsorship_options, plan.gas_tank
         if plan.asks_sponsor:
             assert options is not None
@@ -304,8 +313,14 @@ class MeeClient:
             )
         results = await asyncio.gather(*reads)
         sponsor_nonce = int(results.pop()["nonce"]) if plan.asks_sponsor else None
+        by_chain = dict(zip(chains, results, strict=True))
+        if preflight is not None:
+            preflight.check(by_chain)
         request = build_quote_request(
-            plan, account=self.account, reads=dict(zip(chains, results, strict=True)), sponsor_nonce=sponsor_nonce
+            plan,
+            account=self.account,
+            reads={c: r for c, r in by_chain.items() if c in plan.nonce_keys},
+            sponsor_nonce=sponsor_nonce,
         )
         body = to_wire(request)
         try:

@@ -11,7 +11,7 @@ the latest block's time) into the body. :mod:`.client` does the reads and the HT
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,6 +62,7 @@ __all__ = [
     "USEROP_MIN_EXEC_WINDOW_DURATION",
     "GasTank",
     "NonceLanes",
+    "Preflight",
     "QuoteParams",
     "QuotePlan",
     "SmartSessionModeName",
@@ -608,3 +609,14 @@ def fusion_instructions(
         recipient_address=trigger.recipient_address,
     )
     return prepared, request_trigger
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What a caller must decide from the chains before a quote is asked for, read in the quote's own round trip:
+    ``calls`` (by chain id) go into that chain's batch of quote reads, and ``check`` gets every chain's
+    :class:`~smartsessions.account.multichain.QuoteReads` (``extra`` holds the answers to ``calls``) and raises to
+    stop the quote before the node is asked. ``use_permission`` reads the permission's state this way."""
+
+    calls: Mapping[int, Sequence[tuple[str, list[Any]]]]
+    check: Callable[[Mapping[int, QuoteReads]], None]

@@ -14,6 +14,7 @@ The reference has no such option; without ``recipient`` the bytes are the refere
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from pydantic import Field
@@ -203,18 +204,25 @@ def pinned_fee_recipients(actions: Sequence[ActionData], *, fee_token: object) -
     a fee payment must go to each of them (every policy of the action must pass), so with two different pins none
     can pass. Empty when nothing pins the recipient."""
     token = to_address(fee_token, field="fee_token.address")
-    pins = set()
+    pins: set[str] = set()
     for action in actions:
-        if not _is_fee_transfer(action, token):
-            continue
-        for policy in action.action_policies:
-            if policy.policy != UNIVERSAL_ACTION_POLICY_ADDRESS:
-                continue
-            rules = decode_action_config(policy.init_data).param_rules
-            for rule in rules.rules[: rules.length]:
-                if rule.offset == 0 and rule.condition is ParamCondition.EQUAL and not any(bytes(rule.ref)[:12]):
-                    pins.add(to_address(bytes(rule.ref)[12:], field="recipient"))
+        if _is_fee_transfer(action, token):
+            for policy in action.action_policies:
+                if policy.policy == UNIVERSAL_ACTION_POLICY_ADDRESS:
+                    pins.update(_pinned_recipients(bytes(policy.init_data)))
     return pins
+
+
+@functools.lru_cache(maxsize=256)
+def _pinned_recipients(init_data: bytes) -> tuple[str, ...]:
+    """The ``to == X`` rules of one universal-action config, cached: every quote of a session checks the same bytes
+    before it is signed, and decoding all 16 rule slots into models costs more than the rest of that check."""
+    rules = decode_action_config(init_data).param_rules
+    return tuple(
+        to_address(bytes(rule.ref)[12:], field="recipient")
+        for rule in rules.rules[: rules.length]
+        if rule.offset == 0 and rule.condition is ParamCondition.EQUAL and not any(bytes(rule.ref)[:12])
+    )
 
 
 def _blocking_rule(rule: ParamRule, max_payment_amount: int) -> str | None:

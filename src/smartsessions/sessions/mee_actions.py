@@ -28,7 +28,7 @@ from ..account.instructions import (
     to_composable_call,
     to_instruction,
 )
-from ..account.multichain import NexusDeployment
+from ..account.multichain import NexusDeployment, QuoteReads
 from ..encoding.abi import SESSION, abi_encode, encode_function_call
 from ..encoding.eip712 import get_session_digest
 from ..encoding.session import (
@@ -48,6 +48,7 @@ from ..mee._time_frames import outside_time_frame_error
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
 from ..mee.request import (
     USEROP_MIN_EXEC_WINDOW_DURATION,
+    Preflight,
     SmartSessionModeName,
     details_for,
     first_mode_per_chain,
@@ -57,7 +58,7 @@ from ..mee.request import (
 )
 from ..policies.payment import TRANSFER_SELECTOR, SessionAction
 from ..policies.time_frame import session_time_frames
-from ..rpc import call_word, quantity
+from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo, Simulation, Trigger
 from ..wire.session import MOCK_SIGNATURE, SessionDetails, to_wire_session_details
@@ -354,12 +355,12 @@ def _session_ops(parsed: Sequence[Instruction], fee: FeeTokenInfo | None, batch:
     return ops
 
 
-async def _decide_early(
+def _early_decision(
     client: MeeClient, details: Sequence[SessionDetails], mode: SmartSessionMode, ops: Sequence[_SessionOp]
-) -> None:
-    """What the chains already decide about the permission, told before anything is asked or signed: one batch per
-    chain of ``ops`` (``isPermissionEnabled`` and the SmartSessions nonce of the permission for this account, and
-    the latest block), chains at once.
+) -> Preflight:
+    """What the chains already decide about the permission, told before anything is asked or signed: read in the
+    quote's own batch on each chain (``isPermissionEnabled`` and the SmartSessions nonce of the permission for this
+    account, beside the quote's nonces and the latest block), so it costs no round trip of its own.
 
     USE of a permission that is not enabled fails on chain; the nonce tells whether a grant's enable signature of it
     was ever used on this account (then it was enabled and has since been removed) or not. ENABLE_AND_USE fails when
@@ -370,34 +371,31 @@ async def _decide_early(
     chains = list(dict.fromkeys(op.chain_id for op in ops))
     for chain_id in chains:
         details_for(by_chain, chain_id)  # every chain has its details, or the refusal names the one without
+    accounts = {c: client.account.deployment_on(c).address for c in chains}
 
-    async def read(chain_id: int) -> tuple[int, str, bool, int, int]:
-        deployment = client.account.deployment_on(chain_id)
-        pid = bytes(by_chain[chain_id].permission_id)
+    def calls(chain_id: int) -> list[tuple[str, list[Any]]]:
+        args = [bytes(by_chain[chain_id].permission_id), accounts[chain_id]]
         data = [
-            encode_function_call(sig, [pid, deployment.address])
+            encode_function_call(sig, args)
             for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
         ]
-        calls: list[tuple[str, list[Any]]] = [
-            ("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data
-        ]
-        calls.append(("eth_getBlockByNumber", ["latest", False]))
-        enabled, nonce, block = await deployment.rpc.batch(calls)
-        what = f"on chain {chain_id}"
-        time = block.get("timestamp") if isinstance(block, dict) else None
-        return (
-            chain_id,
-            deployment.address,
-            call_word(enabled, what=f"SmartSessions.isPermissionEnabled {what}", empty=0) != 0,
-            call_word(nonce, what=f"SmartSessions.getNonce {what}", empty=0),
-            quantity(time, what=f"the latest block's timestamp {what}"),
-        )
+        return [("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data]
 
-    times = {}
-    for chain_id, account, enabled, nonce, time in await asyncio.gather(*(read(c) for c in chains)):
-        _judge(by_chain[chain_id], chain_id, account, enabled, nonce, mode)
-        times[chain_id] = time
-    _judge_time_frames(by_chain, ops, times)
+    def check(reads: Mapping[int, QuoteReads]) -> None:
+        for chain_id in chains:
+            enabled, nonce = reads[chain_id].extra
+            what = f"on chain {chain_id}"
+            _judge(
+                by_chain[chain_id],
+                chain_id,
+                accounts[chain_id],
+                call_word(enabled, what=f"SmartSessions.isPermissionEnabled {what}", empty=0) != 0,
+                call_word(nonce, what=f"SmartSessions.getNonce {what}", empty=0),
+                mode,
+            )
+        _judge_time_frames(by_chain, ops, {c: reads[c].timestamp for c in chains})
+
+    return Preflight(calls={c: calls(c) for c in chains}, check=check)
 
 
 def _judge_time_frames(
@@ -547,8 +545,8 @@ async def use_permission(
     _check_redeemer(client, details)
     fee = None if sponsorship else to_fee_token(fee_token)
     plain = [i for i in parsed if isinstance(i, Instruction)]
-    await _decide_early(client, details, session_mode, _session_ops(plain, fee, batch))
     quote = await client.get_quote(
+        preflight=_early_decision(client, details, session_mode, _session_ops(plain, fee, batch)),
         instructions=parsed,
         module_address=SMART_SESSIONS_ADDRESS,
         short_encoding_super_txn=True,
