@@ -20,7 +20,8 @@ REQUIRED = {
     "get_universal_action_policy", "get_time_frame_policy", "get_usage_limit_policy", "get_value_limit_policy",
     "get_spending_limits_policy", "get_session_digest", "session_details_to_json", "session_details_from_json",
     # errors
-    "SmartSessionsError", "InvalidInputError", "EncodingError",
+    "SmartSessionsError", "InvalidInputError", "EncodingError", "PolicyLimitError", "FeeAboveCapError",
+    "SessionSignerMismatchError", "UserOpRefusedError",
 }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ Anything else is left to the caller (the original :class:`~smartsessions.errors.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from ..errors import (
     EnableSignatureUsedError,
     InsufficientBalanceError,
     InvalidInputError,
+    PolicyLimitError,
     PolicyViolationError,
     SessionNotEnabledError,
     SessionStateError,
@@ -46,6 +48,8 @@ from ..policies import (
 )
 from ..policies.universal_action import CONDITION_SYMBOLS
 from ..wire.session import SessionDetails
+from ._coded_refusals import CODED
+from ._limits import limit_of
 
 __all__ = [
     "OpContext",
@@ -57,6 +61,7 @@ __all__ = [
 ]
 
 _TRANSFER = bytes.fromhex("a9059cbb")
+_CUMULATIVE = "a cumulative limit is used up: "
 
 _WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])(?: \(chain (\d+)\))?:")
 _POLICY_VIOLATION = re.compile(r"PolicyViolation\(permissionId=(0x[0-9a-fA-F]{64}), policy=(0x[0-9a-fA-F]{40})\)")
@@ -172,7 +177,7 @@ def _failed_rule(init_data: bytes, call: Call) -> str | None:
         if rule.is_limited:
             limited.append(f"rule {k} (at most {_word(rule.usage.limit)} in total on {argument})")
     if limited:
-        return "a cumulative limit is used up: " + ", ".join(limited)
+        return _CUMULATIVE + ", ".join(limited)
     return None
 
 
@@ -196,6 +201,7 @@ def _policy_violation(
                     if call.to == action.action_target and bytes(call.data[:4]) == bytes(action.action_target_selector):
                         candidates.append((call, bytes(p.init_data)))
         user_op_policy = any(p.policy.lower() == policy.lower() for p in enabled.user_op_policies)
+    limit = None
     if candidates:
         chosen = candidates[0]
         if policy is not None and policy.lower() == UNIVERSAL_ACTION_POLICY_ADDRESS.lower():
@@ -205,8 +211,17 @@ def _policy_violation(
                     chosen, rule = (call, init_data), found
                     break
         target, selector = chosen[0].to, "0x" + bytes(chosen[0].data[:4]).hex()
+        if policy is not None and (rule is None or rule.startswith(_CUMULATIVE)):
+            same_action = [c for c, init in candidates if init == chosen[1] and _same_action(c, chosen[0])]
+            limit = limit_of(policy, chosen[1], same_action)
     elif len(calls) == 1 and target is None:
         target, selector = calls[0].to, "0x" + bytes(calls[0].data[:4]).hex()
+    if limit is None and user_op_policy and not candidates and session is not None and policy is not None:
+        enabled = session.enable_session_data.enable_session.session_to_enable
+        init = next(bytes(p.init_data) for p in enabled.user_op_policies if p.policy.lower() == policy.lower())
+        limit = limit_of(policy, init, calls)
+    if limit is not None:
+        rule = limit.rule
     name = _policy_name(policy) if policy else "a policy"
     action_text = f"{target}.{selector}" if target else "the userOp"
     if op is not None and op.fee_token is not None:
@@ -224,20 +239,37 @@ def _policy_violation(
             "Fix: the session must allow the fee payment (feeToken.transfer up to max_payment_amount): grant with "
             "a larger max_payment_amount or another fee token, or use sponsorship"
         )
+    elif limit is not None:
+        meta.append(
+            "Fix: ask less of the limit in one userOp if some is left; a used-up limit does not grow back: have "
+            "the owner grant a new permission"
+        )
     else:
         meta.append("Fix: keep the call within the session's policies, or grant a permission that allows it")
-    return PolicyViolationError(
-        f"{name} refused {action_text}{where}.",
-        permission_id=pid,
-        chain_id=chain_id,
-        action_target=target,
-        action_selector=selector,
-        policy=None if policy is None else to_address(policy, field="policy"),
-        policy_name=None if policy is None else _policy_name(policy),
-        rule=rule,
-        meta_messages=meta,
-        details=message,
-    )
+    fields: dict[str, Any] = {
+        "permission_id": pid,
+        "chain_id": chain_id,
+        "action_target": target,
+        "action_selector": selector,
+        "policy": None if policy is None else to_address(policy, field="policy"),
+        "policy_name": None if policy is None else _policy_name(policy),
+        "rule": rule,
+        "meta_messages": meta,
+        "details": message,
+    }
+    if limit is not None:
+        return PolicyLimitError(
+            f"{name} refused {action_text}{where}: the session's limit does not cover it.",
+            limit=limit.limit,
+            requested=limit.requested,
+            token=limit.token,
+            **fields,
+        )
+    return PolicyViolationError(f"{name} refused {action_text}{where}.", **fields)
+
+
+def _same_action(a: Call, b: Call) -> bool:
+    return a.to.lower() == b.to.lower() and bytes(a.data[:4]) == bytes(b.data[:4])
 
 
 #: Names of well-known selectors, for a refusal to say which function a call was.
@@ -328,7 +360,18 @@ def _named_errors(message: str) -> str:
 
 
 RefusalKind = Literal[
-    "policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance", "payer_balance"
+    "policy",
+    "not_permitted",
+    "not_enabled",
+    "enable_used",
+    "enable_invalid",
+    "balance",
+    "payer_balance",
+    "fee_cap",
+    "signer",
+    "chain_not_served",
+    "fee_token",
+    "transfer_balance",
 ]
 
 
@@ -349,6 +392,8 @@ class Refusal:
     needed: int | None = None
     target: str | None = None
     selector: str | None = None
+    #: A coded refusal's facts, for the kinds that read more than the fields above.
+    facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
@@ -386,12 +431,14 @@ def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
     return None
 
 
-_CODE_KINDS: dict[
-    str, Literal["policy", "not_permitted", "not_enabled", "enable_used", "enable_invalid", "balance"]
-] = {
+_CODE_KINDS: dict[str, RefusalKind] = {
     "POLICY_VIOLATION": "policy",
     "ACTION_NOT_PERMITTED": "not_permitted",
-    "SESSION_FEE_ABOVE_CAP": "policy",
+    "SESSION_FEE_ABOVE_CAP": "fee_cap",
+    "SIGNATURE_INVALID": "signer",
+    "CHAIN_NOT_SERVED": "chain_not_served",
+    "FEE_TOKEN_NOT_SUPPORTED": "fee_token",
+    "USER_OP_CALL_REVERTED": "transfer_balance",
     "SESSION_NOT_ENABLED": "not_enabled",
     "ENABLE_SIGNATURE_USED": "enable_used",
     "ENABLE_SIGNATURE_INVALID": "enable_invalid",
@@ -424,11 +471,18 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
     """The refusal a node's ``code`` names, with its ``facts`` (the local node's codes, ``docs/errors.md``): nothing
     of the message is read. None for a code that no typed error stands for (the node's error is raised as it is)."""
     kind = _CODE_KINDS.get(code)
+    if kind == "signer" and _fact(facts, "role", str) != "redeemer" and _fact(facts, "permissionId", str) is None:
+        return None  # the owner's signature, or one the node cannot tell: the node's error says it
+    if kind == "transfer_balance" and _fact_address(facts, "holder") is None:
+        return None  # a call that reverts for another reason than a transfer beyond the balance
     if kind is None:
         return None
-    field = _fact(facts, "field", str)
-    match = None if field is None else _FACT_WHERE.match(field)
+    path = _fact(facts, "field", str)
+    match = None if path is None else _FACT_WHERE.match(path)
     where = None if match is None else match.group(1)
+    index = _fact(facts, "userOpIndex", int)
+    if where is None and index is not None and index >= 0:  # e.g. a signature refused at /exec ("field": "signature")
+        where = "paymentInfo" if index == 0 else f"userOps[{index - 1}]"
     pid = _fact(facts, "permissionId", str)
     return Refusal(
         kind,
@@ -442,6 +496,7 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
         needed=_fact_number(facts, "required", 256),
         target=_fact_address(facts, "target"),
         selector=sel if (sel := _fact(facts, "selector", str)) is not None and _SELECTOR.fullmatch(sel) else None,
+        facts=dict(facts),
     )
 
 
@@ -482,6 +537,8 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
     chain = chain_id if chain_id is not None else (op.chain_id if op is not None else None)
     on_chain = f" on chain {chain}" if chain is not None else ""
 
+    if refusal.kind in CODED:
+        return CODED[refusal.kind](refusal, op, message, chain)
     if refusal.kind == "policy":
         return _policy_violation(message, op, refusal.permission_id or _pid_of(op), refusal.policy, chain)
     if refusal.kind == "not_permitted":
