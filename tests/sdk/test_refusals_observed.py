@@ -36,6 +36,7 @@ from smartsessions import (
     SessionNotEnabledError,
     SessionSignerMismatchError,
     SpendingLimit,
+    SupertransactionFailedError,
     create_mee_client,
     get_spending_limits_policy,
     get_sudo_policy,
@@ -411,3 +412,53 @@ async def _client_of(sdk: Sdk, url: str) -> Any:
     client = await create_mee_client(account=account, url=url, api_key=API_KEY)
     sdk._open.append(client)
     return client
+
+
+# -- what only execution reveals --------------------------------------------------------------------------------------
+
+
+async def test_a_refusal_only_execution_reveals_comes_from_the_receipt_by_code(sdk: Sdk) -> None:
+    """A userOp scheduled for later (its window opens in 100 s) passes every check at the quote and at /exec; the
+    permission is removed before it runs. The receipt names the cause by the node's code (the explorer's
+    ``executionErrorCode`` and facts, not its text), as the same typed error a quote would give."""
+    owner, details = await grant(sdk, [increment_action()])
+    redeemer = await sdk.redeemer_client(owner.account.address)
+    first = await use(redeemer, sdk, details, "ENABLE_AND_USE", increment())
+    await redeemer.wait_for_supertransaction_receipt(first.hash)
+    chain, account = sdk.chains[8453], owner.account.address
+    now = int(chain.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    later = increment() | {"lower_bound_timestamp": now + 100, "upper_bound_timestamp": now + 200}
+    scheduled = await use(redeemer, sdk, details, "USE", later)
+    for _ in range(150):  # the fee is paid now (a block or two); the increment waits for its window
+        answer = await redeemer.request(f"explorer/{scheduled.hash}", method="GET")
+        if answer["userOps"][0]["executionStatus"] == "MINED_SUCCESS":
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"the fee payment was not mined: {answer['userOps'][0]}")
+    counter = sdk.counter()
+    # the account removes the permission itself (as the owner's revoke_permission would, without the node)
+    chain.rpc.request("anvil_impersonateAccount", [account])
+    chain.rpc.request("anvil_setBalance", [account, hex(10**18)])
+    remove = encode_function_call("removeSession(bytes32)", [details[0].permission_id])
+    chain.rpc.request(
+        "eth_sendTransaction", [{"from": account, "to": SMART_SESSIONS_ADDRESS, "data": "0x" + remove.hex()}]
+    )
+    chain.rpc.request("anvil_stopImpersonatingAccount", [account])
+    chain.rpc.request("evm_increaseTime", [hex(110)])  # the window opens: the node tries, and is refused
+    chain.rpc.request("evm_mine", [])
+    await asyncio.sleep(2)
+    chain.rpc.request("evm_increaseTime", [hex(100)])  # and ends
+    chain.rpc.request("evm_mine", [])
+    with pytest.raises(SessionNotEnabledError) as refused:
+        await redeemer.wait_for_supertransaction_receipt(scheduled.hash)
+    err = refused.value
+    assert (err.permission_id, err.chain_id) == (pid_of(details), 8453)
+    failed = err.__cause__
+    assert isinstance(failed, SupertransactionFailedError) and failed.status == "FAILED"
+    assert [(f.index, f.status) for f in failed.failures] == [(1, "FAILED")]
+    assert "Execution deadline limit exceeded" in failed.failures[0].error
+    op = failed.receipt["userOps"][1]  # type: ignore[index]
+    assert op["executionErrorCode"] == "SESSION_NOT_ENABLED"
+    assert op["executionErrorFacts"]["permissionId"] == pid_of(details)
+    assert sdk.counter() == counter

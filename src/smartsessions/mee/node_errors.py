@@ -182,7 +182,8 @@ def quote_contexts(payload: GetQuotePayload) -> dict[str, OpContext]:
 def failed_supertransaction_error(
     key: str, status: str, raw: dict[str, Any], payload: ExplorerResponse
 ) -> SmartSessionsError:
-    """The error of a failed super-transaction: the explained cause when its failure says one, else
+    """The error of a failed super-transaction: the explained cause when its failure says one (by the userOp's
+    ``executionErrorCode`` and facts when the node sends them, else by its ``executionError`` text), else
     :class:`SupertransactionFailedError` naming each failed userOp."""
     failures = []
     contexts = quote_contexts(payload)
@@ -213,7 +214,10 @@ def failed_supertransaction_error(
     )
     for f in sorted(failures, key=lambda f: f.index):
         where = "paymentInfo" if f.index == 0 else f"userOps[{f.index - 1}]"
-        explained = explain_refusal(f.error, contexts, where=where)
+        # the local node says the cause by code, as at the quote; Biconomy's in executionError's text only
+        op = payload.user_ops[f.index]
+        code, facts = op.execution_error_code, op.execution_error_facts
+        explained = explain_refusal(f.error, contexts, where=where, code=code, facts=facts)
         if explained is not None:
             explained.__cause__ = error
             return explained
