@@ -5,13 +5,16 @@ PolicyViolation(permissionId=0x…, policy=0x…)``) or why a userOp failed (``e
 text, together with what the client knows about the userOp (its calls, its session), and names the permission, the
 action, the policy and, for the universal action policy, the rule that failed:
 
-* ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`;
+* ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`, or
+  :class:`~smartsessions.errors.PolicyLimitError` when the policy is a limit the call ran into (:mod:`._limits`);
 * ``InvalidPermissionId`` → :class:`~smartsessions.errors.SessionNotEnabledError` (nothing enabled it on that chain);
 * ``HashMismatch`` while enabling → :class:`~smartsessions.errors.EnableSignatureUsedError` (the SmartSessions nonce
   the owner signed over has moved on: the enable signature was used);
 * ``InvalidEnableSignature`` → :class:`~smartsessions.errors.SessionStateError` (SmartSessions is not a safe sender,
   or the grant was signed for another account);
-* a payer without the fee → :class:`~smartsessions.errors.InsufficientBalanceError`.
+* a payer without the fee → :class:`~smartsessions.errors.InsufficientBalanceError`;
+* the causes only a node's code tells (a fee above the cap, another signer than the session's, a chain or fee token
+  not served, a transfer beyond the balance) → :mod:`._coded_refusals`.
 
 Anything else is left to the caller (the original :class:`~smartsessions.errors.MeeApiError` or
 :class:`~smartsessions.errors.SupertransactionFailedError` is raised unchanged).
