@@ -6,26 +6,30 @@ catch everything; catch a subclass to handle one domain::
 
     SmartSessionsError
     ├── InvalidInputError               a value passed in is malformed (bad hex, wrong length, out of range, ...)
-    │   └── ConfigurationError          a setting does not fit the rest (unknown MEE version, ...)
-    │       ├── ChainNotConfiguredError     the account has no deployment on that chain
-    │       ├── ChainNotSupportedError      the MEE node does not serve that chain
-    │       └── FeeTokenNotSupportedError   the MEE node takes no fee in that token on that chain
+    │   ├── ConfigurationError          a setting does not fit the rest (unknown MEE version, ...)
+    │   │   ├── ChainNotConfiguredError     the account has no deployment on that chain
+    │   │   ├── ChainNotSupportedError      the MEE node does not serve that chain
+    │   │   └── FeeTokenNotSupportedError   the MEE node takes no fee in that token on that chain
     │   └── FeePaymentBlockedError      a grant's own rules on the fee token's transfer would refuse the fee payment
     ├── EncodingError                   bytes from outside cannot be decoded (corrupt FastLZ, truncated signature)
     ├── AccountError                    the smart account cannot do what was asked
     │   └── InsufficientBalanceError    the payer holds less of the fee token than the fee (and trigger) need
     ├── RpcError                        a JSON-RPC endpoint failed or answered an error
     ├── MeeApiError                     the MEE node answered non-2xx (keeps the HTTP status and body)
+    │   └── UserOpRefusedError          the node's simulation refused a userOp for a cause no other error names
     ├── MeeUnreachableError             the MEE node could not be reached, or did not answer in time
     ├── QuoteCommitmentError            a quote's commitment is not its node's signature over its hash
     ├── QuoteMismatchError              a quote is not the super-transaction asked for (refused before signing)
     ├── PolicyViolationError            a policy refused the call (names the permission, action, policy and rule)
     │   ├── ActionNotPermittedError     the session has no action for the call at all (names what it allows)
-    │   └── OutsideTimeFrameError       the session's time frame is not open yet, or is over (names the window)
+    │   ├── OutsideTimeFrameError       the session's time frame is not open yet, or is over (names the window)
+    │   └── PolicyLimitError            a limit of the session is used up (uses, value, spending, a cumulative rule)
+    │       └── FeeAboveCapError        the fee is more than the session may pay (its maxPaymentAmount)
     ├── SessionStateError               the permission is not in the state the call needs
     │   ├── SessionNotEnabledError
     │   ├── EnableSignatureUsedError
-    │   └── GrantAccountMismatchError   the grant was signed for another account than the client's
+    │   ├── GrantAccountMismatchError   the grant was signed for another account than the client's
+    │   └── SessionSignerMismatchError  the client signs with another key than the session's redeemer
     ├── SupertransactionFailedError     a submitted super-transaction failed (names the failing userOp)
     ├── SupertransactionTimeoutError    a super-transaction was not final in time
     ├── DevnetError                     the local chains or node could not be started or used
@@ -57,6 +61,7 @@ __all__ = [
     "EncodingError",
     "ExtraNotInstalledError",
     "FailedUserOp",
+    "FeeAboveCapError",
     "FeePaymentBlockedError",
     "FeeTokenNotSupportedError",
     "GrantAccountMismatchError",
@@ -65,15 +70,18 @@ __all__ = [
     "MeeApiError",
     "MeeUnreachableError",
     "OutsideTimeFrameError",
+    "PolicyLimitError",
     "PolicyViolationError",
     "QuoteCommitmentError",
     "QuoteMismatchError",
     "RpcError",
     "SessionNotEnabledError",
+    "SessionSignerMismatchError",
     "SessionStateError",
     "SmartSessionsError",
     "SupertransactionFailedError",
     "SupertransactionTimeoutError",
+    "UserOpRefusedError",
 ]
 
 DOCS_PATH = "docs/errors.md"  # in the repository; one section per error class
@@ -256,6 +264,32 @@ class MeeApiError(SmartSessionsError):
         super().__init__(short_message, **kwargs)
 
 
+class UserOpRefusedError(MeeApiError):
+    """The node's simulation refused a userOp for a cause that no more specific error names: its validation failed
+    (``aa_code`` and ``reason`` are the EntryPoint's, e.g. ``AA25`` for a nonce, ``AA24`` for the owner's signature),
+    or its call reverts (``revert_error`` and ``revert_data``). ``chain_id``, ``user_op_index`` (in the quote, 0
+    being the payment userOp) and ``where`` (``paymentInfo``, ``userOps[i]`` of the request) say which userOp; each
+    is None when the node did not say. A :class:`MeeApiError` still (``code``, ``facts``, ``status``, ``body``)."""
+
+    docs_anchor = "useroprefusederror"
+
+    def __init__(self, short_message: str, **kwargs: Any) -> None:
+        super().__init__(short_message, **kwargs)
+        facts = self.facts
+
+        def known(key: str, kind: type) -> Any:
+            value = facts.get(key)
+            return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+        self.chain_id: int | None = known("chainId", int)
+        self.user_op_index: int | None = known("userOpIndex", int)
+        self.where: str | None = known("field", str)
+        self.aa_code: str | None = known("aaCode", str)
+        self.reason: str | None = known("reason", str)
+        self.revert_error: str | None = known("revertError", str)
+        self.revert_data: str | None = known("revertData", str)
+
+
 class MeeUnreachableError(SmartSessionsError):
     """No answer from the MEE node at ``url``: the connection failed or timed out (the transport's exception is the
     ``__cause__``). Not a refusal: nothing reached the node, or its answer never came, so asking again later may
@@ -368,6 +402,57 @@ class OutsideTimeFrameError(PolicyViolationError):
         super().__init__(short_message, **kwargs)
 
 
+class PolicyLimitError(PolicyViolationError):
+    """A limit of the session refused the call: its uses are used up (``UsageLimitPolicy``), or the call would take
+    it past a cumulative limit on native value (``ValueLimitPolicy``), on a token's spending
+    (``ERC20SpendingLimitPolicy``, ``token``) or on an argument (a universal action rule's usage limit). ``limit`` is
+    the grant's, ``requested`` what this userOp asks of it (uses, wei, token units, the argument's sum), ``used`` what
+    is used already; each None when unknown. A limit does not grow back: the owner grants a new permission."""
+
+    docs_anchor = "policylimiterror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        limit: int | None = None,
+        requested: int | None = None,
+        used: int | None = None,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.limit = limit
+        self.requested = requested
+        self.used = used
+        self.token = token
+        super().__init__(short_message, **kwargs)
+
+
+class FeeAboveCapError(PolicyLimitError):
+    """The node's fee (``fee``, ``requested``, in ``token`` base units) is more than the session may pay under its
+    payment policy: ``cap_per_payment`` per payment and ``cap_in_total`` (the grant's ``maxPaymentAmount``; what the
+    session already paid counts against it); ``limit`` is the tighter of the two. None where the node did not say."""
+
+    docs_anchor = "feeabovecaperror"
+
+    def __init__(
+        self,
+        short_message: str,
+        *,
+        fee: int | None = None,
+        cap_per_payment: int | None = None,
+        cap_in_total: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.fee = fee
+        self.cap_per_payment = cap_per_payment
+        self.cap_in_total = cap_in_total
+        caps = [c for c in (cap_per_payment, cap_in_total) if c is not None]
+        kwargs.setdefault("limit", min(caps) if caps else None)
+        kwargs.setdefault("requested", fee)
+        super().__init__(short_message, **kwargs)
+
+
 class SessionStateError(SmartSessionsError):
     """The permission is not in the state the call needs (``permission_id`` on ``chain_id``, when known)."""
 
@@ -397,6 +482,21 @@ class GrantAccountMismatchError(SessionStateError):
 
     def __init__(self, short_message: str, *, account: str | None = None, **kwargs: Any) -> None:
         self.account = account
+        super().__init__(short_message, **kwargs)
+
+
+class SessionSignerMismatchError(SessionStateError):
+    """The permission is granted to ``redeemer`` (the session key its validator checks), and the quote is, or would
+    be, signed by ``signer``: SmartSessions refuses every userOp of it. Found before signing from the session
+    details, or from the node's refusal of a signed quote."""
+
+    docs_anchor = "sessionsignermismatcherror"
+
+    def __init__(
+        self, short_message: str, *, redeemer: str | None = None, signer: str | None = None, **kwargs: Any
+    ) -> None:
+        self.redeemer = redeemer
+        self.signer = signer
         super().__init__(short_message, **kwargs)
 
 

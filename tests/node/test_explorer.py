@@ -115,11 +115,16 @@ def test_the_receipt_matches_the_quote_and_the_chain(node: Node, session: Sessio
 
 
 def _exact_answer(
-    node: Node, chain: Chain, quote: dict[str, Any], errors: dict[int, str] | None = None
+    node: Node,
+    chain: Chain,
+    quote: dict[str, Any],
+    errors: dict[int, str] | None = None,
+    codes: dict[int, tuple[str, dict[str, Any]]] | None = None,
 ) -> tuple[bytes, bytes]:
     """The explorer's answer as sent (its bytes), and the bytes it must be: the quote as issued, ``itxHash`` and
     ``fundingTransaction`` after it, and in each userOp, after the quote's fields and in this order, its status,
-    ``isConfirmed``, ``executionData``, ``executionError`` (only when there is one), ``confirmations``,
+    ``isConfirmed``, ``executionData``, ``executionError``, ``executionErrorCode`` and ``executionErrorFacts`` (only
+    when there are ones: ``errors`` and ``codes``), ``confirmations``,
     ``actualGasCost``, ``revertError``, ``miningTimestamp`` and ``minedTimestamp``, each as the chain has it. Only
     ``miningTimestamp`` (the chain's time at broadcast, seen by the node alone) is taken from the answer, once
     checked. For a chain that mines only on demand, so that nothing moves between the reads."""
@@ -143,6 +148,8 @@ def _exact_answer(
         }
         if errors and k in errors:
             op["executionError"] = errors[k]
+        if codes and k in codes:
+            op["executionErrorCode"], op["executionErrorFacts"] = codes[k]
         op |= {
             "confirmations": depth,
             "actualGasCost": str(event.actual_gas_cost),
@@ -212,10 +219,17 @@ def test_a_reverted_user_op_carries_its_revert_data_and_gas_cost(
     assert event.revert_reason == expected and not event.success
     assert payment["actualGasCost"] == str(event.actual_gas_cost)
     assert receipt["userOps"][1]["revertError"] is None
-    sent, expected = _exact_answer(
-        node, chain, quote, {0: "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"}
+    # the cause as a code and facts too, as a refusal at the quote would carry them
+    facts = {"chainId": 8453, "userOpIndex": 0, "field": "paymentInfo", "revertData": "0x" + expected.hex(),
+             "revertError": "Error"}  # fmt: skip
+    sent, wanted = _exact_answer(
+        node,
+        chain,
+        quote,
+        {0: "execution reverted: Error(message=ERC20: transfer amount exceeds balance)"},
+        {0: ("USER_OP_CALL_REVERTED", facts)},
     )
-    assert sent == expected
+    assert sent == wanted
 
     # How a client reads a MINED_FAIL userOp (the payment one put where the rules look, after index 0): not final
     # while unconfirmed (by default, as the reference SDK), final once its block has 3 confirmations.

@@ -102,6 +102,11 @@ def test_without_simulation_the_quote_takes_the_clients_limits_and_a_step_that_c
             "field": "userOps[0]",
             "revertData": "0x" + revert.hex(),
             "revertError": "Error",
+            # the transfer moves more USDC than the account holds there: the facts say it, whatever the reason's text
+            "holder": account,
+            "token": usdc_address(10),
+            "balance": "0",
+            "required": "1000000",
         },
     }
 

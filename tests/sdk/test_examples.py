@@ -73,7 +73,8 @@ def test_the_erc20_limits_example(devnet: Devnet, node: NodeServer, chains: dict
     out = run_example("erc20_limits", devnet, node, tmp_path)
     assert "rule 0: argument 1 (offset 0) must be == 57005 (0xdead), got 48879 (0xbeef)" in out
     assert "rule 1: argument 2 (offset 32) must be <= 1000000, got 1500000" in out
-    assert "a cumulative limit is used up: rule 1" in out
+    # the third transfer passes each rule, but not rule 1's cumulative limit: a PolicyLimitError, with the limit
+    assert "rule 1: at most 2000000 in total on argument 2 (offset 32); this userOp asks 1000000 more" in out
     assert "recipient holds        2.0 USDC" in out
 
 

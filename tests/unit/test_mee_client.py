@@ -31,6 +31,7 @@ from smartsessions import (
     QuoteMismatchError,
     RpcError,
     SessionNotEnabledError,
+    SessionSignerMismatchError,
     SupertransactionFailedError,
     SupertransactionTimeoutError,
     create_mee_client,
@@ -540,7 +541,7 @@ async def test_use_permission_refuses_before_any_request(world: World) -> None:
             session_details=prepared, mode="ENABLE_AND_USE", fee_token=fee(), instructions=[increment(8453)]
         )
     owner_client = (await world.client()).extend(mee_session_actions)
-    with pytest.raises(InvalidInputError, match="granted to"):
+    with pytest.raises(SessionSignerMismatchError, match="granted to the session key"):
         await owner_client.use_permission(
             session_details=prepared, mode="USE", fee_token=fee(), instructions=[increment(8453)]
         )

@@ -21,6 +21,8 @@ REQUIRED = {
     "get_spending_limits_policy", "get_session_digest", "session_details_to_json", "session_details_from_json",
     # errors
     "SmartSessionsError", "InvalidInputError", "EncodingError", "OutsideTimeFrameError",
+    "PolicyLimitError", "FeeAboveCapError",
+    "SessionSignerMismatchError", "UserOpRefusedError",
 }  # fmt: skip
 
 

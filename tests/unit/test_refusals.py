@@ -8,6 +8,7 @@ from eth_account import Account
 from smartsessions import (
     ActionConfig,
     ActionNotPermittedError,
+    ChainNotSupportedError,
     EnableSignatureUsedError,
     InsufficientBalanceError,
     PolicyViolationError,
@@ -67,7 +68,9 @@ def test_a_code_decides_and_the_message_is_not_read() -> None:
     text = "userOps[0] (chain 10): AA23 reverted: InvalidPermissionId(permissionId=0x" + "ab" * 32 + ")"
     again = explain_refusal(text, code="POLICY_VIOLATION", facts=facts)
     assert isinstance(again, PolicyViolationError) and again.chain_id == 8453
-    assert explain_refusal(text, code="CHAIN_NOT_SERVED", facts={"chainId": 10}) is None
+    served = explain_refusal(text, code="CHAIN_NOT_SERVED", facts={"chainId": 10})
+    assert isinstance(served, ChainNotSupportedError) and served.chain_ids == (10,)
+    assert explain_refusal(text, code="BUSY", facts={"retryAfter": 1}) is None  # no typed error stands for it
 
 
 def test_the_session_codes_and_the_balance_code() -> None:

@@ -5,7 +5,8 @@ PolicyViolation(permissionId=0x…, policy=0x…)``) or why a userOp failed (``e
 text, together with what the client knows about the userOp (its calls, its session), and names the permission, the
 action, the policy and, for the universal action policy, the rule that failed:
 
-* ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`;
+* ``PolicyViolation`` / ``PolicyCheckReverted`` → :class:`~smartsessions.errors.PolicyViolationError`, or
+  :class:`~smartsessions.errors.PolicyLimitError` when the policy is a limit the call ran into (:mod:`._limits`);
 * ``InvalidPermissionId`` → :class:`~smartsessions.errors.SessionNotEnabledError` (nothing enabled it on that chain);
 * the node's ``SESSION_TIME_FRAME_NOT_OPEN`` / ``SESSION_TIME_FRAME_OVER`` →
   :class:`~smartsessions.errors.OutsideTimeFrameError` (:mod:`._time_frames`, as the SDK's own early check words it);
@@ -13,7 +14,9 @@ action, the policy and, for the universal action policy, the rule that failed:
   the owner signed over has moved on: the enable signature was used);
 * ``InvalidEnableSignature`` → :class:`~smartsessions.errors.SessionStateError` (SmartSessions is not a safe sender,
   or the grant was signed for another account);
-* a payer without the fee → :class:`~smartsessions.errors.InsufficientBalanceError`.
+* a payer without the fee → :class:`~smartsessions.errors.InsufficientBalanceError`;
+* the causes only a node's code tells (a fee above the cap, another signer than the session's, a chain or fee token
+  not served, a transfer beyond the balance) → :mod:`._coded_refusals`.
 
 Anything else is left to the caller (the original :class:`~smartsessions.errors.MeeApiError` or
 :class:`~smartsessions.errors.SupertransactionFailedError` is raised unchanged).
@@ -21,6 +24,7 @@ Anything else is left to the caller (the original :class:`~smartsessions.errors.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +39,7 @@ from ..errors import (
     EnableSignatureUsedError,
     InsufficientBalanceError,
     InvalidInputError,
+    PolicyLimitError,
     PolicyViolationError,
     SessionNotEnabledError,
     SessionStateError,
@@ -48,6 +53,8 @@ from ..policies import (
 )
 from ..policies.universal_action import CONDITION_SYMBOLS
 from ..wire.session import SessionDetails
+from ._coded_refusals import CODED
+from ._limits import limit_of
 from ._time_frames import outside_time_frame_error
 
 __all__ = [
@@ -60,6 +67,7 @@ __all__ = [
 ]
 
 _TRANSFER = bytes.fromhex("a9059cbb")
+_CUMULATIVE = "a cumulative limit is used up: "
 
 _WHERE = re.compile(r"^(paymentInfo|userOps\[\d+\])(?: \(chain (\d+)\))?:")
 _POLICY_VIOLATION = re.compile(r"PolicyViolation\(permissionId=(0x[0-9a-fA-F]{64}), policy=(0x[0-9a-fA-F]{40})\)")
@@ -175,7 +183,7 @@ def _failed_rule(init_data: bytes, call: Call) -> str | None:
         if rule.is_limited:
             limited.append(f"rule {k} (at most {_word(rule.usage.limit)} in total on {argument})")
     if limited:
-        return "a cumulative limit is used up: " + ", ".join(limited)
+        return _CUMULATIVE + ", ".join(limited)
     return None
 
 
@@ -199,6 +207,7 @@ def _policy_violation(
                     if call.to == action.action_target and bytes(call.data[:4]) == bytes(action.action_target_selector):
                         candidates.append((call, bytes(p.init_data)))
         user_op_policy = any(p.policy.lower() == policy.lower() for p in enabled.user_op_policies)
+    limit = None
     if candidates:
         chosen = candidates[0]
         if policy is not None and policy.lower() == UNIVERSAL_ACTION_POLICY_ADDRESS.lower():
@@ -208,8 +217,17 @@ def _policy_violation(
                     chosen, rule = (call, init_data), found
                     break
         target, selector = chosen[0].to, "0x" + bytes(chosen[0].data[:4]).hex()
+        if policy is not None and (rule is None or rule.startswith(_CUMULATIVE)):
+            same_action = [c for c, init in candidates if init == chosen[1] and _same_action(c, chosen[0])]
+            limit = limit_of(policy, chosen[1], same_action)
     elif len(calls) == 1 and target is None:
         target, selector = calls[0].to, "0x" + bytes(calls[0].data[:4]).hex()
+    if limit is None and user_op_policy and not candidates and session is not None and policy is not None:
+        enabled = session.enable_session_data.enable_session.session_to_enable
+        init = next(bytes(p.init_data) for p in enabled.user_op_policies if p.policy.lower() == policy.lower())
+        limit = limit_of(policy, init, calls)
+    if limit is not None:
+        rule = limit.rule
     name = _policy_name(policy) if policy else "a policy"
     action_text = f"{target}.{selector}" if target else "the userOp"
     if op is not None and op.fee_token is not None:
@@ -227,20 +245,37 @@ def _policy_violation(
             "Fix: the session must allow the fee payment (feeToken.transfer up to max_payment_amount): grant with "
             "a larger max_payment_amount or another fee token, or use sponsorship"
         )
+    elif limit is not None:
+        meta.append(
+            "Fix: ask less of the limit in one userOp if some is left; a used-up limit does not grow back: have "
+            "the owner grant a new permission"
+        )
     else:
         meta.append("Fix: keep the call within the session's policies, or grant a permission that allows it")
-    return PolicyViolationError(
-        f"{name} refused {action_text}{where}.",
-        permission_id=pid,
-        chain_id=chain_id,
-        action_target=target,
-        action_selector=selector,
-        policy=None if policy is None else to_address(policy, field="policy"),
-        policy_name=None if policy is None else _policy_name(policy),
-        rule=rule,
-        meta_messages=meta,
-        details=message,
-    )
+    fields: dict[str, Any] = {
+        "permission_id": pid,
+        "chain_id": chain_id,
+        "action_target": target,
+        "action_selector": selector,
+        "policy": None if policy is None else to_address(policy, field="policy"),
+        "policy_name": None if policy is None else _policy_name(policy),
+        "rule": rule,
+        "meta_messages": meta,
+        "details": message,
+    }
+    if limit is not None:
+        return PolicyLimitError(
+            f"{name} refused {action_text}{where}: the session's limit does not cover it.",
+            limit=limit.limit,
+            requested=limit.requested,
+            token=limit.token,
+            **fields,
+        )
+    return PolicyViolationError(f"{name} refused {action_text}{where}.", **fields)
+
+
+def _same_action(a: Call, b: Call) -> bool:
+    return a.to.lower() == b.to.lower() and bytes(a.data[:4]) == bytes(b.data[:4])
 
 
 #: Names of well-known selectors, for a refusal to say which function a call was.
@@ -340,6 +375,11 @@ RefusalKind = Literal[
     "payer_balance",
     "time_frame_not_open",
     "time_frame_over",
+    "fee_cap",
+    "signer",
+    "chain_not_served",
+    "fee_token",
+    "transfer_balance",
 ]
 
 
@@ -363,6 +403,8 @@ class Refusal:
     valid_after: int | None = None
     valid_until: int | None = None
     chain_time: int | None = None
+    #: A coded refusal's facts, for the kinds that read more than the fields above.
+    facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
@@ -403,7 +445,11 @@ def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
 _CODE_KINDS: dict[str, RefusalKind] = {
     "POLICY_VIOLATION": "policy",
     "ACTION_NOT_PERMITTED": "not_permitted",
-    "SESSION_FEE_ABOVE_CAP": "policy",
+    "SESSION_FEE_ABOVE_CAP": "fee_cap",
+    "SIGNATURE_INVALID": "signer",
+    "CHAIN_NOT_SERVED": "chain_not_served",
+    "FEE_TOKEN_NOT_SUPPORTED": "fee_token",
+    "USER_OP_CALL_REVERTED": "transfer_balance",
     "SESSION_NOT_ENABLED": "not_enabled",
     "ENABLE_SIGNATURE_USED": "enable_used",
     "ENABLE_SIGNATURE_INVALID": "enable_invalid",
@@ -438,11 +484,18 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
     """The refusal a node's ``code`` names, with its ``facts`` (the local node's codes, ``docs/errors.md``): nothing
     of the message is read. None for a code that no typed error stands for (the node's error is raised as it is)."""
     kind = _CODE_KINDS.get(code)
+    if kind == "signer" and _fact(facts, "role", str) != "redeemer" and _fact(facts, "permissionId", str) is None:
+        return None  # the owner's signature, or one the node cannot tell: the node's error says it
+    if kind == "transfer_balance" and _fact_address(facts, "holder") is None:
+        return None  # a call that reverts for another reason than a transfer beyond the balance
     if kind is None:
         return None
-    field = _fact(facts, "field", str)
-    match = None if field is None else _FACT_WHERE.match(field)
+    path = _fact(facts, "field", str)
+    match = None if path is None else _FACT_WHERE.match(path)
     where = None if match is None else match.group(1)
+    index = _fact(facts, "userOpIndex", int)
+    if where is None and index is not None and index >= 0:  # e.g. a signature refused at /exec ("field": "signature")
+        where = "paymentInfo" if index == 0 else f"userOps[{index - 1}]"
     pid = _fact(facts, "permissionId", str)
     return Refusal(
         kind,
@@ -459,6 +512,7 @@ def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
         valid_after=_fact_number(facts, "validAfter", 48),
         valid_until=_fact_number(facts, "validUntil", 48),
         chain_time=_fact_number(facts, "chainTime", 64),
+        facts=dict(facts),
     )
 
 
@@ -499,6 +553,8 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
     chain = chain_id if chain_id is not None else (op.chain_id if op is not None else None)
     on_chain = f" on chain {chain}" if chain is not None else ""
 
+    if refusal.kind in CODED:
+        return CODED[refusal.kind](refusal, op, message, chain)
     if refusal.kind == "policy":
         return _policy_violation(message, op, refusal.permission_id or _pid_of(op), refusal.policy, chain)
     if refusal.kind == "not_permitted":

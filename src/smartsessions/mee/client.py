@@ -76,6 +76,7 @@ from .node_errors import (
     failed_supertransaction_error,
     parse_error_message,
     quote_contexts,
+    refused_user_op,
     request_contexts,
     with_balance,
 )
@@ -331,7 +332,7 @@ class MeeClient:
                 explained = await with_balance(explained, self.account)
             if explained is not None:
                 raise explained from exc
-            raise
+            raise refused_user_op(exc) from exc.__cause__
         if plan.asks_sponsor:
             assert options is not None
             raw = await self.request(
@@ -393,7 +394,7 @@ class MeeClient:
             explained = explain_refusal(exc.short_message, contexts, code=exc.code, facts=exc.facts)
             if explained is not None:
                 raise explained from exc
-            raise
+            raise refused_user_op(exc) from exc.__cause__
         return ExecuteResult(hash=str(answer["hash"]))
 
     async def execute(self, **params: Any) -> ExecuteResult:

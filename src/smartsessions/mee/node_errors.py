@@ -18,8 +18,10 @@ from ..errors import (
     FailedUserOp,
     InsufficientBalanceError,
     InvalidInputError,
+    MeeApiError,
     SmartSessionsError,
     SupertransactionFailedError,
+    UserOpRefusedError,
 )
 from ..wire.mee import ExplorerResponse, GetQuotePayload, QuoteRequest
 from ._refusals import OpContext, explain_refusal
@@ -29,6 +31,7 @@ __all__ = [
     "failed_supertransaction_error",
     "parse_error_message",
     "quote_contexts",
+    "refused_user_op",
     "request_contexts",
     "with_balance",
 ]
@@ -179,7 +182,8 @@ def quote_contexts(payload: GetQuotePayload) -> dict[str, OpContext]:
 def failed_supertransaction_error(
     key: str, status: str, raw: dict[str, Any], payload: ExplorerResponse
 ) -> SmartSessionsError:
-    """The error of a failed super-transaction: the explained cause when its failure says one, else
+    """The error of a failed super-transaction: the explained cause when its failure says one (by the userOp's
+    ``executionErrorCode`` and facts when the node sends them, else by its ``executionError`` text), else
     :class:`SupertransactionFailedError` naming each failed userOp."""
     failures = []
     contexts = quote_contexts(payload)
@@ -210,7 +214,10 @@ def failed_supertransaction_error(
     )
     for f in sorted(failures, key=lambda f: f.index):
         where = "paymentInfo" if f.index == 0 else f"userOps[{f.index - 1}]"
-        explained = explain_refusal(f.error, contexts, where=where)
+        # the local node says the cause by code, as at the quote; Biconomy's in executionError's text only
+        op = payload.user_ops[f.index]
+        code, facts = op.execution_error_code, op.execution_error_facts
+        explained = explain_refusal(f.error, contexts, where=where, code=code, facts=facts)
         if explained is not None:
             explained.__cause__ = error
             return explained
@@ -236,4 +243,32 @@ async def with_balance(err: InsufficientBalanceError, account: MultichainNexusAc
         balance=balance,
         meta_messages=err.meta_messages,
         details=err.details,
+    )
+
+
+#: What to do about a userOp the node's simulation refused, by the node's code (those no other typed error takes).
+_USER_OP_FIXES = {
+    "USER_OP_VALIDATION_FAILED": "Fix: `aa_code` and `reason` say why validation failed (AA20: no account at the "
+    "sender; AA1x: it cannot be created; AA23: a revert in the account's validation, `revert_error`).",
+    "USER_OP_CALL_REVERTED": "Fix: the call reverts with the chain's state now (`revert_error`, `revert_data`): check "
+    "its arguments and what it needs; for a call that can only pass later, quote with simulation={'simulate': False}.",
+    "NONCE_INVALID": "Fix: ask for a new quote (another super-transaction of the account took the nonce).",
+    "SIGNATURE_INVALID": "Fix: sign with the key the userOp needs (the account's owner, or the session's key).",
+}
+
+
+def refused_user_op(exc: MeeApiError) -> MeeApiError:
+    """``exc`` as a :class:`UserOpRefusedError` when the node's code says its simulation refused a userOp (and no
+    more specific error took it), else ``exc`` itself."""
+    fix = _USER_OP_FIXES.get(exc.code or "")
+    if fix is None or isinstance(exc, UserOpRefusedError):
+        return exc
+    return UserOpRefusedError(
+        exc.short_message,
+        status=exc.status,
+        body=exc.body,
+        code=exc.code,
+        facts=exc.facts,
+        meta_messages=[*exc.meta_messages, fix],
+        details=exc.details,
     )

@@ -43,6 +43,7 @@ from ..errors import (
     InvalidInputError,
     RpcError,
     SessionNotEnabledError,
+    SessionSignerMismatchError,
 )
 from ..mee._time_frames import outside_time_frame_error
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
@@ -317,18 +318,24 @@ def _details_list(session_details: Sequence[SessionDetails] | SessionDetails) ->
 
 
 def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> None:
-    """The client's signer must be the sessions' redeemer (the K1MeeValidator session owner: 20 bytes)."""
-    signer = client.account.signer.address
+    """The client's signer must be the sessions' redeemer (the K1MeeValidator session owner: 20 bytes): any other
+    key's signature is refused by SmartSessions, so it is refused here, before anything is asked or signed."""
+    signer = to_address(client.account.signer.address, field="signer")
     for d in details:
         init = bytes(d.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
-        if len(init) == 20 and to_address(init, field="redeemer") != to_address(signer, field="signer"):
-            raise InvalidInputError(
-                "session_details",
-                f"the permission {('0x' + bytes(d.permission_id).hex())} is granted to {to_address(init, field='r')}, "
-                f"but this client signs as {signer}",
-                fix="use a client whose account signer is the session signer (and account_address the granter's "
-                "account)",
-            )
+        if len(init) != 20 or (redeemer := to_address(init, field="redeemer")) == signer:
+            continue
+        pid = "0x" + bytes(d.permission_id).hex()
+        raise SessionSignerMismatchError(
+            f"Permission {pid} is granted to the session key {redeemer}, but this client signs as {signer}.",
+            permission_id=pid,
+            chain_id=d.chain_id,
+            redeemer=redeemer,
+            signer=signer,
+            meta_messages=[
+                "Fix: use a client whose account signer is the session key (and account_address the granter's account)."
+            ],
+        )
 
 
 @dataclass(frozen=True)

@@ -444,6 +444,9 @@ class ExplorerUserOp(MeeFilledUserOpDetails):
     execution_status: ExecutionStatus
     execution_data: Bytes32 | None = None  # the transaction hash, once there is one
     execution_error: str | None = None
+    #: The local node's own: a failed userOp's cause as a refusal's code and facts (docs/errors.md), absent elsewhere.
+    execution_error_code: Lenient[str] = None
+    execution_error_facts: Lenient[JsonObject] = None
     is_confirmed: bool | None = False
     confirmations: Lenient[Uint64] = None  # number
     actual_gas_cost: Lenient[BigIntStr] = None  # wei, decimal string

@@ -26,7 +26,9 @@ hash) and ``executionError`` when there are ones, and always (null until known, 
   ``?confirmations`` (default 3). MINED_SUCCESS and MINED_FAIL are reported as soon as the block is there;
   ``isConfirmed`` is what a client waits for;
 * ``actualGasCost``: the ``UserOperationEvent``'s, in wei (decimal string);
-* ``revertError``: the raw revert data (hex) of a failed userOp;
+* ``revertError``: the raw revert data (hex) of a failed userOp; ``executionErrorCode`` and ``executionErrorFacts``
+  (this node's own fields, absent when unknown) say its cause as the code and facts of a refusal
+  (:mod:`.failure_codes`);
 * ``miningTimestamp``: the chain's time when its bundle was broadcast; ``minedTimestamp``: its block's timestamp
   (both seconds, numbers).
 """
@@ -71,6 +73,7 @@ from .acceptance import Acceptor
 from .config import NodeConfig
 from .errors import Code, Fact, NodeError
 from .executor import Executor
+from .failure_codes import failure_code
 from .quoting import QuoteBuilder
 from .store import SqliteStore, Store
 
@@ -198,7 +201,7 @@ class NodeService:
             )
         heads = await self._heads({s.chain_id for s in record.user_ops if s.block_number is not None})
         ops = []
-        for issued, state in zip(quote["userOps"], record.user_ops, strict=True):
+        for k, (issued, state) in enumerate(zip(quote["userOps"], record.user_ops, strict=True)):
             depth = 0  # as Biconomy's node counts a userOp not (yet) in a block
             confirmed = state.confirmed
             if state.block_number is not None:
@@ -209,6 +212,9 @@ class NodeService:
             known: dict[str, Any] = {"execution_data": HexBytes(state.tx_hash)} if state.tx_hash else {}
             if state.error:
                 known["execution_error"] = state.error
+            coded = failure_code(k, issued, state.status, state.error, state.revert_error)
+            if coded is not None:
+                known["execution_error_code"], known["execution_error_facts"] = coded
             status = _set_fields(
                 ExplorerUserOp,
                 execution_status=state.status,

@@ -117,6 +117,8 @@ class _ChainRun:
     chain: ChainClient
     indices: list[int]
     last_reason: dict[int, str] = field(default_factory=dict)
+    #: The raw revert data of each one's last failed simulation (the explorer gives its code and facts from it).
+    last_failure: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def ops(self) -> dict[int, MeeFilledUserOpDetails]:
@@ -282,6 +284,7 @@ class _Bundler:
                 else:  # the chain moved between the simulation and this call: the next round simulates again
                     log.info("super-transaction %s: userOp %d not submitted yet: %s", quote_hash, bad, reason)
                     part.run.last_reason[bad] = reason
+                    part.run.last_failure[bad] = data
                     _resolve([part], False)
                 return [p for p in parts if p is not part]
             offset += len(part.indices)
@@ -435,6 +438,7 @@ class Executor:
                 [k],
                 f"Execution deadline limit exceeded: the window ended at {ops[k].upper_bound_timestamp} "
                 f"(chain time {now}){why}",
+                run.last_failure.get(k),
             )
         pending = [k for k in pending if k not in expired]
         due: list[int] = []
@@ -467,10 +471,13 @@ class Executor:
                 log.info("super-transaction %s: userOp %d forced through before its deadline", quote_hash, k)
                 chosen.append(k)
                 continue
+            data = result.failure or result.revert_data or None
             if _lasting(reason):
-                await self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}")
+                await self._fail(quote_hash, [k], f"not submitted: validation fails: {reason}", data)
             else:
                 run.last_reason[k] = reason
+                if data is not None:
+                    run.last_failure[k] = data
                 blocked = k
             break
         if chosen:

@@ -46,6 +46,7 @@ from .signatures import (
     session_signature,
 )
 from .simulation import SIM_CALL_GAS_LIMIT, SIM_VERIFICATION_GAS_LIMIT, allowance_override, simulate_user_ops
+from .transfer_shortfall import transfer_shortfall
 
 __all__ = [
     "check_funds",
@@ -234,6 +235,7 @@ async def simulate_chain(
             await _payer_can_pay_at_all(chain, request, fusion)
         if result.reverted:
             code, facts = call_reverted(refused_op(d), result)
+            facts |= await transfer_shortfall(chain, d.sender, d.call_data)
             raise NodeError(
                 400,
                 f"{d.where} (chain {chain_id}): the call reverts in simulation: {result.revert_reason}",
