@@ -97,9 +97,12 @@ def test_session_details_that_cannot_validate_are_refused(node: Node, session: S
         revertError="InvalidPermissionId",
         permissionId="0x" + "11" * 32,
     )
-    assert error.startswith("userOps[0] (chain 8453): the session userOp in mode USE fails validation: AA2")
+    # worded by the permission's state, which the node read (never enabled on this account), then the simulation's
+    assert error.startswith(f"userOps[0] (chain 8453): Permission 0x{'11' * 32} is not enabled on chain 8453")
+    assert answer["facts"]["permissionState"] == "never_enabled"
+    assert "(the session userOp in mode USE fails validation: AA23" in error
     assert answer["error"].endswith(
-        "; send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
+        "; send the body with the sessionDetails and modes of the quote (USE once the permission is enabled))"
     )
     assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
     assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
@@ -126,10 +129,17 @@ def test_a_relay_that_turns_use_into_enable_is_refused(node: Node, session: Sess
     assert status == 400
     pid = "0x" + bytes(session.details[0].permission_id).hex()
     refusal(answer, "ENABLE_SIGNATURE_USED", userOpIndex=1, mode="0x02", revertError="HashMismatch", permissionId=pid)
-    assert answer["error"].startswith(
-        "userOps[0] (chain 8453): the session userOp in mode UNSAFE_ENABLE (ENABLE_AND_USE) fails validation: "
-        "AA23 reverted: HashMismatch(providedHash=0x"
-    ), answer
+    simulated = (
+        "the session userOp in mode UNSAFE_ENABLE (ENABLE_AND_USE) fails validation: AA23 reverted: "
+        "HashMismatch(providedHash=0x"
+    )
+    if enabled_before:  # the chain's state tells why: the node read it (enabled already)
+        assert answer["facts"]["permissionState"] == "enabled_already", answer
+        assert answer["error"].startswith(f"userOps[0] (chain 8453): Permission {pid} is enabled already"), answer
+        assert f"({simulated}" in answer["error"], answer
+    else:  # enabled by the payment userOp of the same bundle: the chain's state before it says nothing more
+        assert "permissionState" not in answer["facts"], answer
+        assert answer["error"].startswith(f"userOps[0] (chain 8453): {simulated}"), answer
     assert node.client.get(f"/explorer/{quote['hash']}")[0] == 404
     before = counter_value(session.chain)
     assert statuses(node.client.wait(node.client.execute(body))) == ["MINED_SUCCESS"] * 2
@@ -350,9 +360,10 @@ def test_a_payment_that_no_longer_validates_is_refused_at_exec(node: Node, sessi
     assert status == 400
     pid = "0x" + bytes(session.details[0].permission_id).hex()
     refusal(answer, "ENABLE_SIGNATURE_USED", userOpIndex=0, field="paymentInfo", aaCode="AA23", permissionId=pid)
-    assert answer["error"].startswith(
-        "paymentInfo (chain 8453): the payment userOp fails validation: AA23 reverted: HashMismatch(providedHash=0x"
-    )
+    # the node read the permission's state: the first super-transaction enabled it
+    assert answer["facts"]["permissionState"] == "enabled_already"
+    assert answer["error"].startswith(f"paymentInfo (chain 8453): Permission {pid} is enabled already on chain 8453")
+    assert "(the payment userOp fails validation: AA23 reverted: HashMismatch(providedHash=0x" in answer["error"]
     assert session.chain.rpc.request("eth_getTransactionCount", [node.server.address, "latest"]) == sent
 
 

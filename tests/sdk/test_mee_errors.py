@@ -85,12 +85,13 @@ async def test_enable_signature_used_twice(sdk: Sdk) -> None:
 
 
 async def test_details_granted_for_another_account(sdk: Sdk) -> None:
-    """The owner's grant used from another account's client: USE says it was never enabled there (not "revoked"),
-    ENABLE_AND_USE names the account mismatch; both before anything is signed."""
+    """The owner's grant used from another account's client: USE and ENABLE_AND_USE both name the account mismatch
+    (the grant's signed digest matches none of this account's nonces), never "revoked"; before anything is
+    signed."""
     _, _, details = await granted(sdk)
     other = (await sdk.owner_client(index=5)).account.address
     stranger = await sdk.redeemer_client(other)
-    with pytest.raises(SessionNotEnabledError) as use:
+    with pytest.raises(GrantAccountMismatchError) as use:
         await stranger.use_permission(
             session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[increment()]
         )

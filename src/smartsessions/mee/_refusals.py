@@ -56,6 +56,7 @@ from ..wire.session import SessionDetails
 from ._coded_refusals import CODED
 from ._limits import limit_of
 from ._time_frames import outside_time_frame_error
+from .permission_state import STATE_KINDS, PermissionStateRefusal, session_state_error
 
 __all__ = [
     "OpContext",
@@ -452,6 +453,7 @@ _CODE_KINDS: dict[str, RefusalKind] = {
     "USER_OP_CALL_REVERTED": "transfer_balance",
     "SESSION_NOT_ENABLED": "not_enabled",
     "ENABLE_SIGNATURE_USED": "enable_used",
+    "GRANT_ACCOUNT_MISMATCH": "enable_used",  # with its permissionState fact, told as the SDK's own reads tell it
     "ENABLE_SIGNATURE_INVALID": "enable_invalid",
     "INSUFFICIENT_BALANCE": "balance",
     "SESSION_TIME_FRAME_NOT_OPEN": "time_frame_not_open",
@@ -478,6 +480,15 @@ def _fact_number(facts: Mapping[str, Any], key: str, bits: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 and value >> bits == 0 else None
     return _number(value, bits) if isinstance(value, str) and value.isdigit() else None
+
+
+def _permission_state(refusal: Refusal, chain: int | None) -> PermissionStateRefusal | None:
+    """The permission's state a node read and named (``permissionState``, ``account``), for the session-state
+    refusals: the same story the SDK's own reads tell (:mod:`.permission_state`)."""
+    kind, account = refusal.facts.get("permissionState"), _fact_address(refusal.facts, "account")
+    if kind not in STATE_KINDS or account is None or refusal.permission_id is None or chain is None:
+        return None
+    return PermissionStateRefusal(kind, refusal.permission_id, chain, account)
 
 
 def refusal_from_code(code: str, facts: Mapping[str, Any]) -> Refusal | None:
@@ -572,6 +583,9 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
             selector=refusal.selector,
             details=message,
         )
+    state = _permission_state(refusal, chain)
+    if state is not None:
+        return session_state_error(state, details=message)
     if refusal.kind == "not_enabled":
         pid = refusal.permission_id or _pid_of(op)
         return SessionNotEnabledError(
@@ -589,13 +603,14 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
         pid = refusal.permission_id or _pid_of(op)
         if op is not None and op.session_details is not None and op.session_details.mode is SmartSessionMode.USE:
             # Asked to USE a permission that is not enabled: the node tried to enable it from the details' enable
-            # data, whose signature is spent. The permission was revoked, or enabled and used up elsewhere.
+            # data, which does not pass here. A node without the permission's state cannot say why.
             return SessionNotEnabledError(
-                f"Permission {pid} is not enabled{on_chain}, and its enable signature was already used.",
+                f"Permission {pid} is not enabled{on_chain}, and the grant's enable signature does not pass here.",
                 permission_id=pid,
                 chain_id=chain,
                 meta_messages=[
-                    "It was enabled once and then revoked (removeSession): grant a new permission.",
+                    "Either it was used already (the permission was enabled here and has since been removed: grant a "
+                    "new one), or the grant was made for another account (use the granter's account).",
                 ],
                 details=message,
             )

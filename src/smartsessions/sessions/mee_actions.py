@@ -30,7 +30,6 @@ from ..account.instructions import (
 )
 from ..account.multichain import NexusDeployment, QuoteReads
 from ..encoding.abi import SESSION, abi_encode, encode_function_call
-from ..encoding.eip712 import get_session_digest
 from ..encoding.session import (
     ChainDigest,
     EnableSession,
@@ -38,15 +37,13 @@ from ..encoding.session import (
     SmartSessionMode,
 )
 from ..errors import (
-    EnableSignatureUsedError,
-    GrantAccountMismatchError,
     InvalidInputError,
     RpcError,
-    SessionNotEnabledError,
     SessionSignerMismatchError,
 )
 from ..mee._time_frames import outside_time_frame_error
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
+from ..mee.permission_state import permission_state_refusal, session_state_error
 from ..mee.request import (
     USEROP_MIN_EXEC_WINDOW_DURATION,
     Preflight,
@@ -442,59 +439,9 @@ def _judge_time_frames(
 
 
 def _judge(d: SessionDetails, chain_id: int, account: str, enabled: bool, nonce: int, mode: SmartSessionMode) -> None:
-    pid = "0x" + bytes(d.permission_id).hex()
-    where = f"on chain {chain_id} for account {account}"
-    if mode is SmartSessionMode.USE:
-        if enabled:
-            return
-        history = (
-            "A grant's enable signature of it was used on this account: it was enabled here and has since been "
-            "removed (removeSession). Grant a new permission."
-            if nonce > 0
-            else "No grant's enable signature of it was ever used on this account. Use the grant's details once with "
-            "mode='ENABLE_AND_USE', or enable it with prepare_for_permissions(redeemer=..., actions=...); details "
-            "granted for another account cannot be used for this one."
-        )
-        raise SessionNotEnabledError(
-            f"Permission {pid} is not enabled {where}.", permission_id=pid, chain_id=chain_id, meta_messages=[history]
-        )
-    if enabled:
-        raise EnableSignatureUsedError(
-            f"Permission {pid} is enabled already {where}: ENABLE_AND_USE would enable it again.",
-            permission_id=pid,
-            chain_id=chain_id,
-            meta_messages=["Fix: use mode='USE'."],
-        )
-    enable = d.enable_session_data.enable_session
-    signed = next((bytes(x.session_digest) for x in enable.hashes_and_chain_ids if x.chain_id == chain_id), None)
-    if signed is None or len(signed) != 32:
-        return  # nothing to compare with: the chain decides
-    session = enable.session_to_enable
-
-    def digest(at: int) -> bytes:
-        return bytes(get_session_digest(session, account=account, mode=SmartSessionMode.UNSAFE_ENABLE, nonce=at))
-
-    if digest(nonce) == signed:
-        return
-    if nonce > 0 and digest(nonce - 1) == signed:
-        raise EnableSignatureUsedError(
-            f"The enable signature of permission {pid} was used {where} already, and the permission is not enabled "
-            "there now.",
-            permission_id=pid,
-            chain_id=chain_id,
-            meta_messages=["It was enabled with this grant and has since been removed: grant a new permission."],
-        )
-    raise GrantAccountMismatchError(
-        f"The grant of permission {pid} was not made for account {account} (chain {chain_id}): its enable signature "
-        "covers another account.",
-        permission_id=pid,
-        chain_id=chain_id,
-        account=account,
-        meta_messages=[
-            "Fix: give the session signer's client the granter's account (account_address in its chain "
-            "configurations), or have this account's owner grant the permission."
-        ],
-    )
+    refusal = permission_state_refusal(d, chain_id=chain_id, account=account, enabled=enabled, nonce=nonce, mode=mode)
+    if refusal is not None:
+        raise session_state_error(refusal)
 
 
 def _reassign_modes(

@@ -33,6 +33,7 @@ from ...wire.mee import MeeFilledUserOpDetails
 from ._chain import ChainClient
 from .errors import Code, Fact, NodeError
 from .refusals import RefusedOp, call_reverted, signature_refused, validation_failed
+from .session_state import worded_by_permission_state
 from .simulation import SimulatedOp, simulate_user_ops
 
 __all__ = ["NONCE_WAIT_ATTEMPTS", "NONCE_WAIT_DELAY", "check_signed_user_ops"]
@@ -96,6 +97,15 @@ async def check_signed_user_ops(
         if not (nonce_ahead or busy()):
             break
         await asyncio.sleep(NONCE_WAIT_DELAY)  # a pipelined super-transaction: the one before it is still mining
+    if op.session_details is not None:
+        why = await worded_by_permission_state(
+            chain,
+            why,
+            details=op.session_details,
+            account=op.user_op.sender,
+            mode=op.session_details.mode,
+            chain_id=op.chain_id,
+        )
     raise why
 
 

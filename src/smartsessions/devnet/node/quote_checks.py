@@ -36,6 +36,7 @@ from .errors import Code, Fact, NodeError
 from .quote_pricing import format_units
 from .quote_request import Draft
 from .refusals import RefusedOp, call_reverted, validation_failed
+from .session_state import worded_by_permission_state
 from .signatures import (
     PLACEHOLDER_ROOT,
     owner_onchain_signature,
@@ -225,12 +226,17 @@ async def simulate_chain(
                     "consecutive nonces, in quote order)"
                 )
             code, facts = validation_failed(refused_op(d), result)
-            raise NodeError(
+            error = NodeError(
                 400,
                 f"{d.where} (chain {chain_id}): refused in simulation: {result.error}{hint}",
                 code=code,
                 facts=facts,
             )
+            if d.session_details is not None and d.sim_mode is not None:
+                error = await worded_by_permission_state(
+                    chain, error, details=d.session_details, account=d.sender, mode=d.sim_mode, chain_id=chain_id
+                )
+            raise error
         if result.reverted and d.role == "payment":
             await _payer_can_pay_at_all(chain, request, fusion)
         if result.reverted:
