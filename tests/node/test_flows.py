@@ -288,7 +288,12 @@ def test_a_policy_that_refuses_the_call_refuses_the_quote(node: Node, chains: tu
         selector="0x" + SET_NUMBER.hex(),
         rule={"index": 0, "condition": "LESS_THAN_OR_EQUAL", "offset": 0, "ref": "10", "value": "11"},
     )
-    assert error.startswith("userOps[0] (chain 8453): refused in simulation: AA23 reverted: PolicyViolation(")
+    pid = "0x" + bytes(details[0].permission_id).hex()
+    assert error.startswith(  # the cause in words, for a client that reads no codes; then the simulation's
+        f"userOps[0] (chain 8453): the UniActionPolicy {UNIVERSAL_ACTION_POLICY_ADDRESS} of permission {pid} refuses "
+        f"{COUNTER}.0x{SET_NUMBER.hex()}: rule 0: the argument at offset 0 must be <= 10, got 11 (refused in "
+        "simulation: AA23 reverted: PolicyViolation("
+    ), error
     assert f"permissionId=0x{bytes(details[0].permission_id).hex()}" in error
     assert "UniActionPolicy" in error and "0x0000000000714cf48fcf88a0bfba70d313415032" in error.lower()
     assert counter_value(chain) == 7
@@ -333,7 +338,11 @@ def test_a_call_the_session_has_no_action_for_refuses_the_quote(node: Node, sess
         target=COUNTER,
         selector="0x" + SET_NUMBER.hex(),
     )
-    assert error.startswith("userOps[0] (chain 8453): refused in simulation: AA23 reverted: NoPoliciesSet("), error
+    pid = "0x" + bytes(session.details[0].permission_id).hex()
+    assert error.startswith(
+        f"userOps[0] (chain 8453): permission {pid} grants nothing for {COUNTER}.0x{SET_NUMBER.hex()}: the session "
+        "has no action for it (refused in simulation: AA23 reverted: NoPoliciesSet("
+    ), error
 
 
 def test_an_enable_signed_by_another_key_refuses_the_quote(node: Node, chains: tuple[Chain, Chain]) -> None:

@@ -232,7 +232,7 @@ class Acceptor:
             or refusal.code is not Code.POLICY_VIOLATION
             or str(facts.get("policy", "")).lower() != UNIVERSAL_ACTION_POLICY_ADDRESS.lower()
             or facts.get("target") != token.address
-            or (isinstance(rule, str) and "(offset 0)" in rule)  # the recipient's rule, not the amount's
+            or (isinstance(rule, dict) and rule.get("offset") == 0)  # the recipient's rule, not the amount's
         ):
             return refusal
         reason = refusal.message.split(": ", 1)[-1]  # without its "paymentInfo (chain N)" prefix

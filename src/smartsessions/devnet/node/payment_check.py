@@ -32,7 +32,7 @@ from ...versions import ENTRY_POINT_V07_ADDRESS
 from ...wire.mee import MeeFilledUserOpDetails
 from ._chain import ChainClient
 from .errors import Code, Fact, NodeError
-from .refusals import RefusedOp, call_reverted, signature_refused, validation_failed
+from .refusals import RefusedOp, call_reverted, in_words, signature_refused, validation_failed
 from .session_state import worded_by_permission_state
 from .simulation import SimulatedOp, simulate_user_ops
 
@@ -152,7 +152,9 @@ def _refusal(k: int, op: MeeFilledUserOpDetails, result: SimulatedOp, paid: bool
         where = f"paymentInfo (chain {op.chain_id})"
         if result.error is not None:
             code, facts = validation_failed(subject, result)
-            message = f"{where}: the payment userOp fails validation: {result.error}"
+            failed = f"the payment userOp fails validation: {result.error}"
+            said = in_words(code, facts)
+            message = f"{where}: " + (failed if said is None else f"{said} ({failed})")
         elif sig_failed:
             code, facts = signature_refused(subject)
             message = f"{where}: the account's validator refuses the signature of the payment userOp"
@@ -169,7 +171,9 @@ def _refusal(k: int, op: MeeFilledUserOpDetails, result: SimulatedOp, paid: bool
     fix = "send the body with the sessionDetails and modes of the quote (USE once the permission is enabled)"
     if result.error is not None and not result.error.startswith(_MENDED_BY_WAITING):
         code, facts = validation_failed(subject, result)
-        message = f"{where}: the session userOp in mode {mode} fails validation: {result.error}; {fix}"
+        failed = f"the session userOp in mode {mode} fails validation: {result.error}"
+        said = in_words(code, facts)  # the call itself is refused: the modes are not the cause
+        message = f"{where}: " + (f"{failed}; {fix}" if said is None else f"{said} ({failed})")
     elif sig_failed:
         code, facts = signature_refused(subject)
         message = f"{where}: the validator refuses the session userOp in mode {mode}; {fix}"

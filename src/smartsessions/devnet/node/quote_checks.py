@@ -35,7 +35,7 @@ from .config import FeeTokenConfig, NodeConfig
 from .errors import Code, Fact, NodeError
 from .quote_pricing import format_units
 from .quote_request import Draft
-from .refusals import RefusedOp, call_reverted, validation_failed
+from .refusals import RefusedOp, call_reverted, in_words, validation_failed
 from .session_state import worded_by_permission_state
 from .signatures import (
     PLACEHOLDER_ROOT,
@@ -226,9 +226,11 @@ async def simulate_chain(
                     "consecutive nonces, in quote order)"
                 )
             code, facts = validation_failed(refused_op(d), result)
+            reason = f"refused in simulation: {result.error}{hint}"
+            said = in_words(code, facts)
             error = NodeError(
                 400,
-                f"{d.where} (chain {chain_id}): refused in simulation: {result.error}{hint}",
+                f"{d.where} (chain {chain_id}): " + (reason if said is None else f"{said} ({reason})"),
                 code=code,
                 facts=facts,
             )

@@ -37,11 +37,12 @@ from typing import Any
 from ..._coerce import to_address
 from ...account.calls import Call, decode_execute
 from ...errors import SmartSessionsError
+from ...mee._refusals import KNOWN_SELECTORS
 from ...policies import (
     POLICY_NAMES,
     UNIVERSAL_ACTION_POLICY_ADDRESS,
 )
-from ...policies.universal_action import ParamCondition, decode_action_config
+from ...policies.universal_action import CONDITION_SYMBOLS, ParamCondition, decode_action_config
 from ...wire.session import SessionDetails
 from ..artifacts import decode_error
 from .errors import Code, Fact
@@ -51,6 +52,7 @@ __all__ = [
     "RefusedOp",
     "broken_rule",
     "call_reverted",
+    "in_words",
     "policy_facts",
     "signature_refused",
     "validation_failed",
@@ -275,3 +277,43 @@ def broken_rule(init_data: bytes, call: Call) -> dict[str, Fact] | None:
         if rule.is_limited and limited is None:
             limited = found | {"limit": str(rule.usage.limit), "cumulative": True}
     return limited
+
+
+def _call_words(facts: dict[str, Fact]) -> str:
+    target, selector = facts.get("target"), facts.get("selector")
+    if not isinstance(target, str) or not isinstance(selector, str):
+        return "the call"
+    name = KNOWN_SELECTORS.get(selector.lower())
+    return f"{target}.{selector}" + (f" ({name})" if name else "")
+
+
+def _rule_words(rule: Fact) -> str:
+    if not isinstance(rule, dict):
+        return ""
+    if "valueLimitPerUse" in rule:
+        return f": the call sends {rule.get('value')} wei, above its limit per call of {rule['valueLimitPerUse']}"
+    where = f"rule {rule.get('index')}: the argument at offset {rule.get('offset')}"
+    if rule.get("cumulative"):
+        return f": {where} has used up its cumulative limit of {rule.get('limit')}"
+    condition = rule.get("condition")
+    known = ParamCondition.__members__.get(condition) if isinstance(condition, str) else None
+    symbol = None if known is None else CONDITION_SYMBOLS.get(known)
+    bound = f"in [{rule.get('min')}, {rule.get('max')}]" if symbol is None else f"{symbol} {rule.get('ref')}"
+    got = f", got {rule['value']}" if "value" in rule else " is missing from the call data"
+    return f": {where} must be {bound}{got}"
+
+
+def in_words(code: Code, facts: dict[str, Fact]) -> str | None:
+    """A session refusal's cause as a sentence from its facts, for the node's message (a client without codes, such
+    as the reference SDK, reads only the words): the call the session grants nothing for, or the policy that refuses
+    it and the rule. None for other refusals."""
+    pid = facts.get("permissionId", "(unknown)")
+    if code is Code.ACTION_NOT_PERMITTED:
+        return f"permission {pid} grants nothing for {_call_words(facts)}: the session has no action for it"
+    if code is Code.POLICY_VIOLATION and "policy" in facts:
+        policy = facts.get("policyName") or "policy"
+        return (
+            f"the {policy} {facts['policy']} of permission {pid} refuses {_call_words(facts)}"
+            f"{_rule_words(facts.get('rule'))}"
+        )
+    return None
