@@ -9,7 +9,7 @@ the chain; :mod:`._refusals` picks the builder by the refusal's kind."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._coerce import to_address
 from ..errors import (
@@ -22,9 +22,7 @@ from ..errors import (
     SmartSessionsError,
 )
 from ..policies import POLICY_NAMES
-
-if TYPE_CHECKING:
-    from ._refusals import OpContext, Refusal
+from ._refusal_model import OpContext, Refusal
 
 __all__ = ["CODED"]
 

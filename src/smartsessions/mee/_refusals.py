@@ -24,11 +24,10 @@ Anything else is left to the caller (the original :class:`~smartsessions.errors.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from .._coerce import to_address
 from ..account.calls import Call
@@ -52,9 +51,9 @@ from ..policies import (
     decode_action_config,
 )
 from ..policies.universal_action import CONDITION_SYMBOLS
-from ..wire.session import SessionDetails
 from ._coded_refusals import CODED
 from ._limits import limit_of
+from ._refusal_model import OpContext, Refusal, RefusalKind
 from ._time_frames import outside_time_frame_error
 from .permission_state import STATE_KINDS, PermissionStateRefusal, session_state_error
 
@@ -84,19 +83,6 @@ _NODE_BALANCE = re.compile(
 _PERMISSION_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 _SELECTOR = re.compile(r"0x[0-9a-fA-F]{8}")
 _GENERIC_BALANCE = re.compile(r"insufficient (?:funds|balance)|exceeds balance|not enough (?:funds|balance)", re.I)
-
-
-@dataclass(frozen=True)
-class OpContext:
-    """What the client knows about one userOp of a quote: its chain, its calls (None if not plain ``execute``), its
-    session, and, for the payment userOp, the fee token (its action is ``feeToken.transfer``)."""
-
-    where: str
-    chain_id: int | None = None
-    calls: Sequence[Call] | None = None
-    session_details: SessionDetails | None = None
-    fee_token: str | None = None
-    sender: str | None = None
 
 
 def _number(digits: str | None, bits: int) -> int | None:
@@ -364,48 +350,6 @@ def _named_errors(message: str) -> str:
             found.append(f"{name}({', '.join(values)})")
             break
     return message if not found else message + " [" + "; ".join(found) + "]"
-
-
-RefusalKind = Literal[
-    "policy",
-    "not_permitted",
-    "not_enabled",
-    "enable_used",
-    "enable_invalid",
-    "balance",
-    "payer_balance",
-    "time_frame_not_open",
-    "time_frame_over",
-    "fee_cap",
-    "signer",
-    "chain_not_served",
-    "fee_token",
-    "transfer_balance",
-]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """What a refusal says, however the node said it: by a code and its facts (:func:`refusal_from_code`), or in
-    text only (:func:`refusal_from_text`, for nodes without codes). ``where`` names the userOp as the request does
-    (``paymentInfo``, ``userOps[0]``)."""
-
-    kind: RefusalKind
-    where: str | None = None
-    chain_id: int | None = None
-    permission_id: str | None = None
-    policy: str | None = None
-    holder: str | None = None
-    token: str | None = None
-    balance: int | None = None
-    needed: int | None = None
-    target: str | None = None
-    selector: str | None = None
-    valid_after: int | None = None
-    valid_until: int | None = None
-    chain_time: int | None = None
-    #: A coded refusal's facts, for the kinds that read more than the fields above.
-    facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def refusal_from_text(message: str, where: str | None = None) -> Refusal | None:
