@@ -29,18 +29,25 @@ Then, ours only (the reference checks none of this), what our SDK's own checks c
 
 * a second grant, Counter.increment on 8453 and on 10, one ENABLE_AND_USE, then ``--warmup`` + ``--runs`` USE calls
   with one increment() on each chain (the 2-chain ``use_permission`` the 2-chain checks are compared with);
-* the early decision (``sessions.mee_actions._decide_early``: one JSON-RPC batch per chain, chains at once) on 1 and
-  on 2 chains, in USE mode (the enabled permissions above) and in ENABLE_AND_USE mode (fresh grants, never enabled),
-  ``--warmup`` + ``--runs`` calls each, through the proxy like every other call here and, column "direct", from a
-  client that talks to the anvils themselves;
 * ``verify_quote`` (``mee/verify.py``) and ``check_commitment`` (``mee/results.py``) on the quotes the node issued
   in this run: the session quotes of the last USE calls above (1 chain and 2 chains) and owner quotes (the owner's
-  ``get_quote`` of one increment() on 8453, and on 8453 and 10), the same objects ``get_quote`` checked. Each is
-  timed in ``--runs`` samples, a sample being the mean of as many calls as take at least 20 ms.
+  ``get_quote`` of one increment() on 8453, and on 8453 and 10), the same objects ``get_quote`` checked;
+* the early decision (``sessions.mee_actions._early_decision``), which has no round trip of its own: it returns a
+  ``Preflight``, calls that ride in the quote's own JSON-RPC batch on each chain and a ``check`` of their answers run
+  before the node is asked. Its two CPU parts: building it (``_early_decision`` itself) and its ``check``, on the
+  arguments and answers of the last USE call (1 chain and 2 chains) and of the ENABLE_AND_USE call before them (whose
+  check also works out the session digest);
+* each of these CPU checks timed alone in ``--runs`` samples, a sample being the mean of as many calls as take at
+  least 20 ms;
+* the early decision's share of the round trip: the last USE call's quote batch (all its chains at once, as
+  ``get_quote`` reads them) sent with the early decision's calls and without them, by turns, ``--warmup`` untimed
+  then ``--runs`` timed pairs, through the proxy.
 
-The same three functions are also timed where they run, inside each timed ``use_permission`` (column "in use").
-Each row's share is its p50 over the p50 of the ``use_permission`` with as many chains (quote + sign + exec, up to
-the hash; the checks are part of it).
+The same CPU checks are also timed where they run, inside each timed ``use_permission`` and each ENABLE_AND_USE
+(column "in use": patches around ``verify_quote``, ``check_commitment`` and ``_early_decision``, the last returning
+the same calls and a ``check`` that calls the original's, timed, and around ``NexusDeployment.quote_reads``, which
+notes each chain's batch; what each returns or raises is unchanged). Each row's share is its p50 over the p50 of the
+``use_permission`` USE with as many chains (quote + sign + exec, up to the hash; the checks are part of it).
 """
 
 from __future__ import annotations
@@ -62,7 +69,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -88,6 +95,13 @@ SHAPES = (
     ("session2", "session quote, 2 chains", 2),
     ("owner1", "owner quote, 1 chain", 1),
     ("owner2", "owner quote, 2 chains", 2),
+)
+# the use_permission calls the early decision is timed on: (shape, name, chains); "enable": the one ENABLE_AND_USE
+EARLY = (
+    ("session1", "USE, 1 chain", 1),
+    ("session2", "USE, 2 chains", 2),
+    ("enable1", "ENABLE_AND_USE, 1 chain", 1),
+    ("enable2", "ENABLE_AND_USE, 2 chains", 2),
 )
 
 
@@ -353,28 +367,39 @@ async def timed(
 @dataclass
 class Checks:
     """Our SDK's own checks, caught where ``use_permission`` and ``get_quote`` run them: the last quote (and the
-    request it answered) of each shape, and how long each check took there (ms, in call order) under ``label``."""
+    request it answered) of each shape, the early decision's last arguments, answers and batch of each shape, and
+    how long each check took there (ms, in call order) under ``label``."""
 
     label: str = "setup"
     # shape -> (GetQuotePayload, QuoteRequest, verify_quote's keyword arguments, e.g. node=)
     quotes: dict[str, tuple[Any, Any, dict[str, Any]]] = field(default_factory=dict)
+    # shape -> _early_decision's arguments; the Preflight's check and the answers it was given
+    early_args: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    early_checks: dict[str, tuple[Callable[[Any], None], Any]] = field(default_factory=dict)
+    # shape -> the quote's batch on each chain: (NexusDeployment, nonce keys, the preflight's calls)
+    batches: dict[str, list[tuple[Any, Any, Any]]] = field(default_factory=dict)
+    # shape -> ms of that batch (all its chains at once) with the preflight's calls, and without them
+    batch_ms: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     in_use: dict[str, list[float]] = field(default_factory=dict)  # "verify session1" etc. -> ms
-    early: dict[str, Result] = field(default_factory=dict)  # "early USE 1" etc.: called alone
-    originals: dict[str, Any] = field(default_factory=dict)  # "verify", "commitment", "early": the SDK's functions
+    originals: dict[str, Any] = field(default_factory=dict)  # "verify", "commitment", "early", "reads": the SDK's
 
-    def took(self, what: str, start: float) -> None:
-        self.in_use.setdefault(f"{what} {self.label}", []).append((time.perf_counter() - start) * 1000)
+    def took(self, what: str, start: float, label: str | None = None) -> None:
+        key = f"{what} {self.label if label is None else label}"
+        self.in_use.setdefault(key, []).append((time.perf_counter() - start) * 1000)
 
     def spying(self) -> contextlib.ExitStack:
-        """Patches that time ``verify_quote``, ``check_commitment`` and ``_decide_early`` where the SDK calls them
-        (and keep the quotes); what they return or raise is untouched."""
+        """Patches that time ``verify_quote``, ``check_commitment``, ``_early_decision`` and the check of the
+        ``Preflight`` it returns where the SDK calls them (and keep their inputs), and note each chain's quote
+        reads; what each returns or raises is untouched (the Preflight returned has the same calls, and a check
+        that calls the original's)."""
+        from smartsessions.account.multichain import NexusDeployment
         from smartsessions.mee import client as client_module
         from smartsessions.mee.results import check_commitment as commitment
         from smartsessions.mee.verify import verify_quote as verify
         from smartsessions.sessions import mee_actions
 
-        decide = mee_actions._decide_early
-        self.originals = {"verify": verify, "commitment": commitment, "early": decide}
+        early, reads = mee_actions._early_decision, NexusDeployment.quote_reads
+        self.originals = {"verify": verify, "commitment": commitment, "early": early, "reads": reads}
 
         def verify_spy(quote: Any, request: Any, **options: Any) -> None:
             start = time.perf_counter()
@@ -387,15 +412,34 @@ class Checks:
             commitment(quote)
             self.took("commitment", start)
 
-        async def decide_spy(*args: Any) -> None:
+        def early_spy(*args: Any) -> Any:
+            label = self.label
             start = time.perf_counter()
-            await decide(*args)
-            self.took("early", start)
+            preflight = early(*args)
+            self.took("build", start, label)
+            self.early_args[label] = args
+            self.batches[label] = []
+
+            def check(answers: Any) -> None:
+                start = time.perf_counter()
+                try:
+                    preflight.check(answers)
+                finally:
+                    self.took("check", start, label)
+                self.early_checks[label] = (preflight.check, answers)
+
+            return replace(preflight, check=check)
+
+        async def reads_spy(deployment: Any, keys: Any, extra: Any = ()) -> Any:
+            if extra:  # use_permission's: note the batch (the owner's quotes add nothing)
+                self.batches.setdefault(self.label, []).append((deployment, keys, extra))
+            return await reads(deployment, keys, extra)
 
         stack = contextlib.ExitStack()
         stack.enter_context(mock.patch.object(client_module, "verify_quote", verify_spy))
         stack.enter_context(mock.patch.object(client_module, "check_commitment", commitment_spy))
-        stack.enter_context(mock.patch.object(mee_actions, "_decide_early", decide_spy))
+        stack.enter_context(mock.patch.object(mee_actions, "_early_decision", early_spy))
+        stack.enter_context(mock.patch.object(NexusDeployment, "quote_reads", reads_spy))
         return stack
 
 
@@ -406,7 +450,6 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
         ActionConfig,
         ChainConfiguration,
         FeeTokenInfo,
-        SmartSessionMode,
         create_mee_client,
         get_sudo_policy,
         mee_session_actions,
@@ -415,18 +458,16 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
     from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
     from smartsessions.encoding.abi import selector
 
-    decide_early = checks.originals["early"]  # not the spy: called alone, it is timed by timed()
     owner_signer, session_signer = Account.from_key(bench.owner_key), Account.from_key(bench.signer_key)
     fee = FeeTokenInfo(address=usdc_address(HOME), chain_id=HOME)
     increment = selector("increment()")
     opened: list[Any] = []
 
-    async def client(signer: Any, account_address: str | None = None, direct: bool = False) -> Any:
-        """``direct``: to the anvils themselves, not through the proxy (the node still through it)."""
+    async def client(signer: Any, account_address: str | None = None) -> Any:
         configs = [
             ChainConfiguration(
                 chain_id=c,
-                rpc_url=bench.proxy.upstreams[str(c)] if direct else bench.proxy.url(str(c)),
+                rpc_url=bench.proxy.url(str(c)),
                 version=MEE_VERSION,
                 account_address=account_address,
             )
@@ -484,32 +525,29 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
 
             return use
 
-        def deciding(
-            who: Any, details: Any, chains: tuple[int, ...], mode: SmartSessionMode
-        ) -> Callable[[], Awaitable[None]]:
-            async def decide() -> None:  # as use_permission calls it: the fee chain, then the instructions' chains
-                await decide_early(who, details, mode, [HOME, *chains])  # details: the grant's list
-
-            return decide
-
         chains: tuple[int, ...]
-        enabled = {}
         for key, chains in (("use", (HOME,)), ("use2", (HOME, OTHER))):
-            details = enabled[chains] = await grant(chains)
-            checks.label = f"session{len(chains)}"
+            details = await grant(chains)
+            checks.label = f"enable{len(chains)}"
             await final(await using(details, chains, "ENABLE_AND_USE")())
+            checks.label = f"session{len(chains)}"
             out[key] = await timed(bench, using(details, chains, "USE"), final)
 
-        # the early decision alone: USE of the permissions enabled above, ENABLE_AND_USE of fresh (never used) grants;
-        # through the proxy as everything else here, and straight to the anvils (the proxy's hop left out)
-        checks.label = "alone"
-        direct = await client(session_signer, owner.account.address, direct=True)
-        for mode, name in ((SmartSessionMode.USE, "USE"), (SmartSessionMode.UNSAFE_ENABLE, "ENABLE_AND_USE")):
-            for chains in ((HOME,), (HOME, OTHER)):
-                details = enabled[chains] if mode is SmartSessionMode.USE else await grant(chains)
-                key = f"early {name} {len(chains)}"
-                checks.early[key] = await timed(bench, deciding(redeemer, details, chains, mode))
-                checks.early[f"{key} direct"] = await timed(bench, deciding(direct, details, chains, mode))
+        # the quote's batch on each chain of the last timed USE, with the early decision's calls (as use_permission
+        # sent it) and without them, one after the other, chains at once as get_quote reads them
+        checks.label = "batches"
+        reads = checks.originals["reads"]
+        for shape in ("session1", "session2"):
+            batch = checks.batches[shape]
+            for extra in (True, False) * bench.warmup:
+                await asyncio.gather(*(reads(d, keys, calls if extra else ()) for d, keys, calls in batch))
+            paired: tuple[list[float], list[float]] = ([], [])
+            for i in range(bench.runs):
+                for extra in (True, False) if i % 2 else (False, True):  # either order by turns
+                    start = time.perf_counter()
+                    await asyncio.gather(*(reads(d, keys, calls if extra else ()) for d, keys, calls in batch))
+                    paired[0 if extra else 1].append((time.perf_counter() - start) * 1000)
+            checks.batch_ms[shape] = paired
 
         # owner quotes (the owner's own account, no session): asked for, checked, not executed
         for chains in ((HOME,), (HOME, OTHER)):
@@ -635,8 +673,8 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
 
 
 def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:
-    verify, commitment = checks.originals["verify"], checks.originals["commitment"]
-    rows: list[tuple[str, list[float], list[float], list[float], str, int]] = []  # + in use, direct, RPC, chains
+    verify, commitment, early = checks.originals["verify"], checks.originals["commitment"], checks.originals["early"]
+    rows: list[tuple[str, list[float], list[float], int]] = []  # name, alone, in use, chains
     for what, check in (("verify", verify), ("commitment", commitment)):
         for shape, name, chains in SHAPES:
             if shape not in checks.quotes:
@@ -650,41 +688,54 @@ def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:
             # 'in use': only the session quotes come from timed use_permission calls
             in_use = checks.in_use.get(f"{what} {shape}", [])[-runs:] if shape.startswith("session") else []
             label = "verify_quote" if what == "verify" else "check_commitment"
-            rows.append((f"{label}, {name}", micro(call, runs), in_use, [], "0", chains))
-    for mode in ("USE", "ENABLE_AND_USE"):
-        for chains in (1, 2):
-            result = checks.early[f"early {mode} {chains}"]
-            in_use = checks.in_use.get(f"early session{chains}", [])[-runs:] if mode == "USE" else []
-            name = f"early decision {mode}, {chains} chain{'s' if chains > 1 else ''}"
-            direct = checks.early[f"early {mode} {chains} direct"].ms
-            rows.append((name, result.ms, in_use, direct, counted(result.rpc), chains))
+            rows.append((f"{label}, {name}", micro(call, runs), in_use, chains))
+    for what, label in (("build", "early decision built"), ("check", "early decision check")):
+        for shape, name, chains in EARLY:
+            if shape not in checks.early_checks:
+                raise RuntimeError(f"no preflight of {name} was checked: does use_permission call _early_decision?")
+            preflight_check, answers = checks.early_checks[shape]
+            call = (
+                functools.partial(early, *checks.early_args[shape])
+                if what == "build"
+                else functools.partial(preflight_check, answers)
+            )
+            in_use = checks.in_use.get(f"{what} {shape}", [])[-runs:]
+            rows.append((f"{label}, {name}", micro(call, runs), in_use, chains))
     whole = {1: p50(mine["use"].ms), 2: p50(mine["use2"].ms)}
 
-    print(
-        f"\nour SDK's own checks (ours only), ms over {runs} samples: a check alone on this run's quotes (each sample"
-    )
-    print("the mean of repeated calls), an early decision one call each (through the proxy; 'direct': to the anvils);")
-    print("'in use' = p50 of the same function timed inside the timed use_permission calls above; share = p50 / p50 of")
-    print("use_permission USE -> hash with as many chains ('in use' share: the 'in use' p50's)")
-    header = (
-        f"{'operation':<42}{'p50':>8}{'min':>8}{'max':>8}{'direct':>8}{'in use':>8}{'RPC':>5}{'share':>8}{'in use':>8}"
-    )
+    print(f"\nour SDK's own checks (ours only), ms over {runs} samples: a check alone on this run's quotes and answers")
+    print("(each sample the mean of repeated calls); 'in use' = p50 of the same function timed inside the timed")
+    print("use_permission calls above (ENABLE_AND_USE: its one call); share = p50 / p50 of use_permission USE -> hash")
+    print("with as many chains ('in use' share: the 'in use' p50's)")
+    header = f"{'operation':<48}{'p50':>8}{'min':>8}{'max':>8}{'in use':>8}{'share':>8}{'in use':>8}"
     print(header)
     print("-" * len(header))
-
-    def cell(values: list[float]) -> str:
-        return f"{p50(values):.3f}" if values else "-"
-
-    for name, ms, in_use, direct, rpc, chains in rows:
+    for name, ms, in_use, chains in rows:
+        used = f"{p50(in_use):.3f}" if in_use else "-"
         used_share = f"{100 * p50(in_use) / whole[chains]:.2f}%" if in_use else "-"
         print(
-            f"{name:<42}{p50(ms):>8.3f}{min(ms):>8.3f}{max(ms):>8.3f}{cell(direct):>8}{cell(in_use):>8}{rpc:>5}"
+            f"{name:<48}{p50(ms):>8.3f}{min(ms):>8.3f}{max(ms):>8.3f}{used:>8}"
             f"{100 * p50(ms) / whole[chains]:>7.2f}%{used_share:>8}"
         )
     for key, chains in (("use", 1), ("use2", 2)):
         ms = mine[key].ms
         name = f"use_permission USE -> hash, {chains} chain{'s' if chains > 1 else ''}"
-        print(f"{name:<42}{p50(ms):>8.2f}{min(ms):>8.2f}{max(ms):>8.2f}{'':>16}{counted(mine[key].rpc):>5}{'100%':>8}")
+        print(f"{name:<48}{p50(ms):>8.2f}{min(ms):>8.2f}{max(ms):>8.2f}{'':>8}{'100%':>8}")
+
+    print("\nthe early decision's calls in the quote's own batch: that batch (all chains at once, through the proxy)")
+    print(f"with them and without them, by turns, {runs} times each (ms); calls = the quote's own + the early")
+    print("decision's; extra = p50 with - p50 without")
+    header = f"{'batch':<48}{'calls':>8}{'with':>8}{'without':>8}{'extra':>8}{'share':>8}"
+    print(header)
+    print("-" * len(header))
+    for shape, name, chains in SHAPES[:2]:
+        batch = checks.batches[shape]
+        sent = f"{sum(len(keys) + 1 for _, keys, _ in batch)}+{sum(len(calls) for _, _, calls in batch)}"
+        with_, without = (p50(ms) for ms in checks.batch_ms[shape])
+        print(
+            f"{'quote reads, ' + name:<48}{sent:>8}{with_:>8.3f}{without:>8.3f}{with_ - without:>8.3f}"
+            f"{100 * (with_ - without) / whole[chains]:>7.2f}%"
+        )
 
 
 def main() -> None:
