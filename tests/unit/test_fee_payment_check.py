@@ -220,3 +220,26 @@ async def test_fee_recipient_node_needs_a_client_of_a_node() -> None:
         resolve_fee_recipient(object(), "node")
     assert refused.value.field == "fee_recipient" and "create_mee_client" in str(refused.value)
     assert resolve_fee_recipient(object(), NODE) == NODE
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("Node", "this grant is made without a client"),
+        ("0x1234", "not a 20-byte hex address"),
+    ],
+)
+def test_an_offline_fee_recipient_must_be_an_address(value: str, says: str) -> None:
+    from smartsessions import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as refused:
+        build_grant_sessions(
+            redeemer=ALICE,
+            actions=[_increment()],
+            versions="2.1.0",
+            fee_token=FeeTokenInfo(address=USDC, chain_id=8453),
+            max_payment_amount=MAX,
+            fee_recipient=value,
+        )
+    assert refused.value.field == "fee_recipient" and says in str(refused.value)
+    assert "node's address" in str(refused.value)

@@ -69,7 +69,7 @@ def to_smart_sessions_module(*, signer: AnySigner, address: str = SMART_SESSIONS
 def resolve_fee_recipient(client: object, fee_recipient: object) -> object:
     """``"node"`` is the address of the MEE node ``client`` talks to (its ``node_address``); anything else is
     passed on as given (checked where it is used)."""
-    if fee_recipient != "node":
+    if not (isinstance(fee_recipient, str) and fee_recipient.strip().lower() == "node"):
         return fee_recipient
     node = getattr(client, "node_address", None)
     if not isinstance(node, str):

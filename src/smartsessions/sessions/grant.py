@@ -150,7 +150,21 @@ def fee_recipient_of(fee: FeeTokenInfo | None, fee_recipient: object) -> str | N
             "pins the fee payment's recipient, but the grant has no fee_token (its super-transactions are sponsored)",
             fix="pass fee_token= as well, or drop fee_recipient",
         )
-    return to_address(fee_recipient, field="fee_recipient")
+    if isinstance(fee_recipient, str) and fee_recipient.strip().lower() == "node":
+        raise InvalidInputError(
+            "fee_recipient",
+            '"node" means the MEE node a client talks to, and this grant is made without a client',
+            fix="pass the node's address (its /info `node`, or a client's node_address)",
+        )
+    try:
+        return to_address(fee_recipient, field="fee_recipient")
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            "fee_recipient",
+            exc.problem,
+            fix='pass the MEE node\'s address, or "node" when granting through an MEE client',
+            value=fee_recipient,
+        ) from None
 
 
 def payment_groups(
