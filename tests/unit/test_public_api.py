@@ -18,7 +18,8 @@ REQUIRED = {
     "get_permission_id", "get_action_id", "hash_chain_sessions", "encode_smart_session_signature",
     "decode_smart_session_signature", "flz_compress", "flz_decompress", "get_sudo_policy",
     "get_universal_action_policy", "get_time_frame_policy", "get_usage_limit_policy", "get_value_limit_policy",
-    "get_spending_limits_policy", "get_session_digest", "session_details_to_json", "session_details_from_json",
+    "get_spending_limits_policy", "get_session_digest", "build_action_policy", "calldata_argument",
+    "session_details_to_json", "session_details_from_json",
     # errors
     "SmartSessionsError", "InvalidInputError", "EncodingError", "OutsideTimeFrameError",
     "PolicyLimitError", "FeeAboveCapError",

@@ -2,6 +2,17 @@
 Solidity types, and a ``get_*_policy`` builder that returns the :class:`~smartsessions.PolicyData` to put in a session.
 """
 
+from .build import (
+    ActionPolicyParams,
+    BuildSpendingLimitsActionPolicyParams,
+    BuildSudoActionPolicyParams,
+    BuildTimeFrameActionPolicyParams,
+    BuildUniversalActionPolicyParams,
+    BuildUniversalActionPolicyRule,
+    BuildUsageLimitActionPolicyParams,
+    build_action_policy,
+    calldata_argument,
+)
 from .payment import add_payment_policy_for_actions
 from .spending_limits import SPENDING_LIMITS_POLICY_ADDRESS, SpendingLimit, get_spending_limits_policy
 from .sudo import SUDO_POLICY_ADDRESS, get_sudo_policy
@@ -40,6 +51,13 @@ __all__ = [
     "UNIVERSAL_ACTION_POLICY_ADDRESS",
     "USAGE_LIMIT_POLICY_ADDRESS",
     "VALUE_LIMIT_POLICY_ADDRESS",
+    "ActionPolicyParams",
+    "BuildSpendingLimitsActionPolicyParams",
+    "BuildSudoActionPolicyParams",
+    "BuildTimeFrameActionPolicyParams",
+    "BuildUniversalActionPolicyParams",
+    "BuildUniversalActionPolicyRule",
+    "BuildUsageLimitActionPolicyParams",
     "LimitUsage",
     "ParamCondition",
     "ParamRule",
@@ -47,6 +65,8 @@ __all__ = [
     "SpendingLimit",
     "UniversalActionConfig",
     "add_payment_policy_for_actions",
+    "build_action_policy",
+    "calldata_argument",
     "decode_action_config",
     "encode_action_config",
     "get_spending_limits_policy",
