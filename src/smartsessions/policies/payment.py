@@ -24,6 +24,7 @@ from .._model import Model, Uint64
 from ..encoding.session import ActionData, PolicyData
 from ..errors import FeePaymentBlockedError, InvalidInputError
 from ._built import built_policy
+from .build import build_action_policy
 from .universal_action import (
     CONDITION_SYMBOLS,
     MAX_RULES,
@@ -51,8 +52,6 @@ __all__ = [
 TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
 _AMOUNT_OFFSET = 32  # calldataArgument(2): transfer(address to, uint256 amount)
 _RAISED = (ParamCondition.EQUAL, ParamCondition.LESS_THAN, ParamCondition.LESS_THAN_OR_EQUAL)
-# abstractjs' buildActionPolicy pads with GREATER_THAN rules, unlike module-sdk; the digest depends on it.
-_SDK_PADDING_RULE = ParamRule(condition=ParamCondition.GREATER_THAN, offset=0, ref=bytes(32))
 
 
 class SessionAction(Model):
@@ -65,25 +64,23 @@ class SessionAction(Model):
 def payment_action(*, fee_token: object, max_payment_amount: int, recipient: str | None = None) -> ActionData:
     """``transfer(_, amount <= max)`` on the fee token, with a cumulative limit of ``max``; with ``recipient``,
     ``transfer(recipient, amount <= max)``."""
-    rules = [
-        ParamRule(
-            condition=ParamCondition.LESS_THAN_OR_EQUAL,
-            offset=_AMOUNT_OFFSET,
-            is_limited=True,
-            ref=max_payment_amount,
-            usage=LimitUsage(limit=max_payment_amount, used=0),
-        )
+    rules: list[dict[str, object]] = [
+        {
+            "condition": "lessThanOrEqual",
+            "calldata_offset": _AMOUNT_OFFSET,
+            "comparison_value": max_payment_amount,
+            "is_limited": True,
+            "usage": LimitUsage(limit=max_payment_amount, used=0),
+        }
     ]
     if recipient is not None:
-        rules.append(ParamRule(condition=ParamCondition.EQUAL, offset=0, ref=to_address(recipient, field="recipient")))
-    config = UniversalActionConfig(
-        value_limit_per_use=0,
-        param_rules=ParamRules(length=len(rules), rules=(*rules, *(_SDK_PADDING_RULE,) * (MAX_RULES - len(rules)))),
-    )
+        rules.append(
+            {"condition": "equal", "calldata_offset": 0, "comparison_value": to_address(recipient, field="recipient")}
+        )
     return ActionData(
         action_target_selector=TRANSFER_SELECTOR,
         action_target=to_address(fee_token, field="fee_token.address"),
-        action_policies=(built_policy(UNIVERSAL_ACTION_POLICY_ADDRESS, encode_action_config(config)),),
+        action_policies=(build_action_policy(type="universal", rules=rules),),
     )
 
 
