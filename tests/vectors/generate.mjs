@@ -30,6 +30,7 @@ function installedVersions() {
 const GROUPS = [
   ["pure", "./gen/pure.mjs", SEED],
   ["flows", "./gen/flows.mjs", SEED + 1],
+  ["session_actions", "./gen/session_actions.mjs", SEED + 2],
 ];
 
 const versions = installedVersions();
