@@ -99,12 +99,20 @@ from .policies import (
     get_usage_limit_policy,
     get_value_limit_policy,
 )
+from .policies.payment import SessionAction
 from .sessions import (
     ActionConfig,
     SessionDetails,
     session_details_from_json,
     session_details_to_json,
     to_smart_sessions_module,
+)
+from .sessions.build import (
+    BuildBatchSessionActionParams,
+    BuildCustomSessionActionParams,
+    BuildERC20SessionActionParams,
+    SessionActionParams,
+    build_session_action,
 )
 from .sessions.mee_actions import SessionClient, mee_session_actions
 from .signer import AnySigner, HashSigner, Signer
@@ -133,6 +141,9 @@ __all__ = [
     "ActionNotPermittedError",
     "ActionPolicyParams",
     "AnySigner",
+    "BuildBatchSessionActionParams",
+    "BuildCustomSessionActionParams",
+    "BuildERC20SessionActionParams",
     "BuildSpendingLimitsActionPolicyParams",
     "BuildSudoActionPolicyParams",
     "BuildTimeFrameActionPolicyParams",
@@ -183,6 +194,8 @@ __all__ = [
     "QuoteMismatchError",
     "RpcError",
     "Session",
+    "SessionAction",
+    "SessionActionParams",
     "SessionClient",
     "SessionDetails",
     "SessionNotEnabledError",
@@ -202,6 +215,7 @@ __all__ = [
     "UserOpRefusedError",
     "__version__",
     "build_action_policy",
+    "build_session_action",
     "calldata_argument",
     "create_mee_client",
     "decode_smart_session_signature",

@@ -11,7 +11,8 @@ REQUIRED = {
     # models
     "PolicyData", "ActionData", "ERC7739Context", "ERC7739Data", "Session", "SignedPermissions", "SignedSession",
     "ChainSession", "ChainDigest", "EnableSession", "EnableSessionData", "ParamRules", "ParamRule", "LimitUsage",
-    "SpendingLimit", "SessionDetails", "ActionConfig", "FeeTokenInfo",
+    "SpendingLimit", "SessionDetails", "ActionConfig", "FeeTokenInfo", "SessionAction",
+    "BuildERC20SessionActionParams", "BuildCustomSessionActionParams", "BuildBatchSessionActionParams",
     # enums
     "SmartSessionMode", "ParamCondition",
     # functions
@@ -19,6 +20,7 @@ REQUIRED = {
     "decode_smart_session_signature", "flz_compress", "flz_decompress", "get_sudo_policy",
     "get_universal_action_policy", "get_time_frame_policy", "get_usage_limit_policy", "get_value_limit_policy",
     "get_spending_limits_policy", "get_session_digest", "build_action_policy", "calldata_argument",
+    "build_session_action",
     "session_details_to_json", "session_details_from_json",
     # errors
     "SmartSessionsError", "InvalidInputError", "EncodingError", "OutsideTimeFrameError",
