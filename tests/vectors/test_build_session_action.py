@@ -162,9 +162,9 @@ def test_the_vectors_cover_every_type_field_and_refusal() -> None:
         "unknown type", "a string chain id", "no chain", "a chain twice", "a text selector",
         "a selector of another length", "sugar on custom", "an unreadable recipient",
         "a recipient with a wrong checksum (or upper-case)", "amountLimitPerAction: 0", "maxAmountLimit: 0",
-        "usageLimit: 0", "validAfter: 0", "sugar next to policies", "one time bound alone", "until before after",
-        "a per-call limit above the cap", "a spending-limit token other than contractAddress", "fewer than 2 actions",
-        "several chains",
+        "usageLimit: 0", "validAfter: 0", "validUntil: 0", "sugar next to policies", "one time bound alone",
+        "until before after", "a per-call limit above the cap", "a spending-limit token other than contractAddress",
+        "fewer than 2 actions", "several chains",
     }  # fmt: skip
     built = [c for c in all_cases if refusal(c["params"]) is None]
     assert len(built) > len(all_cases) // 2

@@ -298,6 +298,7 @@ function genBuildSessionAction(rng, R) {
     (d) => ({ ...d, validAfter: undefined, validUntil: rng.int(1, 1_750_000_000) }), // alone, in the past: empty
     (d) => ({ ...d, validAfter: undefined, validUntil: rng.int(1_750_000_001, 2 ** 33) }), // alone: from "now"
     (d) => ({ ...d, validAfter: 0, validUntil: time() }), // 0 is read as "now" too
+    (d) => ({ ...d, validAfter: time(), validUntil: 0 }), // 0 is read as "a day after validAfter"
     (d) => {
       const a = time();
       return { ...d, validAfter: a + rng.int(1, 1000), validUntil: a };
