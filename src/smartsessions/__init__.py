@@ -108,9 +108,12 @@ from .sessions import (
     to_smart_sessions_module,
 )
 from .sessions.build import (
+    BuildApproveSessionActionParams,
     BuildBatchSessionActionParams,
     BuildCustomSessionActionParams,
     BuildERC20SessionActionParams,
+    BuildTransferFromSessionActionParams,
+    BuildTransferSessionActionParams,
     SessionActionParams,
     build_session_action,
 )
@@ -141,12 +144,15 @@ __all__ = [
     "ActionNotPermittedError",
     "ActionPolicyParams",
     "AnySigner",
+    "BuildApproveSessionActionParams",
     "BuildBatchSessionActionParams",
     "BuildCustomSessionActionParams",
     "BuildERC20SessionActionParams",
     "BuildSpendingLimitsActionPolicyParams",
     "BuildSudoActionPolicyParams",
     "BuildTimeFrameActionPolicyParams",
+    "BuildTransferFromSessionActionParams",
+    "BuildTransferSessionActionParams",
     "BuildUniversalActionPolicyParams",
     "BuildUniversalActionPolicyRule",
     "BuildUsageLimitActionPolicyParams",

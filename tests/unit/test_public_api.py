@@ -12,6 +12,7 @@ REQUIRED = {
     "PolicyData", "ActionData", "ERC7739Context", "ERC7739Data", "Session", "SignedPermissions", "SignedSession",
     "ChainSession", "ChainDigest", "EnableSession", "EnableSessionData", "ParamRules", "ParamRule", "LimitUsage",
     "SpendingLimit", "SessionDetails", "ActionConfig", "FeeTokenInfo", "SessionAction",
+    "BuildTransferSessionActionParams", "BuildTransferFromSessionActionParams", "BuildApproveSessionActionParams",
     "BuildERC20SessionActionParams", "BuildCustomSessionActionParams", "BuildBatchSessionActionParams",
     # enums
     "SmartSessionMode", "ParamCondition",

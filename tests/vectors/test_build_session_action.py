@@ -202,3 +202,26 @@ def test_our_answer_where_the_reference_guesses() -> None:
     b_ = build_session_action({"type": "approve", "chain_ids": [1], "contract_address": token, "usage_limit": 2})
     c = build_session_action(type="approve", chain_ids=[1], contract_address=token, usage_limit=2)
     assert a == b_ == c
+
+
+def test_each_erc20_type_has_its_model() -> None:
+    """A model fixes its type, so a model alone builds its action; the models refuse another type."""
+    from smartsessions import (
+        BuildApproveSessionActionParams,
+        BuildTransferFromSessionActionParams,
+        BuildTransferSessionActionParams,
+    )
+
+    token = "0x" + "11" * 20
+    selectors = {}
+    for model in (
+        BuildTransferSessionActionParams,
+        BuildTransferFromSessionActionParams,
+        BuildApproveSessionActionParams,
+    ):
+        [group] = build_session_action(model(chain_ids=[1], contract_address=token))
+        selectors[model.model_fields["type"].default] = bytes(group.actions[0].action_target_selector).hex()
+    assert selectors == {"transfer": "a9059cbb", "transferFrom": "23b872dd", "approve": "095ea7b3"}
+    with pytest.raises(InvalidInputError) as err:
+        BuildTransferSessionActionParams(type="approve", chain_ids=[1], contract_address=token)
+    assert err.value.field.endswith(".type")

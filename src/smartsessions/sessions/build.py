@@ -1,13 +1,15 @@
 """``build_session_action``: the session actions of abstractjs ``buildSessionAction``, typed and pure.
 
-``type`` picks the model: ``"transfer"``, ``"transferFrom"`` and ``"approve"`` (:class:`BuildERC20SessionActionParams`:
-an ERC-20 call on ``contract_address``, restricted by the sugar fields ``recipient_address``,
-``amount_limit_per_action``, ``max_amount_limit``, ``usage_limit``, ``valid_after`` and ``valid_until``, or by explicit
-``policies``), ``"custom"`` (:class:`BuildCustomSessionActionParams`: any target and selector, with ``policies``) and
-``"batch"`` (:class:`BuildBatchSessionActionParams`: the actions of one chain in one group). The result is the
-reference's: one :class:`~smartsessions.policies.payment.SessionAction` per chain, built through
-:func:`~smartsessions.sessions.grant.group_actions` like every other action list (``tests/vectors/
-build_session_action.json``).
+``type`` picks the model. ``"transfer"``, ``"transferFrom"`` and ``"approve"``
+(:class:`BuildTransferSessionActionParams`, :class:`BuildTransferFromSessionActionParams`,
+:class:`BuildApproveSessionActionParams`, on the base :class:`BuildERC20SessionActionParams`): an ERC-20 call on
+``contract_address``, restricted by the sugar fields ``recipient_address``, ``amount_limit_per_action``,
+``max_amount_limit``, ``usage_limit``, ``valid_after`` and ``valid_until``, or by explicit ``policies``. ``"custom"``
+(:class:`BuildCustomSessionActionParams`): any target and selector, with ``policies``. ``"batch"``
+(:class:`BuildBatchSessionActionParams`): the actions of one chain in one group. The result is the reference's: one
+:class:`~smartsessions.policies.payment.SessionAction` per chain, built through
+:func:`~smartsessions.sessions.grant.group_actions` like every other action list
+(``tests/vectors/build_session_action.json``).
 
 Where the reference silently widens the permission (a recipient it cannot read is dropped and the transfer becomes
 sudo, ``usageLimit: 0`` means unlimited, a lone time bound reads the wall clock, sugar next to ``policies`` is
@@ -38,9 +40,12 @@ from ..policies.payment import SessionAction
 from .grant import ActionConfig, group_actions
 
 __all__ = [
+    "BuildApproveSessionActionParams",
     "BuildBatchSessionActionParams",
     "BuildCustomSessionActionParams",
     "BuildERC20SessionActionParams",
+    "BuildTransferFromSessionActionParams",
+    "BuildTransferSessionActionParams",
     "SessionActionParams",
     "build_session_action",
 ]
@@ -129,7 +134,10 @@ def _check_spending_tokens(model: str, policies: tuple[Any, ...], contract_addre
 
 class BuildERC20SessionActionParams(Model):
     """``{type: "transfer" | "transferFrom" | "approve", chainIds, contractAddress, ...}``: the ERC-20 call on each
-    chain, restricted by the sugar fields, or by ``policies`` (not both); with neither, unrestricted (sudo)."""
+    chain, restricted by the sugar fields, or by ``policies`` (not both); with neither, unrestricted (sudo).
+
+    The base of :class:`BuildTransferSessionActionParams`, :class:`BuildTransferFromSessionActionParams` and
+    :class:`BuildApproveSessionActionParams`, which fix ``type``."""
 
     type: Literal["transfer", "transferFrom", "approve"]
     chain_ids: tuple[int, ...]
@@ -251,6 +259,24 @@ class BuildERC20SessionActionParams(Model):
         return tuple(out) or (build_action_policy(type="sudo"),)
 
 
+class BuildTransferSessionActionParams(BuildERC20SessionActionParams):
+    """``{type: "transfer", ...}``: ``transfer(to, amount)``; ``recipient_address`` restricts ``to``."""
+
+    type: Literal["transfer"] = "transfer"
+
+
+class BuildTransferFromSessionActionParams(BuildERC20SessionActionParams):
+    """``{type: "transferFrom", ...}``: ``transferFrom(from, to, amount)``; ``recipient_address`` restricts ``to``."""
+
+    type: Literal["transferFrom"] = "transferFrom"
+
+
+class BuildApproveSessionActionParams(BuildERC20SessionActionParams):
+    """``{type: "approve", ...}``: ``approve(spender, amount)``; ``recipient_address`` restricts ``spender``."""
+
+    type: Literal["approve"] = "approve"
+
+
 def _refuse_sugar(value: object, info: ValidationInfo) -> object:
     raise _refuse(
         "is ERC-20 sugar, which a custom action does not take (the reference ignores it: the action becomes sudo)",
@@ -345,21 +371,25 @@ class BuildBatchSessionActionParams(Model):
 
 
 SessionActionParams = Annotated[
-    BuildERC20SessionActionParams | BuildCustomSessionActionParams | BuildBatchSessionActionParams,
+    BuildTransferSessionActionParams
+    | BuildTransferFromSessionActionParams
+    | BuildApproveSessionActionParams
+    | BuildCustomSessionActionParams
+    | BuildBatchSessionActionParams,
     Field(discriminator="type"),
 ]
 
 _MODELS: dict[str, type[Model]] = {
-    "transfer": BuildERC20SessionActionParams,
-    "transferFrom": BuildERC20SessionActionParams,
-    "approve": BuildERC20SessionActionParams,
+    "transfer": BuildTransferSessionActionParams,
+    "transferFrom": BuildTransferFromSessionActionParams,
+    "approve": BuildApproveSessionActionParams,
     "custom": BuildCustomSessionActionParams,
     "batch": BuildBatchSessionActionParams,
 }
 
 
 def _parse(params: object, fields: Mapping[str, Any]) -> Model:
-    if isinstance(params, tuple(set(_MODELS.values()))):
+    if isinstance(params, (BuildERC20SessionActionParams, *_MODELS.values())):
         if fields:
             raise InvalidInputError("params", "pass either a params model or keyword fields, not both")
         return cast(Model, params)
