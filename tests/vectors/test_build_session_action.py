@@ -181,6 +181,11 @@ def test_the_vectors_cover_every_type_field_and_refusal() -> None:
         and set(c["params"]["data"]) == {"chainIds", "contractAddress", "recipientAddress"}
         and refusal(c["params"]) is not None
     ]  # fmt: skip
+    recipients = {c["params"]["data"]["recipientAddress"] for c in dropped}
+    assert "" in recipients  # empty
+    assert any(0 < len(r) < 42 for r in recipients)  # short
+    assert any(re.fullmatch(r"0x[0-9A-F]{40}", r) and re.search("[A-F]", r) for r in recipients)  # upper-case
+    assert any(r != r.lower() and not re.fullmatch(r"0x[0-9A-F]{40}", r) for r in recipients)  # a wrong checksum
     assert dropped and all(
         c["result"][0]["actions"][0]["actionPolicies"][0]["policy"] == "0x0000000000FEEc8D74e3143fBaBbca515358d869"
         for c in dropped

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .._coerce import _checksum
-from .._model import Address, Bytes4, Model, Uint48, Uint128, Uint256
+from .._model import Address, Bytes4, Model, Uint48, Uint64, Uint128, Uint256
 from ..encoding.session import PolicyData
 from ..errors import InvalidInputError
 from ..policies.build import (
@@ -140,7 +140,7 @@ class BuildERC20SessionActionParams(Model):
     :class:`BuildApproveSessionActionParams`, which fix ``type``."""
 
     type: Literal["transfer", "transferFrom", "approve"]
-    chain_ids: tuple[int, ...]
+    chain_ids: tuple[Uint64, ...]  # uint64 each; ints only (a string is refused)
     contract_address: Address
     recipient_address: Address | None = None  # the `to` of transfer and transferFrom, the spender of approve
     amount_limit_per_action: Uint256 | None = None  # the most one call may move
@@ -290,17 +290,17 @@ class BuildCustomSessionActionParams(Model):
     ``function_signature`` on ``contract_address``; without policies, unrestricted (sudo)."""
 
     type: Literal["custom"] = "custom"
-    chain_ids: tuple[int, ...]
+    chain_ids: tuple[Uint64, ...]  # uint64 each; ints only (a string is refused)
     contract_address: Address
     function_signature: Bytes4  # the selector, e.g. 0xa9059cbb (refused: a text signature or any other length)
     policies: tuple[PolicyItem, ...] = ()
     # The ERC-20 sugar, refused with a fix (the reference drops it without a word).
-    recipient_address: Any = Field(default=None, exclude=True)
-    amount_limit_per_action: Any = Field(default=None, exclude=True)
-    max_amount_limit: Any = Field(default=None, exclude=True)
-    usage_limit: Any = Field(default=None, exclude=True)
-    valid_after: Any = Field(default=None, exclude=True)
-    valid_until: Any = Field(default=None, exclude=True)
+    recipient_address: Any = Field(default=None, exclude=True, repr=False)
+    amount_limit_per_action: Any = Field(default=None, exclude=True, repr=False)
+    max_amount_limit: Any = Field(default=None, exclude=True, repr=False)
+    usage_limit: Any = Field(default=None, exclude=True, repr=False)
+    valid_after: Any = Field(default=None, exclude=True, repr=False)
+    valid_until: Any = Field(default=None, exclude=True, repr=False)
 
     @field_validator("chain_ids", mode="before")
     @classmethod
