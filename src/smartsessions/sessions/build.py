@@ -126,8 +126,8 @@ def _check_spending_tokens(model: str, policies: tuple[Any, ...], contract_addre
                     f"{model}.policies.{k}.token_limits.{j}.token",
                     f"is {item.token}, not contract_address {contract_address}: the reference overwrites it with "
                     "contract_address without a word",
-                    fix="limit the action's own token (contract_address), or build the policy with "
-                    "build_action_policy and pass the PolicyData",
+                    fix="set token to contract_address: the policy limits the token the action calls, so a limit "
+                    "on another token would refuse every call",
                     value=item.token,
                 )
 
