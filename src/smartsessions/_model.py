@@ -8,7 +8,8 @@ exception type never reaches the caller.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from collections.abc import Mapping
+from typing import Annotated, Any, Self, cast
 
 from hexbytes import HexBytes
 from pydantic import (
@@ -38,6 +39,7 @@ __all__ = [
     "Uint64",
     "Uint128",
     "Uint256",
+    "parse_by_type",
     "validation_error",
 ]
 
@@ -142,3 +144,43 @@ class Model(BaseModel):
             )
         except ValidationError as exc:
             raise validation_error(cls.__name__, exc) from exc
+
+
+def parse_by_type(
+    params: object,
+    fields: Mapping[str, Any],
+    models: Mapping[str, type[Model]],
+    *,
+    accepted: tuple[type, ...] = (),
+    what: str,
+    model_names: str,
+    example: str,
+) -> Model:
+    """One of ``models`` (by its ``type``) from a model (of ``models`` or ``accepted``), a mapping, or keyword
+    ``fields``: the input every builder of the reference's ``{type, ...}`` shape takes (``build_action_policy``,
+    ``build_session_action``). ``what`` names the kind (``"action policy"``), ``model_names`` the models
+    (``"Build*ActionPolicyParams"``), ``example`` a call that works."""
+    if isinstance(params, (*accepted, *models.values())):
+        if fields:
+            raise InvalidInputError("params", "pass either a params model or keyword fields, not both")
+        return cast(Model, params)
+    if params is None:
+        data: dict[str, Any] = dict(fields)
+    elif isinstance(params, Mapping):
+        data = {**params, **fields}
+    else:
+        raise InvalidInputError(
+            "params",
+            f"expected a {model_names} model or a mapping, got {type(params).__name__}",
+            fix=f"call {example}, or pass a model",
+        )
+    kind = data.get("type")
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise InvalidInputError(
+            "type",
+            f"{kind!r} is not {what} type",
+            fix="use one of " + ", ".join(repr(t) for t in models),
+            value=kind,
+        )
+    return model.model_validate(data)

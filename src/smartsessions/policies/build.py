@@ -16,12 +16,12 @@ fix. The list is in ``docs/reference-differences.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from .._model import Bytes32, Model, Uint48, Uint64, Uint128, Uint256
+from .._model import Bytes32, Model, Uint48, Uint64, Uint128, Uint256, parse_by_type
 from ..encoding.session import PolicyData
 from ..errors import InvalidInputError
 from .spending_limits import SpendingLimit, get_spending_limits_policy
@@ -295,30 +295,14 @@ _MODELS: dict[str, type[Model]] = {
 
 
 def _parse(params: object, fields: Mapping[str, Any]) -> Model:
-    if isinstance(params, tuple(_MODELS.values())):
-        if fields:
-            raise InvalidInputError("params", "pass either a params model or keyword fields, not both")
-        return cast(Model, params)
-    if params is None:
-        data: dict[str, Any] = dict(fields)
-    elif isinstance(params, Mapping):
-        data = {**params, **fields}
-    else:
-        raise InvalidInputError(
-            "params",
-            f"expected a Build*ActionPolicyParams model or a mapping, got {type(params).__name__}",
-            fix="call build_action_policy(type='usageLimit', limit=10), or pass a model",
-        )
-    kind = data.get("type")
-    model = _MODELS.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        raise InvalidInputError(
-            "type",
-            f"{kind!r} is not an action policy type",
-            fix="use one of " + ", ".join(repr(t) for t in _MODELS),
-            value=kind,
-        )
-    return model.model_validate(data)
+    return parse_by_type(
+        params,
+        fields,
+        _MODELS,
+        what="an action policy",
+        model_names="Build*ActionPolicyParams",
+        example="build_action_policy(type='usageLimit', limit=10)",
+    )
 
 
 def build_action_policy(params: ActionPolicyParams | Mapping[str, Any] | None = None, /, **fields: Any) -> PolicyData:

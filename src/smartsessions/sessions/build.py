@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .._coerce import _checksum
-from .._model import Address, Bytes4, Model, Uint48, Uint64, Uint128, Uint256
+from .._model import Address, Bytes4, Model, Uint48, Uint64, Uint128, Uint256, parse_by_type
 from ..encoding.session import PolicyData
 from ..errors import InvalidInputError
 from ..policies.build import (
@@ -389,32 +389,19 @@ _MODELS: dict[str, type[Model]] = {
 
 
 def _parse(params: object, fields: Mapping[str, Any]) -> Model:
-    if isinstance(params, (BuildERC20SessionActionParams, *_MODELS.values())):
-        if fields:
-            raise InvalidInputError("params", "pass either a params model or keyword fields, not both")
-        return cast(Model, params)
-    if params is None:
-        data: dict[str, Any] = dict(fields)
-    elif isinstance(params, Mapping):
-        data = {**params, **fields}
-    else:
-        raise InvalidInputError(
-            "params",
-            f"expected a Build*SessionActionParams model or a mapping, got {type(params).__name__}",
-            fix="call build_session_action(type='transfer', chain_ids=[1], contract_address=...), or pass a model",
-        )
-    if isinstance(data.get("data"), Mapping) and set(data) == {"type", "data"}:
-        data = {"type": data["type"], **data["data"]}  # the reference's {type, data} shape
-    kind = data.get("type")
-    model = _MODELS.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        raise InvalidInputError(
-            "type",
-            f"{kind!r} is not a session action type",
-            fix="use one of " + ", ".join(repr(t) for t in _MODELS),
-            value=kind,
-        )
-    return model.model_validate(data)
+    if isinstance(params, Mapping):
+        merged = {**params, **fields}
+        if isinstance(merged.get("data"), Mapping) and set(merged) == {"type", "data"}:
+            params, fields = {"type": merged["type"], **merged["data"]}, {}  # the reference's {type, data} shape
+    return parse_by_type(
+        params,
+        fields,
+        _MODELS,
+        accepted=(BuildERC20SessionActionParams,),
+        what="a session action",
+        model_names="Build*SessionActionParams",
+        example="build_session_action(type='transfer', chain_ids=[1], contract_address=...)",
+    )
 
 
 def build_session_action(
