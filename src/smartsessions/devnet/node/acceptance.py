@@ -223,7 +223,7 @@ class Acceptor:
         said as such (as the quote's simulation says it), for a client that did not ask for a simulation."""
         pay, facts = body.payment_info, refusal.facts
         session = pay.session_details
-        chain = next((c for c in self.config.chains if c.chain_id == pay.chain_id), None)
+        chain = self.config.chain(pay.chain_id)
         token = None if chain is None else chain.fee_token(pay.token)
         rule = facts.get("rule")
         if (
