@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from ..encoding.abi import encode_function_call
 from ..encoding.eip712 import get_session_digest
 from ..encoding.session import SmartSessionMode
 from ..errors import (
@@ -21,9 +22,16 @@ from ..errors import (
     SessionNotEnabledError,
     SessionStateError,
 )
+from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.session import SessionDetails
 
-__all__ = ["STATE_KINDS", "PermissionStateRefusal", "permission_state_refusal", "session_state_error"]
+__all__ = [
+    "STATE_KINDS",
+    "PermissionStateRefusal",
+    "permission_state_calls",
+    "permission_state_refusal",
+    "session_state_error",
+]
 
 RefusalKind = Literal["never_enabled", "removed", "enabled_already", "enable_used", "other_account"]
 STATE_KINDS: tuple[RefusalKind, ...] = get_args(RefusalKind)
@@ -68,6 +76,15 @@ class PermissionStateRefusal:
             "other_account": "Use the granter's account (the session signer's client names it as its account "
             "address), or have this account's owner grant the permission.",
         }[self.kind]
+
+
+def permission_state_calls(permission_id: bytes, account: str) -> list[tuple[str, bytes]]:
+    """The two reads the judgement needs, as ``(to, data)`` calls of SmartSessions: ``isPermissionEnabled`` then
+    ``getNonce``, for ``permission_id`` on ``account``."""
+    return [
+        (SMART_SESSIONS_ADDRESS, encode_function_call(sig, [permission_id, account]))
+        for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
+    ]
 
 
 def permission_state_refusal(

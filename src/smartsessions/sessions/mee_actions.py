@@ -43,7 +43,7 @@ from ..errors import (
 )
 from ..mee._time_frames import outside_time_frame_error
 from ..mee.client import ExecuteResult, MeeClient, SignedMeeQuote, SponsorshipOptions
-from ..mee.permission_state import permission_state_refusal, session_state_error
+from ..mee.permission_state import permission_state_calls, permission_state_refusal, session_state_error
 from ..mee.request import (
     USEROP_MIN_EXEC_WINDOW_DURATION,
     Preflight,
@@ -378,12 +378,8 @@ def _early_decision(
     accounts = {c: client.account.deployment_on(c).address for c in chains}
 
     def calls(chain_id: int) -> list[tuple[str, list[Any]]]:
-        args = [bytes(by_chain[chain_id].permission_id), accounts[chain_id]]
-        data = [
-            encode_function_call(sig, args)
-            for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
-        ]
-        return [("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + d.hex()}, "latest"]) for d in data]
+        reads = permission_state_calls(bytes(by_chain[chain_id].permission_id), accounts[chain_id])
+        return [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in reads]
 
     def check(reads: Mapping[int, QuoteReads]) -> None:
         for chain_id in chains:

@@ -11,11 +11,9 @@ permission was revoked when it never was.
 
 from __future__ import annotations
 
-from ...encoding.abi import encode_function_call
 from ...encoding.session import SmartSessionMode
 from ...errors import RpcError
-from ...mee.permission_state import permission_state_refusal
-from ...versions import SMART_SESSIONS_ADDRESS
+from ...mee.permission_state import permission_state_calls, permission_state_refusal
 from ...wire.session import SessionDetails
 from ._chain import ChainClient
 from .errors import Code, NodeError
@@ -48,12 +46,7 @@ async def worded_by_permission_state(
         return error
     pid = bytes(details.permission_id)
     try:
-        enabled, nonce = await chain.calls(
-            [
-                (SMART_SESSIONS_ADDRESS, encode_function_call(sig, [pid, account]))
-                for sig in ("isPermissionEnabled(bytes32,address)", "getNonce(bytes32,address)")
-            ]
-        )
+        enabled, nonce = await chain.calls(permission_state_calls(pid, account))
     except RpcError:
         return error
     refusal = permission_state_refusal(
