@@ -280,7 +280,7 @@ def check_our_windows(ours: list[tuple[str, Any]], chains: dict[int, Chain], bef
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Our nonce lanes from the reference's fixed clock (they are masked anyway), and zero session salts."""
     monkeypatch.setattr("smartsessions.mee.request.time", SimpleNamespace(time=lambda: NOW_MS / 1000))
-    monkeypatch.setattr("smartsessions.sessions.mee_actions.os", SimpleNamespace(urandom=lambda n: bytes(n)))
+    monkeypatch.setattr("smartsessions.sessions.prepare.os", SimpleNamespace(urandom=lambda n: bytes(n)))
 
 
 def fee(chain_id: int = 8453) -> dict[str, Any]:

@@ -924,21 +924,21 @@ def test_gas_used_of_a_receipt_that_is_not_hex() -> None:
 
 @pytest.mark.parametrize(("installed", "needed"), [(WORD_0[:-1] + "1", False), (WORD_0, True), ("0x", True)])
 async def test_install_instruction_reads_is_module_installed(world: World, installed: str, needed: bool) -> None:
-    from smartsessions.sessions.mee_actions import _install_instruction
+    from smartsessions.sessions.prepare import install_instruction
 
     answer(world.chains[8453], "eth_call", installed, to=ACCOUNT, selector=IS_MODULE_INSTALLED)
     deployment = world.account().deployment_on(8453)
-    assert (await _install_instruction(deployment, SMART_SESSIONS_ADDRESS) is not None) == needed
+    assert (await install_instruction(deployment, SMART_SESSIONS_ADDRESS) is not None) == needed
 
 
 @pytest.mark.parametrize("hostile", ["0xzz", "0x" + "zz" * 32, "0x" + "00" * 31, 1])
 async def test_install_instruction_with_an_answer_that_is_not_a_word(world: World, hostile: Any) -> None:
-    from smartsessions.sessions.mee_actions import _install_instruction
+    from smartsessions.sessions.prepare import install_instruction
 
     answer(world.chains[8453], "eth_call", hostile, to=ACCOUNT, selector=IS_MODULE_INSTALLED)
     deployment = world.account().deployment_on(8453)
     with pytest.raises(RpcError, match=rf"isModuleInstalled\(validator, {SMART_SESSIONS_ADDRESS}\) of the account"):
-        await _install_instruction(deployment, SMART_SESSIONS_ADDRESS)
+        await install_instruction(deployment, SMART_SESSIONS_ADDRESS)
 
 
 def _sudo_action(chain_id: int = 8453) -> ActionConfig:
@@ -957,18 +957,17 @@ def _sudo_action(chain_id: int = 8453) -> ActionConfig:
     ],
 )
 async def test_fee_token_decimals_that_are_not_a_uint8(world: World, decimals: str, match: str) -> None:
-    from smartsessions.sessions.mee_actions import _enable_instructions
+    from smartsessions.sessions.prepare import EnableSessionParams, enable_instructions
 
     answer(world.chains[8453], "eth_call", decimals, to=USDC[8453], selector=DECIMALS)
     answer(world.chains[8453], "eth_call", WORD_0, to=SMART_SESSIONS_ADDRESS, selector=GET_NONCE_SESSIONS)
     client = await world.client()
     with pytest.raises(RpcError, match=match):
-        await _enable_instructions(
+        await enable_instructions(
             client,
-            redeemer=REDEEMER.address,
-            actions=[_sudo_action()],
+            EnableSessionParams(redeemer=REDEEMER.address, actions=(_sudo_action(),)),
+            module=SMART_SESSIONS_ADDRESS,
             fee_token=FeeTokenInfo.model_validate(fee()),
-            max_payment_amount=None,
         )
     with pytest.raises(RpcError, match=match):
         await client.extend(mee_session_actions).grant_permission_typed_data_sign(

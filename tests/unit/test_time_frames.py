@@ -29,7 +29,7 @@ from smartsessions.mee._time_frames import outside_time_frame_error
 from smartsessions.policies import TIME_FRAME_POLICY_ADDRESS
 from smartsessions.policies.time_frame import TimeFrame, decode_time_frame, session_time_frames, utc_date
 from smartsessions.sessions import grant_permission_offline
-from smartsessions.sessions.mee_actions import _judge_time_frames, _session_ops
+from smartsessions.sessions.use import _judge_time_frames, _session_ops
 
 COUNTER = "0x1111111111111111111111111111111111111111"
 USDC = "0x2222222222222222222222222222222222222222"

@@ -56,6 +56,9 @@ class ComposableInstruction(Model):
     lower_bound_timestamp: int | None = None
     upper_bound_timestamp: int | None = None
     metadata: tuple[dict[str, Any], ...] = ()
+    #: What the node's simulation of this userOp should assume (``{"customOverrides": [...], "tokenOverrides": [...]}``,
+    #: spec §9.3 ``simulationOverrides``): state an earlier userOp of the super-transaction will have written.
+    simulation_overrides: dict[str, Any] | None = None
 
     @property
     def call_data(self) -> HexData:
@@ -116,6 +119,7 @@ def _merge(group: Sequence[AnyInstruction]) -> AnyInstruction:
             lower_bound_timestamp=lower,
             upper_bound_timestamp=upper,
             metadata=metadata,
+            simulation_overrides=_merged_overrides(group),
         )
     calls = [c for i in group for c in i.calls if isinstance(c, Call)]  # not composable: every call is a plain Call
     return Instruction(
@@ -125,6 +129,19 @@ def _merge(group: Sequence[AnyInstruction]) -> AnyInstruction:
         upper_bound_timestamp=upper,
         metadata=metadata,
     )
+
+
+def _merged_overrides(group: Sequence[AnyInstruction]) -> dict[str, Any] | None:
+    """The simulation overrides of a batch: every instruction's, concatenated by kind (both kinds named when any
+    is), as the reference's ``buildBatch`` merges them."""
+    token: list[Any] = []
+    custom: list[Any] = []
+    for i in group:
+        overrides = i.simulation_overrides if isinstance(i, ComposableInstruction) else None
+        if overrides:
+            token.extend(overrides.get("tokenOverrides") or ())
+            custom.extend(overrides.get("customOverrides") or ())
+    return {"tokenOverrides": token, "customOverrides": custom} if token or custom else None
 
 
 def batch_instructions(instructions: Sequence[AnyInstruction]) -> list[AnyInstruction]:

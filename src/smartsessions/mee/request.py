@@ -528,6 +528,9 @@ def build_quote_request(
                 short_encoding=bool(params.short_encoding_super_txn),
                 session_details=details,
                 metadata=instruction.metadata,
+                simulation_overrides=(
+                    instruction.simulation_overrides if isinstance(instruction, ComposableInstruction) else None
+                ),
             )
         )
     return QuoteRequest(

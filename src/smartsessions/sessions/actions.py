@@ -30,6 +30,7 @@ from .grant import (
     ActionConfig,
     asign_grant,
     build_grant_sessions,
+    check_max_payment_amount,
     default_max_payment_amount,
     get_grant_chain_digests,
     get_session_validator_init_data,
@@ -104,7 +105,8 @@ async def _grant(
     parsed = [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
     versions = {a.chain_id: account.deployment_on(a.chain_id).version for a in parsed}
     salts = {chain_id: os.urandom(32) for chain_id in versions}
-    need_decimals = fee is not None and not max_payment_amount
+    max_payment_amount = check_max_payment_amount(max_payment_amount, fee)
+    need_decimals = fee is not None and max_payment_amount is None
     decimals_chain = fee.chain_id if fee is not None and need_decimals else None
 
     async def read(chain_id: int) -> tuple[int, list[Any]]:

@@ -140,6 +140,21 @@ def default_max_payment_amount(decimals: int) -> int:
     return int(5 * 10**decimals)
 
 
+def check_max_payment_amount(value: object, fee: FeeTokenInfo | None) -> int | None:
+    """The fee budget as given (None: the default, 5 tokens). An explicit 0 with a fee token is refused: the
+    reference silently replaces it with 5 tokens, and no one asking for "at most 0" means that."""
+    if value is None:
+        return None
+    amount = to_uint(value, field="max_payment_amount")
+    if amount == 0 and fee is not None:
+        raise InvalidInputError(
+            "max_payment_amount",
+            "is 0, but the session pays its fees in the fee token (the reference would make it 5 tokens)",
+            fix="pass the most the session may pay in fees, leave it out for 5 tokens, or use sponsorship",
+        )
+    return amount
+
+
 def fee_recipient_of(fee: FeeTokenInfo | None, fee_recipient: object) -> str | None:
     """The address a grant pins the fee payment to, or None; a pin without a fee token is a mistake, not a no-op."""
     if fee_recipient is None:
@@ -373,7 +388,9 @@ def grant_permission_offline(
     """The whole grant from values already read from the chains. ``max_payment_amount`` defaults (with a fee
     token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment`` and ``fee_recipient``: see
     :func:`build_grant_sessions`."""
-    if fee_token is not None and not max_payment_amount:
+    fee = None if fee_token is None else FeeTokenInfo.model_validate(fee_token)
+    max_payment_amount = check_max_payment_amount(max_payment_amount, fee)
+    if fee_token is not None and max_payment_amount is None:
         if fee_token_decimals is None:
             raise InvalidInputError(
                 "fee_token_decimals",
