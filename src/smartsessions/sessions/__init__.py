@@ -32,16 +32,22 @@ from .mee_actions import (
     revoke_permission,
     use_permission,
 )
+from .prepare import EnableSessionParams
+from .session_quote import SessionQuote, execute_session_quote, get_session_quote, sign_session_quote
 
 __all__ = [
     "ActionConfig",
+    "EnableSessionParams",
     "PrepareForPermissionsResult",
     "SessionClient",
     "SessionDetails",
+    "SessionQuote",
     "SmartSessionsModule",
     "build_grant_sessions",
     "check_enabled_permissions",
+    "execute_session_quote",
     "get_grant_chain_digests",
+    "get_session_quote",
     "get_session_validator_init_data",
     "grant_permission_offline",
     "grant_permission_personal_sign",
@@ -54,6 +60,7 @@ __all__ = [
     "session_details_from_json",
     "session_details_to_json",
     "sign_grant",
+    "sign_session_quote",
     "to_grant_session_details",
     "to_smart_sessions_module",
     "to_wire_session_details",
