@@ -91,10 +91,13 @@ def _is_fee_transfer(action: ActionData, token: str) -> bool:
 def _raise_limit(policy: PolicyData, amount: int) -> PolicyData:
     """Make room for the fee inside an existing universal-action policy on the fee token's ``transfer``."""
     config = decode_action_config(policy.init_data)
-    rules = list(config.param_rules.rules)  # all 16, padding included: the reference walks every one
-    has_amount_rule = any(r.offset == _AMOUNT_OFFSET for r in rules)
+    rules = list(config.param_rules.rules)
+    length = config.param_rules.length
+    # Only the rules the contract reads (the first ``length``): the reference walks all 16, so a padding slot past
+    # ``length`` that happens to read offset 32 is raised (or counts as the amount rule) though it checks nothing.
+    has_amount_rule = any(r.offset == _AMOUNT_OFFSET for r in rules[:length])
     if has_amount_rule:
-        for k, r in enumerate(rules):
+        for k, r in enumerate(rules[:length]):
             if r.offset == _AMOUNT_OFFSET and r.condition in _RAISED:
                 ref = int.from_bytes(bytes(r.ref), "big") + amount
                 limit = r.usage.limit + amount
@@ -110,9 +113,7 @@ def _raise_limit(policy: PolicyData, amount: int) -> PolicyData:
                         "usage": LimitUsage(limit=limit, used=r.usage.used),
                     }
                 )
-        length = config.param_rules.length
     else:
-        length = config.param_rules.length
         if length >= MAX_RULES:
             raise InvalidInputError(
                 "actions",
@@ -142,9 +143,11 @@ def add_payment_policy_for_actions(
     """abstractjs ``addPaymentPolicyForActions``, and with ``recipient`` the fee payment pinned to it (module
     docstring).
 
-    1. Every universal-action policy on ``feeToken.transfer`` gets room for the fee: amount rules (EQUAL, LESS_THAN,
-       LESS_THAN_OR_EQUAL at offset 32) have ``ref`` and ``usage.limit`` raised by ``max_payment_amount``; without an
-       amount rule, an uncapped ``amount <= max`` rule is added.
+    1. Every universal-action policy on ``feeToken.transfer`` on the fee token's chain gets room for the fee: amount
+       rules (EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL at offset 32, among the policy's ``length`` rules) have ``ref``
+       and ``usage.limit`` raised by ``max_payment_amount`` (the limit even when the rule is not limited, which the
+       contract ignores, as the reference writes it); without an amount rule, an uncapped ``amount <= max`` rule is
+       added. Unlike the reference, groups of other chains and padding slots past ``length`` are left as they are.
     2. If no ``feeToken.transfer`` action has a universal-action policy, a payment action is appended to the first
        session action of the fee-token chain (even when a Sudo-only ``transfer`` action exists).
     """
@@ -174,6 +177,11 @@ def add_payment_policy_for_actions(
     updated: list[SessionAction] = []
     covered = False
     for group in parsed:
+        if group.chain_id != chain_id:
+            # The fee is paid on its own chain: a transfer of the same address elsewhere is another token (the
+            # reference raises its limits too, by an amount in the fee token's units).
+            updated.append(group)
+            continue
         actions = []
         for action in group.actions:
             if _is_fee_transfer(action, token):

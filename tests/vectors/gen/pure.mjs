@@ -877,6 +877,15 @@ function genPaymentPolicy(rng, R, A) {
     } catch (e) {
       c.error = errorMessage(e);
     }
+    // What prepareEnableSessions gives it: the fee chain's groups only (we leave other chains' groups as they are).
+    const feeChainOnly = sessionActions.filter((g) => g.chainId === feeToken.chainId);
+    if (feeChainOnly.length !== sessionActions.length) {
+      try {
+        c.feeChainResult = J(AJ.addPaymentPolicyForActions(feeChainOnly, feeToken, maxPaymentAmount));
+      } catch (e) {
+        c.feeChainError = errorMessage(e);
+      }
+    }
     assert(JSON.stringify(J(sessionActions)) === JSON.stringify(input), "input not mutated");
     cases.push(c);
     return c;
@@ -939,13 +948,22 @@ function genPaymentPolicy(rng, R, A) {
   }
   // padding slot beyond `length` holding an offset-32 rule (the reference scans all 16 slots)
   {
+    // Each case also records the reference's result for the same input with zero padding (`cleanPaddingResult`):
+    // we read only the first `length` rules, as the contract does.
     const t = tokenFor();
-    run([{ chainId: t.chainId, actions: [feeAction(t, [uniP([rule(0, 0n)], 0n, rule(4, 32n, { isLimited: false }))])] }], t, amt());
+    const active = [rule(0, 0n)];
+    const junk = rule(4, 32n, { isLimited: false });
+    const amount1 = amt();
+    const first = run([{ chainId: t.chainId, actions: [feeAction(t, [uniP(active, 0n, junk)])] }], t, amount1);
+    first.cleanPaddingResult = J(AJ.addPaymentPolicyForActions([{ chainId: t.chainId, actions: [feeAction(t, [uniP(active, 0n)])] }], t, amount1));
     const rules = [rule(0, 0n)];
     const p = pd(uniPolicy(0n, rules, ZERO_RULE));
     const padded = [...rules, ...Array.from({ length: 15 }, () => ZERO_RULE)];
     padded[7] = rule(2, 32n);
-    run([{ chainId: t.chainId, actions: [feeAction(t, [pd(MS.getUniversalActionPolicy({ valueLimitPerUse: 0n, paramRules: { length: 1n, rules: padded } })), p])] }], t, amt());
+    const amount2 = amt();
+    const second = run([{ chainId: t.chainId, actions: [feeAction(t, [pd(MS.getUniversalActionPolicy({ valueLimitPerUse: 0n, paramRules: { length: 1n, rules: padded } })), p])] }], t, amount2);
+    const zeroed = [...rules, ...Array.from({ length: 15 }, () => ZERO_RULE)];
+    second.cleanPaddingResult = J(AJ.addPaymentPolicyForActions([{ chainId: t.chainId, actions: [feeAction(t, [pd(MS.getUniversalActionPolicy({ valueLimitPerUse: 0n, paramRules: { length: 1n, rules: zeroed } })), p])] }], t, amount2));
   }
   // several UNI policies + other policies on the fee-token transfer
   {
