@@ -36,6 +36,7 @@ from .actions import (
     is_permission_enabled,
     list_permissions,
 )
+from .build import build_session_action
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
 from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
@@ -214,6 +215,7 @@ class SessionClient(MeeClient):
     grant_permission_typed_data_sign = grant_permission_typed_data_sign
     grant_permission_personal_sign = grant_permission_personal_sign
     use_permission = use_permission
+    build_session_action = staticmethod(build_session_action)
     get_session_quote = get_session_quote
     sign_session_quote = sign_session_quote
     execute_session_quote = execute_session_quote
