@@ -87,3 +87,18 @@ def test_the_sponsorship_example(devnet: Devnet, node: NodeServer, chains: dict[
 def test_the_personal_sign_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
     out = run_example("personal_sign", devnet, node, tmp_path)
     assert out.count("MINED_SUCCESS") >= 2 and "enabled                True" in out
+
+
+def test_the_session_flow_example(devnet: Devnet, node: NodeServer, chains: dict[int, Chain], tmp_path: Path) -> None:
+    out = run_example("session_flow", devnet, node, tmp_path)
+    assert "PREPARE (permit quote, one owner signature):" in out
+    # PREPARE, the increments, setNumber(7); the first two on both chains
+    assert len(re.findall(r"super-transaction +0x[0-9a-f]{64} MINED_SUCCESS", out)) == 3
+    assert out.count("chain 8453: MINED_SUCCESS, chain 10: MINED_SUCCESS") == 2
+    assert "enabled on 8453" in out and "enabled on 10" in out
+    assert "no key in it" in out
+    assert "counter on 8453        1" in out and "counter on 10          1" in out
+    assert "counter on 8453        7" in out
+    assert "refused                PolicyViolationError" in out
+    assert "rule 0: argument 1 (offset 0) must be <= 10, got 11" in out
+    assert "counter on 8453        7 (unchanged)" in out
