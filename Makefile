@@ -67,7 +67,7 @@ demo: install
 	@echo "Starting the devnet (chains 8453 and 10) and the local MEE node..."
 	@$(VENV)/bin/smartsessions devnet up --background --state-file $(DEMO_STATE) > $(DEMO_STATE:.json=.up.log) 2>&1 \
 		|| (cat $(DEMO_STATE:.json=.up.log); exit 1)
-	@status=0; $(PY) examples/seed_flow.py $(DEMO_STATE) || status=$$?; \
+	@status=0; $(PY) examples/session_flow.py $(DEMO_STATE) && $(PY) examples/seed_flow.py $(DEMO_STATE) || status=$$?; \
 		$(VENV)/bin/smartsessions devnet down --state-file $(DEMO_STATE) >/dev/null; \
 		echo "Devnet stopped."; exit $$status
 
