@@ -145,7 +145,7 @@ def _installed_condition(deployment: NexusDeployment, module: str) -> tuple[Any,
     storage the node's simulation should assume for it (the module's entry in the account's validator list), as the
     reference writes them."""
     check = encode_function_call("isModuleInstalled(uint256,address,bytes)", [_MODULE_TYPE_VALIDATOR, module, b""])
-    condition = to_condition_input_param(target=deployment.address, call_data=check, expected=1)
+    condition = to_condition_input_param(target=deployment.address, call_data=check, expected=(1).to_bytes(32, "big"))
     slot = keccak(abi_encode(["address", "bytes32"], [module, _NEXUS_STORAGE_LOCATION], what="validator slot"))
     override = {
         "contractAddress": deployment.address,
