@@ -674,7 +674,8 @@ def assert_unbatched_details(ours: list[Any], reference: list[Any], groups: list
     assert len(ours) == len(reference)
     for mine, theirs in zip(ours, reference, strict=True):
         chain_id = int(session_to_enable(theirs)["chainId"]["value"])
-        others = [a for g in [g for g in groups if g["chainId"] == chain_id][1:] for a in g["actions"]]
+        chain_groups = [g for g in groups if g["chainId"] == chain_id]
+        others = [a for g in chain_groups[1:] for a in g["actions"]]
         assert session_to_enable(mine)["actions"] == session_to_enable(theirs)["actions"] + others
         rest = json.loads(json.dumps(mine))
         session_to_enable(rest)["actions"] = session_to_enable(theirs)["actions"]
