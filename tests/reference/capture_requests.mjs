@@ -10,17 +10,27 @@
 //            (each action gets getSudoPolicy())
 //   use:     {sessionDetails (the reference's JSON), mode, feeToken? | sponsorship, instructions}
 //   execute: {feeToken, instructions}
+//   sessionQuote: meeClient.getSessionQuote then meeClient.executeSessionQuote({quoteType, quote});
+//            {mode: "PREPARE" | "USE", feeToken? | sponsorship, instructions?, trigger?,
+//             enableSession?: {redeemer, actions: [action], batchActions?} (PREPARE; by the owner),
+//             sessionDetails? (USE: the reference's JSON; by the session signer on the owner's account)}
+//            action: {chainId, actionTarget, actionTargetSelector} (one group, getSudoPolicy()) or
+//            {build: {type, data}} (buildSessionAction; amounts as decimal strings)
 //   instructions: [{chainId, calls: [{to, data, value?, gasLimit?}]}] (value and gasLimit as decimal strings)
 //
 // Determinism: Date.now() is spec.nowMs (quote windows; every nonce-key lane is the same, which the comparison
 // ignores), and crypto.getRandomValues fills zeros (the session salts of prepare). stdout: {"ok": true} or
 // {"ok": false, "error": ...}; exit code 0 either way once the call was made (a refusal of the stub is expected).
+// A sessionQuote case adds to {"ok": true} the groups enableSession.actions was given (actionGroups) and the
+// sessionDetails getSessionQuote returned, both as stringify wrote them (null when absent).
 import {
   createMeeClient,
   getMEEVersion,
+  buildSessionAction,
   getSudoPolicy,
   meeSessionActions,
   parse,
+  stringify,
   toMultichainNexusAccount,
   toSmartSessionsModule,
 } from "@biconomy/abstractjs";
@@ -63,7 +73,32 @@ const instructions = (list) =>
       ...(c.gasLimit !== undefined ? { gasLimit: big(c.gasLimit) } : {}),
     })),
   }));
+const AMOUNTS = ["amountLimitPerAction", "maxAmountLimit", "usageLimit"];
+const actionGroups = (list) =>
+  list.flatMap((a) =>
+    a.build
+      ? buildSessionAction({
+          type: a.build.type,
+          data: Object.fromEntries(Object.entries(a.build.data).map(([k, v]) => [k, AMOUNTS.includes(k) ? big(v) : v])),
+        })
+      : [
+          {
+            chainId: a.chainId,
+            actions: [
+              { actionTarget: a.actionTarget, actionTargetSelector: a.actionTargetSelector, actionPolicies: [getSudoPolicy()] },
+            ],
+          },
+        ],
+  );
 const trigger = (t) => (t ? { tokenAddress: t.tokenAddress, chainId: t.chainId, amount: big(t.amount) } : undefined);
+
+const sessionClientOf = async (ownerAccount) => {
+  const sessionAccount = await toMultichainNexusAccount({
+    signer,
+    chainConfigurations: configurations(ownerAccount.addressOn(chains[0].id, true)),
+  });
+  return await createMeeClient({ account: sessionAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
+};
 
 async function run() {
   const ownerAccount = await toMultichainNexusAccount({
@@ -95,11 +130,7 @@ async function run() {
       ...(c.redeemer ? { redeemer: c.redeemer, actions } : {}),
     });
   } else if (c.kind === "use") {
-    const sessionAccount = await toMultichainNexusAccount({
-      signer,
-      chainConfigurations: configurations(ownerAccount.addressOn(chains[0].id, true)),
-    });
-    const sessionClient = await createMeeClient({ account: sessionAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
+    const sessionClient = await sessionClientOf(ownerAccount);
     await meeSessionActions(sessionClient).usePermission({
       sessionDetails: parse(c.sessionDetails),
       mode: c.mode,
@@ -108,14 +139,40 @@ async function run() {
     });
   } else if (c.kind === "execute") {
     await ownerClient.execute({ instructions: instructions(c.instructions), ...payment });
+  } else if (c.kind === "sessionQuote") {
+    const groups = c.enableSession ? actionGroups(c.enableSession.actions) : undefined;
+    const client = c.mode === "USE" ? await sessionClientOf(ownerAccount) : ownerClient;
+    const sessionQuote = await client.getSessionQuote({
+      mode: c.mode,
+      ...payment,
+      ...(c.instructions ? { instructions: instructions(c.instructions) } : {}),
+      ...(c.trigger ? { trigger: trigger(c.trigger) } : {}),
+      ...(c.enableSession
+        ? {
+            enableSession: {
+              redeemer: c.enableSession.redeemer,
+              actions: groups,
+              ...(c.enableSession.batchActions !== undefined ? { batchActions: c.enableSession.batchActions } : {}),
+            },
+          }
+        : {}),
+      ...(c.sessionDetails ? { sessionDetails: parse(c.sessionDetails) } : {}),
+    });
+    if (!sessionQuote) throw new Error("getSessionQuote: nothing to do");
+    await client.executeSessionQuote({ quoteType: sessionQuote.quoteType, quote: sessionQuote.quote });
+    return {
+      actionGroups: groups ? stringify(groups) : null,
+      sessionDetails: sessionQuote.sessionDetails ? stringify(sessionQuote.sessionDetails) : null,
+    };
   } else {
     throw new Error(`unknown case ${c.kind}`);
   }
+  return {};
 }
 
 try {
-  await run();
-  process.stdout.write(JSON.stringify({ ok: true }) + "\n");
+  const output = await run();
+  process.stdout.write(JSON.stringify({ ok: true, ...output }) + "\n");
 } catch (error) {
   process.stdout.write(JSON.stringify({ ok: false, error: String(error?.shortMessage ?? error?.message ?? error) }) + "\n");
 }

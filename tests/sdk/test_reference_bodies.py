@@ -11,7 +11,12 @@ lane of its key (both SDKs draw it from the clock); every execution window keeps
 start, which the reference takes from the machine's clock (fixed here) and ours from the latest block of the userOp's
 chain (checked separately: :func:`check_our_windows`); and the hashes those two change, and the signatures over them,
 keep their kind and length (a signature its 4-byte type prefix too). The session salts of ``prepare_for_permissions``
-are zeros for both.
+and of ``get_session_quote`` are zeros for both.
+
+The ``getSessionQuote`` cases (then ``executeSessionQuote``; ours ``get_session_quote`` then
+``execute_session_quote``) also compare the session details a PREPARE returns, hex lower-cased: equal when the actions
+are batched; unbatched, the reference's list only each chain's first action group and ours every group
+(:func:`assert_unbatched_details`).
 """
 
 from __future__ import annotations
@@ -30,9 +35,14 @@ import pytest
 from eth_account import Account
 
 from smartsessions import (
+    ActionData,
     ChainConfiguration,
+    EnableSessionParams,
     Instruction,
+    SessionAction,
+    build_session_action,
     create_mee_client,
+    get_sudo_policy,
     mee_session_actions,
     session_details_from_json,
     session_details_to_json,
@@ -184,7 +194,10 @@ def recording_node() -> Iterator[RecordingNode]:
         server.server_close()
 
 
-def run_reference(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) -> list[tuple[str, Any]]:
+def run_reference(
+    devnet: Devnet, node: RecordingNode, case: dict[str, Any], output: dict[str, Any] | None = None
+) -> list[tuple[str, Any]]:
+    """The reference's requests for ``case``; ``output`` gets what the script prints besides ``ok``."""
     binary = shutil.which("node")
     assert binary, "node is needed for the reference client runs (make install)"
     spec = {
@@ -204,11 +217,17 @@ def run_reference(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) -> 
         [binary, str(SCRIPT)], input=json.dumps(spec), capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout.splitlines()[-1]) == {"ok": True}, run.stdout
+    printed = json.loads(run.stdout.splitlines()[-1])
+    assert printed.pop("ok") is True, run.stdout
+    if output is not None:
+        output.update(printed)
     return node.take()
 
 
-async def run_ours(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) -> list[tuple[str, Any]]:
+async def run_ours(
+    devnet: Devnet, node: RecordingNode, case: dict[str, Any], output: dict[str, Any] | None = None
+) -> list[tuple[str, Any]]:
+    """Our requests for ``case``; for a sessionQuote case, ``output`` gets the returned session details (our JSON)."""
     owner = Account.from_key(devnet.key("owner").private_key)
     signer = Account.from_key(devnet.key("session_signer").private_key)
 
@@ -243,6 +262,40 @@ async def run_ours(devnet: Devnet, node: RecordingNode, case: dict[str, Any]) ->
                 actions=case.get("actions"),
                 **payment,
             )
+        elif case["kind"] == "sessionQuote":
+            quoting = client.extend(mee_session_actions)
+            if case["mode"] == "USE":
+                redeemer_account = await to_multichain_nexus_account(
+                    signer=signer, chain_configurations=configs(account.address)
+                )
+                redeemer = await create_mee_client(account=redeemer_account, url=node.url, api_key=API_KEY)
+                opened += [redeemer_account, redeemer]
+                quoting = redeemer.extend(mee_session_actions)
+            enable = case.get("enableSession")
+            t = case.get("trigger")
+            session_quote = await quoting.get_session_quote(
+                mode=case["mode"],
+                enable_session=None
+                if enable is None
+                else EnableSessionParams(
+                    redeemer=enable["redeemer"],
+                    actions=our_action_groups(enable["actions"]),
+                    batch_actions=enable.get("batchActions", True),
+                ),
+                session_details=None
+                if "sessionDetails" not in case
+                else session_details_from_json(case["sessionDetails"]),
+                instructions=instructions or None,
+                trigger=None
+                if t is None
+                else {"token_address": t["tokenAddress"], "chain_id": t["chainId"], "amount": t["amount"]},
+                **payment,
+            )
+            assert session_quote is not None
+            await quoting.execute_session_quote(session_quote)
+            if output is not None:
+                details = session_quote.session_details
+                output["sessionDetails"] = None if details is None else session_details_to_json(details)
         elif case["kind"] == "use":
             redeemer_account = await to_multichain_nexus_account(
                 signer=signer, chain_configurations=configs(account.address)
@@ -516,3 +569,210 @@ async def test_onchain_trigger_bodies_equal_the_reference(
         posts[1][1]["signature"] = "0x177eee01"
     assert_same(ours, reference)
     check_our_windows(ours, chains, before)
+
+
+# -- getSessionQuote -----------------------------------------------------------------------------------------------
+# The reference's meeClient.getSessionQuote then meeClient.executeSessionQuote({quoteType, quote}); ours
+# get_session_quote then execute_session_quote, on the same inputs. An action is one sudo group on the counter, or a
+# buildSessionAction input (ours: build_session_action of the same {type, data}).
+
+_BUILD_AMOUNTS = ("amountLimitPerAction", "maxAmountLimit", "usageLimit")
+SHOP = "0x000000000000000000000000000000000000bEEF"
+
+
+def sudo_counter(chain_id: int) -> dict[str, Any]:
+    return {"chainId": chain_id, "actionTarget": COUNTER_ADDRESS, "actionTargetSelector": "0x" + INCREMENT.hex()}
+
+
+def usdc_action(kind: str, chain_id: int, **data: Any) -> dict[str, Any]:
+    return {
+        "build": {"type": kind, "data": {"chainIds": [chain_id], "contractAddress": usdc_address(chain_id), **data}}
+    }
+
+
+def our_action_groups(actions: list[dict[str, Any]]) -> list[SessionAction]:
+    groups: list[SessionAction] = []
+    for a in actions:
+        if "build" in a:
+            data = {k: int(v) if k in _BUILD_AMOUNTS else v for k, v in a["build"]["data"].items()}
+            groups += build_session_action({"type": a["build"]["type"], "data": data})
+        else:
+            action = ActionData(
+                action_target=a["actionTarget"],
+                action_target_selector=a["actionTargetSelector"],
+                action_policies=(get_sudo_policy(),),
+            )
+            groups.append(SessionAction(chain_id=a["chainId"], actions=(action,)))
+    return groups
+
+
+def lowered(value: Any) -> Any:
+    """JSON with its hex strings lower-cased (viem checksums addresses): the session details' only normalisation."""
+    if isinstance(value, dict):
+        return {k: lowered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [lowered(v) for v in value]
+    return value.lower() if isinstance(value, str) and value.startswith("0x") else value
+
+
+def session_to_enable(details: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = details["enableSessionData"]["enableSession"]["sessionToEnable"]
+    return found
+
+
+TWO_CHAINS_ENABLE: dict[str, Any] = {
+    "redeemer": None,  # filled with the session signer
+    "actions": [
+        sudo_counter(8453),
+        sudo_counter(10),
+        usdc_action("transfer", 8453, amountLimitPerAction="2000000", maxAmountLimit="10000000"),
+        usdc_action("transfer", 10, recipientAddress=SHOP, amountLimitPerAction="1000000"),
+    ],
+}
+#: Two groups on one chain, enabled one userOp each: the counter (the fee payment joins it) and an approve.
+UNBATCHED_ENABLE: dict[str, Any] = {
+    "redeemer": None,
+    "actions": [sudo_counter(8453), usdc_action("approve", 8453, amountLimitPerAction="3000000")],
+    "batchActions": False,
+}
+#: The same, and one group on the other chain (enabled alone, yet under the same condition).
+UNBATCHED_TWO_CHAINS_ENABLE: dict[str, Any] = {
+    **UNBATCHED_ENABLE,
+    "actions": [*UNBATCHED_ENABLE["actions"], sudo_counter(10)],
+}
+TRIGGER = {"tokenAddress": usdc_address(8453), "chainId": 8453, "amount": "10000000"}
+
+SESSION_QUOTE_CASES: dict[str, dict[str, Any]] = {
+    "enable on two chains": {"feeToken": fee(), "enableSession": TWO_CHAINS_ENABLE},
+    "enable unbatched actions": {"feeToken": fee(), "enableSession": UNBATCHED_ENABLE},
+    "enable unbatched actions, two chains": {"feeToken": fee(), "enableSession": UNBATCHED_TWO_CHAINS_ENABLE},
+    "install only": {"feeToken": fee()},
+    "instructions only, installed": {"feeToken": fee(10), "instructions": [increment(8453), increment(10, 80_000)]},
+    "sponsored enable": {"sponsorship": True, "enableSession": TWO_CHAINS_ENABLE},
+    "permit trigger and enable": {"feeToken": fee(), "trigger": TRIGGER, "enableSession": TWO_CHAINS_ENABLE},
+}
+INSTALLED = {"instructions only, installed"}  # the owner's account deployed with SmartSessions on both chains
+
+
+def session_case(name: str, redeemer: str) -> dict[str, Any]:
+    case = {"kind": "sessionQuote", "mode": "PREPARE", **SESSION_QUOTE_CASES[name]}
+    if "enableSession" in case:
+        case["enableSession"] = {**case["enableSession"], "redeemer": redeemer}
+    return case
+
+
+def install_sessions_module(chains: dict[int, Chain]) -> None:
+    owner_key = chains[8453].keys["owner"]
+    for c in CHAINS:
+        deployed_with_sessions_module(chains[c], owner_key, version=VERSION)
+
+
+def assert_unbatched_details(ours: list[Any], reference: list[Any], groups: list[dict[str, Any]]) -> None:
+    """Unbatched, the reference's details list only the first group's actions of each chain (with the fee payment,
+    which joins the fee chain's first group); ours list every group's, as the permission on chain holds them: the
+    reference's, then the chain's other groups'. All else is equal."""
+    assert len(ours) == len(reference)
+    for mine, theirs in zip(ours, reference, strict=True):
+        chain_id = int(session_to_enable(theirs)["chainId"]["value"])
+        chain_groups = [g for g in groups if g["chainId"] == chain_id]
+        others = [a for g in chain_groups[1:] for a in g["actions"]]
+        assert session_to_enable(mine)["actions"] == session_to_enable(theirs)["actions"] + others
+        rest = json.loads(json.dumps(mine))
+        session_to_enable(rest)["actions"] = session_to_enable(theirs)["actions"]
+        assert rest == theirs
+    assert any(session_to_enable(m) != session_to_enable(t) for m, t in zip(ours, reference, strict=True))
+
+
+@pytest.mark.parametrize("name", list(SESSION_QUOTE_CASES))
+async def test_session_quote_prepare_bodies_equal_the_reference(
+    name: str, devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name in INSTALLED:
+        install_sessions_module(chains)
+    case = session_case(name, devnet.key("session_signer").address)
+    printed: dict[str, Any] = {}
+    reference = run_reference(devnet, recording_node, case, printed)
+    fixed_clock(monkeypatch)
+    before = chain_times(chains)
+    returned: dict[str, Any] = {}
+    ours = await run_ours(devnet, recording_node, case, returned)
+    assert [p for p, _ in reference] == ["quote-permit" if "trigger" in case else "quote", "exec"]
+    assert_same(ours, reference)
+    check_our_windows(ours, chains, before)
+    enables = [op for op in reference[0][1]["userOps"] if "simulationOverrides" in op]
+    if case.get("enableSession", {}).get("batchActions", True):
+        assert not enables
+    else:  # one userOp per group, each told to assume SmartSessions installed (the condition's own check)
+        assert len(enables) == len(json.loads(printed["actionGroups"]))
+    if "enableSession" not in case:
+        assert printed["sessionDetails"] is None and returned["sessionDetails"] is None
+        return
+    theirs, mine = lowered(json.loads(printed["sessionDetails"])), lowered(json.loads(returned["sessionDetails"]))
+    assert [d["mode"] for d in mine] == [d["mode"] for d in theirs] == ["0x00"] * len(theirs)  # SmartSessionMode.USE
+    if case["enableSession"].get("batchActions", True):
+        assert mine == theirs
+    else:
+        assert_unbatched_details(mine, theirs, lowered(json.loads(printed["actionGroups"])))
+
+
+async def test_session_quote_onchain_trigger_bodies_equal_the_reference(
+    devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PREPARE with a trigger token the node says has no permit: an "onchain" session quote, the approve sent and
+    mined (see :func:`test_onchain_trigger_bodies_equal_the_reference`); the session details still equal."""
+    recording_node.permit_enabled = False
+    case = session_case("permit trigger and enable", devnet.key("session_signer").address)
+    printed: dict[str, Any] = {}
+    returned: dict[str, Any] = {}
+    with Miner(devnet.url(8453)):
+        reference = run_reference(devnet, recording_node, case, printed)
+        fixed_clock(monkeypatch)
+        before = chain_times(chains)
+        ours = await run_ours(devnet, recording_node, case, returned)
+    assert [p for p, _ in reference] == ["quote-permit", "exec"]
+    assert reference[0][1]["quoteType"] == "onchain"
+    owner = devnet.key("owner").address.lower()
+    for posts in (reference, ours):
+        assert trigger_tx_of(posts[1][1], chains[8453])["from"].lower() == owner
+        posts[1][1]["signature"] = "0x177eee01"
+    assert_same(ours, reference)
+    check_our_windows(ours, chains, before)
+    assert lowered(json.loads(returned["sessionDetails"])) == lowered(json.loads(printed["sessionDetails"]))
+
+
+async def test_session_quote_use_bodies_equal_the_reference(
+    devnet: Devnet, chains: dict[int, Chain], recording_node: RecordingNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """USE of the sessions a PREPARE returned (ours, quoted by the stub node; the owner then enables the sessions on
+    chain itself), on two chains, paid with a fee token and sponsored: every userOp carries mode USE."""
+    from ..contracts.flows import enable_sessions_call, owner_op_no_mee
+
+    owner_key = chains[8453].keys["owner"]
+    accounts = {c: deployed_with_sessions_module(chains[c], owner_key, version=VERSION) for c in CHAINS}
+    fixed_clock(monkeypatch)
+    returned: dict[str, Any] = {}
+    await run_ours(
+        devnet, recording_node, session_case("enable on two chains", devnet.key("session_signer").address), returned
+    )
+    stored = returned["sessionDetails"]
+    for d in session_details_from_json(stored):
+        session = d.enable_session_data.enable_session.session_to_enable
+        assert session.chain_id is not None
+        enable = Call(to=SMART_SESSIONS_ADDRESS, data=enable_sessions_call([session]))
+        [done] = owner_op_no_mee(
+            chains[session.chain_id], accounts[session.chain_id], bytes(encode_execute_single(enable))
+        )
+        assert done.success, done.revert_message
+    two_chains = [increment(8453), increment(10, gas_limit=123_456), increment(8453)]
+    for payment in ({"feeToken": fee()}, {"sponsorship": True}):
+        case = {"kind": "sessionQuote", "mode": "USE", **payment, "instructions": two_chains, "sessionDetails": stored}
+        reference = run_reference(devnet, recording_node, case)
+        before = chain_times(chains)
+        ours = await run_ours(devnet, recording_node, case)
+        assert [p for p, _ in reference] == ["quote", "exec"]
+        assert_same(ours, reference)
+        check_our_windows(ours, chains, before)
+        # the fee payment (or the sponsor's entry, which carries no session), 8453's increments in one userOp, 10's
+        exec_ops = reference[1][1]["userOps"]
+        modes = [op.get("sessionDetails", {}).get("mode") for op in exec_ops]
+        assert modes == ([None] if "sponsorship" in payment else ["0x00"]) + ["0x00"] * 2, modes

@@ -206,7 +206,7 @@ async def enable_instructions(
             salt=os.urandom(32),
         )
         meta = {"type": "CUSTOM", "description": "Enable smart sessions permissions", "chainId": chain_id}
-        if enable.batch_actions or len(chain_groups) == 1:
+        if enable.batch_actions:
             call = to_composable_call(to=SMART_SESSIONS_ADDRESS, data=_enable_call(session, every_action))
             instructions.append(ComposableInstruction(chain_id=chain_id, calls=(call,), metadata=(meta,)))
         else:
