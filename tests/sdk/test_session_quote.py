@@ -103,7 +103,7 @@ async def test_unbatched_actions_are_enabled_one_userop_each_and_the_details_lis
     ]
     # Both groups (the reference's details list only the first), then the fee payment action in the first group.
     assert sorted(selectors) == sorted([INCREMENT, SET_NUMBER, bytes.fromhex("a9059cbb")])
-    request_ops = prepared.meequote.request["userOps"]
+    request_ops = prepared.mee_quote.request["userOps"]
     enables = [op for op in request_ops if op.get("simulationOverrides")]
     assert len(enables) == 2  # one userOp per group, each with the module's slot for the node's simulation
     assert all(op["simulationOverrides"]["customOverrides"][0]["contractAddress"].lower() == account.lower()

@@ -67,10 +67,10 @@ class SessionQuote:
     @property
     def hash(self) -> str:
         """The super-transaction hash."""
-        return self.meequote.hash
+        return self.mee_quote.hash
 
     @property
-    def meequote(self) -> MeeQuote:
+    def mee_quote(self) -> MeeQuote:
         """The node's quote itself (a fusion quote's inner quote)."""
         return self.quote.quote if isinstance(self.quote, FusionQuote) else self.quote
 
