@@ -105,7 +105,9 @@ async def test_never_enabled_here_and_enabled_then_removed_are_told_apart(sdk: S
         await _quote(stranger, sdk, list(result.session_details), "USE")
     node = _node_said(never.value)
     assert node.code == "SESSION_NOT_ENABLED" and node.facts["permissionState"] == "never_enabled"
-    assert "was ever used on this account" in str(never.value) and "removed" not in str(never.value)
+    # no grant in these details: the words say where such a session comes from, and which account to use
+    assert "never enabled on this account" in str(never.value) and "removed" not in str(never.value)
+    assert "use the account that PREPARE ran on" in str(never.value)
 
     # a grant used once, then removed: its enable signature is spent, and the node says so
     details = await granter.grant_permission_typed_data_sign(

@@ -84,4 +84,9 @@ def test_details_without_a_grants_digest_tell_never_from_removed() -> None:
         permission_state_refusal(bare, chain_id=8453, account=OTHER, enabled=False, nonce=n, mode=USE) for n in (0, 1)
     ]
     assert [r.kind if r else None for r in refusals] == ["never_enabled", "removed"]
+    # without a grant there is no enable signature to speak of: the words are a PREPARE's
+    assert all(r is not None and r.prepared for r in refusals)
+    assert refusals[0] is not None and "use the account that PREPARE ran on" in refusals[0].history
+    assert refusals[1] is not None and refusals[1].history.startswith("It was enabled on this account and has since")
+    assert all("grant" not in (r.history if r else "") for r in refusals)
     assert permission_state_refusal(bare, chain_id=8453, account=OTHER, enabled=False, nonce=1, mode=ENABLE) is None

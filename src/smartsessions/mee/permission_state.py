@@ -48,6 +48,9 @@ class PermissionStateRefusal:
     permission_id: str
     chain_id: int
     account: str
+    #: The details carry no grant (a PREPARE's, whose session the owner enables on chain): no enable signature to
+    #: speak of, and a session never enabled here most likely means the client names another account.
+    prepared: bool = False
 
     @property
     def message(self) -> str:
@@ -65,6 +68,14 @@ class PermissionStateRefusal:
     @property
     def history(self) -> str:
         """What happened to the permission on this account, and what to do."""
+        if self.prepared and self.kind == "never_enabled":
+            return (
+                "It was never enabled on this account, and these details are of a session a PREPARE enables on "
+                "chain: use the account that PREPARE ran on (the session signer's client names it as its account "
+                "address), or PREPARE this account with enable_session."
+            )
+        if self.prepared and self.kind == "removed":
+            return "It was enabled on this account and has since been removed (removeSession): enable a new session."
         return {
             "never_enabled": "No grant's enable signature of it was ever used on this account. Use the grant's "
             "details once in ENABLE_AND_USE mode, or enable it with prepare_for_permissions (redeemer and actions); "
@@ -99,8 +110,8 @@ def permission_state_refusal(
     ``prepare_for_permissions``) only tell never enabled (nonce 0) from enabled and removed."""
     pid = "0x" + bytes(details.permission_id).hex()
 
-    def refused(kind: RefusalKind) -> PermissionStateRefusal:
-        return PermissionStateRefusal(kind, pid, chain_id, account)
+    def refused(kind: RefusalKind, prepared: bool = False) -> PermissionStateRefusal:
+        return PermissionStateRefusal(kind, pid, chain_id, account, prepared)
 
     if mode is SmartSessionMode.USE and enabled:
         return None
@@ -110,7 +121,7 @@ def permission_state_refusal(
     signed = next((bytes(x.session_digest) for x in enable.hashes_and_chain_ids if x.chain_id == chain_id), None)
     if signed is None or len(signed) != 32:  # no grant's digest to compare with (details from prepare_for_permissions)
         if mode is SmartSessionMode.USE:
-            return refused("removed" if nonce > 0 else "never_enabled")
+            return refused("removed" if nonce > 0 else "never_enabled", prepared=True)
         return None  # the chain decides
     session = enable.session_to_enable
 
