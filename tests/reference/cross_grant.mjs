@@ -8,9 +8,20 @@
 //       The session signer's client (accountAddress = the granter's account) reads the details with `parse` and
 //       calls usePermission with increment() on each chain, then waits for the receipt.
 //
-// The account must be prepared already (deployed, SmartSessions installed, safe sender). stdout: one JSON line
+//   node tests/reference/cross_grant.mjs session-prepare DEVNET_JSON --out FILE [--index N] [--chains ...]
+//       The new session flow: the owner's account at index N (default 1, a fresh one on a fresh devnet) is PREPAREd
+//       in one permit-funded super-transaction: getSessionQuote({mode: "PREPARE", enableSession: {redeemer: session
+//       signer, actions: buildSessionAction custom Counter.increment() (sudo) on each chain}, feeToken, trigger: USDC
+//       from the owner's EOA}), then executeSessionQuote and the receipt; the sessionDetails are written with
+//       `stringify`.
+//   node tests/reference/cross_grant.mjs session-use DEVNET_JSON --details FILE --account ADDRESS [--chains ...]
+//       The session signer's client reads the details with `parse` and runs getSessionQuote({mode: "USE", ...}) with
+//       increment() on each chain, then executeSessionQuote and the receipt.
+//
+// The account must be prepared already for grant and use (deployed, SmartSessions installed, safe sender). stdout: one JSON line
 // {"ok": true, ...} or {"ok": false, "error": ...}; whatever the SDK logs goes to stderr. Exit code 0 / 1.
 import {
+  buildSessionAction,
   createMeeClient,
   getMEEVersion,
   getSudoPolicy,
@@ -37,6 +48,8 @@ const { values: opts, positionals } = parseArgs({
     details: { type: "string" },
     account: { type: "string" },
     mode: { type: "string", default: "USE" },
+    index: { type: "string", default: "1" },
+    "trigger-amount": { type: "string", default: "10000000" }, // 10 USDC
     chains: { type: "string" },
     "mee-version": { type: "string", default: "2.1.0" },
   },
@@ -64,9 +77,10 @@ const version = getMEEVersion(opts["mee-version"]);
 const feeToken = { address: chains[0].usdc, chainId: chains[0].id };
 const INCREMENT = toFunctionSelector("function increment()");
 
-async function client(signer, accountAddress) {
+async function client(signer, accountAddress, index) {
   const account = await toMultichainNexusAccount({
     signer,
+    ...(index !== undefined ? { index } : {}),
     chainConfigurations: chains.map((c) => ({
       chain: c.chain,
       transport: http(c.rpcUrl),
@@ -75,7 +89,7 @@ async function client(signer, accountAddress) {
     })),
   });
   const mee = await createMeeClient({ account, url: state.node.url, apiKey: state.node.apiKey });
-  return { mee, sessions: meeSessionActions(mee) };
+  return { account, mee, sessions: meeSessionActions(mee) };
 }
 
 async function grant() {
@@ -108,9 +122,59 @@ async function use() {
   return { hash, status: receipt.transactionStatus };
 }
 
+async function sessionPrepare() {
+  const { account, mee } = await client(privateKeyToAccount(keyOf("owner")), undefined, BigInt(opts.index));
+  const actions = buildSessionAction({
+    type: "custom",
+    data: {
+      chainIds: chains.map((c) => c.id),
+      contractAddress: chains[0].counter,
+      functionSignature: toFunctionSelector("function increment()"),
+      policies: [{ type: "sudo" }],
+    },
+  });
+  for (const c of chains) {
+    if (c.counter.toLowerCase() !== chains[0].counter.toLowerCase()) throw new Error("Counter differs between chains");
+  }
+  const sessionQuote = await mee.getSessionQuote({
+    mode: "PREPARE",
+    enableSession: { redeemer: privateKeyToAccount(keyOf("session_signer")).address, actions },
+    feeToken,
+    trigger: { tokenAddress: feeToken.address, chainId: feeToken.chainId, amount: BigInt(opts["trigger-amount"]) },
+  });
+  if (!sessionQuote) throw new Error("getSessionQuote(PREPARE) had nothing to do: use a fresh --index");
+  if (!sessionQuote.sessionDetails) throw new Error("getSessionQuote(PREPARE) returned no sessionDetails");
+  const { hash } = await mee.executeSessionQuote(sessionQuote);
+  const receipt = await mee.waitForSupertransactionReceipt({ hash });
+  writeFileSync(opts.out, stringify(sessionQuote.sessionDetails));
+  return {
+    account: account.addressOn(chains[0].id, true),
+    quoteType: sessionQuote.quoteType,
+    permissionIds: sessionQuote.sessionDetails.map((d) => d.permissionId),
+    hash,
+    status: receipt.transactionStatus,
+  };
+}
+
+async function sessionUse() {
+  const { mee } = await client(privateKeyToAccount(keyOf("session_signer")), opts.account);
+  const sessionDetails = parse(readFileSync(opts.details, "utf8"));
+  const data = encodeFunctionData({ abi: parseAbi(["function increment()"]), functionName: "increment" });
+  const sessionQuote = await mee.getSessionQuote({
+    mode: "USE",
+    sessionDetails,
+    feeToken,
+    instructions: chains.map((c) => ({ chainId: c.id, calls: [{ to: c.counter, data }] })),
+  });
+  const { hash } = await mee.executeSessionQuote(sessionQuote);
+  const receipt = await mee.waitForSupertransactionReceipt({ hash });
+  return { quoteType: sessionQuote.quoteType, hash, status: receipt.transactionStatus };
+}
+
+const commands = { grant, use, "session-prepare": sessionPrepare, "session-use": sessionUse };
 try {
-  const result = command === "grant" ? await grant() : command === "use" ? await use() : null;
-  if (result === null) throw new Error(`unknown command ${command} (grant | use)`);
+  if (!commands[command]) throw new Error(`unknown command ${command} (${Object.keys(commands).join(" | ")})`);
+  const result = await commands[command]();
   print({ ok: true, ...result });
 } catch (error) {
   print({ ok: false, error: String(error?.shortMessage ?? error?.message ?? error) });

@@ -35,7 +35,7 @@ def reference(command: str, state: Path, *args: str) -> dict[str, Any]:
         [node_binary(), str(SCRIPT), command, str(state), *args],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         cwd=ROOT,
     )
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]

@@ -10,10 +10,7 @@ abstractjs ``parse``. Every check reads the chains.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,26 +24,11 @@ from ..contracts.harness import Chain
 from ..sdk.conftest import CHAINS, INCREMENT, Sdk, increment
 from ..sdk.test_examples import state_file
 from ..sdk.test_mee_flows import TRIGGER
-from .test_reference_client import ROOT, node_binary
+from .test_cross_clients import reference
 
 pytestmark = pytest.mark.slow  # the reference client runs in Node.js
 
-SCRIPT = ROOT / "tests" / "reference" / "session_quote.mjs"
 INDEX = 1  # the owner's account at index 1: fresh on every test's devnet (the other tests use index 0)
-
-
-def reference(command: str, state: Path, *args: str) -> dict[str, Any]:
-    run = subprocess.run(
-        [node_binary(), str(SCRIPT), command, str(state), *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=ROOT,
-    )
-    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
-    assert run.returncode == 0 and lines and lines[-1]["ok"], run.stdout + run.stderr[-3000:]
-    result: dict[str, Any] = lines[-1]
-    return result
 
 
 def assert_prepared(sdk: Sdk, account: str, permission_ids: list[str]) -> None:
@@ -79,7 +61,9 @@ async def test_the_reference_prepare_is_used_by_our_sdk(
     account = owner.account.address
     assert all(not sdk.chains[c].code(account) for c in CHAINS)
     stored = tmp_path / "reference.json"
-    prepared = reference("prepare", state_file(devnet, node, tmp_path), "--out", str(stored), "--index", str(INDEX))
+    prepared = reference(
+        "session-prepare", state_file(devnet, node, tmp_path), "--out", str(stored), "--index", str(INDEX)
+    )
     assert prepared["account"].lower() == account.lower()
     assert prepared["quoteType"] == "permit" and prepared["status"] == "MINED_SUCCESS"
     assert_prepared(sdk, account, [p.lower() for p in prepared["permissionIds"]])
@@ -133,6 +117,6 @@ async def test_our_prepare_is_used_by_the_reference_client(
     state = state_file(devnet, node, tmp_path)
     before = counters(sdk)
     for n in (1, 2):
-        used = reference("use", state, "--details", str(stored), "--account", account)
+        used = reference("session-use", state, "--details", str(stored), "--account", account)
         assert used["quoteType"] == "simple" and used["status"] == "MINED_SUCCESS"
         assert counters(sdk) == {c: before[c] + n for c in CHAINS}
