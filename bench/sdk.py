@@ -32,7 +32,7 @@ Then, ours only (the reference checks none of this), what our SDK's own checks c
 * ``verify_quote`` (``mee/verify.py``) and ``check_commitment`` (``mee/results.py``) on the quotes the node issued
   in this run: the session quotes of the last USE calls above (1 chain and 2 chains) and owner quotes (the owner's
   ``get_quote`` of one increment() on 8453, and on 8453 and 10), the same objects ``get_quote`` checked;
-* the early decision (``sessions.mee_actions._early_decision``), which has no round trip of its own: it returns a
+* the early decision (``sessions.use._early_decision``), which has no round trip of its own: it returns a
   ``Preflight``, calls that ride in the quote's own JSON-RPC batch on each chain and a ``check`` of their answers run
   before the node is asked. Its two CPU parts: building it (``_early_decision`` itself) and its ``check``, on the
   arguments and answers of the last USE call (1 chain and 2 chains) and of the ENABLE_AND_USE call before them (whose
@@ -396,9 +396,9 @@ class Checks:
         from smartsessions.mee import client as client_module
         from smartsessions.mee.results import check_commitment as commitment
         from smartsessions.mee.verify import verify_quote as verify
-        from smartsessions.sessions import mee_actions
+        from smartsessions.sessions import use as use_module
 
-        early, reads = mee_actions._early_decision, NexusDeployment.quote_reads
+        early, reads = use_module._early_decision, NexusDeployment.quote_reads
         self.originals = {"verify": verify, "commitment": commitment, "early": early, "reads": reads}
 
         def verify_spy(quote: Any, request: Any, **options: Any) -> None:
@@ -438,7 +438,7 @@ class Checks:
         stack = contextlib.ExitStack()
         stack.enter_context(mock.patch.object(client_module, "verify_quote", verify_spy))
         stack.enter_context(mock.patch.object(client_module, "check_commitment", commitment_spy))
-        stack.enter_context(mock.patch.object(mee_actions, "_early_decision", early_spy))
+        stack.enter_context(mock.patch.object(use_module, "_early_decision", early_spy))
         stack.enter_context(mock.patch.object(NexusDeployment, "quote_reads", reads_spy))
         return stack
 
