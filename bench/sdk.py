@@ -21,7 +21,17 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
 * grants Counter.increment on 8453 to the session signer, runs one ENABLE_AND_USE from the session signer's client,
   then ``--warmup`` + ``--runs`` USE calls (one increment()), each timed from the call to the super-transaction hash
   (``/exec`` answered), and waits untimed for the super-transaction to be mined (both SDKs' ``fast-block`` mode, no
-  confirmations: 3 blocks 2 s apart would make the run minutes long) before the next one.
+  confirmations: 3 blocks 2 s apart would make the run minutes long) before the next one;
+* ``get_session_quote`` PREPARE from the owner's client on a fresh account each call (a new key whose Nexus account
+  is deployed nowhere and holds 100 test USDC on 8453, both minted before the timing): deploy and install
+  SmartSessions on the four chains and enable a session of Counter.increment (sudo) on 8453 for the session signer,
+  the fee in USDC on 8453 with the default fee budget (5 USDC: the token's ``decimals()`` read); ``--warmup`` +
+  ``--runs`` quotes alone, then as many quoted, signed and executed up to the hash (``execute_session_quote``),
+  each waited for untimed. The client is made (untimed) before each call, on the same proxy;
+* ``get_session_quote`` USE (one increment() on 8453) from the session signer's client with the details of the last
+  PREPARE executed: quotes alone, then quoted, signed and executed up to the hash, each waited for untimed;
+* ours only, the same two quotes asked as the reference asks them (``simulation={"simulate": False}``: ours asks
+  the node to simulate by default, the reference does not), against the reference's figures of the same call.
 
 The proxy's counters are read (on a separate control port) just before and just after each timed call.
 
@@ -32,7 +42,7 @@ Then, ours only (the reference checks none of this), what our SDK's own checks c
 * ``verify_quote`` (``mee/verify.py``) and ``check_commitment`` (``mee/results.py``) on the quotes the node issued
   in this run: the session quotes of the last USE calls above (1 chain and 2 chains) and owner quotes (the owner's
   ``get_quote`` of one increment() on 8453, and on 8453 and 10), the same objects ``get_quote`` checked;
-* the early decision (``sessions.mee_actions._early_decision``), which has no round trip of its own: it returns a
+* the early decision (``sessions.use._early_decision``), which has no round trip of its own: it returns a
   ``Preflight``, calls that ride in the quote's own JSON-RPC batch on each chain and a ``check`` of their answers run
   before the node is asked. Its two CPU parts: building it (``_early_decision`` itself) and its ``check``, on the
   arguments and answers of the last USE call (1 chain and 2 chains) and of the ENABLE_AND_USE call before them (whose
@@ -88,7 +98,20 @@ ROWS = (
     ("grant1", "grant typed data, 1 chain"),
     ("grant4", "grant typed data, 4 chains"),
     ("use", "use_permission USE -> hash"),
+    ("prepare_quote", "get_session_quote PREPARE"),
+    ("prepare_exec", "PREPARE + execute -> hash"),
+    ("use_quote", "get_session_quote USE"),
+    ("use_exec", "USE + execute -> hash"),
+    ("prepare_quote_nosim", "PREPARE, simulate off *"),
+    ("use_quote_nosim", "USE, simulate off *"),
 )
+# ours-only rows: our quote asked as the reference asks it (simulation={"simulate": False}: the node does not
+# simulate), against the reference's row of the same call
+SAME_AS = {"prepare_quote_nosim": "prepare_quote", "use_quote_nosim": "use_quote"}
+NO_SIMULATION = {"simulate": False}
+# the fresh (undeployed, USDC-funded) accounts' keys each side needs: one per PREPARE call (warm-ups included)
+FRESH = ("ours_quote", "ours_exec", "ours_quote_nosim", "ref_quote", "ref_exec")
+FRESH_USDC = 100 * USDC
 # the quotes verify_quote and check_commitment are timed on: (shape, name, chains)
 SHAPES = (
     ("session1", "session quote, 1 chain", 1),
@@ -337,22 +360,29 @@ class Bench:
     runs: int
     warmup: int
     folder: Path
+    fresh: dict[str, list[str]] = field(default_factory=dict)  # FRESH -> private keys
 
 
 async def timed(
-    bench: Bench, call: Callable[[], Awaitable[Any]], after: Callable[[Any], Awaitable[None]] | None = None
+    bench: Bench,
+    call: Callable[..., Awaitable[Any]],
+    after: Callable[[Any], Awaitable[None]] | None = None,
+    setup: Callable[[], Awaitable[Any]] | None = None,
 ) -> Result:
     """``--warmup`` untimed calls, then ``--runs`` timed ones with the proxy's counters read around each;
-    ``after`` runs untimed after each call (waiting for a super-transaction)."""
+    ``after`` runs untimed after each call (waiting for a super-transaction); ``setup``, untimed before each, gives
+    the call its argument (a fresh account's client). Each call's result and argument are dropped untimed."""
     for _ in range(bench.warmup):
-        out = await call()
+        out = await call(*([await setup()] if setup is not None else []))
         if after is not None:
             await after(out)
+        del out
     result = Result()
     for _ in range(bench.runs):
+        args = [await setup()] if setup is not None else []
         before = bench.proxy.stats()
         start = time.perf_counter()
-        out = await call()
+        out = await call(*args)
         elapsed = time.perf_counter() - start
         rpc, node, calls = traffic(before, bench.proxy.stats())
         result.ms.append(elapsed * 1000)
@@ -361,6 +391,10 @@ async def timed(
         result.calls = calls
         if after is not None:
             await after(out)
+        # The previous call's result is let go here, untimed: dropping the last reference to a used client (a
+        # PREPARE row's fresh owner client) takes 4-7 ms, which was counted in the next call when `out` was
+        # simply overwritten by it.
+        del out, args
     return result
 
 
@@ -396,9 +430,9 @@ class Checks:
         from smartsessions.mee import client as client_module
         from smartsessions.mee.results import check_commitment as commitment
         from smartsessions.mee.verify import verify_quote as verify
-        from smartsessions.sessions import mee_actions
+        from smartsessions.sessions import use as use_module
 
-        early, reads = mee_actions._early_decision, NexusDeployment.quote_reads
+        early, reads = use_module._early_decision, NexusDeployment.quote_reads
         self.originals = {"verify": verify, "commitment": commitment, "early": early, "reads": reads}
 
         def verify_spy(quote: Any, request: Any, **options: Any) -> None:
@@ -438,7 +472,7 @@ class Checks:
         stack = contextlib.ExitStack()
         stack.enter_context(mock.patch.object(client_module, "verify_quote", verify_spy))
         stack.enter_context(mock.patch.object(client_module, "check_commitment", commitment_spy))
-        stack.enter_context(mock.patch.object(mee_actions, "_early_decision", early_spy))
+        stack.enter_context(mock.patch.object(use_module, "_early_decision", early_spy))
         stack.enter_context(mock.patch.object(NexusDeployment, "quote_reads", reads_spy))
         return stack
 
@@ -463,7 +497,7 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
     increment = selector("increment()")
     opened: list[Any] = []
 
-    async def client(signer: Any, account_address: str | None = None) -> Any:
+    async def client(signer: Any, account_address: str | None = None, keep: bool = True) -> Any:
         configs = [
             ChainConfiguration(
                 chain_id=c,
@@ -476,7 +510,8 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
         account = await to_multichain_nexus_account(signer=signer, chain_configurations=configs)
         mee = await create_mee_client(account=account, url=bench.proxy.url("node"), api_key=API_KEY,
                                       polling_interval=0.02)  # fmt: skip
-        opened.extend([account, mee])
+        if keep:
+            opened.extend([account, mee])
         return mee.extend(mee_session_actions)
 
     def action(chain_id: int) -> ActionConfig:
@@ -553,11 +588,106 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
         for chains in ((HOME,), (HOME, OTHER)):
             checks.label = f"owner{len(chains)}"
             await owner.get_quote(instructions=instructions(chains), fee_token=fee)
+        checks.label = "session_quote"
+        out.update(await session_quote_rows(bench, client, action, instructions, fee, session_signer.address))
         checks.label = "done"
         return out
     finally:
         for item in reversed(opened):
             await item.aclose()
+
+
+async def session_quote_rows(
+    bench: Bench,
+    client: Callable[..., Awaitable[Any]],
+    action: Callable[[int], Any],
+    instructions: Callable[[tuple[int, ...]], list[dict[str, Any]]],
+    fee: Any,
+    redeemer_address: str,
+) -> dict[str, Result]:
+    """get_session_quote PREPARE (owner's client on a fresh, undeployed, USDC-funded account each call: deploy +
+    install SmartSessions on the four chains, enableSessions of Counter.increment on 8453), alone and executed up to
+    the hash; then USE (one increment() on 8453) with the details of the last PREPARE executed, alone and quoted +
+    signed + executed up to the hash."""
+    from eth_account import Account
+
+    out: dict[str, Result] = {}
+    enable = {"redeemer": redeemer_address, "actions": [action(HOME)]}
+    last: dict[str, Any] = {}
+
+    def fresh(keys: list[str]) -> Callable[[], Awaitable[Any]]:
+        remaining = iter(keys)
+
+        async def setup() -> Any:
+            return await client(Account.from_key(next(remaining)), keep=False)
+
+        return setup
+
+    def prepare_quote(**options: Any) -> Callable[[Any], Awaitable[Any]]:
+        async def call(owner: Any) -> Any:
+            quote = await owner.get_session_quote(mode="PREPARE", enable_session=enable, fee_token=fee, **options)
+            assert quote is not None and quote.session_details is not None
+            return owner
+
+        return call
+
+    async def prepare_exec(owner: Any) -> Any:
+        quote = await owner.get_session_quote(mode="PREPARE", enable_session=enable, fee_token=fee)
+        executed = await owner.execute_session_quote(quote)
+        return owner, str(executed.hash), quote.session_details
+
+    async def close(owner: Any) -> None:
+        await owner.aclose()  # its account's connections too
+
+    async def prepared(done: tuple[Any, str, Any]) -> None:
+        owner, hash, details = done
+        receipt = await owner.wait_for_supertransaction_receipt(hash, mode="fast-block")
+        assert receipt.status == "MINED_SUCCESS", receipt.status
+        last.update(account=owner.account.address, details=details)
+        await close(owner)
+
+    out["prepare_quote"] = await timed(bench, prepare_quote(), close, fresh(bench.fresh["ours_quote"]))
+    out["prepare_quote_nosim"] = await timed(
+        bench, prepare_quote(simulation=NO_SIMULATION), close, fresh(bench.fresh["ours_quote_nosim"])
+    )
+    out["prepare_exec"] = await timed(bench, prepare_exec, prepared, fresh(bench.fresh["ours_exec"]))
+
+    redeemer = await client(Account.from_key(bench.signer_key), last["account"])
+    details, used = last["details"], instructions((HOME,))
+
+    async def use_quote(**options: Any) -> Any:
+        return await redeemer.get_session_quote(
+            mode="USE", session_details=details, instructions=used, fee_token=fee, **options
+        )
+
+    async def use_exec() -> str:
+        quote = await use_quote()
+        return str((await redeemer.execute_session_quote(quote)).hash)
+
+    async def final(hash: str) -> None:
+        receipt = await redeemer.wait_for_supertransaction_receipt(hash, mode="fast-block")
+        assert receipt.status == "MINED_SUCCESS", receipt.status
+
+    out["use_quote"] = await timed(bench, use_quote)
+    out["use_quote_nosim"] = await timed(bench, functools.partial(use_quote, simulation=NO_SIMULATION))
+    out["use_exec"] = await timed(bench, use_exec, final)
+    return out
+
+
+async def fresh_accounts(bench: Bench, count: int) -> dict[str, str]:
+    """``count`` new keys -> their Nexus account's address (not deployed anywhere)."""
+    from eth_account import Account
+
+    from smartsessions import ChainConfiguration, to_multichain_nexus_account
+
+    config = ChainConfiguration(chain_id=HOME, rpc_url=bench.proxy.url(str(HOME)), version=MEE_VERSION)
+    out = {}
+    for _ in range(count):
+        key = "0x" + os.urandom(32).hex()
+        account = await to_multichain_nexus_account(signer=Account.from_key(key), chain_configurations=[config])
+        out[key] = str(account.address)
+        await account.aclose()
+    return out
 
 
 async def prepare(bench: Bench) -> str:
@@ -620,6 +750,8 @@ def reference(bench: Bench, contracts: dict[int, dict[str, str]]) -> dict[str, R
         "statsUrl": bench.proxy.control_url,
         "runs": bench.runs,
         "warmup": bench.warmup,
+        "freshQuote": bench.fresh["ref_quote"],
+        "freshExec": bench.fresh["ref_exec"],
     }
     path = bench.folder / "reference-input.json"
     path.write_text(json.dumps(spec))
@@ -634,7 +766,7 @@ def reference(bench: Bench, contracts: dict[int, dict[str, str]]) -> dict[str, R
     if done.returncode != 0:
         raise RuntimeError(f"bench/sdk_ref.mjs failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}")
     raw = json.loads(done.stdout.strip().splitlines()[-1])
-    return {key: Result.from_json(raw[key]) for key, _ in ROWS}
+    return {key: Result.from_json(raw[key]) for key, _ in ROWS if key not in SAME_AS}
 
 
 # -- the run ----------------------------------------------------------------------------------------------------------
@@ -658,16 +790,19 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
     print(header)
     print("-" * len(header))
     for key, name in ROWS:
-        a, b = mine[key], theirs[key]
+        a, b = mine[key], theirs[SAME_AS.get(key, key)]
         ratio = p50(b.ms) / p50(a.ms)
         node = f"{counted(a.node)} / {counted(b.node)}"
         print(
             f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
             f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
         )
+    print(f"* ours only: our quote asked as the reference asks it (simulation={NO_SIMULATION}: the node does not")
+    print("  simulate it; ours asks it to by default), against the reference's figures of the same call (its")
+    print("  get_session_quote row)")
     print("\nwhat one call sent (the last timed call of each row):")
     for key, name in ROWS:
-        for who, result in (("ours", mine[key]), ("reference", theirs[key])):
+        for who, result in [("ours", mine[key]), *([] if key in SAME_AS else [("reference", theirs[key])])]:
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
 
@@ -770,9 +905,15 @@ def main() -> None:
         bench = Bench(proxy, net.key("owner").private_key, net.key("session_signer").private_key, args.runs,
                       args.warmup, folder)  # fmt: skip
         account = asyncio.run(prepare(bench))
-        mint = encode_function_call("mint(address,uint256)", [account, 10_000 * USDC])  # the devnet USDC's open mint
+        per_side = args.warmup + args.runs
+        fresh = asyncio.run(fresh_accounts(bench, len(FRESH) * per_side))
+        keys = list(fresh)
+        bench.fresh = {name: keys[i * per_side : (i + 1) * per_side] for i, name in enumerate(FRESH)}
         with net.rpc(HOME) as rpc:
-            send_and_wait(rpc, {"from": net.key("owner").address, "to": usdc_address(HOME), "data": "0x" + mint.hex()})
+            for to, amount in ((account, 10_000 * USDC), *((a, FRESH_USDC) for a in fresh.values())):
+                mint = encode_function_call("mint(address,uint256)", [to, amount])  # the devnet USDC's open mint
+                send_and_wait(rpc, {"from": net.key("owner").address, "to": usdc_address(HOME),
+                                    "data": "0x" + mint.hex()})  # fmt: skip
         print(f"devnet ({', '.join(map(str, CHAINS))}) + node + proxy + prepared account ready in "
               f"{time.time() - t0:.1f} s (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")  # fmt: skip
 
@@ -783,7 +924,9 @@ def main() -> None:
         theirs = reference(bench, {c: net.chains[c].contracts for c in CHAINS})
         moved = {c: counter(net, c) - start[c] for c in (HOME, OTHER)}
         uses = 1 + args.warmup + args.runs  # per row: ENABLE_AND_USE, warm-ups, timed USEs
-        expected = {HOME: 3 * uses, OTHER: uses}  # ours 1 chain + ours 2 chains + the reference; ours 2 chains
+        # use_permission: ours 1 chain + ours 2 chains + the reference; ours 2 chains. Then each side's USE +
+        # execute rows (warm-ups and timed calls, no ENABLE_AND_USE)
+        expected = {HOME: 3 * uses + 2 * per_side, OTHER: uses}
         assert moved == expected, f"the counters moved by {moved}, expected {expected}"
         report(mine, theirs, args.runs)
         report_checks(mine, checks, args.runs)

@@ -5,9 +5,10 @@
 //
 // INPUT_JSON (written by bench/sdk.py): chains [{chainId, rpcUrl, usdc, counter, multicall3}] (the proxy's URLs),
 // home (the fee token's chain), nodeUrl, apiKey, ownerKey, signerKey, meeVersion, useMaxPayment, statsUrl (the
-// proxy's control port), runs, warmup. The owner's account (index 0) is already prepared on every chain.
+// proxy's control port), runs, warmup, freshQuote and freshExec (keys of fresh accounts, one per PREPARE call, each
+// funded with USDC on home, deployed nowhere). The owner's account (index 0) is already prepared on every chain.
 //
-// stdout: one JSON line {grant1, grant4, use}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the
+// stdout: one JSON line {grant1, grant4, use, prepare_quote, prepare_exec, use_quote, use_exec}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the
 // SDK prints goes to stderr.
 import {
   createMeeClient,
@@ -68,17 +69,19 @@ function traffic(before, after) {
   return { rpc, node, calls };
 }
 
-// As bench/sdk.py's `timed`: warm-ups, then timed calls with the counters read around each; `after` untimed.
-async function timed(call, after) {
+// As bench/sdk.py's `timed`: warm-ups, then timed calls with the counters read around each; `after` untimed;
+// `setup`, untimed before each call, gives it its argument (a fresh account's client).
+async function timed(call, after, setup) {
   for (let i = 0; i < spec.warmup; i++) {
-    const out = await call();
+    const out = await call(setup ? await setup() : undefined);
     if (after) await after(out);
   }
   const result = { ms: [], rpc: [], node: [], calls: {} };
   for (let i = 0; i < spec.runs; i++) {
+    const arg = setup ? await setup() : undefined;
     const before = await stats();
     const start = performance.now();
-    const out = await call();
+    const out = await call(arg);
     const elapsed = performance.now() - start;
     const { rpc, node, calls } = traffic(before, await stats());
     result.ms.push(elapsed);
@@ -128,6 +131,69 @@ async function main() {
   };
   await final(await use("ENABLE_AND_USE"));
   out.use = await timed(() => use("USE"), final);
+
+  // getSessionQuote PREPARE on a fresh (undeployed, USDC-funded) account each call: deploy + install SmartSessions
+  // on every chain, enableSessions of Counter.increment on the home chain; alone, and executed up to the hash
+  // (its enableSession takes actions grouped by chain: {chainId, actions: [{actionTarget, ...}]})
+  const { chainId: _, ...increment } = action(home);
+  const enableSession = { redeemer: signer.address, actions: [{ chainId: home.chainId, actions: [increment] }] };
+  const fresh = (keys) => {
+    let next = 0;
+    return async () => {
+      const account = await toMultichainNexusAccount({
+        signer: privateKeyToAccount(keys[next++]),
+        chainConfigurations: chainConfigurations(),
+      });
+      return createMeeClient({ account, url: spec.nodeUrl, apiKey: spec.apiKey });
+    };
+  };
+  const prepareQuote = (client) => client.getSessionQuote({ mode: "PREPARE", enableSession, feeToken });
+  out.prepare_quote = await timed(
+    async (client) => {
+      const quote = await prepareQuote(client);
+      if (!quote?.sessionDetails) throw new Error("PREPARE gave no session details");
+    },
+    undefined,
+    fresh(spec.freshQuote),
+  );
+  let last;
+  out.prepare_exec = await timed(
+    async (client) => {
+      const quote = await prepareQuote(client);
+      const { hash } = await client.executeSessionQuote({ quoteType: quote.quoteType, quote: quote.quote });
+      return { client, hash, sessionDetails: quote.sessionDetails };
+    },
+    async ({ client, hash, sessionDetails }) => {
+      const receipt = await client.waitForSupertransactionReceipt({ hash, pollingInterval: 20, mode: "fast-block" });
+      if (receipt.transactionStatus !== "MINED_SUCCESS") throw new Error(`${hash}: ${receipt.transactionStatus}`);
+      last = { account: client.account.addressOn(home.chainId, true), sessionDetails };
+    },
+    fresh(spec.freshExec),
+  );
+
+  // getSessionQuote USE (one increment()) with the details of the last PREPARE executed: alone, and executed
+  const preparedAccount = await toMultichainNexusAccount({
+    signer,
+    chainConfigurations: chainConfigurations(last.account),
+  });
+  const preparedClient = await createMeeClient({ account: preparedAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
+  const useQuote = () =>
+    preparedClient.getSessionQuote({ mode: "USE", sessionDetails: last.sessionDetails, instructions, feeToken });
+  out.use_quote = await timed(useQuote);
+  out.use_exec = await timed(
+    async () => {
+      const quote = await useQuote();
+      return (await preparedClient.executeSessionQuote({ quoteType: quote.quoteType, quote: quote.quote })).hash;
+    },
+    async (hash) => {
+      const receipt = await preparedClient.waitForSupertransactionReceipt({
+        hash,
+        pollingInterval: 20,
+        mode: "fast-block",
+      });
+      if (receipt.transactionStatus !== "MINED_SUCCESS") throw new Error(`${hash}: ${receipt.transactionStatus}`);
+    },
+  );
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 

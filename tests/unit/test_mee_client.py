@@ -973,6 +973,28 @@ async def test_fee_token_decimals_that_are_not_a_uint8(world: World, decimals: s
         await client.extend(mee_session_actions).grant_permission_typed_data_sign(
             redeemer=REDEEMER.address, actions=[_sudo_action()], fee_token=fee()
         )
+    with pytest.raises(RpcError, match=match):  # read in the fee chain's batch of install reads
+        await client.extend(mee_session_actions).get_session_quote(
+            mode="PREPARE", enable_session={"redeemer": REDEEMER.address, "actions": [_sudo_action()]}, fee_token=fee()
+        )
+
+
+@pytest.mark.parametrize("deployed", [False, True])
+async def test_prepare_reads_each_chain_once_before_the_quote(world: World, deployed: bool) -> None:
+    """The fee token's decimals() rides in the fee chain's batch of install reads: one round trip per chain before
+    the quote's own batch."""
+    for chain in world.chains.values():
+        chain.deployed = deployed
+    client = (await world.client()).extend(mee_session_actions)
+    prepared = await client.get_session_quote(
+        mode="PREPARE",
+        enable_session={"redeemer": REDEEMER.address, "actions": [_sudo_action(8453), _sudo_action(10)]},
+        fee_token=fee(),
+    )
+    assert prepared is not None and prepared.session_details is not None
+    assert {c: chain.posts for c, chain in world.chains.items()} == {8453: 2, 10: 2}
+    calls = world.chains[8453].calls
+    assert sum(c["method"] == "eth_call" and c["params"][0]["data"] == "0x313ce567" for c in calls) == 1
 
 
 async def test_a_session_nonce_that_is_not_a_word(world: World) -> None:

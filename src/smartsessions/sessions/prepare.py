@@ -11,7 +11,7 @@ and ``prepareEnableSessions``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._coerce import keccak, to_address
@@ -39,7 +39,15 @@ from .grant import (
     payment_groups,
 )
 
-__all__ = ["EnableSessionParams", "enable_instructions", "install_instruction", "module_address", "to_enable_session"]
+__all__ = [
+    "EnableSessionParams",
+    "decimals_call",
+    "enable_instructions",
+    "install_instruction",
+    "install_reads",
+    "module_address",
+    "to_enable_session",
+]
 
 _ZERO = "0x0000000000000000000000000000000000000000"
 _MODULE_TYPE_VALIDATOR = 1
@@ -90,11 +98,21 @@ def module_address(validator: SmartSessionsModule | str | None) -> str:
 async def install_instruction(deployment: NexusDeployment, module: str) -> ComposableInstruction | None:
     """``installModule(validator, module)`` and ``addSafeSender(module)``, unless the module is installed (one
     batch: the account's code and ``isModuleInstalled``)."""
+    return (await install_reads(deployment, module))[0]
+
+
+async def install_reads(
+    deployment: NexusDeployment, module: str, extra: Sequence[tuple[str, list[Any]]] = ()
+) -> tuple[ComposableInstruction | None, list[Any]]:
+    """:func:`install_instruction`, with the ``extra`` calls of another step of the same PREPARE (the fee token's
+    ``decimals()``) in its batch: the instruction, and the extra calls' answers (a failed call's :class:`RpcError`
+    in its place, raised by whoever uses it)."""
     check = encode_function_call("isModuleInstalled(uint256,address,bytes)", [_MODULE_TYPE_VALIDATOR, module, b""])
-    code, installed = await deployment.rpc.batch(
+    code, installed, *answers = await deployment.rpc.batch(
         [
             ("eth_getCode", [deployment.address, "latest"]),
             ("eth_call", [{"to": deployment.address, "data": "0x" + check.hex()}, "latest"]),
+            *extra,
         ],
         return_errors=True,
     )
@@ -103,7 +121,7 @@ async def install_instruction(deployment: NexusDeployment, module: str) -> Compo
     if deployed and not isinstance(installed, RpcError):
         what = f"isModuleInstalled(validator, {module}) of the account {deployment.address}"
         if call_word(installed, what=what, empty=0) == 1:
-            return None
+            return None, answers
     chain_id = deployment.chain_id
     meta = {"type": "CUSTOM", "description": "Install smart sessions module", "chainId": chain_id}
     calls = [
@@ -119,16 +137,40 @@ async def install_instruction(deployment: NexusDeployment, module: str) -> Compo
                 data=encode_function_call("addSafeSender(address)", [module]),
             )
         )
-    return ComposableInstruction(chain_id=chain_id, calls=tuple(calls), metadata=(meta,) * len(calls))
+    return ComposableInstruction(chain_id=chain_id, calls=tuple(calls), metadata=(meta,) * len(calls)), answers
 
 
-async def _max_payment_amount(client: MeeClient, fee: FeeTokenInfo | None, given: int | None) -> int:
-    """The fee budget: as given, or (with a fee token) 5 tokens, read from the token's ``decimals()``."""
+def decimals_call(
+    client: MeeClient, enable: EnableSessionParams, fee_token: FeeTokenInfo | None
+) -> tuple[str, list[Any]] | None:
+    """The fee token's ``decimals()`` call, when :func:`enable_instructions` will need it (a fee token and no
+    ``max_payment_amount``) and the account is on the token's chain, so that it can ride in that chain's
+    :func:`install_reads` batch; None otherwise (then :func:`enable_instructions` asks, or refuses, as before)."""
+    if fee_token is None or not any(d.chain_id == fee_token.chain_id for d in client.account.deployments):
+        return None
+    try:
+        if check_max_payment_amount(enable.max_payment_amount, fee_token) is not None:
+            return None
+    except InvalidInputError:
+        return None  # enable_instructions refuses it, after its other checks
+    return ("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
+
+
+async def _max_payment_amount(
+    client: MeeClient, fee: FeeTokenInfo | None, given: int | None, decimals: Callable[[], Awaitable[Any]] | None
+) -> int:
+    """The fee budget: as given, or (with a fee token) 5 tokens, read from the token's ``decimals()`` (``decimals``:
+    gives the answer to that call, read in another batch; None: read it here)."""
     amount = check_max_payment_amount(given, fee)
     if amount is not None or fee is None:
         return amount or 0
-    deployment = client.account.deployment_on(fee.chain_id)
-    raw = await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+    if decimals is None:
+        deployment = client.account.deployment_on(fee.chain_id)
+        raw = await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+    else:
+        raw = await decimals()
+        if isinstance(raw, RpcError):
+            raise raw
     return default_max_payment_amount(
         call_word(raw, what=f"decimals() of the fee token {fee.address}", bits=8, empty=0)
     )
@@ -162,13 +204,15 @@ async def enable_instructions(
     *,
     module: str,
     fee_token: FeeTokenInfo | None,
+    decimals: Callable[[], Awaitable[Any]] | None = None,
 ) -> tuple[list[ComposableInstruction], list[SessionDetails]]:
     """``SmartSessions.enableSessions`` per chain, and the enabled sessions' details (mode USE, one per chain).
 
     With ``batch_actions`` (the default) a chain's action groups are one session, enabled in one call. Without it,
     each group is enabled by a call of its own (its own userOp), under the same permission id, each on the condition
     that SmartSessions is installed by then; the details list every group's actions (the reference lists only the
-    first group's, though the permission holds them all)."""
+    first group's, though the permission holds them all). ``decimals``: gives the answer to :func:`decimals_call`
+    when it is read in another batch (:func:`install_reads`)."""
     if module.lower() != SMART_SESSIONS_ADDRESS.lower():
         raise InvalidInputError(
             "smart_sessions_validator",
@@ -186,7 +230,7 @@ async def enable_instructions(
             raise InvalidInputError("actions", f"Smart sessions actions are empty for the chain ({g.chain_id})")
     account = client.account
     recipient = fee_recipient_of(fee_token, resolve_fee_recipient(client, enable.fee_recipient))
-    amount = await _max_payment_amount(client, fee_token, enable.max_payment_amount)
+    amount = await _max_payment_amount(client, fee_token, enable.max_payment_amount, decimals)
     instructions, details = [], []
     for chain_id in dict.fromkeys(g.chain_id for g in groups):
         deployment = account.deployment_on(chain_id)

@@ -29,7 +29,14 @@ from ..mee.request import to_fee_token
 from ..wire.mee import FeeTokenInfo, Simulation, Trigger
 from ..wire.session import SessionDetails
 from .actions import SmartSessionsModule
-from .prepare import EnableSessionParams, enable_instructions, install_instruction, module_address, to_enable_session
+from .prepare import (
+    EnableSessionParams,
+    decimals_call,
+    enable_instructions,
+    install_reads,
+    module_address,
+    to_enable_session,
+)
 from .use import details_list, quote_use, with_session_details
 
 __all__ = [
@@ -99,13 +106,35 @@ async def _prepare(
     enable = None if enable_session is None else to_enable_session(enable_session)
     account = client.account
     extra = _to_instructions(instructions)
+    enable_fee = None if sponsorship else fee
+    # The fee token's decimals() (for the default fee budget) rides in its chain's batch of install reads: one
+    # round trip per chain before the quote, the enables built meanwhile.
+    decimals = None if enable is None else decimals_call(client, enable, enable_fee)
+    fee_chain = None if decimals is None or enable_fee is None else enable_fee.chain_id
+    reads = {
+        d.chain_id: asyncio.ensure_future(
+            install_reads(d, module, [decimals] if decimals is not None and d.chain_id == fee_chain else [])
+        )
+        for d in account.deployments
+    }
+
+    async def read_decimals() -> Any:
+        assert fee_chain is not None
+        return (await reads[fee_chain])[1][0]
+
     installs, (enables, details) = await asyncio.gather(
-        asyncio.gather(*(install_instruction(d, module) for d in account.deployments)),
-        enable_instructions(client, enable, module=module, fee_token=None if sponsorship else fee)
+        asyncio.gather(*reads.values()),
+        enable_instructions(
+            client,
+            enable,
+            module=module,
+            fee_token=enable_fee,
+            decimals=None if fee_chain is None else read_decimals,
+        )
         if enable is not None
         else _nothing(),
     )
-    install = [i for i in installs if i is not None]
+    install = [i for i, _ in installs if i is not None]
     if not (install or enables or extra or trigger is not None):
         return None
     first: list[AnyInstruction] = [*install, *extra]
