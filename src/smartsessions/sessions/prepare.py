@@ -11,7 +11,7 @@ and ``prepareEnableSessions``.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._coerce import keccak, to_address
@@ -156,23 +156,20 @@ def decimals_call(
     return ("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
 
 
-async def _max_payment_amount(
-    client: MeeClient, fee: FeeTokenInfo | None, given: int | None, decimals: Callable[[], Awaitable[Any]] | None
-) -> int:
-    """The fee budget: as given, or (with a fee token) 5 tokens, read from the token's ``decimals()`` (``decimals``:
-    gives the answer to that call, read in another batch; None: read it here)."""
+async def _max_payment_amount(client: MeeClient, fee: FeeTokenInfo | None, given: int | None, decimals: Any) -> int:
+    """The fee budget: as given, or (with a fee token) 5 tokens, by the token's ``decimals()``: ``decimals`` is the
+    answer of :func:`decimals_call` read in another batch (an :class:`RpcError` if it failed), or None to read it
+    here."""
     amount = check_max_payment_amount(given, fee)
     if amount is not None or fee is None:
         return amount or 0
     if decimals is None:
         deployment = client.account.deployment_on(fee.chain_id)
-        raw = await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
-    else:
-        raw = await decimals()
-        if isinstance(raw, RpcError):
-            raise raw
+        decimals = await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+    if isinstance(decimals, RpcError):
+        raise decimals
     return default_max_payment_amount(
-        call_word(raw, what=f"decimals() of the fee token {fee.address}", bits=8, empty=0)
+        call_word(decimals, what=f"decimals() of the fee token {fee.address}", bits=8, empty=0)
     )
 
 
@@ -204,15 +201,15 @@ async def enable_instructions(
     *,
     module: str,
     fee_token: FeeTokenInfo | None,
-    decimals: Callable[[], Awaitable[Any]] | None = None,
+    decimals: Any = None,
 ) -> tuple[list[ComposableInstruction], list[SessionDetails]]:
     """``SmartSessions.enableSessions`` per chain, and the enabled sessions' details (mode USE, one per chain).
 
     With ``batch_actions`` (the default) a chain's action groups are one session, enabled in one call. Without it,
     each group is enabled by a call of its own (its own userOp), under the same permission id, each on the condition
     that SmartSessions is installed by then; the details list every group's actions (the reference lists only the
-    first group's, though the permission holds them all). ``decimals``: gives the answer to :func:`decimals_call`
-    when it is read in another batch (:func:`install_reads`)."""
+    first group's, though the permission holds them all). ``decimals``: the answer of :func:`decimals_call`, when
+    it was read in another batch (:func:`install_reads`)."""
     if module.lower() != SMART_SESSIONS_ADDRESS.lower():
         raise InvalidInputError(
             "smart_sessions_validator",

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..account.instructions import AnyInstruction, batch_instructions, to_instruction
+from ..account.instructions import AnyInstruction, ComposableInstruction, batch_instructions, to_instruction
 from ..encoding.session import SmartSessionMode
 from ..errors import InvalidInputError
 from ..mee.client import ExecuteResult, FusionQuote, MeeClient, MeeQuote, SignedMeeQuote, SponsorshipOptions
@@ -108,32 +108,23 @@ async def _prepare(
     extra = _to_instructions(instructions)
     enable_fee = None if sponsorship else fee
     # The fee token's decimals() (for the default fee budget) rides in its chain's batch of install reads: one
-    # round trip per chain before the quote, the enables built meanwhile.
+    # round trip per chain before the quote. The enables are then built without a read of their own.
     decimals = None if enable is None else decimals_call(client, enable, enable_fee)
     fee_chain = None if decimals is None or enable_fee is None else enable_fee.chain_id
-    reads = {
-        d.chain_id: asyncio.ensure_future(
+    installs = await asyncio.gather(
+        *(
             install_reads(d, module, [decimals] if decimals is not None and d.chain_id == fee_chain else [])
+            for d in account.deployments
         )
-        for d in account.deployments
-    }
-
-    async def read_decimals() -> Any:
-        assert fee_chain is not None
-        return (await reads[fee_chain])[1][0]
-
-    installs, (enables, details) = await asyncio.gather(
-        asyncio.gather(*reads.values()),
-        enable_instructions(
-            client,
-            enable,
-            module=module,
-            fee_token=enable_fee,
-            decimals=None if fee_chain is None else read_decimals,
-        )
-        if enable is not None
-        else _nothing(),
     )
+    enables: list[ComposableInstruction] = []
+    details: list[SessionDetails] = []
+    if enable is not None:
+        answer = next((answers[0] for d, (_, answers) in zip(account.deployments, installs, strict=True)
+                       if d.chain_id == fee_chain), None)  # fmt: skip
+        enables, details = await enable_instructions(
+            client, enable, module=module, fee_token=enable_fee, decimals=answer
+        )
     install = [i for i, _ in installs if i is not None]
     if not (install or enables or extra or trigger is not None):
         return None
@@ -165,10 +156,6 @@ async def _prepare(
         simulation=simulation,
     )
     return SessionQuote(quote_type="simple", quote=quote, session_details=session_details)
-
-
-async def _nothing() -> tuple[list[Any], list[SessionDetails]]:
-    return [], []
 
 
 async def get_session_quote(
