@@ -30,8 +30,9 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
   each waited for untimed. The client is made (untimed) before each call, on the same proxy;
 * ``get_session_quote`` USE (one increment() on 8453) from the session signer's client with the details of the last
   PREPARE executed: quotes alone, then quoted, signed and executed up to the hash, each waited for untimed;
-* ours only, the same two quotes asked as the reference asks them (``simulation={"simulate": False}``: ours asks
-  the node to simulate by default, the reference does not), against the reference's figures of the same call.
+* the same two quotes asked without the node's simulation (``simulation={"simulate": False}``, the reference's
+  default), on both sides. The rows above ask both SDKs' quotes with the node's simulation (ours asks it by default;
+  the reference is given ``simulation={"simulate": True}``), so that the node does the same work for both.
 
 The proxy's counters are read (on a separate control port) just before and just after each timed call.
 
@@ -102,12 +103,12 @@ ROWS = (
     ("prepare_exec", "PREPARE + execute -> hash"),
     ("use_quote", "get_session_quote USE"),
     ("use_exec", "USE + execute -> hash"),
-    ("prepare_quote_nosim", "PREPARE, simulate off *"),
-    ("use_quote_nosim", "USE, simulate off *"),
+    ("prepare_quote_nosim", "PREPARE, simulate off"),
+    ("use_quote_nosim", "USE, simulate off"),
 )
-# ours-only rows: our quote asked as the reference asks it (simulation={"simulate": False}: the node does not
-# simulate), against the reference's row of the same call
-SAME_AS = {"prepare_quote_nosim": "prepare_quote", "use_quote_nosim": "use_quote"}
+# The session-quote rows ask the node to simulate on both sides (our SDK's default; the reference is given
+# simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not to
+# (the reference's default).
 NO_SIMULATION = {"simulate": False}
 # the fresh (undeployed, USDC-funded) accounts' keys each side needs: one per PREPARE call (warm-ups included)
 FRESH = ("ours_quote", "ours_exec", "ours_quote_nosim", "ref_quote", "ref_exec")
@@ -766,7 +767,7 @@ def reference(bench: Bench, contracts: dict[int, dict[str, str]]) -> dict[str, R
     if done.returncode != 0:
         raise RuntimeError(f"bench/sdk_ref.mjs failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}")
     raw = json.loads(done.stdout.strip().splitlines()[-1])
-    return {key: Result.from_json(raw[key]) for key, _ in ROWS if key not in SAME_AS}
+    return {key: Result.from_json(raw[key]) for key, _ in ROWS}
 
 
 # -- the run ----------------------------------------------------------------------------------------------------------
@@ -790,19 +791,19 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
     print(header)
     print("-" * len(header))
     for key, name in ROWS:
-        a, b = mine[key], theirs[SAME_AS.get(key, key)]
+        a, b = mine[key], theirs[key]
         ratio = p50(b.ms) / p50(a.ms)
         node = f"{counted(a.node)} / {counted(b.node)}"
         print(
             f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
             f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
         )
-    print(f"* ours only: our quote asked as the reference asks it (simulation={NO_SIMULATION}: the node does not")
-    print("  simulate it; ours asks it to by default), against the reference's figures of the same call (its")
-    print("  get_session_quote row)")
+    print("the get_session_quote and execute rows ask the node to simulate on both sides (our default; the")
+    print("reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
+    print(f"(simulation={NO_SIMULATION}, the reference's default)")
     print("\nwhat one call sent (the last timed call of each row):")
     for key, name in ROWS:
-        for who, result in [("ours", mine[key]), *([] if key in SAME_AS else [("reference", theirs[key])])]:
+        for who, result in [("ours", mine[key]), ("reference", theirs[key])]:
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
 
@@ -877,6 +878,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed calls per row and SDK")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls before them")
+    parser.add_argument(
+        "--reference-first",
+        action="store_true",
+        help="run the reference's rows before ours (to see the order's effect)",
+    )
     parser.add_argument("--proxy", help=argparse.SUPPRESS)  # internal: serve the counting proxy
     args = parser.parse_args()
     if args.proxy is not None:
@@ -919,9 +925,13 @@ def main() -> None:
 
         start = {c: counter(net, c) for c in (HOME, OTHER)}
         checks = Checks()
+        contracts = {c: net.chains[c].contracts for c in CHAINS}
+        if args.reference_first:  # each side runs on the node and chains as the other leaves them
+            theirs = reference(bench, contracts)
         with checks.spying():
             mine = asyncio.run(ours(bench, checks))
-        theirs = reference(bench, {c: net.chains[c].contracts for c in CHAINS})
+        if not args.reference_first:
+            theirs = reference(bench, contracts)
         moved = {c: counter(net, c) - start[c] for c in (HOME, OTHER)}
         uses = 1 + args.warmup + args.runs  # per row: ENABLE_AND_USE, warm-ups, timed USEs
         # use_permission: ours 1 chain + ours 2 chains + the reference; ours 2 chains. Then each side's USE +

@@ -8,8 +8,9 @@
 // proxy's control port), runs, warmup, freshQuote and freshExec (keys of fresh accounts, one per PREPARE call, each
 // funded with USDC on home, deployed nowhere). The owner's account (index 0) is already prepared on every chain.
 //
-// stdout: one JSON line {grant1, grant4, use, prepare_quote, prepare_exec, use_quote, use_exec}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the
-// SDK prints goes to stderr.
+// stdout: one JSON line {grant1, grant4, use, prepare_quote, prepare_quote_nosim, prepare_exec, use_quote,
+// use_quote_nosim, use_exec}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the SDK prints goes
+// to stderr. The session-quote rows ask the node to simulate, as our SDK does; the `_nosim` rows do not.
 import {
   createMeeClient,
   getMEEVersion,
@@ -147,15 +148,18 @@ async function main() {
       return createMeeClient({ account, url: spec.nodeUrl, apiKey: spec.apiKey });
     };
   };
-  const prepareQuote = (client) => client.getSessionQuote({ mode: "PREPARE", enableSession, feeToken });
-  out.prepare_quote = await timed(
-    async (client) => {
-      const quote = await prepareQuote(client);
-      if (!quote?.sessionDetails) throw new Error("PREPARE gave no session details");
-    },
-    undefined,
-    fresh(spec.freshQuote),
-  );
+  // The main rows ask the node to simulate, as our SDK does by default (the same request, so the same work for the
+  // node); the `_nosim` rows are the reference's own default (no simulation), next to ours asked the same way. A
+  // quote alone changes nothing on chain, so both quote rows use the same fresh accounts.
+  const SIMULATE = { simulate: true };
+  const prepareQuote = (client, simulation = SIMULATE) =>
+    client.getSessionQuote({ mode: "PREPARE", enableSession, feeToken, ...(simulation ? { simulation } : {}) });
+  const quoteAlone = (simulation) => async (client) => {
+    const quote = await prepareQuote(client, simulation);
+    if (!quote?.sessionDetails) throw new Error("PREPARE gave no session details");
+  };
+  out.prepare_quote = await timed(quoteAlone(SIMULATE), undefined, fresh(spec.freshQuote));
+  out.prepare_quote_nosim = await timed(quoteAlone(undefined), undefined, fresh(spec.freshQuote));
   let last;
   out.prepare_exec = await timed(
     async (client) => {
@@ -177,9 +181,16 @@ async function main() {
     chainConfigurations: chainConfigurations(last.account),
   });
   const preparedClient = await createMeeClient({ account: preparedAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
-  const useQuote = () =>
-    preparedClient.getSessionQuote({ mode: "USE", sessionDetails: last.sessionDetails, instructions, feeToken });
-  out.use_quote = await timed(useQuote);
+  const useQuote = (simulation = SIMULATE) =>
+    preparedClient.getSessionQuote({
+      mode: "USE",
+      sessionDetails: last.sessionDetails,
+      instructions,
+      feeToken,
+      ...(simulation ? { simulation } : {}),
+    });
+  out.use_quote = await timed(() => useQuote(SIMULATE));
+  out.use_quote_nosim = await timed(() => useQuote(undefined));
   out.use_exec = await timed(
     async () => {
       const quote = await useQuote();
