@@ -31,7 +31,8 @@ from .grant import (
     asign_grant,
     build_grant_sessions,
     check_max_payment_amount,
-    default_max_payment_amount,
+    default_fee_budget,
+    fee_decimals_call,
     get_grant_chain_digests,
     get_session_validator_init_data,
     to_grant_session_details,
@@ -120,7 +121,7 @@ async def _grant(
             calls.append(("eth_call", [{"to": SMART_SESSIONS_ADDRESS, "data": "0x" + data.hex()}, "latest"]))
         if chain_id == decimals_chain:
             assert fee is not None
-            calls.append(("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"]))
+            calls.append(fee_decimals_call(fee))
         return chain_id, await deployment.rpc.batch(calls)
 
     chains = list(dict.fromkeys([*versions, *([decimals_chain] if decimals_chain is not None else [])]))
@@ -128,10 +129,7 @@ async def _grant(
     nonces = {c: call_word(results[c][0], what=f"SmartSessions.getNonce on chain {c}", empty=0) for c in versions}
     if decimals_chain is not None:
         assert fee is not None
-        decimals = call_word(
-            results[decimals_chain][-1], what=f"decimals() of the fee token {fee.address}", bits=8, empty=0
-        )
-        max_payment_amount = default_max_payment_amount(decimals)
+        max_payment_amount = default_fee_budget(fee, results[decimals_chain][-1])
     sessions = build_grant_sessions(
         redeemer=redeemer,
         actions=parsed,

@@ -39,6 +39,7 @@ from ..encoding.session import (
 from ..errors import ConfigurationError, InvalidInputError
 from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
 from ..policies.sudo import get_sudo_policy
+from ..rpc import call_word
 from ..signer import AnySigner, apersonal_sign, asign_typed_digest, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
 from ..wire.mee import FeeTokenInfo
@@ -138,6 +139,18 @@ def _parse_actions(actions: Sequence[ActionConfig | dict[str, Any]]) -> list[Act
 def default_max_payment_amount(decimals: int) -> int:
     """The SDK's default cap on a session's fee payments: 5 whole fee tokens."""
     return int(5 * 10**decimals)
+
+
+def fee_decimals_call(fee: FeeTokenInfo) -> tuple[str, list[Any]]:
+    """The fee token's ``decimals()`` as a JSON-RPC call, for the default fee budget: every flow that defaults it
+    puts this in one of its batches of reads."""
+    return ("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+
+
+def default_fee_budget(fee: FeeTokenInfo, decimals_answer: object) -> int:
+    """5 tokens of the fee token (:func:`default_max_payment_amount`), from the answer to :func:`fee_decimals_call`."""
+    decimals = call_word(decimals_answer, what=f"decimals() of the fee token {fee.address}", bits=8, empty=0)
+    return default_max_payment_amount(decimals)
 
 
 def check_max_payment_amount(value: object, fee: FeeTokenInfo | None) -> int | None:

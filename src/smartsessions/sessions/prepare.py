@@ -32,7 +32,8 @@ from .actions import SmartSessionsModule, resolve_fee_recipient
 from .grant import (
     ActionConfig,
     check_max_payment_amount,
-    default_max_payment_amount,
+    default_fee_budget,
+    fee_decimals_call,
     fee_recipient_of,
     group_actions,
     new_session,
@@ -153,7 +154,7 @@ def decimals_call(
             return None
     except InvalidInputError:
         return None  # enable_instructions refuses it, after its other checks
-    return ("eth_call", [{"to": fee_token.address, "data": "0x313ce567"}, "latest"])
+    return fee_decimals_call(fee_token)
 
 
 async def _max_payment_amount(client: MeeClient, fee: FeeTokenInfo | None, given: int | None, decimals: Any) -> int:
@@ -165,12 +166,10 @@ async def _max_payment_amount(client: MeeClient, fee: FeeTokenInfo | None, given
         return amount or 0
     if decimals is None:
         deployment = client.account.deployment_on(fee.chain_id)
-        decimals = await deployment.rpc.request("eth_call", [{"to": fee.address, "data": "0x313ce567"}, "latest"])
+        decimals = await deployment.rpc.request(*fee_decimals_call(fee))
     if isinstance(decimals, RpcError):
         raise decimals
-    return default_max_payment_amount(
-        call_word(decimals, what=f"decimals() of the fee token {fee.address}", bits=8, empty=0)
-    )
+    return default_fee_budget(fee, decimals)
 
 
 def _enable_call(session: Session, actions: Sequence[Any]) -> bytes:
