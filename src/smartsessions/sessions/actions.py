@@ -35,6 +35,7 @@ from .grant import (
     fee_decimals_call,
     get_grant_chain_digests,
     get_session_validator_init_data,
+    names_the_node,
     to_grant_session_details,
 )
 
@@ -71,7 +72,7 @@ def to_smart_sessions_module(*, signer: AnySigner, address: str = SMART_SESSIONS
 def resolve_fee_recipient(client: object, fee_recipient: object) -> object:
     """``"node"`` is the address of the MEE node ``client`` talks to (its ``node_address``); anything else is
     passed on as given (checked where it is used)."""
-    if not (isinstance(fee_recipient, str) and fee_recipient.strip().lower() == "node"):
+    if not names_the_node(fee_recipient):
         return fee_recipient
     node = getattr(client, "node_address", None)
     if not isinstance(node, str):

@@ -168,6 +168,11 @@ def check_max_payment_amount(value: object, fee: FeeTokenInfo | None) -> int | N
     return amount
 
 
+def names_the_node(fee_recipient: object) -> bool:
+    """Whether ``fee_recipient`` is the word ``"node"`` (any case, spaces around): the MEE node a client talks to."""
+    return isinstance(fee_recipient, str) and fee_recipient.strip().lower() == "node"
+
+
 def fee_recipient_of(fee: FeeTokenInfo | None, fee_recipient: object) -> str | None:
     """The address a grant pins the fee payment to, or None; a pin without a fee token is a mistake, not a no-op."""
     if fee_recipient is None:
@@ -178,7 +183,7 @@ def fee_recipient_of(fee: FeeTokenInfo | None, fee_recipient: object) -> str | N
             "pins the fee payment's recipient, but the grant has no fee_token (its super-transactions are sponsored)",
             fix="pass fee_token= as well, or drop fee_recipient",
         )
-    if isinstance(fee_recipient, str) and fee_recipient.strip().lower() == "node":
+    if names_the_node(fee_recipient):
         raise InvalidInputError(
             "fee_recipient",
             '"node" means the MEE node a client talks to, and this grant is made without a client',
