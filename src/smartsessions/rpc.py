@@ -1,25 +1,30 @@
-"""A thin JSON-RPC client over httpx: batching, timeouts, typed errors.
+"""A thin JSON-RPC client: batching, timeouts, typed errors.
 
 Building and parsing are apart from sending (as httpx does it): :func:`encode_request` and :func:`decode_response`
-are pure, :class:`RpcClient` sends them asynchronously (the SDK and the node), :class:`SyncRpcClient` synchronously
-(devnet set-up, the CLI, contract tests). Both take an httpx transport, so tests can answer without sockets.
+are pure, :class:`RpcClient` sends them asynchronously (the SDK and the node) through
+:class:`~smartsessions._transport.HttpTransport` (its own HTTP/1.1 on a plain ``http://`` endpoint, httpx on
+``https://``), :class:`SyncRpcClient` synchronously through httpx (devnet set-up, the CLI, contract tests). Both take
+an httpx transport, so tests can answer without sockets.
 
 Errors: a JSON-RPC error becomes :class:`~smartsessions.errors.RpcError` with ``code``, ``data`` and, for reverts,
-the raw revert bytes in ``revert_data``; transport failures become ``RpcError`` with the httpx exception as cause.
+the raw revert bytes in ``revert_data``; transport failures (no answer, or an HTTP error status) become ``RpcError``
+with the underlying exception as cause.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from ._httpio import aread_at_most, read_at_most
+from ._httpio import read_at_most
 from ._json import json_value_problem, loads_bounded
 from ._repr import bounded_repr
+from ._transport import HttpTransport, TransportError
 from .errors import InvalidInputError, RpcError
 
 __all__ = [
@@ -195,11 +200,16 @@ def _hex_result(result: Any, method: str, url: str) -> bytes:
 
 
 def _transport_error(exc: Exception, url: str) -> RpcError:
+    if isinstance(exc, TransportError):
+        details = str(exc) if exc.original is not None else f"{type(exc).__name__}: {exc}"
+        cause: BaseException = exc.original or exc
+    else:
+        details, cause = f"{type(exc).__name__}: {exc}", exc
     return RpcError(
         f"Cannot reach the JSON-RPC endpoint {url}.",
         meta_messages=["Check the URL and that the node (or `smartsessions devnet up`) is running."],
-        details=f"{type(exc).__name__}: {exc}",
-        cause=exc,
+        details=details,
+        cause=cause,
     )
 
 
@@ -215,7 +225,9 @@ class RpcClient:
     ) -> None:
         self.url = url
         self._ids = itertools.count(1)
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._http = HttpTransport(
+            timeout=timeout, headers={"Content-Type": "application/json"}, httpx_transport=transport
+        )
 
     async def __aenter__(self) -> RpcClient:
         return self
@@ -224,23 +236,24 @@ class RpcClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     @property
     def is_closed(self) -> bool:
-        return self._client.is_closed
+        return self._http.is_closed
 
     async def _post(self, payload: Any) -> Any:
+        # Compact JSON (httpx's json= wrote it so too); the params were checked by encode_request.
+        content = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
         try:
-            request = self._client.build_request("POST", self.url, json=payload)
-            response = await self._client.send(request, stream=True)
-            if response.is_error:
-                await response.aclose()
-            response.raise_for_status()
-            content = await aread_at_most(response, MAX_RESPONSE_BYTES)
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, self.url) from exc
-        return _parse_body(_within_bound(content, self.url), self.url)
+            # Repeating a JSON-RPC request is harmless: reads, and raw transactions, which a chain takes once.
+            answer = await self._http.request("POST", self.url, body=content, limit=MAX_RESPONSE_BYTES, idempotent=True)
+        except TransportError as exc:
+            raise _transport_error(exc, self.url) from (exc.original or exc)
+        if answer.status >= 400:
+            failure = TransportError(f"HTTP {answer.status} {answer.reason}: {(answer.body or b'')[:200]!r}")
+            raise _transport_error(failure, self.url) from failure
+        return _parse_body(_within_bound(answer.body, self.url), self.url)
 
     async def request(self, method: str, params: Sequence[Any] | None = None) -> Any:
         body = await self._post(encode_request(method, params, next(self._ids)))

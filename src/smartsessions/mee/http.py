@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from .._httpio import aread_at_most
 from .._json import DEFAULT_MAX_BYTES, json_value_problem, loads_bounded
+from .._transport import Answer, HttpTransport, TransportError
 from ..errors import InvalidInputError, MeeApiError, MeeUnreachableError
 from .node_errors import parse_error_message
 
@@ -28,9 +28,9 @@ MAX_RETRY_AFTER = 30.0
 MAX_ANSWER_BYTES = DEFAULT_MAX_BYTES
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     """Seconds to wait before asking again, if the node said it is busy and when to come back; else None."""
-    if response.status_code not in (429, 503):
+    if response.status not in (429, 503):
         return None
     raw = response.headers.get("retry-after", "").strip()
     if not raw.isdigit() or len(raw) > 6 or int(raw) > MAX_RETRY_AFTER:
@@ -39,8 +39,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class NodeConnection:
-    """Kept-alive HTTP to ``url`` (the API key, if any, in ``x-api-key``); ``transport`` replaces httpx's own (tests,
-    proxies)."""
+    """Kept-alive HTTP to ``url`` (the API key, if any, in ``x-api-key``), through :class:`~smartsessions._transport.
+    HttpTransport`: its own HTTP/1.1 for a plain ``http://`` node, httpx for ``https://``; ``transport`` sends every
+    request through httpx with that transport instead (tests, proxies)."""
 
     def __init__(
         self,
@@ -51,10 +52,17 @@ class NodeConnection:
         timeout: float = 60.0,
     ) -> None:
         self.url = url.rstrip("/")
+        if api_key is not None and not isinstance(api_key, str):
+            raise InvalidInputError("api_key", f"is a {type(api_key).__name__}", fix="pass the API key as a str")
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["x-api-key"] = api_key
-        self._http = httpx.AsyncClient(headers=headers, timeout=timeout, transport=transport)
+        try:
+            self._http = HttpTransport(headers=headers, timeout=timeout, httpx_transport=transport)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                "api_key", "holds a character an HTTP header cannot carry", fix="pass the key exactly as issued"
+            ) from exc
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -78,31 +86,38 @@ class NodeConnection:
         if found is not None:  # json.dumps would raise, or recurse deep enough to overflow the C stack
             where, problem = found
             raise InvalidInputError(f"body{where}", problem, fix="pass JSON values, as the MEE API describes them")
-        content = None if body is None else json.dumps(body, separators=(",", ":"))
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         try:
             for attempt in range(BUSY_RETRIES + 1):
-                request = self._http.build_request(method, url, content=content, headers=dict(headers or {}))
-                response = await self._http.send(request, stream=True)
-                raw = await aread_at_most(response, MAX_ANSWER_BYTES)  # never more than that in memory
+                response = await self._http.request(
+                    method,
+                    url,
+                    body=content,
+                    headers=headers,
+                    limit=MAX_ANSWER_BYTES,  # never more than that in memory
+                    idempotent=method == "GET",  # a POST (an /exec) is never sent twice behind the caller's back
+                )
                 wait = _retry_after(response)
                 if wait is None or attempt == BUSY_RETRIES:
                     break
                 await asyncio.sleep(wait)  # a busy node (429/503 with Retry-After): it asked us to come back
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
+            cause = exc.original or exc
             raise MeeUnreachableError(
                 f"Cannot reach the MEE node at {url}.",
                 url=url,
                 meta_messages=["Check the URL, and that the node (or `smartsessions devnet up`) is running."],
-                details=f"{type(exc).__name__}: {exc}",
-                cause=exc,
-            ) from exc
+                details=f"{type(cause).__name__}: {exc}" if exc.original is None else str(exc),
+                cause=cause,
+            ) from cause
+        raw = response.body
         if raw is None:
             raise MeeApiError(
                 f"The MEE node answered {method} {path} with more than {MAX_ANSWER_BYTES} bytes.",
-                status=response.status_code,
+                status=response.status,
                 body=None,
                 meta_messages=["Check that the URL is an MEE node's API."],
-                details=f"{method} {url} answered {response.status_code}",
+                details=f"{method} {url} answered {response.status}",
             )
         text = raw.decode("utf-8", "replace")
         try:
@@ -111,23 +126,23 @@ class NodeConnection:
             if response.is_success:
                 raise MeeApiError(
                     f"The MEE node answered {method} {path} with something that is not JSON the SDK reads.",
-                    status=response.status_code,
+                    status=response.status,
                     body=text,
                     details=f"`{exc.field}` {exc.problem}; the answer starts with {text[:500]!r}",
                     cause=exc,
                 ) from exc
-            answer = text or response.reason_phrase
+            answer = text or response.reason
         if not response.is_success:
             error = answer.get("error") if isinstance(answer, dict) and answer.get("error") is not None else answer
-            message = parse_error_message(error if error not in (None, "", {}) else response.reason_phrase)
+            message = parse_error_message(error if error not in (None, "", {}) else response.reason)
             code = answer.get("code") if isinstance(answer, dict) else None
             facts = answer.get("facts") if isinstance(answer, dict) else None
             raise MeeApiError(
-                message or f"The MEE node answered {response.status_code}.",
-                status=response.status_code,
+                message or f"The MEE node answered {response.status}.",
+                status=response.status,
                 body=answer,
                 code=code if isinstance(code, str) else None,
                 facts=facts if isinstance(facts, dict) else None,
-                details=f"{method} {url} answered {response.status_code}",
+                details=f"{method} {url} answered {response.status}",
             )
         return answer

@@ -53,7 +53,7 @@ from starlette.routing import Route
 from ..._coerce import to_bytes32
 from ..._json import LONE_SURROGATE_PROBLEM, loads_bounded
 from ...errors import InvalidInputError, RpcError, SmartSessionsError
-from ...rpc import quantity
+from ...rpc import RpcClient, quantity
 from ...wire.mee import (
     ExplorerResponse,
     ExplorerUserOp,
@@ -68,7 +68,6 @@ from ...wire.mee import (
     to_wire,
 )
 from ._chain import ChainClient
-from ._http import rpc_client
 from .acceptance import Acceptor
 from .config import NodeConfig
 from .errors import Code, Fact, NodeError
@@ -105,7 +104,7 @@ class NodeService:
         self._info: dict[str, Any] | None = None
 
     async def start(self) -> list[str]:
-        self.chains = {c.chain_id: ChainClient(c.chain_id, rpc_client(c.rpc_url)) for c in self.config.chains}
+        self.chains = {c.chain_id: ChainClient(c.chain_id, RpcClient(c.rpc_url)) for c in self.config.chains}
         self._quotes = QuoteBuilder(self.config, self.chains, self.store)
         self._acceptor = Acceptor(self.config, self.chains, self.store)
         self.executor = Executor(self.config, self.chains, self.store)
