@@ -21,7 +21,8 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
 * grants Counter.increment on 8453 to the session signer, runs one ENABLE_AND_USE from the session signer's client,
   then ``--warmup`` + ``--runs`` USE calls (one increment()), each timed from the call to the super-transaction hash
   (``/exec`` answered), and waits untimed for the super-transaction to be mined (both SDKs' ``fast-block`` mode, no
-  confirmations: 3 blocks 2 s apart would make the run minutes long) before the next one;
+  confirmations: 3 blocks 2 s apart would make the run minutes long) before the next one; the reference is given
+  ``simulation={"simulate": True}``, as in the session-quote rows below;
 * ``get_session_quote`` PREPARE from the owner's client on a fresh account each call (a new key whose Nexus account
   is deployed nowhere and holds 100 test USDC on 8453, both minted before the timing): deploy and install
   SmartSessions on the four chains and enable a session of Counter.increment (sudo) on 8453 for the session signer,
@@ -106,9 +107,9 @@ ROWS = (
     ("prepare_quote_nosim", "PREPARE, simulate off"),
     ("use_quote_nosim", "USE, simulate off"),
 )
-# The session-quote rows ask the node to simulate on both sides (our SDK's default; the reference is given
-# simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not to
-# (the reference's default).
+# The use_permission and session-quote rows ask the node to simulate on both sides (our SDK's default; the reference
+# is given simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not
+# to (the reference's default).
 NO_SIMULATION = {"simulate": False}
 # the fresh (undeployed, USDC-funded) accounts' keys each side needs: one per PREPARE call (warm-ups included)
 FRESH = ("ours_quote", "ours_exec", "ours_quote_nosim", "ref_quote", "ref_exec")
@@ -798,8 +799,8 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
             f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
             f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
         )
-    print("the get_session_quote and execute rows ask the node to simulate on both sides (our default; the")
-    print("reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
+    print("the use_permission, get_session_quote and execute rows ask the node to simulate on both sides (our")
+    print("default; the reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
     print(f"(simulation={NO_SIMULATION}, the reference's default)")
     print("\nwhat one call sent (the last timed call of each row):")
     for key, name in ROWS:

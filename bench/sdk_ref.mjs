@@ -10,7 +10,7 @@
 //
 // stdout: one JSON line {grant1, grant4, use, prepare_quote, prepare_quote_nosim, prepare_exec, use_quote,
 // use_quote_nosim, use_exec}, each {ms: [...], rpc: [...], node: [...], calls: {...}}; anything the SDK prints goes
-// to stderr. The session-quote rows ask the node to simulate, as our SDK does; the `_nosim` rows do not.
+// to stderr. The use and session-quote rows ask the node to simulate, as our SDK does; the `_nosim` rows do not.
 import {
   createMeeClient,
   getMEEVersion,
@@ -124,7 +124,10 @@ async function main() {
   const sessionClient = await createMeeClient({ account: sessionAccount, url: spec.nodeUrl, apiKey: spec.apiKey });
   const sessions = meeSessionActions(sessionClient);
   const instructions = [{ chainId: home.chainId, calls: [{ to: home.counter, data: INCREMENT }] }];
-  const use = async (mode) => (await sessions.usePermission({ sessionDetails, mode, instructions, feeToken })).hash;
+  // asked with the node's simulation, as our SDK asks by default (the same request, so the same work for the node)
+  const use = async (mode) =>
+    (await sessions.usePermission({ sessionDetails, mode, instructions, feeToken, simulation: { simulate: true } }))
+      .hash;
   const final = async (hash) => {
     // mined is enough to go on, as on our side (no 3 confirmations)
     const receipt = await sessionClient.waitForSupertransactionReceipt({ hash, pollingInterval: 20, mode: "fast-block" });
