@@ -215,26 +215,26 @@ class HttpTransport:
             return self._routes[key]
         except KeyError:
             pass
-        route = None
-        if self._streams_allowed:
+        try:
             parts = urlsplit(url)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            try:
-                port = parts.port or 80
-            except ValueError:  # not a port number: httpx says what is wrong with the URL
-                port = None
-            host = parts.hostname
-            if (
-                parts.scheme == "http"
-                and host
-                and port is not None
-                and parts.username is None
-                and parts.password is None
-                and _TARGET.fullmatch(target)
-                and _TARGET.fullmatch(parts.netloc)
-                and _TARGET.fullmatch(method)
-            ):
-                route = _Route((host, port), f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n")
+            port = parts.port
+        except ValueError as exc:  # a port above 65535 or not a number, a broken [IPv6] host
+            # (httpx lets a port of 99999 through, to fail in the connect with an exception of anyio's)
+            raise TransportError(f"the URL {url!r} is malformed: {exc}") from exc
+        route = None
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = parts.hostname
+        if (
+            self._streams_allowed
+            and parts.scheme == "http"
+            and host
+            and parts.username is None
+            and parts.password is None
+            and _TARGET.fullmatch(target)
+            and _TARGET.fullmatch(parts.netloc)
+            and _TARGET.fullmatch(method)
+        ):
+            route = _Route((host, port or 80), f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n")
         if len(self._routes) >= _ROUTE_CACHE:
             self._routes.clear()
         self._routes[key] = route

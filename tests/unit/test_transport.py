@@ -503,3 +503,18 @@ async def test_a_header_of_the_callers_replaces_the_clients_own() -> None:
         await client.aclose()
     [head] = heads
     assert head.count(b"content-type:") == 1 and b"content-type: application/json; v=2\r\n" in head
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "https://127.0.0.1:99999", "http://[::1:8545", "http://h:x/"])
+async def test_a_malformed_url_is_reported_not_raised_from_inside(url: str) -> None:
+    """httpx lets a port of 99999 through, to fail in the connect with an ExceptionGroup of anyio's; ours is the
+    SDK's error, naming the URL."""
+    rpc = RpcClient(url)
+    with pytest.raises(RpcError, match="Cannot reach the JSON-RPC endpoint") as info:
+        await rpc.request("eth_chainId")
+    await rpc.aclose()
+    assert "is malformed" in str(info.value.details)
+    node = NodeConnection(url)
+    with pytest.raises(MeeUnreachableError, match="Cannot reach the MEE node"):
+        await node.request("info", method="GET")
+    await node.aclose()
