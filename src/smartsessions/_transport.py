@@ -303,6 +303,9 @@ class HttpTransport:
             if not sep:
                 raise TransportError(f"a header line without a colon: {line[:100]!r}")
             headers[name.strip().lower()] = value.strip()
+        encoding = headers.get("content-encoding", "identity").lower()
+        if encoding != "identity":  # this client sends no Accept-Encoding: a server that compresses anyway is broken
+            raise TransportError(f"an answer in {encoding[:40]!r} encoding, which this client did not ask for")
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         body: bytes | None
         if status in (204, 304):  # no body, whatever the headers say (this client sends no HEAD)

@@ -210,6 +210,7 @@ async def test_a_json_rpc_request_cut_off_by_the_server_goes_out_once_more() -> 
         (b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n{}", "a header line without a colon"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "a chunk size of b'zz"),
         (b"HTTP/1.1 100 Continue\r\n\r\n", "an interim answer (100)"),
+        (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b", "'gzip' encoding"),
         (b'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{"jsonrpc"', "IncompleteReadError"),
         (b"HTTP/1.1 200 OK\r\nContent-", "an answer cut off in its head"),
     ],
@@ -505,7 +506,9 @@ async def test_a_header_of_the_callers_replaces_the_clients_own() -> None:
     assert head.count(b"content-type:") == 1 and b"content-type: application/json; v=2\r\n" in head
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "https://127.0.0.1:99999", "http://[::1:8545", "http://h:x/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999", "https://127.0.0.1:99999", "http://[::1:8545", "http://h:x/"]
+)
 async def test_a_malformed_url_is_reported_not_raised_from_inside(url: str) -> None:
     """httpx lets a port of 99999 through, to fail in the connect with an ExceptionGroup of anyio's; ours is the
     SDK's error, naming the URL."""
