@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test test-quick fuzz lint format vectors bench bench-gas bench-node bench-sdk clean contracts demo
+.PHONY: install test test-quick fuzz lint format vectors bench bench-gas bench-node bench-sdk bench-transport clean contracts demo
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,9 @@ bench-node: install
 
 bench-sdk: install
 	$(PY) bench/sdk.py
+
+bench-transport: install
+	$(PY) bench/transport.py
 
 # The seed's complete flow in Python (examples/seed_flow.py) on a fresh devnet with its MEE node, stopped afterwards.
 DEMO_STATE ?= demo-devnet.json
