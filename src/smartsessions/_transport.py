@@ -1,15 +1,15 @@
 """The SDK's HTTP: one small interface with two ways to send, chosen per URL.
 
 Why two. On a plain ``http://`` endpoint (a devnet, a node on loopback or on a LAN) the network costs tens of
-microseconds, and httpx's client machinery (request building, hooks, httpcore's pool and its per-request
-async-library probe) costs 0.5-2 ms per request: more than the chain's or the node's own work for most calls, so a
-quote that makes nine requests spends most of its time in the HTTP client. :class:`HttpTransport` sends those
+microseconds, and httpx's client machinery (request and response models, hooks, httpcore's pool) costs about 0.5 ms
+of CPU per request (``bench/transport.py``): more than anvil's or the node's own work for most calls, so a PREPARE
+quote, which makes nine requests, spent nearly half its time in the HTTP client. :class:`HttpTransport` sends those
 requests itself, HTTP/1.1 over kept-alive asyncio streams, doing only what a JSON API needs: a request with a
 ``Content-Length`` body, an answer delimited by ``Content-Length``, ``chunked`` or the connection's end, and the
 connection kept for the next request. Everything else goes through httpx as before:
 
-* ``https://`` (TLS, certificates and HTTP/2 negotiation are httpx's business, and there the network's latency
-  dwarfs the client's cost);
+* ``https://`` (TLS and certificates are httpx's business, and there the network's latency dwarfs the client's
+  cost);
 * any URL when the environment configures an HTTP proxy (``HTTP_PROXY``, ``ALL_PROXY``, or the system's settings:
   httpx honours them, so the choice stays with httpx), or when the URL carries credentials;
 * every URL when the caller passes an httpx transport (tests answering without sockets, a proxy of one's own).

@@ -24,6 +24,13 @@ from smartsessions.rpc import MAX_RESPONSE_BYTES, RpcClient
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy set where the tests run would send every request through httpx; the test that wants one sets it."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
     head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
     lines = head[:-4].split("\r\n")
