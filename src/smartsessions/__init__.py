@@ -67,6 +67,7 @@ from .errors import (
     SmartSessionsError,
     SupertransactionFailedError,
     SupertransactionTimeoutError,
+    SyncReentryError,
     UserOpRefusedError,
 )
 from .mee.client import MeeClient, SponsorshipOptions, create_mee_client
@@ -223,6 +224,7 @@ __all__ = [
     "SponsorshipOptions",
     "SupertransactionFailedError",
     "SupertransactionTimeoutError",
+    "SyncReentryError",
     "Trigger",
     "UniversalActionConfig",
     "UserOpRefusedError",

@@ -33,6 +33,7 @@ catch everything; catch a subclass to handle one domain::
     ├── SupertransactionFailedError     a submitted super-transaction failed (names the failing userOp)
     ├── SupertransactionTimeoutError    a super-transaction was not final in time
     ├── DevnetError                     the local chains or node could not be started or used
+    ├── SyncReentryError                a blocking call (``smartsessions.sync``) on the thread of its own event loop
     └── ExtraNotInstalledError          a module of an extra was imported without it (also an ``ImportError``)
 
 Errors that explain a refusal (policy, session state, balance) raised from a node's answer or a receipt keep the
@@ -81,6 +82,7 @@ __all__ = [
     "SmartSessionsError",
     "SupertransactionFailedError",
     "SupertransactionTimeoutError",
+    "SyncReentryError",
     "UserOpRefusedError",
 ]
 
@@ -548,6 +550,26 @@ class SupertransactionTimeoutError(SmartSessionsError):
 
 class DevnetError(SmartSessionsError):
     docs_anchor = "devneterror"
+
+
+class SyncReentryError(SmartSessionsError):
+    """A blocking call of :mod:`smartsessions.sync` (``call`` names it) was made on the thread that runs the facade's
+    own event loop: from a coroutine or callback the facade is running (an async ``HashSigner``'s ``sign_hash``, say).
+    The call would wait for that loop, which waits for the call: refused instead of hanging forever. There, await the
+    async API."""
+
+    docs_anchor = "syncreentryerror"
+
+    def __init__(self, call: str) -> None:
+        self.call = call
+        super().__init__(
+            f"smartsessions.sync: {call} was called on the facade's own event loop thread, where it would wait for "
+            "itself forever.",
+            meta_messages=[
+                "Fix: code that runs there (a coroutine or callback of a smartsessions call) is async code: await the "
+                "async API of smartsessions there instead of calling smartsessions.sync.",
+            ],
+        )
 
 
 class ExtraNotInstalledError(SmartSessionsError, ImportError):
