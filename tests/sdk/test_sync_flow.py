@@ -3,12 +3,17 @@ a local node: the owner PREPAREs a session, the bot USEs it and the counter move
 refused with the error the async API raises for it.
 
 A plain ``def`` test: no loop runs on its thread, as in a script. It builds its own clients through the facade from
-the devnet's URLs and keys (the ``sdk`` fixture's clients are async ones, made on pytest-asyncio's loop).
+the devnet's URLs and keys (the ``sdk`` fixture's clients are async ones, made on pytest-asyncio's loop). The
+README's blocking script runs too, as written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -20,6 +25,7 @@ from smartsessions import (
     session_details_to_json,
     sync,
 )
+from smartsessions.devnet.deploy import COUNTER_ADDRESS
 from smartsessions.devnet.network import Devnet
 from smartsessions.devnet.node import NodeServer
 
@@ -81,6 +87,20 @@ def test_a_script_prepares_and_its_bot_uses_the_session_without_await(
     assert str(blocking.value) == str(awaited)
     assert (blocking.value.action_selector, blocking.value.allowed) == (awaited.action_selector, awaited.allowed)
     assert blocking.value.allowed and sdk.counter() == before + 1  # it names what is allowed; nothing moved
+
+    # the README's blocking script, run as written, increments once more
+    bot_script = readme_function("bot_script")
+    bot_script(sdk.signer, account, devnet.url(8453), node.url, API_KEY, handoff, COUNTER_ADDRESS, sdk.fee())
+    assert sdk.counter() == before + 2
+
+
+def readme_function(name: str) -> Callable[..., None]:
+    """The function ``name`` of the README's Python block that defines it."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if f"def {name}(" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    return cast(Callable[..., None], namespace[name])
 
 
 async def refused_by_the_async_api(sdk: Sdk, account: str, details: list[SessionDetails]) -> ActionNotPermittedError:
