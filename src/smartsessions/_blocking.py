@@ -73,9 +73,21 @@ def on_loop_thread() -> bool:
     return thread is not None and thread.ident == threading.get_ident()
 
 
-async def _until_done(coro: Awaitable[_T], unwound: threading.Event) -> _T:
+class _Escaped:
+    """A ``KeyboardInterrupt`` or ``SystemExit`` the coroutine raised, carried to the caller's thread as a result:
+    raised on the loop's thread, asyncio would let it stop the loop before the caller heard of it."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def _until_done(coro: Awaitable[_T], unwound: threading.Event) -> _T | _Escaped:
     try:
         return await coro
+    except (KeyboardInterrupt, SystemExit) as error:
+        return _Escaped(error)
     finally:
         unwound.set()
 
@@ -96,9 +108,9 @@ def run(coro: Coroutine[Any, Any, _T], *, call: str = "a call") -> _T:
     return _wait(future, unwound)
 
 
-def _wait(future: concurrent.futures.Future[_T], unwound: threading.Event) -> _T:
+def _wait(future: concurrent.futures.Future[_T | _Escaped], unwound: threading.Event) -> _T:
     try:
-        return future.result()
+        result = future.result()
     except BaseException:
         # cancel() is False once the coroutine has finished (its own exception is what is being raised). Else the
         # task is cancelled on the loop; run_coroutine_threadsafe schedules the task's first step before the
@@ -106,6 +118,9 @@ def _wait(future: concurrent.futures.Future[_T], unwound: threading.Event) -> _T
         if future.cancel():
             unwound.wait()
         raise
+    if isinstance(result, _Escaped):
+        raise result.error
+    return result
 
 
 def _describe(fn: Callable[..., Any]) -> str:

@@ -131,6 +131,19 @@ def test_an_error_is_raised_as_the_coroutine_raised_it() -> None:
     assert a.shine(1) == "a"  # and the loop goes on
 
 
+def test_a_system_exit_in_the_coroutine_reaches_the_caller_and_the_loop_goes_on() -> None:
+    async def leave() -> None:
+        raise SystemExit(3)  # on the loop's thread, asyncio would stop the loop with it
+
+    a = lamp("a")
+    a.shine(1)
+    with pytest.raises(SystemExit) as raised:
+        sync.blocking(leave)()
+    assert raised.value.code == 3
+    a.shine(1)
+    assert a.threads[0] == a.threads[1]  # the same loop thread, still running
+
+
 async def test_a_thread_that_runs_a_loop_can_call_it() -> None:
     """As a notebook cell does: this test runs in pytest-asyncio's loop, and calls the facade without awaiting."""
     mine = asyncio.get_running_loop()
