@@ -37,30 +37,31 @@ outside the curated API, :func:`blocking` makes the blocking call:
 ``sync.blocking(smartsessions.sessions.actions.list_permissions)(client, chain_id=8453)``.
 """
 
-from __future__ import annotations
+# Only the names of __all__ are public here (no `from __future__ import annotations`: it would be one more).
+import inspect as _inspect
+from typing import Any as _Any
 
-import inspect
-from typing import Any
+import smartsessions as _smartsessions
 
-import smartsessions
+from ._blocking import blocking
+from ._blocking import passing as _passing
+from ._blocking import takes_or_gives_async_objects as _takes_or_gives_async_objects
 
-from ._blocking import blocking, passing, takes_or_gives_async_objects
-
-__all__ = [*smartsessions.__all__, "blocking"]
+__all__ = [*_smartsessions.__all__, "blocking"]
 
 
-def _blocking_form(value: Any) -> Any:
-    if inspect.iscoroutinefunction(value):
+def _blocking_form(value: _Any) -> _Any:
+    if _inspect.iscoroutinefunction(value):
         return blocking(value)
-    if inspect.isfunction(value) and takes_or_gives_async_objects(value):
-        return passing(value)
+    if _inspect.isfunction(value) and _takes_or_gives_async_objects(value):
+        return _passing(value)
     return value
 
 
-globals().update({name: _blocking_form(getattr(smartsessions, name)) for name in smartsessions.__all__})
+globals().update({name: _blocking_form(getattr(_smartsessions, name)) for name in _smartsessions.__all__})
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # Every name is set above; this only answers what is not there (and tells type checkers the names are dynamic).
     raise AttributeError(
         f"module 'smartsessions.sync' has no attribute {name!r}: it has the names of smartsessions.__all__; for an "

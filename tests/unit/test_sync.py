@@ -76,6 +76,8 @@ lamp = sync.blocking(make_lamp)
 
 def test_every_public_name_is_there_async_ones_blocking_the_rest_the_same() -> None:
     assert sync.__all__ == [*smartsessions.__all__, "blocking"]
+    public = {n for n in vars(sync) if not n.startswith("_") and not inspect.ismodule(getattr(sync, n))}
+    assert public == set(sync.__all__) - {"__version__"}
     for name in smartsessions.__all__:
         original, facade = getattr(smartsessions, name), getattr(sync, name)
         if inspect.iscoroutinefunction(original):
@@ -111,6 +113,26 @@ def test_a_blocking_call_gives_blocking_objects_and_runs_on_one_loop_thread() ->
     assert isinstance(joined, BlockingProxy) and joined.name == "ab" and joined.parts == [a, b]
     a.name = "z"  # set on the object
     assert a.shine(1) == "z"
+
+
+def test_calls_from_several_threads_run_side_by_side_on_the_loop() -> None:
+    """Each call waits for the other's coroutine to have started: calls taken one at a time would wait forever."""
+    started = {"left": asyncio.Event(), "right": asyncio.Event()}  # used on the facade's loop only
+    answers: dict[str, str] = {}
+
+    async def meet(me: str, other: str) -> str:
+        started[me].set()
+        await started[other].wait()
+        return me
+
+    def call(me: str, other: str) -> None:
+        answers[me] = sync.blocking(meet)(me, other)
+
+    right = threading.Thread(target=call, args=("right", "left"))
+    right.start()
+    call("left", "right")
+    right.join()
+    assert answers == {"left": "left", "right": "right"}
 
 
 def test_close_and_with_stand_for_aclose() -> None:
