@@ -71,6 +71,7 @@ from .errors import (
     UserOpRefusedError,
 )
 from .mee.client import MeeClient, SponsorshipOptions, create_mee_client
+from .permission_id import PermissionId
 from .policies import (
     SPENDING_LIMITS_POLICY_ADDRESS,
     SUDO_POLICY_ADDRESS,
@@ -200,6 +201,7 @@ __all__ = [
     "ParamCondition",
     "ParamRule",
     "ParamRules",
+    "PermissionId",
     "PolicyData",
     "PolicyLimitError",
     "PolicyViolationError",

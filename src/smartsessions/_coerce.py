@@ -13,6 +13,7 @@ from hexbytes import HexBytes
 
 from ._json import has_lone_surrogate
 from .errors import InvalidInputError
+from .permission_id import PermissionId
 
 __all__ = [
     "keccak",
@@ -78,6 +79,14 @@ def to_bytes(value: object, *, field: str, length: int | None = None) -> HexByte
 
 def to_bytes32(value: object, *, field: str) -> HexBytes:
     return to_bytes(value, field=field, length=32)
+
+
+def to_permission_id(value: object, *, field: str) -> PermissionId:
+    """A :class:`~smartsessions.permission_id.PermissionId` from any spelling of 32 bytes (the errors of
+    :func:`to_bytes32`, naming ``field``)."""
+    if isinstance(value, PermissionId):
+        return value
+    return PermissionId(bytes(to_bytes32(value, field=field)))
 
 
 @lru_cache(maxsize=4096)

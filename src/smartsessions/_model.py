@@ -24,8 +24,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
-from ._coerce import to_address, to_bytes, to_hex, to_text, to_uint
+from ._coerce import to_address, to_bytes, to_hex, to_permission_id, to_text, to_uint
 from .errors import InvalidInputError
+from .permission_id import PermissionId
 
 __all__ = [
     "Address",
@@ -33,6 +34,7 @@ __all__ = [
     "Bytes32",
     "HexData",
     "Model",
+    "PermissionIdField",
     "Text",
     "Uint8",
     "Uint48",
@@ -73,6 +75,7 @@ HexData = Annotated[HexBytes, BeforeValidator(_bytes_of(None)), _hex_serializer]
 Bytes4 = Annotated[HexBytes, BeforeValidator(_bytes_of(4)), _hex_serializer]
 Bytes32 = Annotated[HexBytes, BeforeValidator(_bytes_of(32)), _hex_serializer]
 Address = Annotated[str, BeforeValidator(_wrap(lambda v, f: to_address(v, field=f)))]
+PermissionIdField = Annotated[PermissionId, BeforeValidator(_wrap(lambda v, f: to_permission_id(v, field=f)))]
 Uint8 = Annotated[int, BeforeValidator(_uint_of(8))]
 Uint48 = Annotated[int, BeforeValidator(_uint_of(48))]
 Uint64 = Annotated[int, BeforeValidator(_uint_of(64))]

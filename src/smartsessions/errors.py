@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._repr import bounded_repr
+from .permission_id import PermissionId
 
 __all__ = [
     "AccountError",
@@ -87,6 +88,17 @@ __all__ = [
 ]
 
 DOCS_PATH = "docs/errors.md"  # in the repository; one section per error class
+
+
+def _permission_id(value: object) -> PermissionId | str | None:
+    """An error's ``permission_id`` as the one id type of the API (:class:`~smartsessions.permission_id.PermissionId`,
+    equal to any spelling of the id); a value that is no id (a node's malformed answer) is kept as it came."""
+    if value is None:
+        return None
+    try:
+        return PermissionId(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class SmartSessionsError(Exception):
@@ -353,7 +365,7 @@ class PolicyViolationError(SmartSessionsError):
         rule: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self.permission_id = permission_id
+        self.permission_id = _permission_id(permission_id)
         self.chain_id = chain_id
         self.action_target = action_target
         self.action_selector = action_selector
@@ -463,7 +475,7 @@ class SessionStateError(SmartSessionsError):
     def __init__(
         self, short_message: str, *, permission_id: str | None = None, chain_id: int | None = None, **kwargs: Any
     ) -> None:
-        self.permission_id = permission_id
+        self.permission_id = _permission_id(permission_id)
         self.chain_id = chain_id
         super().__init__(short_message, **kwargs)
 

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, m
 from .._coerce import keccak, to_address, to_bytes
 from .._model import Address, Bytes4, Bytes32, HexData, Model, Text, Uint8, Uint64, Uint256, _wrap
 from ..errors import InvalidInputError
+from ..permission_id import PermissionId
 from .abi import abi_encode
 
 __all__ = [
@@ -167,7 +168,7 @@ class Session(Model):
         )
 
     @property
-    def permission_id(self) -> HexData:
+    def permission_id(self) -> PermissionId:
         return get_permission_id(self)
 
 
@@ -242,7 +243,7 @@ class EnableSessionData(Model):
     account_type: str = "nexus"
 
 
-def get_permission_id(session: Session | Any) -> HexData:
+def get_permission_id(session: Session | Any) -> PermissionId:
     """``keccak256(abi.encode(sessionValidator, sessionValidatorInitData, salt))`` — independent of policies.
 
     Accepts a :class:`Session` or any object/dict with those three fields, as module-sdk does.
@@ -269,13 +270,13 @@ def get_permission_id(session: Session | Any) -> HexData:
     return permission_id_of(validator, bytes(init_data), bytes(salt))
 
 
-def permission_id_of(session_validator: str, session_validator_init_data: bytes, salt: bytes) -> HexData:
+def permission_id_of(session_validator: str, session_validator_init_data: bytes, salt: bytes) -> PermissionId:
     """The permission id from the three fields that make it (a checksummed address, the init data, 32 bytes of salt):
     what a grant needs before its session's actions are known (the SmartSessions nonce is read by it)."""
     encoded = abi_encode(
         ["address", "bytes", "bytes32"], [session_validator, session_validator_init_data, salt], what="session"
     )
-    return HexBytes(keccak(encoded))
+    return PermissionId(keccak(encoded))
 
 
 def get_action_id(*, target: object, selector: object) -> HexData:

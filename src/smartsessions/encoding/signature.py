@@ -19,7 +19,7 @@ from typing import Any
 from hexbytes import HexBytes
 
 from .._coerce import to_address, to_bytes, to_bytes32
-from .._model import Bytes32, HexData, Model
+from .._model import Bytes32, HexData, Model, PermissionIdField
 from ..errors import EncodingError, InvalidInputError
 from .abi import ENABLE_SESSION, abi_decode, abi_encode
 from .flz import flz_compress, flz_decompress
@@ -125,7 +125,7 @@ def encode_smart_session_signature(
 
 class DecodedSmartSessionSignature(Model):
     mode: SmartSessionMode
-    permission_id: Bytes32
+    permission_id: PermissionIdField
     signature: HexData
     enable_session_data: EnableSessionData | None = None
 

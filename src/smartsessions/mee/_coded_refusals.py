@@ -47,7 +47,7 @@ def _pid(refusal: Refusal, op: OpContext | None) -> str | None:
         return refusal.permission_id
     if op is None or op.session_details is None:
         return None
-    return "0x" + bytes(op.session_details.permission_id).hex()
+    return op.session_details.permission_id
 
 
 def _on(chain: int | None) -> str:

@@ -608,4 +608,4 @@ def _error_of(refusal: Refusal, ops: Mapping[str, OpContext] | None, message: st
 def _pid_of(op: OpContext | None) -> str | None:
     if op is None or op.session_details is None:
         return None
-    return "0x" + bytes(op.session_details.permission_id).hex()
+    return op.session_details.permission_id

@@ -108,7 +108,7 @@ def permission_state_refusal(
     was made at: this account's digest at its current nonce (the grant would enable it now), at the nonce before (the
     grant was used here), or neither (the grant was made for another account). Details without one (from
     ``prepare_for_permissions``) only tell never enabled (nonce 0) from enabled and removed."""
-    pid = "0x" + bytes(details.permission_id).hex()
+    pid = details.permission_id
 
     def refused(kind: RefusalKind, prepared: bool = False) -> PermissionStateRefusal:
         return PermissionStateRefusal(kind, pid, chain_id, account, prepared)

@@ -21,6 +21,7 @@ from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import permission_id_of
 from ..errors import InvalidInputError
+from ..permission_id import PermissionId
 from ..rpc import call_word
 from ..signer import AnySigner
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -209,11 +210,11 @@ async def is_permission_enabled(client: HasAccount, *, permission_id: object, ch
 
 async def check_enabled_permissions(
     client: HasAccount, session_details: Sequence[SessionDetails]
-) -> dict[str, dict[int, bool]]:
+) -> dict[PermissionId, dict[int, bool]]:
     """``{permission_id: {chain_id: enabled}}`` for every entry, every chain kept (the reference keeps only the last
     chain of a permission id)."""
 
-    async def one(d: SessionDetails) -> tuple[str, int, bool]:
+    async def one(d: SessionDetails) -> tuple[PermissionId, int, bool]:
         chain_id = d.chain_id
         if chain_id is None:
             raise InvalidInputError(
@@ -221,19 +222,19 @@ async def check_enabled_permissions(
                 "is missing, so the chain to ask is unknown",
                 fix="use session details from a grant or from prepare_for_permissions",
             )
-        pid = "0x" + bytes(d.permission_id).hex()
-        return pid, chain_id, await is_permission_enabled(client, permission_id=d.permission_id, chain_id=chain_id)
+        pid = d.permission_id
+        return pid, chain_id, await is_permission_enabled(client, permission_id=pid, chain_id=chain_id)
 
-    out: dict[str, dict[int, bool]] = {}
+    out: dict[PermissionId, dict[int, bool]] = {}
     for pid, chain_id, enabled in await asyncio.gather(*(one(d) for d in session_details)):
         out.setdefault(pid, {})[chain_id] = enabled
     return out
 
 
-async def list_permissions(client: HasAccount, *, chain_id: int) -> list[str]:
+async def list_permissions(client: HasAccount, *, chain_id: int) -> list[PermissionId]:
     """The permission ids enabled for the account on ``chain_id`` (``SmartSession.getPermissionIDs``)."""
     deployment = client.account.deployment_on(chain_id)
     data = encode_function_call("getPermissionIDs(address)", [deployment.address])
     answer = await deployment.rpc.call(SMART_SESSIONS_ADDRESS, data)
     [ids] = abi_decode(["bytes32[]"], answer, what=f"SmartSessions.getPermissionIDs on chain {chain_id}")
-    return ["0x" + bytes(i).hex() for i in ids]
+    return [PermissionId(bytes(i)) for i in ids]

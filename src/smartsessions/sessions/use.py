@@ -63,7 +63,7 @@ def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> Non
         init = bytes(d.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
         if len(init) != 20 or (redeemer := to_address(init, field="redeemer")) == signer:
             continue
-        pid = "0x" + bytes(d.permission_id).hex()
+        pid = d.permission_id
         raise SessionSignerMismatchError(
             f"Permission {pid} is granted to the session key {redeemer}, but this client signs as {signer}.",
             permission_id=pid,
@@ -164,7 +164,7 @@ def _judge_time_frames(
             if state is not None:
                 raise outside_time_frame_error(
                     state,
-                    permission_id="0x" + bytes(d.permission_id).hex(),
+                    permission_id=d.permission_id,
                     chain_id=op.chain_id,
                     policy=applied.policy,
                     valid_after=applied.window.valid_after,

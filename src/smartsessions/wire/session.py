@@ -18,7 +18,7 @@ from typing import Any, Literal
 from hexbytes import HexBytes
 
 from .._json import loads_bounded
-from .._model import Bytes32, HexData, Model
+from .._model import HexData, Model, PermissionIdField
 from .._repr import bounded_repr
 from ..encoding.session import EnableSessionData, Mode
 from ..errors import InvalidInputError
@@ -42,7 +42,7 @@ class SessionDetails(Model):
     """One chain's permission: its id, the mode to use it in, and the data that enables it on first use."""
 
     mode: Mode
-    permission_id: Bytes32
+    permission_id: PermissionIdField
     signature: HexData = HexBytes(MOCK_SIGNATURE)
     enable_session_data: EnableSessionData
 

@@ -130,7 +130,7 @@ def _validation_failed(op: RefusedOp, result: SimulatedOp) -> tuple[Code, dict[s
     name, args = decoded
     values = dict(args)
     facts["revertError"] = name
-    session_permission = None if op.session_details is None else _hex(op.session_details.permission_id)
+    session_permission = None if op.session_details is None else str(op.session_details.permission_id)
     if name == "PolicyViolation":
         facts.update(policy_facts(op, permission_id=_hex(values["permissionId"]), policy=str(values["policy"])))
         return Code.POLICY_VIOLATION, facts
@@ -173,7 +173,7 @@ def signature_refused(op: RefusedOp) -> tuple[Code, dict[str, Fact]]:
     """A userOp whose validator returned SIG_VALIDATION_FAILED instead of reverting."""
     facts = op.facts()
     if op.session_details is not None:
-        facts["permissionId"] = _hex(op.session_details.permission_id)
+        facts["permissionId"] = str(op.session_details.permission_id)
     return Code.SIGNATURE_INVALID, facts
 
 
