@@ -21,6 +21,7 @@ from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import permission_id_of
 from ..errors import InvalidInputError
+from ..policies.user_op import UserOpPolicies, check_user_op_policies
 from ..rpc import call_word
 from ..signer import AnySigner
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -93,12 +94,14 @@ async def _grant(
     max_payment_amount: int | None,
     variant: Literal["typed", "personal"],
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """Everything the chains must tell is read in one JSON-RPC batch per chain, all chains at once: each session's
     SmartSessions nonce (the permission id, hence the nonce slot, depends only on validator, redeemer and salt, so
     it is known before the session is built) and, on the fee chain, the fee token's decimals when the default max
     payment needs them. The digests are computed offline; nothing else is read."""
     account = client.account
+    policies = check_user_op_policies(user_op_policies)  # refused before anything is read
     fee = (
         None
         if fee_token is None
@@ -139,6 +142,7 @@ async def _grant(
         max_payment_amount=max_payment_amount,
         salts=[salts[s] for s in dict.fromkeys(a.chain_id for a in parsed)],
         fee_recipient=resolve_fee_recipient(client, fee_recipient),
+        user_op_policies=policies,
     )
     accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
@@ -155,6 +159,7 @@ async def grant_permission_typed_data_sign(
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """Grant ``redeemer`` the ``actions``, one session per chain, signed once by the owner as EIP-712 typed data.
 
@@ -163,6 +168,12 @@ async def grant_permission_typed_data_sign(
     sponsored. As in the reference SDK, that payment action lets the session key ``transfer`` the fee token, up to
     ``max_payment_amount`` in all, to **any** address, whatever ``actions`` say. ``fee_recipient="node"`` (the MEE
     node this client talks to) or an address pins those transfers to it, so the session cannot pay anyone else.
+
+    ``user_op_policies`` are the limits of the permission as a whole, which every userOp of the session meets
+    whatever it calls (:mod:`smartsessions.policies.user_op`): ``[get_usage_limit_policy(limit=10)]`` is at most 10
+    userOps, ``[get_time_frame_policy(...)]`` one window for all of them. Each chain's session counts on its own,
+    and a fee payment is a userOp of the session too (a paid super-transaction that calls something on the fee
+    chain uses 2 there). Leave it out for the reference's SudoPolicy.
     """
     return await _grant(
         client,
@@ -172,6 +183,7 @@ async def grant_permission_typed_data_sign(
         max_payment_amount=max_payment_amount,
         variant="typed",
         fee_recipient=fee_recipient,
+        user_op_policies=user_op_policies,
     )
 
 
@@ -183,6 +195,7 @@ async def grant_permission_personal_sign(
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """As :func:`grant_permission_typed_data_sign`, signed with EIP-191 ``personal_sign`` (for signers without
     typed-data support)."""
@@ -194,6 +207,7 @@ async def grant_permission_personal_sign(
         max_payment_amount=max_payment_amount,
         variant="personal",
         fee_recipient=fee_recipient,
+        user_op_policies=user_op_policies,
     )
 
 
