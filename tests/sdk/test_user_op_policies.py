@@ -64,9 +64,12 @@ async def _use(bot: SessionClient, details: Any, instructions: list[Any], **kwar
 async def test_a_permission_wide_usage_limit_counts_every_action_and_refuses_the_next_use(sdk: Sdk, last: str) -> None:
     """PREPARE enables increment and setNumber under one usage limit of 2 for the permission; sponsored, each use is
     one userOp: increment, then setNumber, then whichever comes third is refused (per action it would pass: no action
-    has a limit of its own)."""
+    has a limit of its own). The limit is given as one list (JSON name), or by chain."""
+    limit = [get_usage_limit_policy(limit=2)]
     owner, prepared_quote = await prepare(
-        sdk, actions=[increment_action(), _set_number_action()], userOpPolicies=[get_usage_limit_policy(limit=2)]
+        sdk,
+        actions=[increment_action(), _set_number_action()],
+        **({"userOpPolicies": limit} if last == "increment" else {"user_op_policies": {8453: limit}}),
     )
     account = owner.account.address
     assert prepared_quote.session_details is not None

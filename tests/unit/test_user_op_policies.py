@@ -172,3 +172,24 @@ def test_an_action_policy_refusal_is_not_permission_wide() -> None:
     assert isinstance(err, PolicyLimitError) and not err.permission_wide and err.requested == 1
     assert err.rule == "at most 1 use in all; this userOp needs 1 more, beyond what is left"
     assert "permission-wide" not in str(err)
+
+
+def test_a_mapping_gives_each_chain_its_own_and_must_name_exactly_the_grants_chains() -> None:
+    """How the fee chain gets 2 * N for N paid uses while another chain gets N."""
+    by_chain = {8453: [get_usage_limit_policy(limit=6)], 10: [get_usage_limit_policy(limit=3)]}
+    base, optimism = _grant(user_op_policies=by_chain)
+    assert base.enable_session_data.enable_session.session_to_enable.user_op_policies == tuple(by_chain[8453])
+    assert optimism.enable_session_data.enable_session.session_to_enable.user_op_policies == tuple(by_chain[10])
+    for policies, field, problem in [
+        ({8453: by_chain[8453]}, "user_op_policies", "has no entry for chain 10"),
+        ({**by_chain, 1: by_chain[10]}, "user_op_policies", "has an entry for chain 1, where the grant has no action"),
+        ({**by_chain, 10: [_ACTION_ONLY[0][0]]}, "user_op_policies[10][0]", "an action policy only"),
+    ]:
+        with pytest.raises(InvalidInputError) as refused:
+            _grant(user_op_policies=policies)
+        assert refused.value.field == field and problem in refused.value.problem, str(refused.value)
+    # PREPARE's parameters take the mapping too, JSON's string keys included.
+    params = to_enable_session(
+        {"redeemer": REDEEMER, "actions": _actions(), "userOpPolicies": {"8453": by_chain[8453]}}
+    )
+    assert params.user_op_policies == {8453: tuple(by_chain[8453])}

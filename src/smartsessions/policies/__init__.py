@@ -30,7 +30,7 @@ from .universal_action import (
     get_universal_action_policy,
 )
 from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS, get_usage_limit_policy
-from .user_op import USER_OP_POLICY_ADDRESSES, UserOpPolicies, check_user_op_policies
+from .user_op import USER_OP_POLICY_ADDRESSES, UserOpPolicies, check_user_op_policies, user_op_policies_by_chain
 from .value_limit import VALUE_LIMIT_POLICY_ADDRESS, get_value_limit_policy
 
 #: Each policy's contract name, by its lowercase address: what errors, the node's facts and its messages call it.
@@ -79,4 +79,5 @@ __all__ = [
     "get_universal_action_policy",
     "get_usage_limit_policy",
     "get_value_limit_policy",
+    "user_op_policies_by_chain",
 ]

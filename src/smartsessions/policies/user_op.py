@@ -37,11 +37,19 @@ from .universal_action import UNIVERSAL_ACTION_POLICY_ADDRESS
 from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS
 from .value_limit import VALUE_LIMIT_POLICY_ADDRESS
 
-__all__ = ["USER_OP_POLICY_ADDRESSES", "UserOpPolicies", "check_user_op_policies", "default_user_op_policies"]
+__all__ = [
+    "USER_OP_POLICY_ADDRESSES",
+    "UserOpPolicies",
+    "check_user_op_policies",
+    "default_user_op_policies",
+    "user_op_policies_by_chain",
+]
 
-#: What the grant functions take as ``user_op_policies``: the policy builders' outputs (or their dicts); None for the
-#: default.
-UserOpPolicies = Sequence[PolicyData | Mapping[str, Any]] | None
+#: What the grant functions take as ``user_op_policies``: the policy builders' outputs (or their dicts) for every
+#: chain's session, or a mapping from chain id to them, one entry per chain of the grant; None for the default.
+UserOpPolicies = (
+    Sequence[PolicyData | Mapping[str, Any]] | Mapping[int, Sequence[PolicyData | Mapping[str, Any]]] | None
+)
 
 #: The policies whose contracts are userOp policies (``IUserOpPolicy``), by lowercase address, with their names.
 USER_OP_POLICY_ADDRESSES: dict[str, str] = {
@@ -144,3 +152,33 @@ def check_user_op_policies(value: object, *, field: str = "user_op_policies") ->
         seen.add(address)
         out.append(item)
     return tuple(out)
+
+
+def user_op_policies_by_chain(
+    value: object, chain_ids: Sequence[int], *, field: str = "user_op_policies"
+) -> dict[int, tuple[PolicyData, ...]]:
+    """Each chain's checked userOp policies (:func:`check_user_op_policies`): one list for every chain, or a mapping
+    from chain id to a list, with exactly the grant's chains (a chain left out, or one the grant has no action on, is
+    refused naming it: a limit meant for one chain must not silently go missing). A mapping is how a fee chain gets
+    another usage limit than the rest (a paid use there counts 2)."""
+    if not isinstance(value, Mapping):
+        checked = check_user_op_policies(value, field=field)
+        return dict.fromkeys(chain_ids, checked)
+    extra = [c for c in value if c not in chain_ids]
+    if extra:
+        raise InvalidInputError(
+            field,
+            f"has an entry for chain {extra[0]}, where the grant has no action",
+            fix=f"key it by the grant's chains ({', '.join(map(str, chain_ids))})",
+        )
+    out = {}
+    for chain_id in chain_ids:
+        if chain_id not in value:
+            raise InvalidInputError(
+                field,
+                f"has no entry for chain {chain_id}",
+                fix=f"add {field}[{chain_id}] (e.g. [get_sudo_policy()] for no permission-wide limit there), or pass "
+                "one list for every chain",
+            )
+        out[chain_id] = check_user_op_policies(value[chain_id], field=f"{field}[{chain_id}]")
+    return out

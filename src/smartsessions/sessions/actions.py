@@ -21,7 +21,7 @@ from ..account.multichain import MultichainNexusAccount
 from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import permission_id_of
 from ..errors import InvalidInputError
-from ..policies.user_op import UserOpPolicies, check_user_op_policies
+from ..policies.user_op import UserOpPolicies, user_op_policies_by_chain
 from ..rpc import call_word
 from ..signer import AnySigner
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -101,7 +101,6 @@ async def _grant(
     it is known before the session is built) and, on the fee chain, the fee token's decimals when the default max
     payment needs them. The digests are computed offline; nothing else is read."""
     account = client.account
-    policies = check_user_op_policies(user_op_policies)  # refused before anything is read
     fee = (
         None
         if fee_token is None
@@ -109,6 +108,7 @@ async def _grant(
     )
     parsed = [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
     versions = {a.chain_id: account.deployment_on(a.chain_id).version for a in parsed}
+    policies = user_op_policies_by_chain(user_op_policies, list(versions))  # refused before anything is read
     salts = {chain_id: os.urandom(32) for chain_id in versions}
     max_payment_amount = check_max_payment_amount(max_payment_amount, fee)
     need_decimals = fee is not None and max_payment_amount is None
@@ -171,9 +171,10 @@ async def grant_permission_typed_data_sign(
 
     ``user_op_policies`` are the limits of the permission as a whole, which every userOp of the session meets
     whatever it calls (:mod:`smartsessions.policies.user_op`): ``[get_usage_limit_policy(limit=10)]`` is at most 10
-    userOps, ``[get_time_frame_policy(...)]`` one window for all of them. Each chain's session counts on its own,
-    and a fee payment is a userOp of the session too (a paid super-transaction that calls something on the fee
-    chain uses 2 there). Leave it out for the reference's SudoPolicy.
+    userOps, ``[get_time_frame_policy(...)]`` one window for all of them. Each chain's session counts on its own
+    (``{chain_id: [...]}`` gives each chain its own list), and a fee payment is a userOp of the session too (a paid
+    super-transaction that calls something on the fee chain uses 2 there). Leave it out for the reference's
+    SudoPolicy.
     """
     return await _grant(
         client,

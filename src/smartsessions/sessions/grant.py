@@ -38,7 +38,7 @@ from ..encoding.session import (
 )
 from ..errors import ConfigurationError, InvalidInputError
 from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
-from ..policies.user_op import UserOpPolicies, check_user_op_policies
+from ..policies.user_op import UserOpPolicies, check_user_op_policies, user_op_policies_by_chain
 from ..rpc import call_word
 from ..signer import AnySigner, apersonal_sign, asign_typed_digest, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
@@ -237,10 +237,10 @@ def new_session(
     redeemer: object,
     actions: Sequence[ActionData],
     salt: object,
-    user_op_policies: UserOpPolicies = None,
+    user_op_policies: object = None,
 ) -> Session:
-    """The session every SDK flow enables: the K1MeeValidator with the redeemer as owner, the ``user_op_policies``
-    (checked by :func:`~smartsessions.policies.user_op.check_user_op_policies`; by default Sudo alone, as the
+    """The session every SDK flow enables: the K1MeeValidator with the redeemer as owner, the ``user_op_policies`` of
+    its chain (checked by :func:`~smartsessions.policies.user_op.check_user_op_policies`; by default Sudo alone, as the
     reference: the actions carry the limits), and the ERC-4337 paymaster permitted (the node pays gas)."""
     return Session(
         session_validator=version.validator_address,
@@ -269,8 +269,9 @@ def build_grant_sessions(
 
     ``user_op_policies``: the permission-wide limits (:mod:`smartsessions.policies.user_op`), which every userOp of
     the session meets, whatever it calls: e.g. ``[get_usage_limit_policy(limit=10)]`` for at most 10 userOps. Each
-    chain's session gets them, with counters of its own; the fee payment, when the session pays fees, is a userOp too
-    (2 per paid super-transaction that calls something on the fee chain). Default: Sudo alone, as the reference.
+    chain's session gets them, with counters of its own, or, from a mapping ``{chain_id: [...]}`` with an entry per
+    chain, its own; the fee payment, when the session pays fees, is a userOp too (2 per paid super-transaction that
+    calls something on the fee chain). Default: Sudo alone, as the reference.
 
     With a ``fee_token``, the session on its chain may pay up to ``max_payment_amount`` of it in fees, in all, and
     with the reference's payment policy to any address; ``fee_recipient`` (the MEE node's address) pins the fee
@@ -280,7 +281,6 @@ def build_grant_sessions(
     :class:`~smartsessions.errors.FeePaymentBlockedError` (the reference grants it, and every use then fails);
     ``check_fee_payment=False`` only reproduces the reference's bytes for such a grant."""
     parsed = _parse_actions(actions)
-    policies = check_user_op_policies(user_op_policies)
     fee = (
         None
         if fee_token is None
@@ -294,6 +294,7 @@ def build_grant_sessions(
         )
     recipient = fee_recipient_of(fee, fee_recipient)
     groups = group_actions(parsed)  # one group per chain: grants take ActionConfigs only
+    policies = user_op_policies_by_chain(user_op_policies, [g.chain_id for g in groups])
     if salts is not None and len(salts) != len(groups):
         raise InvalidInputError("salts", f"expected one salt per chain ({len(groups)}), got {len(salts)}")
     by_chain = _versions_by_chain([g.chain_id for g in groups], versions)
@@ -319,7 +320,7 @@ def build_grant_sessions(
                 redeemer=redeemer,
                 actions=chain_actions,
                 salt=os.urandom(32) if salts is None else salts[k],
-                user_op_policies=policies,
+                user_op_policies=policies[chain_id],
             )
         )
     return sessions
