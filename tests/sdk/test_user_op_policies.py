@@ -5,7 +5,8 @@ one of its userOps. Every count is read from the UsageLimitPolicy contract; ever
 Measured here (and the reason the SDK does not scale a usage limit up on the fee chain): a paid super-transaction
 that calls something on the fee chain uses 2 there (the payment userOp and the call's), a batch of calls in one userOp
 1, a use that only calls on another chain 1 on the fee chain (its payment) and 1 on its own, a sponsored one 1.
-Doubling the limit on the fee chain would give a sponsored session twice the uses its grant says.
+Doubling the limit on the fee chain would give a sponsored session twice the uses its grant says. The payment sends
+no native value: a value limit among the userOp policies counts only the calls'.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from smartsessions import (
     get_sudo_policy,
     get_time_frame_policy,
     get_usage_limit_policy,
+    get_value_limit_policy,
 )
 from smartsessions._coerce import keccak
 from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
-from smartsessions.policies import TIME_FRAME_POLICY_ADDRESS, USAGE_LIMIT_POLICY_ADDRESS
+from smartsessions.encoding.abi import selector
+from smartsessions.policies import TIME_FRAME_POLICY_ADDRESS, USAGE_LIMIT_POLICY_ADDRESS, VALUE_LIMIT_POLICY_ADDRESS
 
 from .conftest import SET_NUMBER, Sdk, increment, increment_action, set_number
 from .test_mee_flows import prepared
@@ -180,3 +183,42 @@ async def test_a_permission_wide_time_frame_is_one_window_for_every_action(sdk: 
         assert (err.policy, err.action_target, err.action_selector) == (TIME_FRAME_POLICY_ADDRESS, None, None)
         assert "the permission-wide one, a userOp policy: every userOp of the session" in err.short_message
     assert sdk.counter() == 9
+
+
+async def test_a_permission_wide_value_limit_counts_the_calls_value_and_not_the_fee_payment(sdk: Sdk) -> None:
+    """The fee payment is an ERC-20 transfer with no native value: a value limit among the userOp policies counts only
+    what the calls send."""
+    owner = await prepared(sdk)
+    account = owner.account.address
+    chain = sdk.chains[8453]
+    chain.set_balance(account, 10**18)
+    increment_by = selector("incrementBy(uint256)")
+    action = ActionConfig(chain_id=8453, action_target=COUNTER_ADDRESS, action_target_selector=increment_by,
+                          action_policies=[get_sudo_policy()])  # fmt: skip
+    details = await owner.grant_permission_typed_data_sign(
+        redeemer=sdk.signer.address, fee_token=sdk.fee(), actions=[action],
+        user_op_policies=[get_value_limit_policy(limit=10)],
+    )  # fmt: skip
+    config = keccak(bytes.fromhex(account[2:]) + bytes(details[0].permission_id))
+
+    def used() -> int:
+        args = [config, SMART_SESSIONS_ADDRESS, account]
+        return int(chain.call(VALUE_LIMIT_POLICY_ADDRESS, "getUsed(bytes32,address,address)", args, ["uint256"]))
+
+    def send(wei: int) -> dict[str, Any]:
+        call = {"to": COUNTER_ADDRESS, "data": increment_by + (1).to_bytes(32, "big"), "value": wei}
+        return {"chain_id": 8453, "calls": [call]}
+
+    bot = await sdk.redeemer_client(account)
+    first = await bot.use_permission(
+        session_details=details, mode="ENABLE_AND_USE", fee_token=sdk.fee(), instructions=[send(6)]
+    )
+    assert (await bot.wait_for_supertransaction_receipt(first.hash)).status == "MINED_SUCCESS"
+    assert used() == 6 and sdk.counter() == 1  # the payment userOp added nothing
+
+    with pytest.raises(PolicyLimitError) as refused:
+        await bot.use_permission(session_details=details, mode="USE", fee_token=sdk.fee(), instructions=[send(5)])
+    err = refused.value
+    assert err.permission_wide and (err.policy, err.limit, err.requested) == (VALUE_LIMIT_POLICY_ADDRESS, 10, 5)
+    assert "wei of native value over all the permission's userOps on this chain" in str(err)
+    assert used() == 6
