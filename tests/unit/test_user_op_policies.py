@@ -193,3 +193,18 @@ def test_a_mapping_gives_each_chain_its_own_and_must_name_exactly_the_grants_cha
         {"redeemer": REDEEMER, "actions": _actions(), "userOpPolicies": {"8453": by_chain[8453]}}
     )
     assert params.user_op_policies == {8453: tuple(by_chain[8453])}
+
+
+def test_a_policy_on_both_the_action_and_the_permission_says_either_may_have_refused() -> None:
+    action = ActionConfig(chain_id=8453, action_target=COUNTER, action_target_selector=INCREMENT,
+                          action_policies=[get_usage_limit_policy(limit=1)])  # fmt: skip
+    [details] = grant_permission_offline(
+        signer=OWNER, redeemer=REDEEMER, actions=[action], accounts=HOLDER, nonces={8453: 0}, versions="2.1.0",
+        user_op_policies=[get_usage_limit_policy(limit=5)],
+    )  # fmt: skip
+    op = OpContext("userOps[0]", 8453, [Call(to=COUNTER, data=INCREMENT)], details, None, HOLDER)
+    pid = "0x" + bytes(details.permission_id).hex()
+    message = f"userOps[0] (chain 8453): PolicyViolation(permissionId={pid}, policy={USAGE_LIMIT_POLICY_ADDRESS})"
+    err = explain_refusal(message, {"userOps[0]": op})
+    assert isinstance(err, PolicyLimitError) and not err.permission_wide and err.limit == 1
+    assert "is also one of the permission-wide policies" in str(err)

@@ -231,7 +231,12 @@ def _policy_violation(
     )
     if rule:
         meta.append(f"Rule: {rule}")
-    elif permission_wide:
+    if user_op_policy and candidates:
+        meta.append(
+            f"Note: {name} is also one of the permission-wide policies (the session's userOp policies); the refusal "
+            "names only the policy, so it may have been that one (told here as the action's)"
+        )
+    if not rule and permission_wide:
         meta.append("Rule: the session's userOp policy refused the userOp as a whole")
     if permission_wide:
         meta.append(
