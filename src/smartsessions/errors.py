@@ -348,7 +348,9 @@ class QuoteMismatchError(SmartSessionsError):
 class PolicyViolationError(SmartSessionsError):
     """A policy of the session refused a call. Each attribute is None when the refusal did not say it:
     ``permission_id`` and ``chain_id``; the action (``action_target``, ``action_selector``); the policy (its
-    ``policy`` address and ``policy_name``); the ``rule`` it applied, as a sentence, when it can be worked out."""
+    ``policy`` address and ``policy_name``); the ``rule`` it applied, as a sentence, when it can be worked out.
+    ``permission_wide`` is True when the policy is one of the session's userOp policies, which every userOp of the
+    permission on that chain meets (the fee payment included), rather than a policy of the action called."""
 
     docs_anchor = "policyviolationerror"
 
@@ -363,8 +365,10 @@ class PolicyViolationError(SmartSessionsError):
         policy: str | None = None,
         policy_name: str | None = None,
         rule: str | None = None,
+        permission_wide: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.permission_wide = permission_wide
         self.permission_id = _permission_id(permission_id)
         self.chain_id = chain_id
         self.action_target = action_target

@@ -163,7 +163,7 @@ def test_use_signature_round_trip(pid: bytes, sig: bytes) -> None:
     decoded = decode_smart_session_signature(
         signature=encode_smart_session_signature(mode="USE", permission_id=pid, signature=sig)
     )
-    assert (decoded.mode, decoded.permission_id, decoded.signature) == (SmartSessionMode.USE, pid, sig)
+    assert (decoded.mode, bytes(decoded.permission_id), decoded.signature) == (SmartSessionMode.USE, pid, sig)
 
 
 @given(

@@ -159,7 +159,7 @@ def test_the_error_of_a_window_that_is_over() -> None:
     )  # fmt: skip
     assert not err.not_yet_open and err.action_target is None
     assert "closed at 2027-01-15 07:43:20 UTC (unix 1799999000), 1000 s ago" in err.short_message
-    assert "a userOp policy: every userOp of the session" in err.short_message
+    assert "the permission-wide one, a userOp policy: every userOp of the session" in err.short_message
     assert "grant a new permission" in str(err)
 
 

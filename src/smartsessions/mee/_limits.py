@@ -49,26 +49,33 @@ def _times(n: int) -> str:
     return "1 use" if n == 1 else f"{n} uses"
 
 
-def _usage(init_data: bytes, calls: Sequence[Call]) -> Limit | None:
+def _usage(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | None:
     if len(init_data) < 16:
         return None
     limit = int.from_bytes(init_data[:16], "big")
+    if user_op:  # a userOp policy counts the userOp once, whatever it calls
+        rule = (
+            f"at most {limit} userOp{'s' if limit != 1 else ''} of the permission on this chain, whatever they call "
+            "(a fee payment the session signs is one too); this userOp is 1 more, beyond what is left"
+        )
+        return Limit(limit, 1, rule)
     n = max(len(calls), 1)
     rule = f"at most {_times(limit)} in all; this userOp needs {n} more, beyond what is left"
     return Limit(limit, n, rule)
 
 
-def _value(init_data: bytes, calls: Sequence[Call]) -> Limit | None:
+def _value(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | None:
     if len(init_data) < 32:
         return None
     limit = int.from_bytes(init_data[:32], "big")
     sent = sum(c.value for c in calls)
+    scope = "over all the permission's userOps on this chain" if user_op else "in all"
     return Limit(
-        limit, sent, f"at most {limit} wei of native value in all; this userOp sends {sent} more, beyond what is left"
+        limit, sent, f"at most {limit} wei of native value {scope}; this userOp sends {sent} more, beyond what is left"
     )
 
 
-def _spending(init_data: bytes, calls: Sequence[Call]) -> Limit | None:
+def _spending(init_data: bytes, calls: Sequence[Call], user_op: bool = False) -> Limit | None:
     try:
         tokens, limits = abi_decode(["address[]", "uint256[]"], init_data, what="spending limits")
     except SmartSessionsError:
@@ -94,7 +101,7 @@ def _spending(init_data: bytes, calls: Sequence[Call]) -> Limit | None:
     return Limit(limit, asked, rule, token)
 
 
-def _cumulative(init_data: bytes, calls: Sequence[Call]) -> Limit | None:
+def _cumulative(init_data: bytes, calls: Sequence[Call], user_op: bool = False) -> Limit | None:
     """The first usage-limited rule of a universal action policy, when every rule holds call by call (then the
     refusal can only be its cumulative limit)."""
     try:
@@ -123,9 +130,10 @@ _READERS = {
 }
 
 
-def limit_of(policy: str, init_data: bytes, calls: Sequence[Call]) -> Limit | None:
+def limit_of(policy: str, init_data: bytes, calls: Sequence[Call], *, user_op: bool = False) -> Limit | None:
     """The limit of ``policy`` (its ``init_data``) that ``calls`` (those of the userOp it checks: the action's calls,
-    or all of them for a userOp policy) ran into; None for a policy that is no limit, or init data it cannot read.
-    For the universal action policy, call only once no rule is broken call by call."""
+    or all of them for a userOp policy, ``user_op=True``: a usage limit then counts the userOp once) ran into; None
+    for a policy that is no limit, or init data it cannot read. For the universal action policy, call only once no
+    rule is broken call by call."""
     reader = _READERS.get(policy.lower())
-    return None if reader is None else reader(bytes(init_data), calls)
+    return None if reader is None else reader(bytes(init_data), calls, user_op)

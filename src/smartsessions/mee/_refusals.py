@@ -209,10 +209,12 @@ def _policy_violation(
             limit = limit_of(policy, chosen[1], same_action)
     elif len(calls) == 1 and target is None:
         target, selector = calls[0].to, "0x" + bytes(calls[0].data[:4]).hex()
-    if limit is None and user_op_policy and not candidates and session is not None and policy is not None:
+    # A policy of the session's userOps and of none of the actions called: the permission-wide limit refused.
+    permission_wide = user_op_policy and not candidates
+    if limit is None and permission_wide and session is not None and policy is not None:
         enabled = session.enable_session_data.enable_session.session_to_enable
         init = next(bytes(p.init_data) for p in enabled.user_op_policies if p.policy.lower() == policy.lower())
-        limit = limit_of(policy, init, calls)
+        limit = limit_of(policy, init, calls, user_op=True)
     if limit is not None:
         rule = limit.rule
     name = _policy_name(policy) if policy else "a policy"
@@ -222,12 +224,27 @@ def _policy_violation(
     where = f" on chain {chain_id}" if chain_id is not None else ""
     meta = [f"Permission: {pid}" if pid else "Permission: unknown"]
     meta.append(f"Action: {action_text}")
-    meta.append(f"Policy: {name}" + (f" at {policy}" if policy else ""))
+    meta.append(
+        f"Policy: {name}"
+        + (f" at {policy}" if policy else "")
+        + (" (permission-wide: a userOp policy, which every userOp of the session meets)" if permission_wide else "")
+    )
     if rule:
         meta.append(f"Rule: {rule}")
-    elif user_op_policy and not candidates:
+    if user_op_policy and candidates:
+        meta.append(
+            f"Note: {name} is also one of the permission-wide policies (the session's userOp policies); the refusal "
+            "names only the policy, so it may have been that one (told here as the action's)"
+        )
+    if not rule and permission_wide:
         meta.append("Rule: the session's userOp policy refused the userOp as a whole")
-    if op is not None and op.fee_token is not None:
+    if permission_wide:
+        meta.append(
+            "Fix: the permission-wide limit counts every userOp of the session on this chain, the fee payment "
+            "included (a super-transaction that pays its fee and calls something on the fee chain uses 2 there, "
+            "a sponsored one 1); what is used does not grow back: have the owner grant a new permission"
+        )
+    elif op is not None and op.fee_token is not None:
         meta.append(
             "Fix: the session must allow the fee payment (feeToken.transfer up to max_payment_amount): grant with "
             "a larger max_payment_amount or another fee token, or use sponsorship"
@@ -247,9 +264,19 @@ def _policy_violation(
         "policy": None if policy is None else to_address(policy, field="policy"),
         "policy_name": None if policy is None else _policy_name(policy),
         "rule": rule,
+        "permission_wide": permission_wide,
         "meta_messages": meta,
         "details": message,
     }
+    if limit is not None and permission_wide:
+        return PolicyLimitError(
+            f"{name}, the permission-wide limit, refused {action_text}{where}: it counts every userOp of the "
+            "permission, and what is left does not cover this one.",
+            limit=limit.limit,
+            requested=limit.requested,
+            token=limit.token,
+            **fields,
+        )
     if limit is not None:
         return PolicyLimitError(
             f"{name} refused {action_text}{where}: the session's limit does not cover it.",
@@ -258,7 +285,8 @@ def _policy_violation(
             token=limit.token,
             **fields,
         )
-    return PolicyViolationError(f"{name} refused {action_text}{where}.", **fields)
+    scope = ", a permission-wide policy," if permission_wide else ""
+    return PolicyViolationError(f"{name}{scope} refused {action_text}{where}.", **fields)
 
 
 def _same_action(a: Call, b: Call) -> bool:

@@ -40,7 +40,11 @@ def outside_time_frame_error(
     pid = permission_id or "(unknown)"
     name = POLICY_NAMES.get((policy or "").lower(), "TimeFramePolicy")
     where = f" on chain {chain_id}" if chain_id is not None else ""
-    scope = f" on {target}.{selector}" if target is not None else " (a userOp policy: every userOp of the session)"
+    scope = (
+        f" on {target}.{selector}"
+        if target is not None
+        else " (the permission-wide one, a userOp policy: every userOp of the session)"
+    )
     if state == "not_open":
         ahead = (
             f", {valid_after - chain_time} s from now"

@@ -30,6 +30,7 @@ from .universal_action import (
     get_universal_action_policy,
 )
 from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS, get_usage_limit_policy
+from .user_op import USER_OP_POLICY_ADDRESSES, UserOpPolicies, check_user_op_policies, user_op_policies_by_chain
 from .value_limit import VALUE_LIMIT_POLICY_ADDRESS, get_value_limit_policy
 
 #: Each policy's contract name, by its lowercase address: what errors, the node's facts and its messages call it.
@@ -50,6 +51,7 @@ __all__ = [
     "TIME_FRAME_POLICY_ADDRESS",
     "UNIVERSAL_ACTION_POLICY_ADDRESS",
     "USAGE_LIMIT_POLICY_ADDRESS",
+    "USER_OP_POLICY_ADDRESSES",
     "VALUE_LIMIT_POLICY_ADDRESS",
     "ActionPolicyParams",
     "BuildSpendingLimitsActionPolicyParams",
@@ -64,9 +66,11 @@ __all__ = [
     "ParamRules",
     "SpendingLimit",
     "UniversalActionConfig",
+    "UserOpPolicies",
     "add_payment_policy_for_actions",
     "build_action_policy",
     "calldata_argument",
+    "check_user_op_policies",
     "decode_action_config",
     "encode_action_config",
     "get_spending_limits_policy",
@@ -75,4 +79,5 @@ __all__ = [
     "get_universal_action_policy",
     "get_usage_limit_policy",
     "get_value_limit_policy",
+    "user_op_policies_by_chain",
 ]

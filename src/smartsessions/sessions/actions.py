@@ -22,6 +22,7 @@ from ..encoding.abi import abi_decode, encode_function_call
 from ..encoding.session import permission_id_of
 from ..errors import InvalidInputError
 from ..permission_id import PermissionId
+from ..policies.user_op import UserOpPolicies, user_op_policies_by_chain
 from ..rpc import call_word
 from ..signer import AnySigner
 from ..versions import SMART_SESSIONS_ADDRESS
@@ -94,6 +95,7 @@ async def _grant(
     max_payment_amount: int | None,
     variant: Literal["typed", "personal"],
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """Everything the chains must tell is read in one JSON-RPC batch per chain, all chains at once: each session's
     SmartSessions nonce (the permission id, hence the nonce slot, depends only on validator, redeemer and salt, so
@@ -107,6 +109,7 @@ async def _grant(
     )
     parsed = [a if isinstance(a, ActionConfig) else ActionConfig.model_validate(a) for a in actions]
     versions = {a.chain_id: account.deployment_on(a.chain_id).version for a in parsed}
+    policies = user_op_policies_by_chain(user_op_policies, list(versions))  # refused before anything is read
     salts = {chain_id: os.urandom(32) for chain_id in versions}
     max_payment_amount = check_max_payment_amount(max_payment_amount, fee)
     need_decimals = fee is not None and max_payment_amount is None
@@ -140,6 +143,7 @@ async def _grant(
         max_payment_amount=max_payment_amount,
         salts=[salts[s] for s in dict.fromkeys(a.chain_id for a in parsed)],
         fee_recipient=resolve_fee_recipient(client, fee_recipient),
+        user_op_policies=policies,
     )
     accounts = {chain_id: account.address_on(chain_id) for chain_id in versions}
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
@@ -156,6 +160,7 @@ async def grant_permission_typed_data_sign(
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """Grant ``redeemer`` the ``actions``, one session per chain, signed once by the owner as EIP-712 typed data.
 
@@ -164,6 +169,13 @@ async def grant_permission_typed_data_sign(
     sponsored. As in the reference SDK, that payment action lets the session key ``transfer`` the fee token, up to
     ``max_payment_amount`` in all, to **any** address, whatever ``actions`` say. ``fee_recipient="node"`` (the MEE
     node this client talks to) or an address pins those transfers to it, so the session cannot pay anyone else.
+
+    ``user_op_policies`` are the limits of the permission as a whole, which every userOp of the session meets
+    whatever it calls (:mod:`smartsessions.policies.user_op`): ``[get_usage_limit_policy(limit=10)]`` is at most 10
+    userOps, ``[get_time_frame_policy(...)]`` one window for all of them. Each chain's session counts on its own
+    (``{chain_id: [...]}`` gives each chain its own list), and a fee payment is a userOp of the session too (a paid
+    super-transaction that calls something on the fee chain uses 2 there). Leave it out for the reference's
+    SudoPolicy.
     """
     return await _grant(
         client,
@@ -173,6 +185,7 @@ async def grant_permission_typed_data_sign(
         max_payment_amount=max_payment_amount,
         variant="typed",
         fee_recipient=fee_recipient,
+        user_op_policies=user_op_policies,
     )
 
 
@@ -184,6 +197,7 @@ async def grant_permission_personal_sign(
     fee_token: FeeTokenInfo | dict[str, Any] | None = None,
     max_payment_amount: int | None = None,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """As :func:`grant_permission_typed_data_sign`, signed with EIP-191 ``personal_sign`` (for signers without
     typed-data support)."""
@@ -195,6 +209,7 @@ async def grant_permission_personal_sign(
         max_payment_amount=max_payment_amount,
         variant="personal",
         fee_recipient=fee_recipient,
+        user_op_policies=user_op_policies,
     )
 
 

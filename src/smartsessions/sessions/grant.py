@@ -38,7 +38,7 @@ from ..encoding.session import (
 )
 from ..errors import ConfigurationError, InvalidInputError
 from ..policies.payment import SessionAction, add_payment_policy_for_actions, check_fee_payment_allowed
-from ..policies.sudo import get_sudo_policy
+from ..policies.user_op import UserOpPolicies, check_user_op_policies, user_op_policies_by_chain
 from ..rpc import call_word
 from ..signer import AnySigner, apersonal_sign, asign_typed_digest, personal_sign, sign_typed_digest
 from ..versions import MeeVersionConfig, get_mee_version
@@ -231,15 +231,22 @@ def payment_groups(
 
 
 def new_session(
-    *, chain_id: int, version: MeeVersionConfig, redeemer: object, actions: Sequence[ActionData], salt: object
+    *,
+    chain_id: int,
+    version: MeeVersionConfig,
+    redeemer: object,
+    actions: Sequence[ActionData],
+    salt: object,
+    user_op_policies: object = None,
 ) -> Session:
-    """The session every SDK flow enables: the K1MeeValidator with the redeemer as owner, a Sudo userOp policy (the
-    actions carry the limits), and the ERC-4337 paymaster permitted (the node pays gas)."""
+    """The session every SDK flow enables: the K1MeeValidator with the redeemer as owner, the ``user_op_policies`` of
+    its chain (checked by :func:`~smartsessions.policies.user_op.check_user_op_policies`; by default Sudo alone, as the
+    reference: the actions carry the limits), and the ERC-4337 paymaster permitted (the node pays gas)."""
     return Session(
         session_validator=version.validator_address,
         session_validator_init_data=get_session_validator_init_data(version, redeemer),
         salt=salt,
-        user_op_policies=(get_sudo_policy(),),
+        user_op_policies=check_user_op_policies(user_op_policies),
         actions=tuple(actions),
         permit_erc4337_paymaster=True,
         chain_id=chain_id,
@@ -256,8 +263,15 @@ def build_grant_sessions(
     salts: Sequence[object] | None = None,
     check_fee_payment: bool = True,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[Session]:
     """One session per chain of ``actions``, in first-appearance order; ``salts`` (one per chain) default to random.
+
+    ``user_op_policies``: the permission-wide limits (:mod:`smartsessions.policies.user_op`), which every userOp of
+    the session meets, whatever it calls: e.g. ``[get_usage_limit_policy(limit=10)]`` for at most 10 userOps. Each
+    chain's session gets them, with counters of its own, or, from a mapping ``{chain_id: [...]}`` with an entry per
+    chain, its own; the fee payment, when the session pays fees, is a userOp too (2 per paid super-transaction that
+    calls something on the fee chain). Default: Sudo alone, as the reference.
 
     With a ``fee_token``, the session on its chain may pay up to ``max_payment_amount`` of it in fees, in all, and
     with the reference's payment policy to any address; ``fee_recipient`` (the MEE node's address) pins the fee
@@ -280,6 +294,7 @@ def build_grant_sessions(
         )
     recipient = fee_recipient_of(fee, fee_recipient)
     groups = group_actions(parsed)  # one group per chain: grants take ActionConfigs only
+    policies = user_op_policies_by_chain(user_op_policies, [g.chain_id for g in groups])
     if salts is not None and len(salts) != len(groups):
         raise InvalidInputError("salts", f"expected one salt per chain ({len(groups)}), got {len(salts)}")
     by_chain = _versions_by_chain([g.chain_id for g in groups], versions)
@@ -305,6 +320,7 @@ def build_grant_sessions(
                 redeemer=redeemer,
                 actions=chain_actions,
                 salt=os.urandom(32) if salts is None else salts[k],
+                user_op_policies=policies[chain_id],
             )
         )
     return sessions
@@ -402,10 +418,11 @@ def grant_permission_offline(
     salts: Sequence[object] | None = None,
     check_fee_payment: bool = True,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
 ) -> list[SessionDetails]:
     """The whole grant from values already read from the chains. ``max_payment_amount`` defaults (with a fee
-    token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment`` and ``fee_recipient``: see
-    :func:`build_grant_sessions`."""
+    token) to ``5 * 10**fee_token_decimals``, as the SDK's. ``check_fee_payment``, ``fee_recipient`` and
+    ``user_op_policies``: see :func:`build_grant_sessions`."""
     fee = None if fee_token is None else FeeTokenInfo.model_validate(fee_token)
     max_payment_amount = check_max_payment_amount(max_payment_amount, fee)
     if fee_token is not None and max_payment_amount is None:
@@ -425,6 +442,7 @@ def grant_permission_offline(
         salts=salts,
         check_fee_payment=check_fee_payment,
         fee_recipient=fee_recipient,
+        user_op_policies=user_op_policies,
     )
     digests = get_grant_chain_digests(sessions, accounts=accounts, nonces=nonces)
     signature = sign_grant(signer, digests, variant=variant)

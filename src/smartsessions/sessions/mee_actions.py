@@ -25,6 +25,7 @@ from ..errors import InvalidInputError
 from ..mee.client import ExecuteResult, MeeClient, SponsorshipOptions
 from ..mee.request import SmartSessionModeName, to_session_mode
 from ..policies.payment import SessionAction
+from ..policies.user_op import UserOpPolicies
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo, Simulation, Trigger
 from ..wire.session import SessionDetails
@@ -81,6 +82,7 @@ async def prepare_for_permissions(
     max_payment_amount: int | None = None,
     batch_actions: bool = True,
     fee_recipient: object = None,
+    user_op_policies: UserOpPolicies = None,
     additional_instructions: Sequence[AnyInstruction | dict[str, Any]] | None = None,
     batch: bool = True,
     simulation: Simulation | Mapping[str, Any] | None = None,
@@ -89,10 +91,10 @@ async def prepare_for_permissions(
     """Deploy the account where needed, install SmartSessions and make it a safe sender of the K1MeeValidator, on
     every chain of the account, in one owner-signed super-transaction (spec §5). With ``redeemer`` and ``actions``,
     also enable a session per chain and return its details (use them with mode ``USE``); ``max_payment_amount``,
-    ``batch_actions`` and ``fee_recipient`` as in :class:`~.prepare.EnableSessionParams`. With ``trigger``, the
-    owner's EOA funds the account in the same super-transaction: through an ERC-2612 permit, or, for a token
-    without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (2 by default, as
-    the reference SDK; pass 1 on a chain that mines only on demand).
+    ``batch_actions``, ``fee_recipient`` and ``user_op_policies`` as in :class:`~.prepare.EnableSessionParams`. With
+    ``trigger``, the owner's EOA funds the account in the same super-transaction: through an ERC-2612 permit, or, for
+    a token without one, an ``approve`` transaction the EOA sends and waits ``confirmations`` blocks for (2 by
+    default, as the reference SDK; pass 1 on a chain that mines only on demand).
 
     The seed's call, kept; it is :func:`~.session_quote.get_session_quote` (mode ``"PREPARE"``) and
     :func:`~.session_quote.execute_session_quote` in one. Returns None when there is nothing to do."""
@@ -104,6 +106,7 @@ async def prepare_for_permissions(
             max_payment_amount=max_payment_amount,
             batch_actions=batch_actions,
             fee_recipient=fee_recipient,
+            user_op_policies=user_op_policies,
         )
     prepared = await get_session_quote(
         client,

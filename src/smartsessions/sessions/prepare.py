@@ -14,16 +14,27 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
+
 from .._coerce import keccak, to_address
 from .._model import Address, Model, Uint256
 from ..account.calls import to_condition_input_param
 from ..account.instructions import ComposableInstruction, to_composable_call
 from ..account.multichain import NexusDeployment
 from ..encoding.abi import SESSION, abi_encode, encode_function_call
-from ..encoding.session import ChainDigest, EnableSession, EnableSessionData, Session, SmartSessionMode
+from ..encoding.session import (
+    ChainDigest,
+    EnableSession,
+    EnableSessionData,
+    PolicyData,
+    Session,
+    SmartSessionMode,
+)
 from ..errors import InvalidInputError, RpcError
 from ..mee.client import MeeClient
 from ..policies.payment import SessionAction
+from ..policies.user_op import check_user_op_policies, user_op_policies_by_chain
 from ..rpc import call_word
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo
@@ -65,13 +76,32 @@ class EnableSessionParams(Model):
     (``max_payment_amount``, default 5 tokens of the fee token), and whether one chain's action groups are enabled in
     one call (``batch_actions``, the default) or one call per group. ``fee_recipient`` pins the fee payment's
     recipient (``"node"`` or an address), as on :func:`~.actions.grant_permission_typed_data_sign`;
-    the reference has no such option."""
+    the reference has no such option. ``user_op_policies`` (JSON ``userOpPolicies``): the permission-wide limits,
+    which every userOp of each chain's session meets (:mod:`smartsessions.policies.user_op`), one list for every
+    chain or ``{chain_id: [...]}``; None, the default, is the reference's SudoPolicy."""
 
     redeemer: Address
     actions: tuple[ActionConfig | SessionAction, ...]
     max_payment_amount: Uint256 | None = None
     batch_actions: bool = True
     fee_recipient: Any = None
+    user_op_policies: tuple[PolicyData, ...] | dict[int, tuple[PolicyData, ...]] | None = None
+
+    @field_validator("user_op_policies", mode="before")
+    @classmethod
+    def _user_op_policies(cls, value: object) -> object:
+        if value is None:
+            return None
+        try:
+            if isinstance(value, Mapping):  # by chain: the chains are checked against the actions when enabling
+                return {k: check_user_op_policies(v, field=f"user_op_policies[{k}]") for k, v in value.items()}
+            return check_user_op_policies(value)
+        except InvalidInputError as exc:
+            fix = next((m[5:] for m in exc.meta_messages if m.startswith("Fix: ")), "")
+            where = exc.field.removeprefix("user_op_policies")
+            raise PydanticCustomError(
+                "smartsessions", "{problem}|{fix}", {"problem": f"{where} {exc.problem}".strip(), "fix": fix}
+            ) from exc
 
 
 def to_enable_session(value: EnableSessionParams | Mapping[str, Any]) -> EnableSessionParams:
@@ -84,7 +114,11 @@ def to_enable_session(value: EnableSessionParams | Mapping[str, Any]) -> EnableS
             fix='pass {"redeemer": ..., "actions": [...]}',
             value=type(value).__name__,
         )
-    aliases = {"maxPaymentAmount": "max_payment_amount", "batchActions": "batch_actions"}
+    aliases = {
+        "maxPaymentAmount": "max_payment_amount",
+        "batchActions": "batch_actions",
+        "userOpPolicies": "user_op_policies",
+    }
     return EnableSessionParams.model_validate({aliases.get(k, k): v for k, v in value.items()})
 
 
@@ -224,11 +258,13 @@ async def enable_instructions(
     for g in groups:
         if not g.actions:
             raise InvalidInputError("actions", f"Smart sessions actions are empty for the chain ({g.chain_id})")
+    chain_ids = list(dict.fromkeys(g.chain_id for g in groups))
+    policies = user_op_policies_by_chain(enable.user_op_policies, chain_ids, field="enable_session.user_op_policies")
     account = client.account
     recipient = fee_recipient_of(fee_token, resolve_fee_recipient(client, enable.fee_recipient))
     amount = await _max_payment_amount(client, fee_token, enable.max_payment_amount, decimals)
     instructions, details = [], []
-    for chain_id in dict.fromkeys(g.chain_id for g in groups):
+    for chain_id in chain_ids:
         deployment = account.deployment_on(chain_id)
         chain_groups = payment_groups(
             [g for g in groups if g.chain_id == chain_id],
@@ -244,6 +280,7 @@ async def enable_instructions(
             redeemer=enable.redeemer,
             actions=every_action,
             salt=os.urandom(32),
+            user_op_policies=policies[chain_id],
         )
         meta = {"type": "CUSTOM", "description": "Enable smart sessions permissions", "chainId": chain_id}
         if enable.batch_actions:
