@@ -105,13 +105,17 @@ from .policies.payment import SessionAction
 from .sessions import (
     ActionConfig,
     EnableSessionParams,
+    HandoffChain,
     SessionDetails,
+    SessionHandoff,
     SessionQuote,
+    create_session_client,
     execute_session_quote,
     get_session_quote,
     session_details_from_json,
     session_details_to_json,
     sign_session_quote,
+    to_session_handoff,
     to_smart_sessions_module,
 )
 from .sessions.build import (
@@ -185,6 +189,7 @@ __all__ = [
     "FeeTokenInfo",
     "FeeTokenNotSupportedError",
     "GrantAccountMismatchError",
+    "HandoffChain",
     "HashSigner",
     "Instruction",
     "InsufficientBalanceError",
@@ -213,6 +218,7 @@ __all__ = [
     "SessionActionParams",
     "SessionClient",
     "SessionDetails",
+    "SessionHandoff",
     "SessionNotEnabledError",
     "SessionQuote",
     "SessionSignerMismatchError",
@@ -235,6 +241,7 @@ __all__ = [
     "build_session_action",
     "calldata_argument",
     "create_mee_client",
+    "create_session_client",
     "decode_smart_session_signature",
     "encode_execute",
     "encode_smart_session_signature",
@@ -264,5 +271,6 @@ __all__ = [
     "to_init_code",
     "to_init_data",
     "to_multichain_nexus_account",
+    "to_session_handoff",
     "to_smart_sessions_module",
 ]

@@ -24,6 +24,7 @@ from .grant import (
     sign_grant,
     to_grant_session_details,
 )
+from .handoff import HandoffChain, SessionHandoff, create_session_client, to_session_handoff
 from .mee_actions import (
     PrepareForPermissionsResult,
     SessionClient,
@@ -38,13 +39,16 @@ from .session_quote import SessionQuote, execute_session_quote, get_session_quot
 __all__ = [
     "ActionConfig",
     "EnableSessionParams",
+    "HandoffChain",
     "PrepareForPermissionsResult",
     "SessionClient",
     "SessionDetails",
+    "SessionHandoff",
     "SessionQuote",
     "SmartSessionsModule",
     "build_grant_sessions",
     "check_enabled_permissions",
+    "create_session_client",
     "execute_session_quote",
     "get_grant_chain_digests",
     "get_session_quote",
@@ -62,6 +66,7 @@ __all__ = [
     "sign_grant",
     "sign_session_quote",
     "to_grant_session_details",
+    "to_session_handoff",
     "to_smart_sessions_module",
     "to_wire_session_details",
     "use_permission",
