@@ -1,5 +1,5 @@
 """The new session flow, end to end: the owner prepares the account and enables a session in one signature, and a
-bot uses it from its own process with nothing but the handoff file and its own key.
+bot uses it from its own process with nothing but the handoff file, its own key and its RPC URLs.
 
     python examples/session_flow.py devnet.json
 
@@ -7,8 +7,10 @@ bot uses it from its own process with nothing but the handoff file and its own k
    funds the account from the owner's EOA (a permit trigger) and enables the session on chain, in one
    super-transaction signed once. The session: ``increment()`` on every chain, and ``setNumber(n)`` on the first
    chain only for ``n <= 10``, built with ``build_session_action`` and ``build_action_policy``.
-2. The owner writes the sessions' details to a file (``session_details_to_json``): what the bot needs, no key.
-3. Bot: reads the file, makes a client with its own key on the owner's account, and runs
+2. The owner writes the handoff (``to_session_handoff(...).dump()``): the sessions' details, the session key's
+   address and, per chain, the owner's account and its MEE version. What the bot needs; no key.
+3. Bot: reads the file (``SessionHandoff.load``), makes its client from it and its own key
+   (``create_session_client``: on the owner's account, refusing any other key), and runs
    ``get_session_quote(mode="USE")`` then ``execute_session_quote``: increments on every chain in one
    super-transaction, then ``setNumber(7)``. ``setNumber(11)`` is refused before anything is signed, naming the rule.
 """
@@ -24,11 +26,12 @@ from _devnet import Devnet, line, show, state_path
 from smartsessions import (
     Instruction,
     PolicyViolationError,
+    SessionHandoff,
     build_action_policy,
     build_session_action,
     calldata_argument,
-    session_details_from_json,
-    session_details_to_json,
+    create_session_client,
+    to_session_handoff,
 )
 from smartsessions.encoding.abi import selector
 
@@ -36,8 +39,8 @@ INCREMENT = selector("increment()")
 SET_NUMBER = selector("setNumber(uint256)")
 
 
-async def owner_side(net: Devnet, handoff: Path) -> str:
-    """Prepare and enable in one owner signature; write the handoff. Returns the account's address."""
+async def owner_side(net: Devnet, handoff: Path) -> None:
+    """Prepare and enable in one owner signature; write the handoff."""
     owner = await net.owner_client()
     home = net.chain_ids[0]
     counter = net.contract(home, "Counter")  # the same address on every devnet chain
@@ -76,16 +79,24 @@ async def owner_side(net: Devnet, handoff: Path) -> str:
     result = await owner.execute_session_quote(quote)
     show(await owner.wait_for_supertransaction_receipt(result.hash))
     for d in quote.session_details:
-        line(f"enabled on {d.chain_id}", "0x" + bytes(d.permission_id).hex())
-    handoff.write_text(session_details_to_json(list(quote.session_details)))
+        line(f"enabled on {d.chain_id}", d.permission_id)
+    handoff.write_text(to_session_handoff(quote.session_details, account=owner.account).dump())
     line("handoff", f"{handoff.name} ({handoff.stat().st_size} bytes, no key in it)")
-    return owner.account.address
 
 
-async def bot_side(net: Devnet, handoff: Path, account: str) -> None:
-    """Everything from the file, the account's address and the bot's own key."""
-    details = session_details_from_json(handoff.read_text())
-    bot = await net.session_client(account)
+async def bot_side(net: Devnet, handoff_file: Path) -> None:
+    """Everything from the file and the bot's own key (and where it reaches the chains and the node)."""
+    handoff = SessionHandoff.load(handoff_file)
+    details = list(handoff.session_details)
+    bot = await create_session_client(
+        handoff,
+        signer=net.session_signer,
+        rpc_urls={c["chainId"]: c["rpcUrl"] for c in net.state["chains"]},
+        url=net.state["node"]["url"],
+        api_key=net.state["node"]["apiKey"],
+    )
+    net.opened.append(bot)
+    line("bot account", f"{bot.account.address} (the owner's, from the handoff)")
     home = net.chain_ids[0]
     counter = net.contract(home, "Counter")
 
@@ -124,8 +135,8 @@ async def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             handoff = Path(folder) / "session.json"
-            account = await owner_side(net, handoff)
-            await bot_side(net, handoff, account)
+            await owner_side(net, handoff)
+            await bot_side(net, handoff)
     finally:
         await net.aclose()
 

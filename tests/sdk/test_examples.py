@@ -97,6 +97,7 @@ def test_the_session_flow_example(devnet: Devnet, node: NodeServer, chains: dict
     assert out.count("chain 8453: MINED_SUCCESS, chain 10: MINED_SUCCESS") == 2
     assert "enabled on 8453" in out and "enabled on 10" in out
     assert "no key in it" in out
+    assert "(the owner's, from the handoff)" in out
     assert "counter on 8453        1" in out and "counter on 10          1" in out
     assert "counter on 8453        7" in out
     assert "refused                PolicyViolationError" in out
