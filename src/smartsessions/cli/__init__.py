@@ -1,4 +1,5 @@
-"""The ``smartsessions`` command: ``smartsessions devnet up / down / status``.
+"""The ``smartsessions`` command: ``smartsessions devnet up / down / status``, and ``smartsessions session show /
+revoke`` (:mod:`.session`).
 
 Needs the ``devnet`` extra; without it, importing this module raises
 :class:`~smartsessions.errors.ExtraNotInstalledError`, and the console script (:mod:`smartsessions.__main__`) prints
@@ -330,6 +331,10 @@ def _shown(value: object) -> str:
         return value
     return bounded_repr(value, 80)
 
+
+from .session import session as _session  # noqa: E402  (the group needs `main` defined first)
+
+main.add_command(_session)
 
 if __name__ == "__main__":
     main()

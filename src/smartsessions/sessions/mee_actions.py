@@ -179,20 +179,39 @@ async def revoke_permission(
     client: MeeClient,
     *,
     permission_id: object,
-    chain_id: int | Sequence[int],
+    chain_id: int | Sequence[int] | None = None,
     fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
     sponsorship: bool = False,
     sponsorship_options: SponsorshipOptions | None = None,
 ) -> ExecuteResult:
     """The owner removes a permission (``SmartSession.removeSession``) on one chain or several, in one
     super-transaction. Its session signer can no longer use it there, and its enable signature cannot enable it
-    again (the SmartSessions nonce has moved on)."""
-    pid = bytes(to_bytes32(permission_id, field="permission_id"))
-    chains = [chain_id] if isinstance(chain_id, int) else list(chain_id)
+    again (the SmartSessions nonce has moved on).
+
+    ``permission_id`` is one id for every chain of ``chain_id``, or a mapping ``{chain_id: permission_id}`` (a
+    grant's sessions have an id per chain: ``handoff.permission_ids``), then ``chain_id`` may be left out."""
+    if isinstance(permission_id, Mapping):
+        by_chain = dict(permission_id)
+        chains = list(by_chain) if chain_id is None else [chain_id] if isinstance(chain_id, int) else list(chain_id)
+        unknown = [c for c in chains if c not in by_chain]
+        if unknown:
+            raise InvalidInputError(f"permission_id[{unknown[0]}]", "is missing", fix="give an id for every chain")
+        pids = {c: bytes(to_bytes32(by_chain[c], field=f"permission_id[{c}]")) for c in chains}
+    else:
+        if chain_id is None:
+            raise InvalidInputError("chain_id", "is required with one permission id", fix="name the chain(s)")
+        chains = [chain_id] if isinstance(chain_id, int) else list(chain_id)
+        pid = bytes(to_bytes32(permission_id, field="permission_id"))
+        pids = dict.fromkeys(chains, pid)
     if not chains:
         raise InvalidInputError("chain_id", "names no chain")
-    data = encode_function_call("removeSession(bytes32)", [pid])
-    instructions = [Instruction(chain_id=c, calls=(Call(to=SMART_SESSIONS_ADDRESS, data=data),)) for c in chains]
+    instructions = [
+        Instruction(
+            chain_id=c,
+            calls=(Call(to=SMART_SESSIONS_ADDRESS, data=encode_function_call("removeSession(bytes32)", [pids[c]])),),
+        )
+        for c in chains
+    ]
     quote = await client.get_quote(
         instructions=instructions,
         fee_token=None if sponsorship else fee_token,
