@@ -29,6 +29,7 @@ There is no default API key: pass yours (``api_key=``) for Biconomy's node; the 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -117,6 +118,10 @@ from .results import (
     signed_body,
 )
 from .verify import verify_quote
+
+#: What the client does, for the application's logs: INFO for each quote, submission and final status, DEBUG for
+#: signatures and refusals. Never a key, nor a signature's bytes: hashes, addresses, chains and amounts only.
+log = logging.getLogger("smartsessions.mee")
 
 __all__ = [
     "DEFAULT_GAS_LIMIT",
@@ -327,6 +332,7 @@ class MeeClient:
         try:
             raw = await self.request(params.path, body=body)
         except MeeApiError as exc:
+            log.debug("the node refused the quote: %s", exc.short_message)
             explained = explain_refusal(exc.short_message, request_contexts(request), code=exc.code, facts=exc.facts)
             if isinstance(explained, InsufficientBalanceError) and explained.balance is None:
                 explained = await with_balance(explained, self.account)
@@ -344,7 +350,9 @@ class MeeClient:
         payload = from_wire(GetQuotePayload, raw)
         check_commitment(payload)
         verify_quote(payload, request, node=self.node_address)  # before anything can sign it
-        return MeeQuote(json=raw, payload=payload, request=body)
+        quote = MeeQuote(json=raw, payload=payload, request=body)
+        _log_quote(quote)
+        return quote
 
     # -- signing and execution ---------------------------------------------------------------------------------------
 
@@ -377,7 +385,9 @@ class MeeClient:
                 "does not support yet",
                 fix="use MEE version 2.0.0 or 2.1.0",
             )
-        return signed_body(quote, await asign_quote(self.account.signer, quote.hash), versions)
+        signed = signed_body(quote, await asign_quote(self.account.signer, quote.hash), versions)
+        log.debug("signed quote %s as %s", quote.hash, self.account.signer.address)
+        return signed
 
     async def execute_signed_quote(self, signed_quote: SignedMeeQuote) -> ExecuteResult:
         """``POST /exec``: the node checks the signature and the payment userOp, then submits the userOps.
@@ -387,6 +397,7 @@ class MeeClient:
         try:
             answer = await self.request("exec", body=signed_quote.json)
         except MeeApiError as exc:
+            log.debug("the node refused to execute: %s", exc.short_message)
             try:
                 contexts = quote_contexts(from_wire(SignedQuote, signed_quote.json))
             except InvalidInputError:
@@ -395,7 +406,9 @@ class MeeClient:
             if explained is not None:
                 raise explained from exc
             raise refused_user_op(exc) from exc.__cause__
-        return ExecuteResult(hash=str(answer["hash"]))
+        result = ExecuteResult(hash=str(answer["hash"]))
+        log.info("submitted super-transaction %s", result.hash)
+        return result
 
     async def execute(self, **params: Any) -> ExecuteResult:
         """:meth:`get_quote`, :meth:`sign_quote` and :meth:`execute_signed_quote` in one call."""
@@ -516,6 +529,7 @@ class MeeClient:
             nonce=permit.nonce,
             signature=signature,
         )
+        log.debug("signed quote %s as a permit of %d of %s", quote.hash, amount, trigger.token_address)
         return signed_body(quote, encoded, self._mee_versions_of(quote))
 
     async def _sign_onchain_quote(
@@ -599,6 +613,7 @@ class MeeClient:
         while True:
             receipt = await self.get_supertransaction_receipt(hash, mode=mode)
             if receipt.is_finalised:
+                log.info("super-transaction %s %s", receipt.hash, receipt.status)
                 return receipt
             if loop.time() + interval > deadline:
                 raise SupertransactionTimeoutError(
@@ -608,6 +623,22 @@ class MeeClient:
                     meta_messages=[f"Look it up later: {MEESCAN_URL}{receipt.hash}, or wait longer (timeout=)."],
                 )
             await asyncio.sleep(interval)
+
+
+def _log_quote(quote: MeeQuote) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    info = quote.payload.payment_info
+    chains = sorted({int(op.chain_id) for op in quote.payload.user_ops})
+    fee = "sponsored" if info.sponsored else f"fee {info.token_amount} of {info.token} on chain {info.chain_id}"
+    log.info(
+        "quote %s (%s): %d userOps on chains %s, %s",
+        quote.hash,
+        quote.quote_type,
+        len(quote.payload.user_ops),
+        ", ".join(map(str, chains)),
+        fee,
+    )
 
 
 async def create_mee_client(
