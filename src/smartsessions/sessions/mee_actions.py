@@ -41,6 +41,7 @@ from .build import build_session_action
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
 from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
+from .status import session_status
 from .use import details_list
 
 __all__ = [
@@ -225,6 +226,7 @@ class SessionClient(MeeClient):
     is_permission_enabled = is_permission_enabled
     check_enabled_permissions = check_enabled_permissions
     list_permissions = list_permissions
+    session_status = session_status
     revoke_permission = revoke_permission
 
 
