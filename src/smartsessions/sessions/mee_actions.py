@@ -208,9 +208,10 @@ async def revoke_permission(
 
 class SessionClient(MeeClient):
     """A MEE client with the session actions as its own methods (``mee_client.extend(mee_session_actions)``): the
-    seed's six, ``list_permissions`` and ``revoke_permission``, on top of everything the MEE client does. It is the
-    client it extends, seen with more methods: the same node connection, account and state (closing either closes
-    both). Each method is the module function of the same name, with this client as its first argument."""
+    seed's six, ``list_permissions``, ``session_status`` and ``revoke_permission``, on top of everything the MEE
+    client does. It is the client it extends, seen with more methods: the same node connection, account and state
+    (closing either closes both). Each method is the module function of the same name, with this client as its first
+    argument."""
 
     def __init__(self, client: MeeClient) -> None:  # the extended client's own state, shared, not copied
         vars(self).update(vars(client))

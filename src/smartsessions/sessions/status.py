@@ -291,6 +291,9 @@ class ChainStatus(Model):
             lines.append(f"  fees in {self.fee.token}: {left}")
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.describe()
+
 
 class SessionStatus(Model):
     """Each chain's :class:`ChainStatus`, one per permission and chain."""
