@@ -39,11 +39,12 @@ def test_usage_left_is_limit_minus_used_and_never_below_zero() -> None:
     assert _status(plan, None, NOW).left == 3  # the grant's figures, before it is enabled
 
 
-def test_spending_left_counts_approvals_and_a_token_the_config_lacks_has_nothing_left() -> None:
+def test_spending_left_counts_approvals_and_an_unanswered_token_is_unknown_not_zero() -> None:
     tokens = ["0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85"]
     policy = get_spending_limits_policy([{"token": t, "limit": 100} for t in tokens])
     s = _status(_Plan(policy, [], tuple(tokens)), [_words(100, 30, 20), None], NOW)
-    assert [(t.token, t.left) for t in s.tokens] == [(tokens[0], 50), (tokens[1], 0)]
+    assert [(t.token, t.limit, t.left) for t in s.tokens] == [(tokens[0], 100, 50), (tokens[1], 100, None)]
+    assert "could not be read" in s.describe()
 
 
 def test_time_frame_reads_the_packed_word_and_the_older_struct() -> None:

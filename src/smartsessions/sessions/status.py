@@ -110,13 +110,15 @@ class ValueLimitStatus(Model):
 
 
 class TokenSpending(Model):
-    """One token of a spending limit: ``left = limit - spent - approved`` base units."""
+    """One token of a spending limit: ``left = limit - spent - approved`` base units. ``spent``, ``approved`` and
+    ``left`` are None when the policy did not answer ``getPolicyData`` for the token of an enabled session (a policy
+    contract without that getter); ``limit`` is then the grant's."""
 
     token: Address
     limit: int
-    spent: int
-    approved: int
-    left: int
+    spent: int | None
+    approved: int | None
+    left: int | None
 
 
 class SpendingLimitStatus(Model):
@@ -128,7 +130,10 @@ class SpendingLimitStatus(Model):
 
     def describe(self) -> str:
         parts = [
-            f"{t.left} of {t.limit} of {t.token} left ({t.spent} spent, {t.approved} approved)" for t in self.tokens
+            f"{t.left} of {t.limit} of {t.token} left ({t.spent} spent, {t.approved} approved)"
+            if t.left is not None
+            else f"at most {t.limit} of {t.token} in all (what is spent could not be read)"
+            for t in self.tokens
         ]
         return "spending limit: " + "; ".join(parts)
 
@@ -424,17 +429,14 @@ def _status(plan: _Plan, answers: list[bytes | None] | None, now: int) -> Any:
         out = []
         for k, (token, grant_limit) in enumerate(zip(tokens, limits, strict=True)):
             answer = None if answers is None else answers[k]
-            if answers is None:
-                limit, spent, approved = grant_limit, 0, 0
-            elif answer is None:  # the config holds no such token (getPolicyData reverts): nothing may be spent
-                limit, spent, approved = 0, 0, 0
+            if answers is None:  # not enabled yet: the grant's limit, nothing spent
+                out.append(TokenSpending(token=token, limit=grant_limit, spent=0, approved=0, left=grant_limit))
+            elif answer is None:  # getPolicyData reverted for a token the enabled session configures: unknown
+                out.append(TokenSpending(token=token, limit=grant_limit, spent=None, approved=None, left=None))
             else:
                 limit, spent, approved = _words(answer, 3)
-            out.append(
-                TokenSpending(
-                    token=token, limit=limit, spent=spent, approved=approved, left=max(limit - spent - approved, 0)
-                )
-            )
+                left = max(limit - spent - approved, 0)
+                out.append(TokenSpending(token=token, limit=limit, spent=spent, approved=approved, left=left))
         return SpendingLimitStatus(policy=policy, tokens=tuple(out))
     if address == SUDO_POLICY_ADDRESS.lower():
         return SudoStatus(policy=policy)
