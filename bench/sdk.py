@@ -31,6 +31,8 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
   each waited for untimed. The client is made (untimed) before each call, on the same proxy;
 * ``get_session_quote`` USE (one increment() on 8453) from the session signer's client with the details of the last
   PREPARE executed: quotes alone, then quoted, signed and executed up to the hash, each waited for untimed;
+* ``session_status`` (ours only: the reference has no such call) of the 2-chain session of the second grant below,
+  with its fee allowance: ``--warmup`` + ``--runs`` calls, one JSON-RPC batch per chain, the chains at once;
 * the same two quotes asked without the node's simulation (``simulation={"simulate": False}``, the reference's
   default), on both sides. The rows above ask both SDKs' quotes with the node's simulation (ours asks it by default;
   the reference is given ``simulation={"simulate": True}``), so that the node does the same work for both.
@@ -107,6 +109,8 @@ ROWS = (
     ("prepare_quote_nosim", "PREPARE, simulate off"),
     ("use_quote_nosim", "USE, simulate off"),
 )
+# Rows only our SDK has (the reference has no such call): printed with the others, the reference's columns empty.
+OURS_ONLY = (("status", "session_status, 2 chains"),)
 # The use_permission and session-quote rows ask the node to simulate on both sides (our SDK's default; the reference
 # is given simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not
 # to (the reference's default).
@@ -570,6 +574,13 @@ async def ours(bench: Bench, checks: Checks) -> dict[str, Result]:
             checks.label = f"session{len(chains)}"
             out[key] = await timed(bench, using(details, chains, "USE"), final)
 
+        # session_status (ours only: the reference has no such call) of the 2-chain session just used, with its fee
+        # allowance: one JSON-RPC batch per chain, the chains at once
+        async def status() -> Any:
+            return await redeemer.session_status(session_details=details, fee_token=fee)
+
+        out["status"] = await timed(bench, status)
+
         # the quote's batch on each chain of the last timed USE, with the early decision's calls (as use_permission
         # sent it) and without them, one after the other, chains at once as get_quote reads them
         checks.label = "batches"
@@ -799,6 +810,13 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
             f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
             f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
         )
+    for key, name in OURS_ONLY:
+        a = mine[key]
+        node = f"{counted(a.node)} / -"
+        print(
+            f"{name:<28}{p50(a.ms):>10.1f}{'-':>10}{'-':>8}{min(a.ms):>10.1f}{'-':>10}"
+            f"{counted(a.rpc):>10}{'-':>10}{node:>17}"
+        )
     print("the use_permission, get_session_quote and execute rows ask the node to simulate on both sides (our")
     print("default; the reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
     print(f"(simulation={NO_SIMULATION}, the reference's default)")
@@ -807,6 +825,9 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
         for who, result in [("ours", mine[key]), ("reference", theirs[key])]:
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
+    for key, name in OURS_ONLY:
+        shown = ", ".join(f"{call} x{n}" for call, n in sorted(mine[key].calls.items()))
+        print(f"  {name:<28}{'ours':<11}{shown}")
 
 
 def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:

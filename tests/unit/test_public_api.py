@@ -22,7 +22,7 @@ REQUIRED = {
     "get_universal_action_policy", "get_time_frame_policy", "get_usage_limit_policy", "get_value_limit_policy",
     "get_spending_limits_policy", "get_session_digest", "build_action_policy", "calldata_argument",
     "build_session_action",
-    "session_details_to_json", "session_details_from_json",
+    "session_details_to_json", "session_details_from_json", "session_status", "SessionStatus",
     # errors
     "SmartSessionsError", "InvalidInputError", "EncodingError", "OutsideTimeFrameError",
     "PolicyLimitError", "FeeAboveCapError",

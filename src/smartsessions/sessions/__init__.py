@@ -35,16 +35,27 @@ from .mee_actions import (
 )
 from .prepare import EnableSessionParams
 from .session_quote import SessionQuote, execute_session_quote, get_session_quote, sign_session_quote
+from .status import (
+    ActionStatus,
+    ChainStatus,
+    FeeStatus,
+    SessionStatus,
+    session_status,
+)
 
 __all__ = [
     "ActionConfig",
+    "ActionStatus",
+    "ChainStatus",
     "EnableSessionParams",
+    "FeeStatus",
     "HandoffChain",
     "PrepareForPermissionsResult",
     "SessionClient",
     "SessionDetails",
     "SessionHandoff",
     "SessionQuote",
+    "SessionStatus",
     "SmartSessionsModule",
     "build_grant_sessions",
     "check_enabled_permissions",
@@ -63,6 +74,7 @@ __all__ = [
     "revoke_permission",
     "session_details_from_json",
     "session_details_to_json",
+    "session_status",
     "sign_grant",
     "sign_session_quote",
     "to_grant_session_details",

@@ -41,6 +41,7 @@ from .build import build_session_action
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
 from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
+from .status import session_status
 from .use import details_list
 
 __all__ = [
@@ -226,9 +227,10 @@ async def revoke_permission(
 
 class SessionClient(MeeClient):
     """A MEE client with the session actions as its own methods (``mee_client.extend(mee_session_actions)``): the
-    seed's six, ``list_permissions`` and ``revoke_permission``, on top of everything the MEE client does. It is the
-    client it extends, seen with more methods: the same node connection, account and state (closing either closes
-    both). Each method is the module function of the same name, with this client as its first argument."""
+    seed's six, ``list_permissions``, ``session_status`` and ``revoke_permission``, on top of everything the MEE
+    client does. It is the client it extends, seen with more methods: the same node connection, account and state
+    (closing either closes both). Each method is the module function of the same name, with this client as its first
+    argument."""
 
     def __init__(self, client: MeeClient) -> None:  # the extended client's own state, shared, not copied
         vars(self).update(vars(client))
@@ -244,6 +246,7 @@ class SessionClient(MeeClient):
     is_permission_enabled = is_permission_enabled
     check_enabled_permissions = check_enabled_permissions
     list_permissions = list_permissions
+    session_status = session_status
     revoke_permission = revoke_permission
 
 
