@@ -22,7 +22,7 @@ from smartsessions import (
 from smartsessions.cli import main as cli
 from smartsessions.devnet.deploy import COUNTER_ADDRESS
 
-from .conftest import API_KEY, CHAINS, SET_NUMBER, Sdk, increment_action
+from .conftest import API_KEY, CHAINS, SET_NUMBER, Sdk, increment, increment_action
 from .test_session_quote import prepare
 
 pytestmark = pytest.mark.slow  # a PREPARE on two chains per test
@@ -91,6 +91,31 @@ async def test_show_refuses_what_is_not_a_handoff(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "handoff.format" in refused.output
     missing = await _run("session", "show", str(tmp_path / "nothing.json"))
     assert missing.exit_code == 1 and "cannot be read from the file" in missing.output
+
+
+async def test_status_says_what_is_left_after_a_use(sdk: Sdk, tmp_path: Path) -> None:
+    path, handoff = await _handoff_file(sdk, tmp_path)
+    bot = await sdk.redeemer_client(handoff.chains[0].account_address)
+    quote = await bot.get_session_quote(
+        mode="USE", session_details=list(handoff.session_details), instructions=[increment(8453)], fee_token=sdk.fee()
+    )
+    assert quote is not None
+    await bot.wait_for_supertransaction_receipt((await bot.execute_session_quote(quote)).hash)
+
+    args = ["session", "status", str(path), "--fee-token", f"8453:{sdk.fee().address}"]
+    for c in CHAINS:
+        args += ["--rpc", f"{c}={sdk.net.url(c)}"]
+    shown = await _run(*args)
+    assert shown.exit_code == 0, shown.output
+    # on 8453 the fee payment and the increment are two userOps of the permission; on 10 nothing ran
+    assert "usage limit: 8 of 10 left (2 used)" in shown.output
+    assert "usage limit: 10 of 10 left (0 used)" in shown.output
+    as_json = json.loads((await _run(*args, "--json")).output)
+    by_chain = {c["chainId"]: c for c in as_json["chains"]}
+    assert by_chain[8453]["enabled"] is True and by_chain[10]["enabled"] is True
+    assert [p["left"] for p in by_chain[8453]["permissionWide"]] == [8]
+    missing_rpc = await _run("session", "status", str(path), "--rpc", f"8453={sdk.net.url(8453)}")
+    assert missing_rpc.exit_code == 1 and "--rpc 10=URL" in missing_rpc.output
 
 
 async def test_revoke_removes_the_permission_on_every_chain(sdk: Sdk, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""``smartsessions session show / revoke``: a handoff file, for people.
+"""``smartsessions session show / status / revoke``: a handoff file, for people.
 
 ``show`` says what a handoff grants, in words (per chain: the account, the permission, each function by name where
 it is well known, each rule as a sentence, windows as dates), with no network at all: it is what an owner reads
-before handing the file over, and what a bot developer reads when handed one. ``revoke`` is the owner's way back: it
+before handing the file over, and what a bot developer reads when handed one. ``status`` says what the session may
+still do, read from the chains (:func:`~smartsessions.sessions.status.session_status`: one round trip per chain, no
+key, no node). ``revoke`` is the owner's way back: it
 removes the permission on every chain of the handoff (or those named) in one super-transaction. Styles (colour) are
 written only to a terminal; ``--json`` gives scripts the same facts as JSON.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,7 @@ def _parse_rpc(values: tuple[str, ...]) -> dict[int, str]:
 
 @click.group()
 def session() -> None:
-    """A session handoff file (what an owner hands a bot): show what it grants, revoke it."""
+    """A session handoff file (what an owner hands a bot): show what it grants, what is left of it, revoke it."""
 
 
 @session.command()
@@ -84,6 +87,61 @@ def show(file: Path, as_json: bool) -> None:
                 click.echo(f"    - {rule}")
         if not chain.actions:
             click.echo("  no action: nothing may be called")
+
+
+@session.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rpc", "rpc", multiple=True, required=True, metavar="CHAIN=URL", help="An RPC URL per chain.")
+@click.option("--fee-token", metavar="CHAIN:ADDRESS", help="The token the session pays fees in: adds what is left.")
+@click.option("--json", "as_json", is_flag=True, help="The same figures as JSON, for scripts.")
+def status(file: Path, rpc: tuple[str, ...], fee_token: str | None, as_json: bool) -> None:
+    """What the session of the handoff FILE may still do, per chain: enabled or not, and per action and policy what
+    is left, as of each chain's latest block."""
+    handoff = _load(file)
+    urls = _parse_rpc(rpc)
+    fee = None
+    if fee_token is not None:
+        chain, sep, token = fee_token.partition(":")
+        if not sep or not chain.isdigit():
+            raise click.BadParameter("write CHAIN:ADDRESS, e.g. 8453:0x833589fC...", param_hint="--fee-token")
+        fee = {"chain_id": int(chain), "address": token}
+    missing = [c.chain_id for c in handoff.chains if c.chain_id not in urls]
+    if missing:
+        _fail(InvalidInputError(f"--rpc {missing[0]}=URL", "is missing", fix="pass an RPC URL for every chain"))
+    if not as_json and sys.stderr.isatty():
+        click.echo(f"reading {len(handoff.chains)} chain(s)…", err=True)
+    try:
+        result = asyncio.run(_status(handoff, urls, fee))
+    except SmartSessionsError as err:
+        _fail(err)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json", by_alias=True), indent=2))
+    else:
+        click.echo(str(result))
+
+
+async def _status(handoff: Any, urls: dict[int, str], fee: dict[str, Any] | None) -> Any:
+    from types import SimpleNamespace
+
+    from eth_account import Account
+
+    from ..account.multichain import ChainConfiguration, to_multichain_nexus_account
+    from ..sessions.status import session_status
+
+    configs = [
+        ChainConfiguration(
+            chain_id=c.chain_id, rpc_url=urls[c.chain_id], version=c.mee_version, account_address=c.account_address
+        )
+        for c in handoff.chains
+    ]
+    # Reads only: the signer is never asked to sign, so a throwaway key stands in for the bot's.
+    account = await to_multichain_nexus_account(signer=Account.create(), chain_configurations=configs)
+    try:
+        return await session_status(
+            SimpleNamespace(account=account), session_details=list(handoff.session_details), fee_token=fee
+        )
+    finally:
+        await account.aclose()
 
 
 @session.command()

@@ -57,6 +57,7 @@ from ..wire.mee import FeeTokenInfo
 from ..wire.session import SessionDetails
 from ._policy_reads import action_config_id, policy_read, spending_read, user_op_config_id
 from .actions import HasAccount
+from .describe import function_name
 from .use import details_list
 
 __all__ = [
@@ -290,7 +291,7 @@ class ChainStatus(Model):
             lines.append("  every userOp of the session: " + "; ".join(p.describe() for p in self.permission_wide))
         for a in self.actions or ():
             what = ", ".join(p.describe() for p in a.policies)
-            lines.append(f"  {a.target} {a.selector.to_0x_hex()}: {what}")
+            lines.append(f"  {function_name(a.selector.to_0x_hex())} on {a.target}: {what}")
         if self.fee is not None:
             left = "no total limit" if self.fee.left is None else f"{self.fee.left} of {self.fee.limit} left"
             lines.append(f"  fees in {self.fee.token}: {left}")
