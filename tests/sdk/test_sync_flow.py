@@ -57,6 +57,7 @@ def test_a_script_prepares_and_its_bot_uses_the_session_without_await(
         assert prepared is not None and prepared.session_details is not None
         done = owner.wait_for_supertransaction_receipt(owner.execute_session_quote(prepared).hash)
         assert done.status == "MINED_SUCCESS"
+        handoff_text = sync.to_session_handoff(prepared.session_details, account=owner.account).dump()
     assert owner_client.is_closed is True  # the with block closed the node connection and the account's RPC ones
     handoff = session_details_to_json(list(prepared.session_details))
 
@@ -90,7 +91,7 @@ def test_a_script_prepares_and_its_bot_uses_the_session_without_await(
 
     # the README's blocking script, run as written, increments once more
     bot_script = readme_function("bot_script")
-    bot_script(sdk.signer, account, devnet.url(8453), node.url, API_KEY, handoff, COUNTER_ADDRESS, sdk.fee())
+    bot_script(sdk.signer, handoff_text, {8453: devnet.url(8453)}, node.url, API_KEY, COUNTER_ADDRESS, sdk.fee())
     assert sdk.counter() == before + 2
 
 
