@@ -4,7 +4,8 @@ funded owner, a prepared account and granted sessions as fixtures, each test iso
 Run as a user runs it, in a pytest of its own (``pytester``, in a subprocess, ``-p smartsessions.testing``): the
 README's bot test as written (and, with its grant made too generous, failing: the test tests the bot); two tests that
 spend a session and move the clock see the same starting state in either order, and a node that never saw the other
-test's super-transaction; a suite that uses none of the fixtures starts no devnet. Our own suite loads the plugin
+test's super-transaction; the devnet's chains and block time come from ini options; a suite that uses none of the
+fixtures starts no devnet. Our own suite loads the plugin
 too (tests/conftest.py), so the fixtures are also used here directly: the prepared account, a grant on both chains,
 and an async bot stopped by its time frame once the clock moves.
 """
@@ -180,6 +181,26 @@ def test_the_plugin_starts_nothing_until_a_fixture_needs_it(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(
         ["E * RuntimeError: a devnet was started", "ERROR test_inert.py::test_the_sandbox_needs*"]
     )
+
+
+CONFIGURED_TESTS = """
+def test_one_chain(devnet, sandbox):
+    assert list(devnet.chains) == [10] and sandbox.chain_ids == (10,)
+    assert devnet.processes[10].block_time == 0.5
+    assert sandbox.fee_token.chain_id == 10 and sandbox.fee_token.address == sandbox.usdc(10)
+    assert sandbox.counter() == 0
+"""
+
+
+def test_the_devnet_s_chains_and_block_time_come_from_the_ini_options(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsmartsessions_chains = 10\nsmartsessions_block_time = 0.5\n")
+    pytester.makepyfile(test_configured=CONFIGURED_TESTS)
+    pytester.runpytest_subprocess(*PLUGIN, timeout=120).assert_outcomes(passed=1)
+
+    pytester.makeini("[pytest]\nsmartsessions_chains = base op\n")
+    result = pytester.runpytest_subprocess(*PLUGIN, timeout=120)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*DevnetError: The ini option smartsessions_chains is 'base op', not chain ids."])
 
 
 # -- the fixtures in our own suite -----------------------------------------------------------------------------------
