@@ -38,8 +38,8 @@ in suites that never asked for them. One line of configuration opts in, as ``pyt
 ``evm_snapshot`` and an ``evm_revert`` of every chain (:func:`.isolation.isolated`), which undoes balances, deployed
 accounts, enabled sessions, spent limits and what the test did to the clocks; before the snapshot each chain's clock
 is moved forward to real time, so every test starts at "now" as on a real chain. The node is the test's own: it
-keeps state (sent super-transactions, its account's nonces) that a revert would contradict, and a fresh one takes a
-few milliseconds to start. It is stopped before the chains are reverted.
+keeps state (sent super-transactions, its account's nonces) that a revert would contradict, and a fresh one starts
+in some 30 ms (and stops in 0.2 s). It is stopped before the chains are reverted.
 """
 
 from .._extras import DEVNET_NEEDS, require_extra

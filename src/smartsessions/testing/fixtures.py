@@ -47,8 +47,8 @@ __all__ = [
     "sandbox",
 ]
 
-#: USDC (smallest unit) the owner's account gets on the fee chain before the test: fees for a few dozen
-#: super-transactions (a PREPARE is charged a few cents, a USE about five, most of it refunded in ETH).
+#: USDC (smallest unit) the owner's account gets on the fee chain before the test: the fees of hundreds of
+#: super-transactions (a session's USE is charged about 5 cents), and more than a session's default fee budget (5).
 OWNER_ACCOUNT_FUNDS = 100 * 10**6
 
 _CHAINS_INI = "smartsessions_chains"
