@@ -1,21 +1,9 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder: the public pytest plugin's (``smartsessions.testing``), which our own tests
+use as a bot developer's suite does.
 
-from __future__ import annotations
+Its ``devnet`` is the one devnet (chains 8453 and 10) of the whole test session; tests that change state run between
+a snapshot and a revert (``isolated_devnet``, or tests/contracts/conftest.py's ``_chain``). A block every second
+rather than the real chains' 2 s (the plugin's default): receipts count as confirmed after 3 blocks, and most tests
+wait for one."""
 
-from collections.abc import Iterator
-
-import pytest
-
-from smartsessions.devnet.network import Devnet
-
-
-@pytest.fixture(scope="session")
-def devnet() -> Iterator[Devnet]:
-    """One devnet (chains 8453 and 10, the whole suite) for the whole test session; tests that change state run
-    between a snapshot and a revert (see tests/contracts/conftest.py). A block every second rather than the real
-    chains' 2 s: receipts count as confirmed after 3 blocks, and most tests wait for one."""
-    net = Devnet.start((8453, 10), block_time=1)
-    try:
-        yield net
-    finally:
-        net.stop()
+pytest_plugins = ["smartsessions.testing"]

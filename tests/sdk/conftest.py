@@ -1,11 +1,12 @@
 """End-to-end fixtures: the session's devnet (chains 8453 and 10, reverted after each test), a local MEE node per test
-(a thread serving real HTTP, fresh SQLite), and the SDK's clients for the owner and the session signer."""
+(a thread serving real HTTP, fresh SQLite), and the SDK's clients for the owner and the session signer. The isolation
+and the node are the public plugin's (``smartsessions.testing``: ``isolated_devnet``, ``mee_node``); ``Sdk`` adds what
+only our tests need (any signer, account index, MEE version and chains)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,41 +21,46 @@ from smartsessions import (
     create_mee_client,
     get_sudo_policy,
     mee_session_actions,
+    testing,
     to_multichain_nexus_account,
 )
 from smartsessions.devnet.deploy import COUNTER_ADDRESS, usdc_address
 from smartsessions.devnet.network import Devnet
-from smartsessions.devnet.node import NodeServer, devnet_node_config
+from smartsessions.devnet.node import NodeServer
 from smartsessions.encoding.abi import encode_function_call, selector
 
-from ..contracts.conftest import _chain
 from ..contracts.harness import Chain
 
-API_KEY = "sdk-test-key"
+API_KEY = testing.API_KEY  # what the plugin's node asks for
 CHAINS = (8453, 10)
 INCREMENT = selector("increment()")
 SET_NUMBER = selector("setNumber(uint256)")
 
 
 @pytest.fixture
-def chains(devnet: Devnet) -> Iterator[dict[int, Chain]]:
-    """Chains 8453 and 10, both reverted after the test (clock included, see tests/contracts/conftest.py)."""
-    gens = {c: _chain(devnet, c) for c in CHAINS}
-    out = {c: next(g) for c, g in gens.items()}
-    yield out
-    for g in gens.values():
-        next(g, None)
+def chains(isolated_devnet: Devnet) -> Iterator[dict[int, Chain]]:
+    """Chains 8453 and 10 as the contract harness drives them, on the plugin's ``isolated_devnet``: both reverted after
+    the test, clock included (smartsessions.testing.isolation)."""
+    out = {
+        c: Chain(
+            chain_id=c,
+            rpc=isolated_devnet.rpc(c),
+            contracts=isolated_devnet.chains[c].contracts,
+            keys={k.role: k for k in isolated_devnet.keys},
+        )
+        for c in CHAINS
+    }
+    try:
+        yield out
+    finally:
+        for chain in out.values():
+            chain.rpc.close()
 
 
 @pytest.fixture
-def node(chains: dict[int, Chain], devnet: Devnet, tmp_path: Path) -> Iterator[NodeServer]:
-    """The local MEE node on a thread of this process; stopped before the chains are reverted."""
-    config = devnet_node_config(devnet, database=tmp_path / "node.sqlite", api_key=API_KEY)
-    server = NodeServer(config).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def node(mee_node: NodeServer) -> NodeServer:
+    """The plugin's node of the test (a thread of this process, real HTTP, fresh SQLite), stopped before the revert."""
+    return mee_node
 
 
 @dataclass

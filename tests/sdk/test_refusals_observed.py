@@ -55,9 +55,9 @@ from smartsessions.policies import (
     USAGE_LIMIT_POLICY_ADDRESS,
     VALUE_LIMIT_POLICY_ADDRESS,
 )
+from smartsessions.testing import catch_up_with_real_time
 from smartsessions.versions import SMART_SESSIONS_ADDRESS
 
-from ..contracts.conftest import catch_up_with_real_time
 from .conftest import API_KEY, CHAINS, INCREMENT, SET_NUMBER, Sdk, increment, increment_action, set_number
 from .test_mee_flows import prepared
 

@@ -20,8 +20,8 @@ from smartsessions.errors import ExtraNotInstalledError, SmartSessionsError
 
 ROOT = Path(__file__).parents[2]
 PACKAGE = ROOT / "src" / "smartsessions"
-#: the parts of the package that may import the devnet extra's packages
-DEVNET_PARTS = ("devnet", "cli")
+#: the parts of the package that may import the devnet extra's packages (testing: the pytest plugin, on the devnet)
+DEVNET_PARTS = ("devnet", "cli", "testing")
 
 
 def _project() -> dict[str, object]:
@@ -80,7 +80,13 @@ def test_no_sdk_module_imports_the_devnet_or_its_packages() -> None:
     assert offenders == []
     modules = sdk_modules()
     assert {"smartsessions", "smartsessions.__main__", "smartsessions.mee.client"} <= set(modules)
-    assert not {"smartsessions.devnet", "smartsessions.devnet.network", "smartsessions.cli"} & set(modules)
+    assert not {
+        "smartsessions.devnet",
+        "smartsessions.devnet.network",
+        "smartsessions.cli",
+        "smartsessions.testing",
+        "smartsessions.testing.fixtures",
+    } & set(modules)
 
 
 def test_the_error_is_an_import_error_and_ours_and_says_what_to_install() -> None:
@@ -112,7 +118,7 @@ def test_without_the_extra_the_sdk_imports_and_the_devnet_says_which_extra_to_in
         for name in {sdk_modules()!r}:
             importlib.import_module(name)
         print("sdk ok", len(smartsessions.__all__))
-        for name in ["smartsessions.devnet", "smartsessions.devnet.node", "smartsessions.cli"]:
+        for name in ["smartsessions.devnet", "smartsessions.devnet.node", "smartsessions.cli", "smartsessions.testing"]:
             try:
                 importlib.import_module(name)
             except smartsessions.ExtraNotInstalledError as err:
@@ -131,6 +137,8 @@ def test_without_the_extra_the_sdk_imports_and_the_devnet_says_which_extra_to_in
         "installed): pip install 'smartsessions[devnet]'",
         "smartsessions.cli -> smartsessions.cli needs the devnet extra (click, starlette, uvicorn are not installed): "
         "pip install 'smartsessions[devnet]'",
+        "smartsessions.testing -> smartsessions.testing needs the devnet extra (starlette, uvicorn are not "
+        "installed): pip install 'smartsessions[devnet]'",
     ], done.stderr
     # the console script: the hint on stderr and status 1, no traceback
     assert done.returncode == 1
