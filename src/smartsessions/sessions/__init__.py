@@ -15,6 +15,7 @@ from .actions import (
     list_permissions,
     to_smart_sessions_module,
 )
+from .dry_run import DryRunResult, DryRunUserOp, dry_run_use
 from .grant import (
     ActionConfig,
     build_grant_sessions,
@@ -37,6 +38,8 @@ from .session_quote import SessionQuote, execute_session_quote, get_session_quot
 
 __all__ = [
     "ActionConfig",
+    "DryRunResult",
+    "DryRunUserOp",
     "EnableSessionParams",
     "PrepareForPermissionsResult",
     "SessionClient",
@@ -45,6 +48,7 @@ __all__ = [
     "SmartSessionsModule",
     "build_grant_sessions",
     "check_enabled_permissions",
+    "dry_run_use",
     "execute_session_quote",
     "get_grant_chain_digests",
     "get_session_quote",

@@ -42,7 +42,10 @@ from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo, Simulation
 from ..wire.session import SessionDetails, to_wire_session_details
 
-__all__ = ["details_list", "quote_use", "with_session_details"]
+__all__ = ["ENABLE_AND_USE_ERROR", "details_list", "quote_use", "with_session_details"]
+
+#: The reference SDK's error text for ENABLE_AND_USE with details that cannot enable (prepare-flow details).
+ENABLE_AND_USE_ERROR = "ENABLE_AND_USE mode cannot be used with given session details, instead try USE mode directly"
 
 
 def details_list(session_details: Sequence[SessionDetails] | SessionDetails) -> list[SessionDetails]:
