@@ -107,6 +107,8 @@ ROWS = (
     ("prepare_quote_nosim", "PREPARE, simulate off"),
     ("use_quote_nosim", "USE, simulate off"),
 )
+# Rows of ours only (the reference has no dry run): the dry run of the USE row's call, no node, no fee.
+OURS_ONLY = (("dry_run", "dry_run_use (check_call)"),)
 # The use_permission and session-quote rows ask the node to simulate on both sides (our SDK's default; the reference
 # is given simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not
 # to (the reference's default).
@@ -673,6 +675,13 @@ async def session_quote_rows(
     out["use_quote"] = await timed(bench, use_quote)
     out["use_quote_nosim"] = await timed(bench, functools.partial(use_quote, simulation=NO_SIMULATION))
     out["use_exec"] = await timed(bench, use_exec, final)
+
+    async def dry_run() -> Any:
+        verdict = await redeemer.dry_run_use(session_details=details, instructions=used)
+        assert verdict.allowed, verdict.error
+        return verdict
+
+    out["dry_run"] = await timed(bench, dry_run)
     return out
 
 
@@ -799,12 +808,20 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
             f"{name:<28}{p50(a.ms):>10.1f}{p50(b.ms):>10.1f}{ratio:>7.2f}x{min(a.ms):>10.1f}{min(b.ms):>10.1f}"
             f"{counted(a.rpc):>10}{counted(b.rpc):>10}{node:>17}"
         )
+    for key, name in OURS_ONLY:
+        a = mine[key]
+        node = f"{counted(a.node)} / -"
+        print(
+            f"{name:<28}{p50(a.ms):>10.1f}{'-':>10}{'-':>8}{min(a.ms):>10.1f}{'-':>10}"
+            f"{counted(a.rpc):>10}{'-':>10}{node:>17}"
+        )
     print("the use_permission, get_session_quote and execute rows ask the node to simulate on both sides (our")
     print("default; the reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
     print(f"(simulation={NO_SIMULATION}, the reference's default)")
     print("\nwhat one call sent (the last timed call of each row):")
-    for key, name in ROWS:
-        for who, result in [("ours", mine[key]), ("reference", theirs[key])]:
+    for key, name in ROWS + OURS_ONLY:
+        sides = [("ours", mine[key])] + ([("reference", theirs[key])] if key in theirs else [])
+        for who, result in sides:
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
 
