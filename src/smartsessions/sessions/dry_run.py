@@ -6,8 +6,10 @@ permission's state, its time frames: :mod:`.use`), then builds each userOp the u
 nonce lane of SmartSessions, session signature layout and mode), signs it locally with the session key (a
 super-transaction of one userOp: its Merkle root is its ``userOpHash``), and runs ``EntryPoint.handleOps`` on it in
 one ``eth_simulateV1`` block per chain, on the chain's latest state, at a gas price of 0 (so that nothing has to pay
-for it). The userOps of one chain run in order, each on the state the one before it left: their policies count as
-they would on chain.
+for it), on a fresh nonce lane (started at 0 by a state override). The userOps of one chain run in order, each on the
+state the one before it left: their policies count as they would on chain. That run rides in the JSON-RPC batch of
+the early decision's reads: one round trip per chain, the chains at once. The RPC endpoint must serve
+``eth_simulateV1`` (anvil, geth, reth and most providers do).
 
 The verdict is the EntryPoint's: SmartSessions' validation runs in full (every action policy, the permission-wide
 userOp policies, the enable data in ENABLE_AND_USE), and a refusal reverts ``handleOps`` with ``FailedOp`` /
@@ -34,22 +36,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
 from .._coerce import keccak
 from ..account.calls import Call
-from ..account.instructions import ComposableInstruction, Instruction, to_instruction
+from ..account.instructions import Instruction, to_instruction
 from ..account.multichain import QuoteReads
 from ..encoding.abi import abi_encode, selector
 from ..encoding.session import SmartSessionMode
 from ..encoding.signature import encode_mee_short_signature, encode_smart_session_signature
-from ..encoding.userop import PackedUserOperation, get_nonce_key, get_user_op_hash
+from ..encoding.userop import PackedUserOperation, get_nonce_key, get_user_op_hash, to_nonce
 from ..errors import (
     InvalidInputError,
     PolicyViolationError,
+    RpcError,
     SessionStateError,
     SmartSessionsError,
     UserOpRefusedError,
@@ -67,7 +70,15 @@ from ..mee.request import (
 from ..signer import apersonal_sign
 from ..versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
 from ..wire.session import SessionDetails
-from .use import ENABLE_AND_USE_ERROR, _check_redeemer, _early_decision, _session_ops, _SessionOp, details_list
+from .use import (
+    _check_redeemer,
+    _early_decision,
+    _session_ops,
+    _SessionOp,
+    check_enable_mode,
+    details_list,
+    plain_instructions,
+)
 
 __all__ = ["DryRunResult", "DryRunUserOp", "dry_run_use"]
 
@@ -79,6 +90,7 @@ _REVERT_REASON_TOPIC = keccak(b"UserOperationRevertReason(bytes32,address,uint25
 #: Limits of the userOps run: generous, so that the verdict is never a gas limit's.
 _GAS_LIMIT = 5_000_000
 _CALL_GAS = 30_000_000
+_NONCE_SLOT = 1  # EntryPoint v0.7: nonceSequenceNumber, mapping(address => mapping(uint192 => uint256))
 #: Refusals a real use raises as the session's verdict (anything else, e.g. a malformed input, is raised as it is).
 _VERDICTS = (PolicyViolationError, SessionStateError)
 
@@ -158,20 +170,30 @@ def _unexplained(message: str, chain_id: int, where: str) -> SmartSessionsError:
     )
 
 
-async def _run_chain(
-    client: MeeClient,
-    chain_id: int,
-    ops: Sequence[tuple[int, _SessionOp, SessionDetails, SmartSessionMode]],
-    first_nonce: int,
-) -> list[DryRunUserOp]:
-    """The userOps of one chain, signed by the session key and run through ``handleOps`` in one simulated block."""
+_Op = tuple[int, _SessionOp, SessionDetails, SmartSessionMode]  # (index in the use, userOp, its session, its mode)
+
+
+def _nonce_override(sender: str, key: int) -> dict[str, str]:
+    """``stateDiff`` of the EntryPoint that starts the nonce lane ``key`` of ``sender`` at sequence 0
+    (``nonceSequenceNumber``, slot 1 of EntryPoint v0.7): the userOps carry nonces known before anything is read,
+    so that their run goes in the same batch as the early decision's reads."""
+    outer = keccak(abi_encode(["address", "uint256"], [sender, _NONCE_SLOT], what="slot"))
+    slot = keccak(abi_encode(["uint256", "bytes32"], [key, outer], what="slot"))
+    return {"0x" + slot.hex(): "0x" + bytes(32).hex()}
+
+
+async def _simulation(client: MeeClient, chain_id: int, ops: Sequence[_Op]) -> tuple[str, list[Any]]:
+    """The ``eth_simulateV1`` request that runs the userOps of one chain, signed by the session key, each through
+    ``handleOps`` in order, in one simulated block on the latest state."""
     deployment = client.account.deployment_on(chain_id)
     signer = client.account.signer
+    lane = NONCE_LANES.next(deployment.address, chain_id)
+    key = get_nonce_key(validator=SMART_SESSIONS_ADDRESS, now_ms=lane)
     calls = []
     for k, (_index, op, details, mode) in enumerate(ops):
         unsigned = PackedUserOperation(
             sender=deployment.address,
-            nonce=first_nonce + k,
+            nonce=to_nonce(key, k),
             call_data=bytes(Instruction(chain_id=chain_id, calls=op.calls).call_data),
             call_gas_limit=_GAS_LIMIT,
             verification_gas_limit=_GAS_LIMIT,
@@ -194,9 +216,17 @@ async def _run_chain(
         calls.append(
             {"from": signer.address, "to": ENTRY_POINT_V07_ADDRESS, "gas": hex(_CALL_GAS), "data": "0x" + data.hex()}
         )
-    params = {"blockStateCalls": [{"calls": calls}], "validation": False}
-    blocks = await deployment.rpc.request("eth_simulateV1", [params, "latest"])
-    results = list(blocks[0]["calls"])
+    overrides = {ENTRY_POINT_V07_ADDRESS: {"stateDiff": _nonce_override(deployment.address, key)}}
+    params = {"blockStateCalls": [{"stateOverrides": overrides, "calls": calls}], "validation": False}
+    return "eth_simulateV1", [params, "latest"]
+
+
+def _verdicts(client: MeeClient, chain_id: int, ops: Sequence[_Op], answer: Any) -> list[DryRunUserOp]:
+    """What the EntryPoint did with each userOp of one chain (``answer``: its ``eth_simulateV1`` result)."""
+    sender = client.account.deployment_on(chain_id).address
+    results = list(answer[0]["calls"]) if isinstance(answer, list) and answer else []
+    if len(results) != len(ops):
+        raise RpcError(f"eth_simulateV1 on chain {chain_id} answered {len(results)} results for {len(ops)} calls")
     out: list[DryRunUserOp] = []
     for (index, op, details, mode), result in zip(ops, results, strict=True):
         where = f"userOps[{index}]"
@@ -215,9 +245,7 @@ async def _run_chain(
             out.append(DryRunUserOp(chain_id, op.calls))
             continue
         message = f"{where} (chain {chain_id}): refused in simulation: {reason}"
-        context = OpContext(
-            where, chain_id, op.calls, details.model_copy(update={"mode": mode}), None, deployment.address
-        )
+        context = OpContext(where, chain_id, op.calls, details.model_copy(update={"mode": mode}), None, sender)
         error = explain_refusal(message, {where: context})
         out.append(DryRunUserOp(chain_id, op.calls, error=error or _unexplained(reason, chain_id, where)))
         break  # the userOps after it would run on a state this one never left
@@ -241,50 +269,34 @@ async def dry_run_use(
     Malformed input (composable calls, an unknown mode) raises :class:`~smartsessions.errors.InvalidInputError`."""
     session_mode = to_session_mode(mode, field="mode")
     details = details_list(session_details)
-    if session_mode is SmartSessionMode.UNSAFE_ENABLE and not any(
-        d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details
-    ):
-        raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=mode)
-    parsed = [to_instruction(i) for i in instructions]
-    if not parsed:
+    check_enable_mode(session_mode, details, mode)
+    plain = plain_instructions([to_instruction(i) for i in instructions])
+    if not plain:
         raise InvalidInputError("instructions", "is empty", fix="pass the calls the session would make")
-    plain: list[Instruction] = []
-    for i in parsed:
-        if isinstance(i, ComposableInstruction):
-            raise InvalidInputError(
-                "instructions",
-                "session userOps must be plain calls (execute): SmartSessions checks each call against the session",
-                fix="pass Instruction(chain_id=..., calls=[Call(...)])",
-            )
-        plain.append(i)
     ops = _session_ops(plain, None, batch)
     try:
         _check_redeemer(client, details)
         preflight = _early_decision(client, details, session_mode, ops)
     except _VERDICTS as exc:
         return DryRunResult(error=exc)
-    chains = list(preflight.calls)
-    keys = {
-        c: get_nonce_key(
-            validator=SMART_SESSIONS_ADDRESS, now_ms=NONCE_LANES.next(client.account.deployment_on(c).address, c)
-        )
-        for c in chains
-    }
-
-    async def reads(chain_id: int) -> QuoteReads:
-        return await client.account.deployment_on(chain_id).quote_reads([keys[chain_id]], preflight.calls[chain_id])
-
-    answers = dict(zip(chains, await asyncio.gather(*(reads(c) for c in chains)), strict=True))
-    try:
-        preflight.check(answers)
-    except _VERDICTS as exc:
-        return DryRunResult(error=exc)
     by_chain = session_details_by_chain(details)
     modes = first_mode_per_chain([op.chain_id for op in ops], session_mode)
-    per_chain: dict[int, list[tuple[int, _SessionOp, SessionDetails, SmartSessionMode]]] = {}
+    per_chain: dict[int, list[_Op]] = {}
     for index, (op, op_mode) in enumerate(zip(ops, modes, strict=True)):
         per_chain.setdefault(op.chain_id, []).append((index, op, by_chain[op.chain_id], op_mode))
-    runs = await asyncio.gather(*(_run_chain(client, c, per_chain[c], answers[c].nonces[0]) for c in per_chain))
+
+    async def ask(chain_id: int) -> QuoteReads:
+        """The early decision's reads and the run of the chain's userOps, in one batch (one round trip)."""
+        simulation = await _simulation(client, chain_id, per_chain[chain_id])
+        extra = [*preflight.calls[chain_id], simulation]
+        return await client.account.deployment_on(chain_id).quote_reads([], extra)
+
+    answers = dict(zip(per_chain, await asyncio.gather(*(ask(c) for c in per_chain)), strict=True))
+    try:
+        preflight.check({c: replace(a, extra=a.extra[:-1]) for c, a in answers.items()})
+    except _VERDICTS as exc:
+        return DryRunResult(error=exc)
+    runs = [_verdicts(client, c, per_chain[c], answers[c].extra[-1]) for c in per_chain]
     user_ops = tuple(op for run in runs for op in run)
     error = next((op.error for op in user_ops if op.error is not None), None)
     return DryRunResult(error=error, user_ops=user_ops)

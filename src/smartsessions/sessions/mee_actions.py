@@ -42,7 +42,7 @@ from .dry_run import dry_run_use
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
 from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
-from .use import ENABLE_AND_USE_ERROR, details_list
+from .use import ENABLE_AND_USE_ERROR, check_enable_mode, details_list
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -152,9 +152,7 @@ async def use_permission(
     :func:`~.session_quote.execute_session_quote` in one."""
     session_mode = to_session_mode(mode, field="mode")
     details = details_list(session_details)
-    enabling = session_mode is SmartSessionMode.UNSAFE_ENABLE
-    if enabling and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
-        raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=mode)
+    check_enable_mode(session_mode, details, mode)
     quote = await use_quote(
         client,
         details=details,
