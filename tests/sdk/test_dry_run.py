@@ -102,11 +102,13 @@ async def _session(sdk: Sdk, uses: int) -> tuple[SessionClient, SessionDetails, 
     return await sdk.redeemer_client(account, chain_ids=(8453,)), details, account
 
 
-async def _real_use(bot: SessionClient, details: SessionDetails, instructions: list[Any]) -> SmartSessionsError | None:
+async def _real_use(
+    bot: SessionClient, details: SessionDetails | list[SessionDetails], instructions: list[Any]
+) -> SmartSessionsError | None:
     """What the real (sponsored) use does: None when it runs, else the error it raises."""
     try:
         result = await bot.use_permission(
-            session_details=[details], mode="USE", instructions=instructions, sponsorship=True
+            session_details=details, mode="USE", instructions=instructions, sponsorship=True
         )
     except (PolicyViolationError, SessionNotEnabledError, SessionSignerMismatchError) as exc:
         return exc
@@ -289,3 +291,26 @@ async def test_random_calls_get_the_same_verdict_from_the_dry_run_and_the_devnet
     assert {"allowed", "PolicyViolationError", "PolicyLimitError", "ActionNotPermittedError",
             "OutsideTimeFrameError"} <= set(verdicts)  # fmt: skip
     assert verdicts["allowed"] == 80  # the usage limit ran out
+
+
+async def test_a_two_chain_use_is_judged_on_each_chain(sdk: Sdk) -> None:
+    """Counter.increment on 8453 (sudo) and on 10 (a usage limit of 1): both pass once; then 10 refuses, named by
+    its chain, in the dry run as in the real use, while 8453 alone still passes."""
+    owner, quote = await prepare(
+        sdk, actions=[increment_action(8453), increment_action(10, [get_usage_limit_policy(limit=1)])]
+    )
+    assert quote.session_details is not None
+    details = list(quote.session_details)
+    bot = await sdk.redeemer_client(owner.account.address)
+    both = [increment(8453), increment(10)]
+    dry = await bot.dry_run_use(session_details=details, instructions=both)
+    assert dry.allowed and [op.chain_id for op in dry.user_ops] == [8453, 10]
+    assert await _real_use(bot, details, both) is None
+    assert (sdk.counter(8453), sdk.counter(10)) == (1, 1)
+
+    dry = await bot.dry_run_use(session_details=details, instructions=both)
+    real = await _real_use(bot, details, both)
+    assert _what(dry.error) == _what(real)
+    assert isinstance(dry.error, PolicyLimitError) and dry.error.chain_id == 10 and not dry.error.permission_wide
+    assert [(op.chain_id, op.error is None) for op in dry.user_ops] == [(8453, True), (10, False)]
+    assert (await bot.dry_run_use(session_details=details, instructions=[increment(8453)])).allowed
