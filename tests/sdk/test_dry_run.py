@@ -112,7 +112,7 @@ async def _real_use(
         )
     except (PolicyViolationError, SessionNotEnabledError, SessionSignerMismatchError) as exc:
         return exc
-    receipt = await bot.wait_for_supertransaction_receipt(result.hash)
+    receipt = await bot.wait_for_supertransaction_receipt(result.hash, mode="fast-block")  # mined: enough here
     assert receipt.status == "MINED_SUCCESS"
     return None
 
@@ -269,28 +269,38 @@ def _draws(seed: int, count: int, stranger: str) -> list[_Draw]:
     return out
 
 
-SEED, CALLS = 20261205, 240
+SEED, CALLS, USES_IN_ALL = 20261205, 400, 100
 
 
 async def test_random_calls_get_the_same_verdict_from_the_dry_run_and_the_devnet(sdk: Sdk) -> None:
     """CALLS random uses (SEED) of the session with every policy type: the dry run's verdict first, then the real use
-    (sponsored, through the node, mined when allowed); they agree on every call. The usage limit (80 userOps) runs
-    out along the way, as do the cumulative, value and spending limits."""
-    bot, details, _account = await _session(sdk, uses=80)
-    draws = _draws(SEED, CALLS, Account.create().address)
+    (sponsored, through the node, mined when allowed); they agree on every call: allowed, or the same error class
+    naming the same policy, rule and action. The usage limit (USES_IN_ALL userOps) runs out along the way, as do the
+    cumulative, value and spending limits."""
+    bot, details, account = await _session(sdk, uses=USES_IN_ALL)
+    draws = _draws(SEED, CALLS, "0x" + "5a" * 20)
+    usdc = sdk.usdc(account)
     started = time.monotonic()
-    verdicts: dict[str, int] = {}
+    verdicts: dict[tuple[str, str | None], int] = {}
     for k, draw in enumerate(draws):
         dry = await bot.dry_run_use(session_details=[details], instructions=draw.instructions())
+        counter = sdk.counter()
         real = await _real_use(bot, details, draw.instructions())
         assert _what(dry.error) == _what(real), (k, draw, dry.error, real)
-        name = "allowed" if real is None else type(real).__name__
+        assert real is None or sdk.counter() == counter  # a refused use changed nothing
+        policy = getattr(real, "policy_name", None)
+        name = ("allowed", None) if real is None else (type(real).__name__, policy)
         verdicts[name] = verdicts.get(name, 0) + 1
-    print(f"{CALLS} calls, seed {SEED}: {verdicts} in {time.monotonic() - started:.1f} s")
-    # the draw covers every verdict: allowed, and refused by each policy type and for unknown actions
-    assert {"allowed", "PolicyViolationError", "PolicyLimitError", "ActionNotPermittedError",
-            "OutsideTimeFrameError"} <= set(verdicts)  # fmt: skip
-    assert verdicts["allowed"] == 80  # the usage limit ran out
+    shown = ", ".join(f"{n}{'' if p is None else f' ({p})'}: {c}" for (n, p), c in sorted(verdicts.items()))
+    print(f"{CALLS} calls, seed {SEED}, {time.monotonic() - started:.1f} s: {shown}")
+    # the draw covers every verdict: allowed, refused by each policy type, and for unknown actions
+    policies = {p for (_, p) in verdicts if p is not None}
+    assert {"UsageLimitPolicy", "ERC20SpendingLimitPolicy", "UniActionPolicy", "ValueLimitPolicy"} <= {
+        p.split(" ")[0] for p in policies
+    }, verdicts
+    assert {"ActionNotPermittedError", "OutsideTimeFrameError"} <= {n for (n, _) in verdicts}
+    assert verdicts["allowed", None] == USES_IN_ALL  # the usage limit ran out
+    assert SPENDING - 1_500_000 < usdc - sdk.usdc(account) <= SPENDING  # transfers of up to 1.5 USDC, until refused
 
 
 async def test_a_two_chain_use_is_judged_on_each_chain(sdk: Sdk) -> None:
