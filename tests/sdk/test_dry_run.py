@@ -103,12 +103,12 @@ async def _session(sdk: Sdk, uses: int) -> tuple[SessionClient, SessionDetails, 
 
 
 async def _real_use(
-    bot: SessionClient, details: SessionDetails | list[SessionDetails], instructions: list[Any]
+    bot: SessionClient, details: SessionDetails | list[SessionDetails], instructions: list[Any], fee: Any = None
 ) -> SmartSessionsError | None:
-    """What the real (sponsored) use does: None when it runs, else the error it raises."""
+    """What the real use does (sponsored, or paid in ``fee``): None when it runs, else the error it raises."""
     try:
         result = await bot.use_permission(
-            session_details=details, mode="USE", instructions=instructions, sponsorship=True
+            session_details=details, mode="USE", instructions=instructions, fee_token=fee, sponsorship=fee is None
         )
     except (PolicyViolationError, SessionNotEnabledError, SessionSignerMismatchError) as exc:
         return exc
@@ -324,3 +324,26 @@ async def test_a_two_chain_use_is_judged_on_each_chain(sdk: Sdk) -> None:
     assert isinstance(dry.error, PolicyLimitError) and dry.error.chain_id == 10 and not dry.error.permission_wide
     assert [(op.chain_id, op.error is None) for op in dry.user_ops] == [(8453, True), (10, False)]
     assert (await bot.dry_run_use(session_details=details, instructions=[increment(8453)])).allowed
+
+
+async def test_a_paid_use_is_judged_with_its_fee_payment(sdk: Sdk) -> None:
+    """A permission-wide usage limit of 3: a paid use takes 2 (the payment userOp and the call's). After one, the paid
+    dry run is refused as the paid use is (the payment passes, the call's userOp does not), while the sponsored one
+    is still allowed, as the sponsored use is."""
+    owner, quote = await prepare(sdk, actions=[increment_action()], user_op_policies=[get_usage_limit_policy(limit=3)])
+    assert quote.session_details is not None
+    details = [d for d in quote.session_details if d.chain_id == 8453]
+    bot = await sdk.redeemer_client(owner.account.address, chain_ids=(8453,))
+    paid = {"fee_token": sdk.fee(), "fee_amount": 10**5}
+    dry = await bot.dry_run_use(session_details=details, instructions=[increment()], **paid)
+    assert dry.allowed and [op.calls[0].to for op in dry.user_ops] == [USDC, COUNTER_ADDRESS]
+    assert await _real_use(bot, details, [increment()], sdk.fee()) is None
+
+    dry = await bot.dry_run_use(session_details=details, instructions=[increment()], **paid)
+    real = await _real_use(bot, details, [increment()], sdk.fee())
+    assert _what(dry.error) == _what(real)
+    assert isinstance(dry.error, PolicyLimitError) and dry.error.permission_wide
+    assert [op.error is None for op in dry.user_ops] == [True, False]
+    sponsored = await bot.dry_run_use(session_details=details, instructions=[increment()])
+    assert sponsored.allowed
+    assert await _real_use(bot, details, [increment()]) is None

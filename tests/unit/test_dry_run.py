@@ -53,7 +53,7 @@ CLIENT: Any = SimpleNamespace(account=SimpleNamespace(deployment_on=lambda chain
 
 def _ops(*calls: Call) -> list[Any]:
     details = _details()
-    return [(k, _SessionOp(8453, (c,)), details, SmartSessionMode.USE) for k, c in enumerate(calls)]
+    return [(f"userOps[{k}]", _SessionOp(8453, (c,)), details, SmartSessionMode.USE) for k, c in enumerate(calls)]
 
 
 def _failed(reason: str, inner: bytes | None = None) -> dict[str, Any]:

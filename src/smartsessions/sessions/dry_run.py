@@ -19,13 +19,18 @@ userOp policies, the enable data in ENABLE_AND_USE), and a refusal reverts ``han
 :class:`~smartsessions.errors.PolicyLimitError`, :class:`~smartsessions.errors.ActionNotPermittedError`,
 :class:`~smartsessions.errors.OutsideTimeFrameError`, :class:`~smartsessions.errors.SessionNotEnabledError`, ...
 
-The fee payment is left out. A use paid in a fee token runs one more userOp first, on the fee chain: the session's
+The fee payment. A use paid in a fee token runs one more userOp first, on the fee chain: the session's
 ``feeToken.transfer`` of the fee to the node. It is a userOp of the session, so it counts toward the permission-wide
 userOp policies (a usage limit among ``user_op_policies`` counts it as a use, a time frame among them meets it) and
-toward the fee token's own action policies (a spending limit on ``transfer``). Its amount and recipient are the
-node's (a quote's), which a dry run does not ask for; the verdict is therefore that of a sponsored use (which runs
-exactly the instructions' userOps). For a paid use, leave one use (and the fee's worth of a spending limit on the fee
-token) of headroom in those limits.
+toward the fee token's own action policies (the payment action's cap, a spending limit on ``transfer``). Without
+``fee_token`` the dry run judges a sponsored use, which runs exactly the instructions' userOps. With ``fee_token`` it
+judges a paid one: the payment userOp runs first, as ``feeToken.transfer(node, fee_amount)`` to the client's node
+(:attr:`~smartsessions.mee.client.MeeClient.node_address`, known from ``/info``, no request). The fee itself is the
+node's price, which only a quote gives: ``fee_amount`` is the caller's estimate (a recent quote's, or 0, which still
+counts the payment as a use and meets its time frames, but spends nothing of a spending limit). A ``fee_amount``
+beyond what the payment action still allows is refused as the chain refuses it: a
+:class:`~smartsessions.errors.PolicyViolationError` naming the fee payment and its rule (a real use is refused
+earlier, by the node, with :class:`~smartsessions.errors.FeeAboveCapError` when the quoted fee is beyond it).
 
 A call that the session allows but that reverts with the chain's state now (a transfer beyond the balance) is
 ``allowed`` with ``call_reverted`` set: the session is not what refuses it, and a real use's quote would be refused
@@ -41,7 +46,7 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
-from .._coerce import keccak
+from .._coerce import keccak, to_uint
 from ..account.calls import Call
 from ..account.instructions import Instruction, to_instruction
 from ..account.multichain import QuoteReads
@@ -65,10 +70,13 @@ from ..mee.request import (
     SmartSessionModeName,
     first_mode_per_chain,
     session_details_by_chain,
+    to_fee_token,
     to_session_mode,
 )
+from ..policies.payment import TRANSFER_SELECTOR
 from ..signer import apersonal_sign
 from ..versions import ENTRY_POINT_V07_ADDRESS, SMART_SESSIONS_ADDRESS
+from ..wire.mee import FeeTokenInfo
 from ..wire.session import SessionDetails
 from .use import (
     _check_redeemer,
@@ -133,6 +141,15 @@ class DryRunResult:
             raise self.error
 
 
+def _wheres(ops: Sequence[_SessionOp]) -> list[str]:
+    """Each userOp as a quote names it (``paymentInfo``, then ``userOps[0]``, ...)."""
+    out, k = [], 0
+    for op in ops:
+        out.append("paymentInfo" if op.payment else f"userOps[{k}]")
+        k += 0 if op.payment else 1
+    return out
+
+
 def _failure(data: bytes) -> tuple[int, str] | None:
     """``(userOp index, reason with the inner revert data in hex)`` of a ``FailedOp`` / ``FailedOpWithRevert``."""
     try:
@@ -170,7 +187,7 @@ def _unexplained(message: str, chain_id: int, where: str) -> SmartSessionsError:
     )
 
 
-_Op = tuple[int, _SessionOp, SessionDetails, SmartSessionMode]  # (index in the use, userOp, its session, its mode)
+_Op = tuple[str, _SessionOp, SessionDetails, SmartSessionMode]  # (where, as a quote names it; userOp; session; mode)
 
 
 def _nonce_override(sender: str, key: int) -> dict[str, str]:
@@ -190,7 +207,7 @@ async def _simulation(client: MeeClient, chain_id: int, ops: Sequence[_Op]) -> t
     lane = NONCE_LANES.next(deployment.address, chain_id)
     key = get_nonce_key(validator=SMART_SESSIONS_ADDRESS, now_ms=lane)
     calls = []
-    for k, (_index, op, details, mode) in enumerate(ops):
+    for k, (_where, op, details, mode) in enumerate(ops):
         unsigned = PackedUserOperation(
             sender=deployment.address,
             nonce=to_nonce(key, k),
@@ -221,15 +238,17 @@ async def _simulation(client: MeeClient, chain_id: int, ops: Sequence[_Op]) -> t
     return "eth_simulateV1", [params, "latest"]
 
 
-def _verdicts(client: MeeClient, chain_id: int, ops: Sequence[_Op], answer: Any) -> list[DryRunUserOp]:
+def _verdicts(
+    client: MeeClient, chain_id: int, ops: Sequence[_Op], answer: Any, fee: FeeTokenInfo | None = None
+) -> list[DryRunUserOp]:
     """What the EntryPoint did with each userOp of one chain (``answer``: its ``eth_simulateV1`` result)."""
     sender = client.account.deployment_on(chain_id).address
+    fee_token = fee.address if fee is not None else None
     results = list(answer[0]["calls"]) if isinstance(answer, list) and answer else []
     if len(results) != len(ops):
         raise RpcError(f"eth_simulateV1 on chain {chain_id} answered {len(results)} results for {len(ops)} calls")
     out: list[DryRunUserOp] = []
-    for (index, op, details, mode), result in zip(ops, results, strict=True):
-        where = f"userOps[{index}]"
+    for (where, op, details, mode), result in zip(ops, results, strict=True):
         if result.get("status") == "0x1":
             reverted = _revert_reason(result.get("logs") or [])
             out.append(DryRunUserOp(chain_id, op.calls, call_reverted=reverted is not None, revert_data=reverted))
@@ -245,7 +264,8 @@ def _verdicts(client: MeeClient, chain_id: int, ops: Sequence[_Op], answer: Any)
             out.append(DryRunUserOp(chain_id, op.calls))
             continue
         message = f"{where} (chain {chain_id}): refused in simulation: {reason}"
-        context = OpContext(where, chain_id, op.calls, details.model_copy(update={"mode": mode}), None, sender)
+        paid = fee_token if op.payment else None
+        context = OpContext(where, chain_id, op.calls, details.model_copy(update={"mode": mode}), paid, sender)
         error = explain_refusal(message, {where: context})
         out.append(DryRunUserOp(chain_id, op.calls, error=error or _unexplained(reason, chain_id, where)))
         break  # the userOps after it would run on a state this one never left
@@ -258,13 +278,16 @@ async def dry_run_use(
     session_details: Sequence[SessionDetails] | SessionDetails,
     instructions: Sequence[Instruction | dict[str, Any]],
     mode: SmartSessionModeName | SmartSessionMode = "USE",
+    fee_token: FeeTokenInfo | Mapping[str, Any] | None = None,
+    fee_amount: int = 0,
     batch: bool = True,
 ) -> DryRunResult:
     """Would ``use_permission(session_details=..., mode=..., instructions=...)`` be allowed now? Asked of the chains
     (``EntryPoint.handleOps`` of the session's userOps, signed by this client's session key, in ``eth_simulateV1``),
     with no fee and no node; nothing is sent. Returns the verdict: ``allowed``, or ``error``, the typed refusal the
-    real use would raise (``result.raise_for_refusal()`` raises it). As a sponsored use: the fee payment of a paid
-    use also counts toward the permission-wide limits and the fee token's spending limit (see the module's note).
+    real use would raise (``result.raise_for_refusal()`` raises it). Without ``fee_token``, as a sponsored use; with
+    it, as a use paid in that token, its payment of ``fee_amount`` (an estimate: only a quote knows the fee) run
+    first, where it counts toward the permission-wide limits and the fee token's limits (see the module's note).
 
     Malformed input (composable calls, an unknown mode) raises :class:`~smartsessions.errors.InvalidInputError`."""
     session_mode = to_session_mode(mode, field="mode")
@@ -273,7 +296,13 @@ async def dry_run_use(
     plain = plain_instructions([to_instruction(i) for i in instructions])
     if not plain:
         raise InvalidInputError("instructions", "is empty", fix="pass the calls the session would make")
-    ops = _session_ops(plain, None, batch)
+    fee = None if fee_token is None else to_fee_token(fee_token)
+    ops = _session_ops(plain, fee, batch)
+    if fee is not None:  # the payment as the node asks for it: the fee, to the node
+        amount = to_uint(fee_amount, field="fee_amount")
+        transfer = TRANSFER_SELECTOR + abi_encode(["address", "uint256"], [client.node_address, amount], what="fee")
+        ops[0] = replace(ops[0], calls=(Call(to=fee.address, data=transfer),))
+    wheres = _wheres(ops)
     try:
         _check_redeemer(client, details)
         preflight = _early_decision(client, details, session_mode, ops)
@@ -282,8 +311,8 @@ async def dry_run_use(
     by_chain = session_details_by_chain(details)
     modes = first_mode_per_chain([op.chain_id for op in ops], session_mode)
     per_chain: dict[int, list[_Op]] = {}
-    for index, (op, op_mode) in enumerate(zip(ops, modes, strict=True)):
-        per_chain.setdefault(op.chain_id, []).append((index, op, by_chain[op.chain_id], op_mode))
+    for where, op, op_mode in zip(wheres, ops, modes, strict=True):
+        per_chain.setdefault(op.chain_id, []).append((where, op, by_chain[op.chain_id], op_mode))
 
     async def ask(chain_id: int) -> QuoteReads:
         """The early decision's reads and the run of the chain's userOps, in one batch (one round trip)."""
@@ -296,7 +325,7 @@ async def dry_run_use(
         preflight.check({c: replace(a, extra=a.extra[:-1]) for c, a in answers.items()})
     except _VERDICTS as exc:
         return DryRunResult(error=exc)
-    runs = [_verdicts(client, c, per_chain[c], answers[c].extra[-1]) for c in per_chain]
+    runs = [_verdicts(client, c, per_chain[c], answers[c].extra[-1], fee) for c in per_chain]
     user_ops = tuple(op for run in runs for op in run)
     error = next((op.error for op in user_ops if op.error is not None), None)
     return DryRunResult(error=error, user_ops=user_ops)
