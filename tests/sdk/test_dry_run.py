@@ -334,7 +334,7 @@ async def test_a_paid_use_is_judged_with_its_fee_payment(sdk: Sdk) -> None:
     assert quote.session_details is not None
     details = [d for d in quote.session_details if d.chain_id == 8453]
     bot = await sdk.redeemer_client(owner.account.address, chain_ids=(8453,))
-    paid = {"fee_token": sdk.fee(), "fee_amount": 10**5}
+    paid: dict[str, Any] = {"fee_token": sdk.fee(), "fee_amount": 10**5}
     dry = await bot.dry_run_use(session_details=details, instructions=[increment()], **paid)
     assert dry.allowed and [op.calls[0].to for op in dry.user_ops] == [USDC, COUNTER_ADDRESS]
     assert await _real_use(bot, details, [increment()], sdk.fee()) is None
