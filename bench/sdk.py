@@ -37,6 +37,9 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
 
 The proxy's counters are read (on a separate control port) just before and just after each timed call.
 
+Ours only, in the same table (the reference has no dry run): ``dry_run_use`` (issue 15's ``check_call``) of the USE
+quote's call, with the same details, ``--warmup`` + ``--runs`` times: the verdict, asked of the chain, no node.
+
 Then, ours only (the reference checks none of this), what our SDK's own checks cost inside ``use_permission``:
 
 * a second grant, Counter.increment on 8453 and on 10, one ENABLE_AND_USE, then ``--warmup`` + ``--runs`` USE calls
