@@ -39,6 +39,9 @@ prepare_for_permissions) and gets 10,000 test USDC on 8453. Then each SDK, ours 
 
 The proxy's counters are read (on a separate control port) just before and just after each timed call.
 
+Ours only, in the same table (the reference has no dry run): ``dry_run_use`` (issue 15's ``check_call``) of the USE
+quote's call, with the same details, ``--warmup`` + ``--runs`` times: the verdict, asked of the chain, no node.
+
 Then, ours only (the reference checks none of this), what our SDK's own checks cost inside ``use_permission``:
 
 * a second grant, Counter.increment on 8453 and on 10, one ENABLE_AND_USE, then ``--warmup`` + ``--runs`` USE calls
@@ -109,8 +112,9 @@ ROWS = (
     ("prepare_quote_nosim", "PREPARE, simulate off"),
     ("use_quote_nosim", "USE, simulate off"),
 )
-# Rows only our SDK has (the reference has no such call): printed with the others, the reference's columns empty.
-OURS_ONLY = (("status", "session_status, 2 chains"),)
+# Rows only our SDK has (the reference has no such call): printed with the others, the reference's columns empty:
+# session_status on 2 chains, and the dry run of the USE row's call (no node, no fee).
+OURS_ONLY = (("status", "session_status, 2 chains"), ("dry_run", "dry_run_use (check_call)"))
 # The use_permission and session-quote rows ask the node to simulate on both sides (our SDK's default; the reference
 # is given simulation={"simulate": True}), so that the node does the same work for both; the `_nosim` rows ask it not
 # to (the reference's default).
@@ -684,6 +688,13 @@ async def session_quote_rows(
     out["use_quote"] = await timed(bench, use_quote)
     out["use_quote_nosim"] = await timed(bench, functools.partial(use_quote, simulation=NO_SIMULATION))
     out["use_exec"] = await timed(bench, use_exec, final)
+
+    async def dry_run() -> Any:
+        verdict = await redeemer.dry_run_use(session_details=details, instructions=used)
+        assert verdict.allowed, verdict.error
+        return verdict
+
+    out["dry_run"] = await timed(bench, dry_run)
     return out
 
 
@@ -821,13 +832,11 @@ def report(mine: dict[str, Result], theirs: dict[str, Result], runs: int) -> Non
     print("default; the reference is given simulation={'simulate': True}); the 'simulate off' rows ask it not to")
     print(f"(simulation={NO_SIMULATION}, the reference's default)")
     print("\nwhat one call sent (the last timed call of each row):")
-    for key, name in ROWS:
-        for who, result in [("ours", mine[key]), ("reference", theirs[key])]:
+    for key, name in ROWS + OURS_ONLY:
+        sides = [("ours", mine[key])] + ([("reference", theirs[key])] if key in theirs else [])
+        for who, result in sides:
             shown = ", ".join(f"{call} x{n}" for call, n in sorted(result.calls.items()))
             print(f"  {name:<28}{who:<11}{shown}")
-    for key, name in OURS_ONLY:
-        shown = ", ".join(f"{call} x{n}" for call, n in sorted(mine[key].calls.items()))
-        print(f"  {name:<28}{'ours':<11}{shown}")
 
 
 def report_checks(mine: dict[str, Result], checks: Checks, runs: int) -> None:

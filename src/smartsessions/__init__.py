@@ -104,6 +104,8 @@ from .policies import (
 from .policies.payment import SessionAction
 from .sessions import (
     ActionConfig,
+    DryRunResult,
+    DryRunUserOp,
     EnableSessionParams,
     HandoffChain,
     SessionDetails,
@@ -111,6 +113,7 @@ from .sessions import (
     SessionQuote,
     SessionStatus,
     create_session_client,
+    dry_run_use,
     execute_session_quote,
     get_session_quote,
     session_details_from_json,
@@ -178,6 +181,8 @@ __all__ = [
     "ConfigurationError",
     "DecodedSmartSessionSignature",
     "DevnetError",
+    "DryRunResult",
+    "DryRunUserOp",
     "ERC7739Context",
     "ERC7739Data",
     "EnableSession",
@@ -246,6 +251,7 @@ __all__ = [
     "create_mee_client",
     "create_session_client",
     "decode_smart_session_signature",
+    "dry_run_use",
     "encode_execute",
     "encode_smart_session_signature",
     "execute_session_quote",

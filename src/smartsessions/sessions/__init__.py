@@ -15,6 +15,7 @@ from .actions import (
     list_permissions,
     to_smart_sessions_module,
 )
+from .dry_run import DryRunResult, DryRunUserOp, dry_run_use
 from .grant import (
     ActionConfig,
     build_grant_sessions,
@@ -47,6 +48,8 @@ __all__ = [
     "ActionConfig",
     "ActionStatus",
     "ChainStatus",
+    "DryRunResult",
+    "DryRunUserOp",
     "EnableSessionParams",
     "FeeStatus",
     "HandoffChain",
@@ -60,6 +63,7 @@ __all__ = [
     "build_grant_sessions",
     "check_enabled_permissions",
     "create_session_client",
+    "dry_run_use",
     "execute_session_quote",
     "get_grant_chain_digests",
     "get_session_quote",

@@ -38,11 +38,12 @@ from .actions import (
     list_permissions,
 )
 from .build import build_session_action
+from .dry_run import dry_run_use
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
 from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
 from .status import session_status
-from .use import details_list
+from .use import ENABLE_AND_USE_ERROR, check_enable_mode, details_list
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -53,9 +54,6 @@ __all__ = [
     "revoke_permission",
     "use_permission",
 ]
-
-#: The reference SDK's error text for ENABLE_AND_USE with details that cannot enable (prepare-flow details).
-ENABLE_AND_USE_ERROR = "ENABLE_AND_USE mode cannot be used with given session details, instead try USE mode directly"
 
 
 @dataclass(frozen=True)
@@ -155,9 +153,7 @@ async def use_permission(
     :func:`~.session_quote.execute_session_quote` in one."""
     session_mode = to_session_mode(mode, field="mode")
     details = details_list(session_details)
-    enabling = session_mode is SmartSessionMode.UNSAFE_ENABLE
-    if enabling and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
-        raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=mode)
+    check_enable_mode(session_mode, details, mode)
     quote = await use_quote(
         client,
         details=details,
@@ -227,10 +223,10 @@ async def revoke_permission(
 
 class SessionClient(MeeClient):
     """A MEE client with the session actions as its own methods (``mee_client.extend(mee_session_actions)``): the
-    seed's six, ``list_permissions``, ``session_status`` and ``revoke_permission``, on top of everything the MEE
-    client does. It is the client it extends, seen with more methods: the same node connection, account and state
-    (closing either closes both). Each method is the module function of the same name, with this client as its first
-    argument."""
+    seed's six, ``list_permissions``, ``session_status``, ``revoke_permission`` and ``dry_run_use``, on top of
+    everything the MEE client does. It is the client it extends, seen with more methods: the same node connection,
+    account and state (closing either closes both). Each method is the module function of the same name, with this
+    client as its first argument."""
 
     def __init__(self, client: MeeClient) -> None:  # the extended client's own state, shared, not copied
         vars(self).update(vars(client))
@@ -248,6 +244,7 @@ class SessionClient(MeeClient):
     list_permissions = list_permissions
     session_status = session_status
     revoke_permission = revoke_permission
+    dry_run_use = dry_run_use
 
 
 def mee_session_actions(client: MeeClient) -> SessionClient:

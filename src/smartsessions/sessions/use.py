@@ -42,7 +42,17 @@ from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo, Simulation
 from ..wire.session import SessionDetails, to_wire_session_details
 
-__all__ = ["details_list", "quote_use", "with_session_details"]
+__all__ = [
+    "ENABLE_AND_USE_ERROR",
+    "check_enable_mode",
+    "details_list",
+    "plain_instructions",
+    "quote_use",
+    "with_session_details",
+]
+
+#: The reference SDK's error text for ENABLE_AND_USE with details that cannot enable (prepare-flow details).
+ENABLE_AND_USE_ERROR = "ENABLE_AND_USE mode cannot be used with given session details, instead try USE mode directly"
 
 
 def details_list(session_details: Sequence[SessionDetails] | SessionDetails) -> list[SessionDetails]:
@@ -53,6 +63,27 @@ def details_list(session_details: Sequence[SessionDetails] | SessionDetails) -> 
     if not out:
         raise InvalidInputError("session_details", "is empty", fix="pass the details a grant or prepare returned")
     return out
+
+
+def check_enable_mode(mode: SmartSessionMode, details: Sequence[SessionDetails], given: object) -> None:
+    """ENABLE_AND_USE needs details that can enable (a grant's); ``given`` is the mode as the caller passed it."""
+    if mode is SmartSessionMode.UNSAFE_ENABLE and not any(d.mode is SmartSessionMode.UNSAFE_ENABLE for d in details):
+        raise InvalidInputError("mode", ENABLE_AND_USE_ERROR, value=given)
+
+
+def plain_instructions(parsed: Sequence[AnyInstruction]) -> list[Instruction]:
+    """The instructions of a session's use, which must be plain calls (``execute``): SmartSessions checks each call
+    of a userOp against the session, and a composable one is refused naming the field."""
+    plain = []
+    for i in parsed:
+        if isinstance(i, ComposableInstruction):
+            raise InvalidInputError(
+                "instructions",
+                "session userOps must be plain calls (execute): SmartSessions checks each call against the session",
+                fix="pass Instruction(chain_id=..., calls=[Call(...)])",
+            )
+        plain.append(i)
+    return plain
 
 
 def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> None:
@@ -219,16 +250,9 @@ async def quote_use(
     if not sponsorship and fee_token is None:
         raise InvalidInputError("fee_token", "is required unless sponsored", fix="pass fee_token=, or sponsorship=True")
     parsed = [to_instruction(i) for i in instructions]
-    for i in parsed:
-        if isinstance(i, ComposableInstruction):
-            raise InvalidInputError(
-                "instructions",
-                "session userOps must be plain calls (execute): SmartSessions checks each call against the session",
-                fix="pass Instruction(chain_id=..., calls=[Call(...)])",
-            )
+    plain = plain_instructions(parsed)
     _check_redeemer(client, details)
     fee = None if sponsorship else to_fee_token(fee_token)
-    plain = [i for i in parsed if isinstance(i, Instruction)]
     return await client.get_quote(
         preflight=_early_decision(client, details, mode, _session_ops(plain, fee, batch)),
         instructions=parsed,
