@@ -26,23 +26,17 @@ from ..policies.universal_action import (
 )
 from ..policies.usage_limit import USAGE_LIMIT_POLICY_ADDRESS
 from ..policies.value_limit import VALUE_LIMIT_POLICY_ADDRESS
+from ._function_names import KNOWN_FUNCTIONS, function_name
 from .handoff import SessionHandoff
 
-__all__ = ["ActionDescription", "ChainDescription", "describe_handoff", "describe_policy", "function_name"]
-
-#: Functions a session commonly names, by selector: what ``show`` writes instead of the 4 bytes.
-KNOWN_FUNCTIONS = {
-    "0xa9059cbb": "transfer(address,uint256)",
-    "0x23b872dd": "transferFrom(address,address,uint256)",
-    "0x095ea7b3": "approve(address,uint256)",
-    "0x39509351": "increaseAllowance(address,uint256)",
-    "0x42842e0e": "safeTransferFrom(address,address,uint256)",
-    "0xd0e30db0": "deposit()",
-    "0x2e1a7d4d": "withdraw(uint256)",
-    "0xd09de08a": "increment()",
-    "0x3fb5c1cb": "setNumber(uint256)",
-}
-_ANY_FUNCTION = "0x00000001"  # SmartSessions' fallback selector: any function of the target
+__all__ = [
+    "KNOWN_FUNCTIONS",
+    "ActionDescription",
+    "ChainDescription",
+    "describe_handoff",
+    "describe_policy",
+    "function_name",
+]
 
 
 @dataclass(frozen=True)
@@ -62,13 +56,6 @@ class ChainDescription:
     permission_wide: tuple[str, ...]
     actions: tuple[ActionDescription, ...]
     paymaster_allowed: bool
-
-
-def function_name(selector: str) -> str:
-    """The function's signature where it is well known (ERC-20's, WETH's, the devnet Counter's), else the selector."""
-    if selector.lower() == _ANY_FUNCTION:
-        return "any function"
-    return KNOWN_FUNCTIONS.get(selector.lower(), selector)
 
 
 def _argument(offset: int) -> str:

@@ -55,9 +55,9 @@ from ..rpc import RpcRevertError, call_word, quantity, return_data
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo
 from ..wire.session import SessionDetails
+from ._function_names import function_name
 from ._policy_reads import action_config_id, policy_read, spending_read, user_op_config_id
 from .actions import HasAccount
-from .describe import function_name
 from .use import details_list
 
 __all__ = [
