@@ -40,6 +40,7 @@ from smartsessions.policies import (
     USAGE_LIMIT_POLICY_ADDRESS,
     VALUE_LIMIT_POLICY_ADDRESS,
 )
+from smartsessions.rpc import RpcClient, RpcRevertError
 
 from .conftest import INCREMENT, SET_NUMBER, Sdk, increment, increment_action, set_number
 from .test_mee_flows import prepared
@@ -158,6 +159,33 @@ async def test_the_dry_run_says_allowed_and_changes_nothing(sdk: Sdk) -> None:
     assert (sdk.counter(), sdk.usdc(account), sdk.chains[8453].timestamp()) == before  # nothing ran, no block mined
     await _agree(bot, details, [increment()])
     assert sdk.counter() == before[0] + 1
+
+
+async def test_the_userops_a_dry_run_signs_cannot_run_for_real(sdk: Sdk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the dry run sends the RPC endpoint holds userOps signed by the session key: passed to handleOps on the
+    real chain (no state override), each is refused for its nonce, and nothing runs."""
+    bot, details, _account = await _session(sdk, uses=10)
+    sent: list[Any] = []
+    real_batch = RpcClient.batch
+
+    async def spy(self: RpcClient, calls: Any, **kwargs: Any) -> Any:
+        sent.extend(params for method, params in calls if method == "eth_simulateV1")
+        return await real_batch(self, calls, **kwargs)
+
+    monkeypatch.setattr(RpcClient, "batch", spy)
+    verdict = await bot.dry_run_use(session_details=details, instructions=[increment()])
+    monkeypatch.undo()
+    assert verdict.allowed and len(sent) == 1
+    [[simulation, _tag]] = sent
+    [block] = simulation["blockStateCalls"]
+    [call] = block["calls"]
+    before = sdk.counter()
+    with pytest.raises(RpcRevertError) as refused:
+        await bot.account.deployment_on(8453).rpc.request(
+            "eth_call", [{k: call[k] for k in ("from", "to", "data")}, "latest"]
+        )
+    assert b"AA25 invalid account nonce" in refused.value.revert_data
+    assert sdk.counter() == before
 
 
 async def test_each_policy_refuses_in_the_dry_run_as_in_the_real_use(sdk: Sdk) -> None:

@@ -6,10 +6,17 @@ permission's state, its time frames: :mod:`.use`), then builds each userOp the u
 nonce lane of SmartSessions, session signature layout and mode), signs it locally with the session key (a
 super-transaction of one userOp: its Merkle root is its ``userOpHash``), and runs ``EntryPoint.handleOps`` on it in
 one ``eth_simulateV1`` block per chain, on the chain's latest state, at a gas price of 0 (so that nothing has to pay
-for it), on a fresh nonce lane (started at 0 by a state override). The userOps of one chain run in order, each on the
+for it), on a nonce lane started by a state override at a sequence number the real lane can never reach (below). The
+userOps of one chain run in order, each on the
 state the one before it left: their policies count as they would on chain. That run rides in the JSON-RPC batch of
 the early decision's reads: one round trip per chain, the chains at once. The RPC endpoint must serve
 ``eth_simulateV1`` (anvil, geth, reth and most providers do).
+
+The signed userOps never run for real. They are signed by the session key and sent to the RPC endpoint, so anyone
+who sees them (the provider) could pass them to ``handleOps`` on the real chain, at a gas price of 0, and the calls
+would run without the bot having decided to. So their nonces are not ones the chain can accept: the state override
+starts the lane at sequence ``2**63`` (:data:`DRY_RUN_SEQUENCE`) and the userOps carry that sequence; on the chain
+the lane is at 0, each userOp moves it by one, and the EntryPoint refuses any other (``AA25 invalid account nonce``).
 
 The verdict is the EntryPoint's: SmartSessions' validation runs in full (every action policy, the permission-wide
 userOp policies, the enable data in ENABLE_AND_USE), and a refusal reverts ``handleOps`` with ``FailedOp`` /
@@ -99,6 +106,9 @@ _REVERT_REASON_TOPIC = keccak(b"UserOperationRevertReason(bytes32,address,uint25
 _GAS_LIMIT = 5_000_000
 _CALL_GAS = 30_000_000
 _NONCE_SLOT = 1  # EntryPoint v0.7: nonceSequenceNumber, mapping(address => mapping(uint192 => uint256))
+#: The sequence number the dry run's nonce lane starts at (by a state override) and its userOps carry: one no lane on
+#: chain can reach (each userOp moves it by one), so a dry run's signed userOp can never be executed for real.
+DRY_RUN_SEQUENCE = 2**63
 #: Refusals a real use raises as the session's verdict (anything else, e.g. a malformed input, is raised as it is).
 _VERDICTS = (PolicyViolationError, SessionStateError)
 
@@ -191,12 +201,13 @@ _Op = tuple[str, _SessionOp, SessionDetails, SmartSessionMode]  # (where, as a q
 
 
 def _nonce_override(sender: str, key: int) -> dict[str, str]:
-    """``stateDiff`` of the EntryPoint that starts the nonce lane ``key`` of ``sender`` at sequence 0
-    (``nonceSequenceNumber``, slot 1 of EntryPoint v0.7): the userOps carry nonces known before anything is read,
-    so that their run goes in the same batch as the early decision's reads."""
+    """``stateDiff`` of the EntryPoint that starts the nonce lane ``key`` of ``sender`` at
+    :data:`DRY_RUN_SEQUENCE` (``nonceSequenceNumber``, slot 1 of EntryPoint v0.7): the userOps carry nonces known
+    before anything is read, so that their run goes in the same batch as the early decision's reads, and nonces the
+    real chain refuses."""
     outer = keccak(abi_encode(["address", "uint256"], [sender, _NONCE_SLOT], what="slot"))
     slot = keccak(abi_encode(["uint256", "bytes32"], [key, outer], what="slot"))
-    return {"0x" + slot.hex(): "0x" + bytes(32).hex()}
+    return {"0x" + slot.hex(): "0x" + DRY_RUN_SEQUENCE.to_bytes(32, "big").hex()}
 
 
 async def _simulation(client: MeeClient, chain_id: int, ops: Sequence[_Op]) -> tuple[str, list[Any]]:
@@ -210,7 +221,7 @@ async def _simulation(client: MeeClient, chain_id: int, ops: Sequence[_Op]) -> t
     for k, (_where, op, details, mode) in enumerate(ops):
         unsigned = PackedUserOperation(
             sender=deployment.address,
-            nonce=to_nonce(key, k),
+            nonce=to_nonce(key, DRY_RUN_SEQUENCE + k),
             call_data=bytes(Instruction(chain_id=chain_id, calls=op.calls).call_data),
             call_gas_limit=_GAS_LIMIT,
             verification_gas_limit=_GAS_LIMIT,
