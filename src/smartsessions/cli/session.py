@@ -186,7 +186,7 @@ def revoke(
         )
     except SmartSessionsError as err:
         _fail(err)
-    click.echo(f"revoked on {', '.join(map(str, chosen))}: super-transaction {hash_} mined")
+    click.echo(f"revoked on {', '.join(map(str, chosen))}: super-transaction {hash_}")
 
 
 async def _owner_of(deployment: Any) -> str:
@@ -260,6 +260,6 @@ async def _revoke(
             fee_token=FeeTokenInfo(address=fee_token, chain_id=fee_chain),
         )
         receipt = await client.wait_for_supertransaction_receipt(result.hash)
-        return f"{result.hash} ({receipt.status})"
+        return f"{result.hash} {receipt.status}"
     finally:
         await client.aclose()
