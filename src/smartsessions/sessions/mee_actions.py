@@ -41,9 +41,9 @@ from .build import build_session_action
 from .dry_run import dry_run_use
 from .grant import ActionConfig
 from .prepare import EnableSessionParams
-from .session_quote import execute_session_quote, get_session_quote, sign_session_quote, use_quote
+from .session_quote import SessionQuote, execute_session_quote, get_session_quote, sign_session_quote
 from .status import session_status
-from .use import ENABLE_AND_USE_ERROR, check_enable_mode, details_list
+from .use import ENABLE_AND_USE_ERROR, check_enable_mode, details_list, quote_use
 
 __all__ = [
     "ENABLE_AND_USE_ERROR",
@@ -154,7 +154,7 @@ async def use_permission(
     session_mode = to_session_mode(mode, field="mode")
     details = details_list(session_details)
     check_enable_mode(session_mode, details, mode)
-    quote = await use_quote(
+    quote = await quote_use(
         client,
         details=details,
         mode=session_mode,
@@ -166,7 +166,8 @@ async def use_permission(
         batch=batch,
         simulation=simulation,
     )
-    return await execute_session_quote(client, quote)
+    used = SessionQuote(quote_type="simple", quote=quote, session_details=tuple(details), mode=session_mode)
+    return await execute_session_quote(client, used)
 
 
 # -- revoke -----------------------------------------------------------------------------------------------------------

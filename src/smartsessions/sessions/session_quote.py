@@ -226,7 +226,7 @@ async def get_session_quote(
             fix="enable the session with get_session_quote(mode='PREPARE', enable_session=...), or use a grant's "
             "details with use_permission(mode='ENABLE_AND_USE')",
         )
-    return await use_quote(
+    quote = await quote_use(
         client,
         details=details,
         mode=SmartSessionMode.USE,
@@ -238,37 +238,7 @@ async def get_session_quote(
         batch=batch,
         simulation=simulation,
     )
-
-
-async def use_quote(
-    client: MeeClient,
-    *,
-    details: Sequence[SessionDetails],
-    mode: SmartSessionMode,
-    instructions: Sequence[AnyInstruction | dict[str, Any]] | None,
-    fee_token: FeeTokenInfo | Mapping[str, Any] | None,
-    sponsorship: bool,
-    sponsorship_options: SponsorshipOptions | None,
-    verification_gas_limit: int | None,
-    batch: bool,
-    simulation: Simulation | Mapping[str, Any] | None,
-) -> SessionQuote:
-    """A session's use as a :class:`SessionQuote` in ``mode`` (USE, or ENABLE_AND_USE for the legacy flow)."""
-    if not instructions:
-        raise InvalidInputError("instructions", "a session's use needs at least one instruction")
-    quote = await quote_use(
-        client,
-        details=details,
-        mode=mode,
-        instructions=instructions,
-        fee_token=fee_token,
-        sponsorship=sponsorship,
-        sponsorship_options=sponsorship_options,
-        verification_gas_limit=verification_gas_limit,
-        batch=batch,
-        simulation=simulation,
-    )
-    return SessionQuote(quote_type="simple", quote=quote, session_details=tuple(details), mode=mode)
+    return SessionQuote(quote_type="simple", quote=quote, session_details=tuple(details), mode=SmartSessionMode.USE)
 
 
 async def sign_session_quote(

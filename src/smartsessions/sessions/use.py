@@ -236,7 +236,7 @@ async def quote_use(
     *,
     details: Sequence[SessionDetails],
     mode: SmartSessionMode,
-    instructions: Sequence[AnyInstruction | dict[str, Any]],
+    instructions: Sequence[AnyInstruction | dict[str, Any]] | None,
     fee_token: FeeTokenInfo | Mapping[str, Any] | None,
     sponsorship: bool,
     sponsorship_options: SponsorshipOptions | None,
@@ -247,6 +247,8 @@ async def quote_use(
     """The quote of a session's use: refused before the node is asked when the signer is not the session key, a
     call is composable, or the chains already decide against it (:func:`_early_decision`, in the quote's own
     batch of reads)."""
+    if not instructions:
+        raise InvalidInputError("instructions", "a session's use needs at least one instruction")
     if not sponsorship and fee_token is None:
         raise InvalidInputError("fee_token", "is required unless sponsored", fix="pass fee_token=, or sponsorship=True")
     parsed = [to_instruction(i) for i in instructions]
