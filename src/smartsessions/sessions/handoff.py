@@ -188,14 +188,14 @@ def _redeemer(details: Sequence[SessionDetails]) -> str:
     """The one session key of the details (the K1MeeValidator owner, 20 bytes of init data)."""
     keys = set()
     for k, d in enumerate(details):
-        init = bytes(d.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
-        if len(init) != 20:
+        key = d.session_key
+        if key is None:
             raise InvalidInputError(
                 f"session_details[{k}]",
                 "has session validator init data that is not a session key's address (20 bytes)",
                 fix="use session details from a grant or a PREPARE of this SDK or of abstractjs",
             )
-        keys.add(to_address(init, field=f"session_details[{k}]"))
+        keys.add(key)
     if len(keys) != 1:
         raise InvalidInputError(
             "session_details",

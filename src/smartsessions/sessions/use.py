@@ -91,8 +91,8 @@ def _check_redeemer(client: MeeClient, details: Sequence[SessionDetails]) -> Non
     key's signature is refused by SmartSessions, so it is refused here, before anything is asked or signed."""
     signer = to_address(client.account.signer.address, field="signer")
     for d in details:
-        init = bytes(d.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
-        if len(init) != 20 or (redeemer := to_address(init, field="redeemer")) == signer:
+        redeemer = d.session_key
+        if redeemer is None or redeemer == signer:
             continue
         pid = d.permission_id
         raise SessionSignerMismatchError(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from hexbytes import HexBytes
 
+from .._coerce import to_address
 from .._json import loads_bounded
 from .._model import HexData, Model, PermissionIdField
 from .._repr import bounded_repr
@@ -49,6 +50,13 @@ class SessionDetails(Model):
     @property
     def chain_id(self) -> int | None:
         return self.enable_session_data.enable_session.session_to_enable.chain_id
+
+    @property
+    def session_key(self) -> str | None:
+        """The session key the permission is granted to (the redeemer): the K1MeeValidator's owner, its 20 bytes of
+        init data, checksummed; None for init data of another shape (another session validator)."""
+        init = bytes(self.enable_session_data.enable_session.session_to_enable.session_validator_init_data)
+        return to_address(init, field="session_validator_init_data") if len(init) == 20 else None
 
 
 _BIGINT_TAG = "__type"
