@@ -27,16 +27,12 @@ except ImportError:  # say which extra to install (or, if click is there but bro
 from .._json import loads_bounded
 from .._repr import bounded_repr
 from ..errors import DevnetError, InvalidInputError, SmartSessionsError
+from ._output import fail as _fail
 
 __all__ = ["main"]
 
 DEFAULT_STATE_FILE = "devnet.json"
 MAX_INFO_BYTES = 1024 * 1024  # the node's /info is a few kB
-
-
-def _fail(err: SmartSessionsError) -> None:
-    click.echo(click.style("error: ", fg="red") + str(err), err=True)
-    raise SystemExit(1)
 
 
 @click.group()

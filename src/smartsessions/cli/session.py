@@ -22,13 +22,9 @@ from typing import Any
 import click
 
 from ..errors import InvalidInputError, SmartSessionsError
+from ._output import fail as _fail
 
 __all__ = ["session"]
-
-
-def _fail(err: SmartSessionsError) -> None:
-    click.echo(click.style("error: ", fg="red") + str(err), err=True)
-    raise SystemExit(1)
 
 
 def _load(path: Path) -> Any:
@@ -50,6 +46,38 @@ def _parse_rpc(values: tuple[str, ...]) -> dict[int, str]:
             )
         urls[int(chain)] = url.strip()
     return urls
+
+
+def _parse_fee_token(value: str) -> Any:
+    """``--fee-token CHAIN:ADDRESS`` as a :class:`~smartsessions.wire.mee.FeeTokenInfo`."""
+    from ..wire.mee import FeeTokenInfo
+
+    chain, sep, token = value.partition(":")
+    if not sep or not chain.isdigit():
+        raise click.BadParameter("write CHAIN:ADDRESS, e.g. 8453:0x833589fC...", param_hint="--fee-token")
+    try:
+        return FeeTokenInfo(address=token, chain_id=int(chain))
+    except SmartSessionsError as err:
+        _fail(err)
+
+
+def _chain_configurations(handoff: Any, urls: dict[int, str], chain_ids: list[int]) -> list[Any]:
+    """The handoff's account on ``chain_ids``, reached at ``urls`` (one per chain, or an error naming the one
+    missing)."""
+    from ..account.multichain import ChainConfiguration
+
+    missing = [c for c in chain_ids if c not in urls]
+    if missing:
+        raise InvalidInputError(f"--rpc {missing[0]}=URL", "is missing", fix="pass an RPC URL for every chain")
+    return [
+        ChainConfiguration(
+            chain_id=c,
+            rpc_url=urls[c],
+            version=handoff.chain(c).mee_version,
+            account_address=handoff.chain(c).account_address,
+        )
+        for c in chain_ids
+    ]
 
 
 @click.group()
@@ -99,19 +127,15 @@ def status(file: Path, rpc: tuple[str, ...], fee_token: str | None, as_json: boo
     is left, as of each chain's latest block."""
     handoff = _load(file)
     urls = _parse_rpc(rpc)
-    fee = None
-    if fee_token is not None:
-        chain, sep, token = fee_token.partition(":")
-        if not sep or not chain.isdigit():
-            raise click.BadParameter("write CHAIN:ADDRESS, e.g. 8453:0x833589fC...", param_hint="--fee-token")
-        fee = {"chain_id": int(chain), "address": token}
-    missing = [c.chain_id for c in handoff.chains if c.chain_id not in urls]
-    if missing:
-        _fail(InvalidInputError(f"--rpc {missing[0]}=URL", "is missing", fix="pass an RPC URL for every chain"))
+    fee = None if fee_token is None else _parse_fee_token(fee_token)
+    try:
+        configs = _chain_configurations(handoff, urls, [c.chain_id for c in handoff.chains])
+    except SmartSessionsError as err:
+        _fail(err)
     if not as_json and sys.stderr.isatty():
         click.echo(f"reading {len(handoff.chains)} chain(s)…", err=True)
     try:
-        result = asyncio.run(_status(handoff, urls, fee))
+        result = asyncio.run(_status(handoff, configs, fee))
     except SmartSessionsError as err:
         _fail(err)
     if as_json:
@@ -120,20 +144,14 @@ def status(file: Path, rpc: tuple[str, ...], fee_token: str | None, as_json: boo
         click.echo(str(result))
 
 
-async def _status(handoff: Any, urls: dict[int, str], fee: dict[str, Any] | None) -> Any:
+async def _status(handoff: Any, configs: list[Any], fee: Any) -> Any:
     from types import SimpleNamespace
 
     from eth_account import Account
 
-    from ..account.multichain import ChainConfiguration, to_multichain_nexus_account
+    from ..account.multichain import to_multichain_nexus_account
     from ..sessions.status import session_status
 
-    configs = [
-        ChainConfiguration(
-            chain_id=c.chain_id, rpc_url=urls[c.chain_id], version=c.mee_version, account_address=c.account_address
-        )
-        for c in handoff.chains
-    ]
     # Reads only: the signer is never asked to sign, so a throwaway key stands in for the bot's.
     account = await to_multichain_nexus_account(signer=Account.create(), chain_configurations=configs)
     try:
@@ -176,13 +194,11 @@ def revoke(
                 owner_key_env, "is not set", fix=f"export {owner_key_env}=0x... (the owner's key) and run it again"
             )
         )
-    chain, sep, token = fee_token.partition(":")
-    if not sep or not chain.isdigit():
-        raise click.BadParameter("write CHAIN:ADDRESS, e.g. 8453:0x833589fC...", param_hint="--fee-token")
+    fee = _parse_fee_token(fee_token)
     chosen = list(chain_ids) or [c.chain_id for c in handoff.chains]
     try:
         hash_ = asyncio.run(
-            _revoke(handoff, owner_key_env, key, urls, node_url, os.environ.get(api_key_env), chosen, int(chain), token)
+            _revoke(handoff, owner_key_env, key, urls, node_url, os.environ.get(api_key_env), chosen, fee)
         )
     except SmartSessionsError as err:
         _fail(err)
@@ -209,32 +225,19 @@ async def _revoke(
     node_url: str,
     api_key: str | None,
     chain_ids: list[int],
-    fee_chain: int,
-    fee_token: str,
+    fee_token: Any,
 ) -> str:
     from eth_account import Account
 
-    from ..account.multichain import ChainConfiguration, to_multichain_nexus_account
+    from ..account.multichain import to_multichain_nexus_account
     from ..mee.client import create_mee_client
     from ..sessions.mee_actions import revoke_permission
-    from ..wire.mee import FeeTokenInfo
 
     try:
         owner = Account.from_key(key)
     except (ValueError, TypeError):  # the message of eth-account would quote the value: not a key's
         raise InvalidInputError(owner_key_env, "is not a private key", fix="set it to the owner's 0x... key") from None
-    missing = [c for c in chain_ids if c not in urls]
-    if missing:
-        raise InvalidInputError(f"--rpc {missing[0]}=URL", "is missing", fix="pass an RPC URL for every chain")
-    configs = [
-        ChainConfiguration(
-            chain_id=c,
-            rpc_url=urls[c],
-            version=handoff.chain(c).mee_version,
-            account_address=handoff.chain(c).account_address,
-        )
-        for c in chain_ids
-    ]
+    configs = _chain_configurations(handoff, urls, chain_ids)
     account = await to_multichain_nexus_account(signer=owner, chain_configurations=configs)
     try:
         owners = await asyncio.gather(*(_owner_of(account.deployment_on(c)) for c in chain_ids))
@@ -257,7 +260,7 @@ async def _revoke(
             client,
             permission_id=handoff.permission_ids,
             chain_id=chain_ids,
-            fee_token=FeeTokenInfo(address=fee_token, chain_id=fee_chain),
+            fee_token=fee_token,
         )
         receipt = await client.wait_for_supertransaction_receipt(result.hash)
         return f"{result.hash} {receipt.status}"
