@@ -78,6 +78,16 @@ class TransportError(Exception):
         super().__init__(message)
         self.original = original
 
+    @property
+    def cause(self) -> BaseException:
+        """What the SDK's error keeps as its cause: the exception underneath, or this one."""
+        return self.original or self
+
+    @property
+    def details(self) -> str:
+        """The error's details line: the message (which names the exception underneath), or ``TransportError: …``."""
+        return str(self) if self.original is not None else f"{type(self).__name__}: {self}"
+
 
 _PoolKey = tuple[asyncio.AbstractEventLoop, str, int]
 

@@ -201,8 +201,7 @@ def _hex_result(result: Any, method: str, url: str) -> bytes:
 
 def _transport_error(exc: Exception, url: str) -> RpcError:
     if isinstance(exc, TransportError):
-        details = str(exc) if exc.original is not None else f"{type(exc).__name__}: {exc}"
-        cause: BaseException = exc.original or exc
+        details, cause = exc.details, exc.cause
     else:
         details, cause = f"{type(exc).__name__}: {exc}", exc
     return RpcError(
@@ -249,7 +248,7 @@ class RpcClient:
             # Repeating a JSON-RPC request is harmless: reads, and raw transactions, which a chain takes once.
             answer = await self._http.request("POST", self.url, body=content, limit=MAX_RESPONSE_BYTES, idempotent=True)
         except TransportError as exc:
-            raise _transport_error(exc, self.url) from (exc.original or exc)
+            raise _transport_error(exc, self.url) from exc.cause
         if answer.status >= 400:
             failure = TransportError(f"HTTP {answer.status} {answer.reason}: {(answer.body or b'')[:200]!r}")
             raise _transport_error(failure, self.url) from failure

@@ -102,14 +102,13 @@ class NodeConnection:
                     break
                 await asyncio.sleep(wait)  # a busy node (429/503 with Retry-After): it asked us to come back
         except TransportError as exc:
-            cause = exc.original or exc
             raise MeeUnreachableError(
                 f"Cannot reach the MEE node at {url}.",
                 url=url,
                 meta_messages=["Check the URL, and that the node (or `smartsessions devnet up`) is running."],
-                details=f"{type(cause).__name__}: {exc}" if exc.original is None else str(exc),
-                cause=cause,
-            ) from cause
+                details=exc.details,
+                cause=exc.cause,
+            ) from exc.cause
         raw = response.body
         if raw is None:
             raise MeeApiError(
