@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from .._coerce import to_address
 from ..account.calls import Call
-from ..encoding.abi import abi_decode
 from ..errors import SmartSessionsError
 from ..policies import (
     SPENDING_LIMITS_POLICY_ADDRESS,
@@ -22,6 +21,9 @@ from ..policies import (
     VALUE_LIMIT_POLICY_ADDRESS,
     decode_action_config,
 )
+from ..policies.spending_limits import decode_spending_limits
+from ..policies.usage_limit import decode_usage_limit
+from ..policies.value_limit import decode_value_limit
 
 __all__ = ["Limit", "limit_of"]
 
@@ -50,9 +52,9 @@ def _times(n: int) -> str:
 
 
 def _usage(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | None:
-    if len(init_data) < 16:
+    limit = decode_usage_limit(init_data)
+    if limit is None:
         return None
-    limit = int.from_bytes(init_data[:16], "big")
     if user_op:  # a userOp policy counts the userOp once, whatever it calls
         rule = (
             f"at most {limit} userOp{'s' if limit != 1 else ''} of the permission on this chain, whatever they call "
@@ -65,9 +67,9 @@ def _usage(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | No
 
 
 def _value(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | None:
-    if len(init_data) < 32:
+    limit = decode_value_limit(init_data)
+    if limit is None:
         return None
-    limit = int.from_bytes(init_data[:32], "big")
     sent = sum(c.value for c in calls)
     scope = "over all the permission's userOps on this chain" if user_op else "in all"
     return Limit(
@@ -77,10 +79,9 @@ def _value(init_data: bytes, calls: Sequence[Call], user_op: bool) -> Limit | No
 
 def _spending(init_data: bytes, calls: Sequence[Call], user_op: bool = False) -> Limit | None:
     try:
-        tokens, limits = abi_decode(["address[]", "uint256[]"], init_data, what="spending limits")
+        by_token = {token.lower(): limit for token, limit in decode_spending_limits(init_data)}
     except SmartSessionsError:
         return None
-    by_token = {to_address(t, field="token").lower(): int(v) for t, v in zip(tokens, limits, strict=False)}
     if not calls:
         return None
     token = to_address(calls[0].to, field="token")

@@ -34,8 +34,8 @@ from .spending_limits import SPENDING_LIMITS_POLICY_ADDRESS
 from .sudo import SUDO_POLICY_ADDRESS, get_sudo_policy
 from .time_frame import TIME_FRAME_POLICY_ADDRESS, decode_time_frame
 from .universal_action import UNIVERSAL_ACTION_POLICY_ADDRESS
-from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS
-from .value_limit import VALUE_LIMIT_POLICY_ADDRESS
+from .usage_limit import USAGE_LIMIT_POLICY_ADDRESS, decode_usage_limit
+from .value_limit import VALUE_LIMIT_POLICY_ADDRESS, decode_value_limit
 
 __all__ = [
     "USER_OP_POLICY_ADDRESSES",
@@ -79,10 +79,10 @@ def default_user_op_policies() -> tuple[PolicyData, ...]:
 def _init_problem(address: str, init_data: bytes) -> str | None:
     """Why the policy contract would refuse ``init_data`` when the session is enabled, or None."""
     if address == USAGE_LIMIT_POLICY_ADDRESS.lower():
-        if len(init_data) < 16 or int.from_bytes(init_data[:16], "big") == 0:
+        if not decode_usage_limit(init_data):  # shorter than 16 bytes (None) or 0
             return "is a UsageLimitPolicy without a limit (16 bytes, at least 1); the contract refuses it"
     elif address == VALUE_LIMIT_POLICY_ADDRESS.lower():
-        if len(init_data) < 32 or int.from_bytes(init_data[:32], "big") == 0:
+        if not decode_value_limit(init_data):
             return "is a ValueLimitPolicy without a limit (32 bytes, at least 1 wei); the contract refuses it"
     elif address == TIME_FRAME_POLICY_ADDRESS.lower():
         try:

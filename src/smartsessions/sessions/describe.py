@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._coerce import to_address
-from ..encoding.abi import abi_decode
 from ..encoding.session import PolicyData, Session
 from ..errors import SmartSessionsError
 from ..permission_id import PermissionId
-from ..policies.spending_limits import SPENDING_LIMITS_POLICY_ADDRESS
+from ..policies.spending_limits import SPENDING_LIMITS_POLICY_ADDRESS, decode_spending_limits
 from ..policies.sudo import SUDO_POLICY_ADDRESS
 from ..policies.time_frame import TIME_FRAME_POLICY_ADDRESS, decode_time_frame, utc_date
 from ..policies.universal_action import (
@@ -24,8 +23,8 @@ from ..policies.universal_action import (
     ParamCondition,
     decode_action_config,
 )
-from ..policies.usage_limit import USAGE_LIMIT_POLICY_ADDRESS
-from ..policies.value_limit import VALUE_LIMIT_POLICY_ADDRESS
+from ..policies.usage_limit import USAGE_LIMIT_POLICY_ADDRESS, decode_usage_limit
+from ..policies.value_limit import VALUE_LIMIT_POLICY_ADDRESS, decode_value_limit
 from ._function_names import KNOWN_FUNCTIONS, function_name
 from .handoff import SessionHandoff
 
@@ -76,21 +75,19 @@ def describe_policy(policy: PolicyData, *, permission_wide: bool = False) -> lis
     try:
         if address == SUDO_POLICY_ADDRESS.lower():
             return ["no limit (sudo)"] if not permission_wide else []
-        if address == USAGE_LIMIT_POLICY_ADDRESS.lower():
-            limit = int.from_bytes(data[:16], "big")
+        if address == USAGE_LIMIT_POLICY_ADDRESS.lower() and (limit := decode_usage_limit(data)) is not None:
             what = "userOp" if permission_wide else "call"
             return [f"at most {limit} {what}{'s' if limit != 1 else ''} in all ({scope})"]
-        if address == VALUE_LIMIT_POLICY_ADDRESS.lower():
-            return [f"at most {int.from_bytes(data[:32], 'big')} wei of native value in all ({scope})"]
+        if address == VALUE_LIMIT_POLICY_ADDRESS.lower() and (limit := decode_value_limit(data)) is not None:
+            return [f"at most {limit} wei of native value in all ({scope})"]
         if address == TIME_FRAME_POLICY_ADDRESS.lower():
             frame = decode_time_frame(data)
             end = "with no end" if frame.valid_until == 0 else f"until {utc_date(frame.valid_until)}"
             return [f"only from {utc_date(frame.valid_after)} {end} ({scope})"]
         if address == SPENDING_LIMITS_POLICY_ADDRESS.lower():
-            tokens, limits = abi_decode(["address[]", "uint256[]"], data, what="spending limits")
             return [
-                f"at most {int(v)} base units of {to_address(t, field='token')} in all (transfers and approvals)"
-                for t, v in zip(tokens, limits, strict=False)
+                f"at most {limit} base units of {token} in all (transfers and approvals)"
+                for token, limit in decode_spending_limits(data)
             ]
         if address == UNIVERSAL_ACTION_POLICY_ADDRESS.lower():
             return _universal(data)

@@ -50,7 +50,10 @@ from ..policies import (
     decode_action_config,
 )
 from ..policies.payment import TRANSFER_SELECTOR, payment_cap
+from ..policies.spending_limits import decode_spending_limits
 from ..policies.time_frame import decode_time_frame, utc_date
+from ..policies.usage_limit import decode_usage_limit
+from ..policies.value_limit import decode_value_limit
 from ..rpc import RpcRevertError, call_word, quantity, return_data
 from ..versions import SMART_SESSIONS_ADDRESS
 from ..wire.mee import FeeTokenInfo
@@ -343,10 +346,10 @@ class _Plan:
 
 def _spending_tokens(init_data: bytes) -> tuple[list[str], list[int]]:
     try:
-        tokens, limits = abi_decode(["address[]", "uint256[]"], init_data, what="spending limits")
+        pairs = decode_spending_limits(init_data)
     except SmartSessionsError:
         return [], []
-    return [to_address(t, field="token") for t in tokens], [int(v) for v in limits]
+    return [token for token, _ in pairs], [limit for _, limit in pairs]
 
 
 def _plan(policy: PolicyData, config_id: bytes, account: str) -> _Plan:
@@ -382,12 +385,12 @@ def _status(plan: _Plan, answers: list[bytes | None] | None, now: int) -> Any:
     first = None if answers is None or not answers else answers[0]
     if address == USAGE_LIMIT_POLICY_ADDRESS.lower():
         if answers is None:
-            limit, used = int.from_bytes(init[:16], "big"), 0
+            limit, used = decode_usage_limit(init) or 0, 0  # the grant's (a session enabled it: 16 bytes)
         else:
             limit, used = _words(first or bytes(64), 2)
         return UsageLimitStatus(policy=policy, limit=limit, used=used, left=max(limit - used, 0))
     if address == VALUE_LIMIT_POLICY_ADDRESS.lower():
-        limit, used = (int.from_bytes(init[:32], "big"), 0) if answers is None else _words(first or bytes(64), 2)
+        limit, used = (decode_value_limit(init) or 0, 0) if answers is None else _words(first or bytes(64), 2)
         return ValueLimitStatus(policy=policy, limit=limit, used=used, left=max(limit - used, 0))
     if address == TIME_FRAME_POLICY_ADDRESS.lower():
         if answers is None:
